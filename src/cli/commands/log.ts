@@ -1,0 +1,57 @@
+import type { Command } from 'commander';
+import { resolveRev } from '../../store/rev.js';
+import type { Repo } from '../../store/repo.js';
+import type { Checksum } from '../../store/checksum.js';
+import type { Commit } from '../../store/objects/commit.js';
+import { openRepo } from '../context.js';
+import { formatDate } from '../dates.js';
+import { out, printJson } from '../output.js';
+
+export function commitJson(checksum: Checksum, c: Commit): Record<string, unknown> {
+  return {
+    checksum,
+    parent: c.parent,
+    subject: c.subject,
+    body: c.body,
+    timestamp: c.timestamp,
+    date: new Date(c.timestamp * 1000).toISOString(),
+    rootTree: c.rootTree,
+    rootMeta: c.rootMeta,
+    metadata: Object.fromEntries(c.metadata.map(([k, v]) => [k, v.value])),
+  };
+}
+
+export function printCommit(checksum: Checksum, c: Commit): void {
+  out(`commit ${checksum}`);
+  if (c.parent) out(`Parent:  ${c.parent}`);
+  out(`Date:  ${formatDate(c.timestamp)}`);
+  for (const [k, v] of c.metadata) out(`${k}: ${typeof v.value === 'string' ? v.value : JSON.stringify(v.value)}`);
+  out('');
+  if (c.subject) out(`    ${c.subject}`);
+  if (c.body) { out(''); for (const l of c.body.split('\n')) out(`    ${l}`); }
+  out('');
+}
+
+/** History from `start` back along parents, stopping where history was not kept. */
+export function history(repo: Repo, start: Checksum): Array<[Checksum, Commit]> {
+  const outList: Array<[Checksum, Commit]> = [];
+  for (let cur: Checksum | null = start; cur && repo.hasObject(cur, 'commit');) {
+    const c = repo.loadCommitSync(cur);
+    outList.push([cur, c]);
+    cur = c.parent;
+  }
+  return outList;
+}
+
+export function register(program: Command): void {
+  program.command('log')
+    .description('show the history of a commit')
+    .argument('<rev>')
+    .option('--json', 'print JSON')
+    .action((rev: string, o: { json?: boolean }, cmd: Command) => {
+      const repo = openRepo(cmd);
+      const h = history(repo, resolveRev(repo, rev));
+      if (o.json) printJson(h.map(([k, c]) => commitJson(k, c)));
+      else for (const [k, c] of h) printCommit(k, c);
+    });
+}

@@ -1,0 +1,4 @@
+// Commands of later layers (mount, roots, layers) register here.
+import type { Command } from 'commander';
+
+export const extraCommands: Array<(program: Command) => void> = [];

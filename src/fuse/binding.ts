@@ -1,0 +1,547 @@
+// The one place hacktree touches the FUSE binding (@cocalc/fuse-native, patched
+// by patches/@cocalc+fuse-native+2.4.3.patch: 64-bit inode numbers and file
+// handles, separate atime/mtime with UTIME_NOW/UTIME_OMIT, caller context,
+// arbitrary -o options). Everything else uses the types below, so the binding
+// can be swapped without touching the filesystem code.
+//
+// Ops are path based (libfuse 2 high-level API). An op may return its result
+// directly or as a promise; it fails by throwing a FuseError (or any error whose
+// `code` is an errno name, e.g. what node:fs throws). Anything else becomes EIO
+// and is reported to `onError`.
+
+import { createRequire } from 'node:module';
+import { constants as osConstants } from 'node:os';
+import { resolve as resolvePath } from 'node:path';
+import { HacktreeError } from '../errors.js';
+
+const ERRNO = osConstants.errno;
+
+/** Positive errno values (Linux). */
+export const Errno = {
+  EPERM: ERRNO.EPERM,
+  ENOENT: ERRNO.ENOENT,
+  EIO: ERRNO.EIO,
+  ENXIO: ERRNO.ENXIO,
+  EBADF: ERRNO.EBADF,
+  EAGAIN: ERRNO.EAGAIN,
+  ENOMEM: ERRNO.ENOMEM,
+  EACCES: ERRNO.EACCES,
+  EBUSY: ERRNO.EBUSY,
+  EEXIST: ERRNO.EEXIST,
+  EXDEV: ERRNO.EXDEV,
+  ENOTDIR: ERRNO.ENOTDIR,
+  EISDIR: ERRNO.EISDIR,
+  EINVAL: ERRNO.EINVAL,
+  EFBIG: ERRNO.EFBIG,
+  ENOSPC: ERRNO.ENOSPC,
+  EROFS: ERRNO.EROFS,
+  EMLINK: ERRNO.EMLINK,
+  ERANGE: ERRNO.ERANGE,
+  ENAMETOOLONG: ERRNO.ENAMETOOLONG,
+  ENOSYS: ERRNO.ENOSYS,
+  ENOTEMPTY: ERRNO.ENOTEMPTY,
+  ELOOP: ERRNO.ELOOP,
+  ENODATA: ERRNO.ENODATA,
+  EOVERFLOW: ERRNO.EOVERFLOW,
+  EOPNOTSUPP: ERRNO.EOPNOTSUPP,
+  ENOTSUP: ERRNO.ENOTSUP,
+} as const;
+export type ErrnoName = keyof typeof Errno;
+
+/** Throw this from an op to fail it with a specific errno. */
+export class FuseError extends Error {
+  readonly errno: number;
+  constructor(readonly code: ErrnoName, message?: string) {
+    super(message ?? code);
+    this.name = 'FuseError';
+    this.errno = Errno[code];
+  }
+}
+
+/** Who issued the request (fuse_get_context()). */
+export interface FuseContext {
+  readonly uid: number;
+  readonly gid: number;
+  readonly pid: number;
+  readonly umask: number;
+}
+
+/**
+ * File attributes. Times are milliseconds since the epoch (sub-ms is dropped by
+ * the binding); `ino` must be a safe integer (it reaches the kernel in full with
+ * the `useIno` mount option).
+ */
+export interface Stat {
+  mode: number;
+  ino: number;
+  nlink: number;
+  uid: number;
+  gid: number;
+  size: number;
+  rdev?: number;
+  blksize?: number;
+  blocks?: number;
+  atime: number;
+  mtime: number;
+  ctime: number;
+}
+
+export interface StatFs {
+  bsize: number;
+  frsize: number;
+  blocks: number;
+  bfree: number;
+  bavail: number;
+  files: number;
+  ffree: number;
+  favail: number;
+  namemax: number;
+}
+
+/** `names[i]` has attributes `stats[i]`; give stats for every name or none. */
+export interface DirListing {
+  names: string[];
+  stats?: Stat[];
+}
+
+export const UTIME_NOW = 'now';
+export const UTIME_OMIT = 'omit';
+/** A utimens time: ms since the epoch, "set to now", or "leave unchanged". */
+export type TimeSpec = number | typeof UTIME_NOW | typeof UTIME_OMIT;
+
+/** Uid/gid that chown leaves unchanged ((uid_t) -1). */
+export const ID_UNCHANGED = -1;
+
+type R<T> = T | PromiseLike<T>;
+
+/** Path based ops; every op gets the caller context last. Unset ops fail with ENOSYS. */
+export interface FuseOps {
+  getattr(path: string, ctx: FuseContext): R<Stat>;
+  /** getattr on an open file; falls back to getattr when absent. */
+  fgetattr?(path: string, fh: number, ctx: FuseContext): R<Stat>;
+  readdir?(path: string, ctx: FuseContext): R<DirListing>;
+  opendir?(path: string, flags: number, ctx: FuseContext): R<number | void>;
+  releasedir?(path: string, fh: number, ctx: FuseContext): R<void>;
+  /** Returns the file handle (0 or nothing for none). */
+  open?(path: string, flags: number, ctx: FuseContext): R<number | void>;
+  /** Fill `buf` (valid only until the promise settles) and return the byte count. */
+  read?(path: string, fh: number, buf: Buffer, length: number, position: number, ctx: FuseContext): R<number>;
+  /** `buf` is valid only until the promise settles: copy what you keep. */
+  write?(path: string, fh: number, buf: Buffer, length: number, position: number, ctx: FuseContext): R<number>;
+  release?(path: string, fh: number, ctx: FuseContext): R<void>;
+  flush?(path: string, fh: number, ctx: FuseContext): R<void>;
+  fsync?(path: string, fh: number, datasync: boolean, ctx: FuseContext): R<void>;
+  readlink?(path: string, ctx: FuseContext): R<string>;
+  /** Return the value, or null for ENODATA. Size probes are handled for you. */
+  getxattr?(path: string, name: string, ctx: FuseContext): R<Buffer | null>;
+  listxattr?(path: string, ctx: FuseContext): R<string[]>;
+  /** `value` is valid only until the promise settles. flags: XATTR_CREATE=1, XATTR_REPLACE=2. */
+  setxattr?(path: string, name: string, value: Buffer, flags: number, ctx: FuseContext): R<void>;
+  removexattr?(path: string, name: string, ctx: FuseContext): R<void>;
+  statfs?(path: string, ctx: FuseContext): R<StatFs>;
+  access?(path: string, mode: number, ctx: FuseContext): R<void>;
+  /** Create and open a regular file; returns the file handle. `mode` includes S_IFREG. */
+  create?(path: string, mode: number, ctx: FuseContext): R<number | void>;
+  mknod?(path: string, mode: number, rdev: number, ctx: FuseContext): R<void>;
+  mkdir?(path: string, mode: number, ctx: FuseContext): R<void>;
+  /** `target` is the link's content, `path` the new link. */
+  symlink?(target: string, path: string, ctx: FuseContext): R<void>;
+  link?(existing: string, path: string, ctx: FuseContext): R<void>;
+  unlink?(path: string, ctx: FuseContext): R<void>;
+  rmdir?(path: string, ctx: FuseContext): R<void>;
+  rename?(from: string, to: string, ctx: FuseContext): R<void>;
+  truncate?(path: string, size: number, ctx: FuseContext): R<void>;
+  ftruncate?(path: string, fh: number, size: number, ctx: FuseContext): R<void>;
+  chmod?(path: string, mode: number, ctx: FuseContext): R<void>;
+  /** uid/gid are ID_UNCHANGED (-1) when that half is not changed. */
+  chown?(path: string, uid: number, gid: number, ctx: FuseContext): R<void>;
+  utimens?(path: string, atime: TimeSpec, mtime: TimeSpec, ctx: FuseContext): R<void>;
+}
+
+export interface MountOptions {
+  fsname?: string;
+  subtype?: string;
+  readOnly?: boolean;
+  allowOther?: boolean;
+  defaultPermissions?: boolean;
+  /** Report our st_ino to the kernel (getattr and readdir) instead of libfuse's own numbers. */
+  useIno?: boolean;
+  /** Honour setuid bits / device nodes (the kernel default for FUSE is nosuid,nodev). */
+  suid?: boolean;
+  dev?: boolean;
+  kernelCache?: boolean;
+  /** Seconds; 0 is allowed. */
+  entryTimeout?: number;
+  attrTimeout?: number;
+  negativeTimeout?: number;
+  /** Raw extra `-o` options, e.g. ['max_read=131072']. */
+  options?: string[];
+  /** Create the mountpoint if missing. */
+  mkdir?: boolean;
+  /** Fail an op with ETIMEDOUT after this long; false (default) never times out. */
+  timeoutMs?: number | false;
+  debug?: boolean;
+  /** Called for an op that failed with something other than FuseError / an errno error (it returns EIO). */
+  onError?: (op: string, err: unknown) => void;
+}
+
+export interface FuseMount {
+  readonly mountpoint: string;
+  /** Lazy unmount; safe to call more than once. */
+  unmount(): Promise<void>;
+}
+
+// --- the native binding --------------------------------------------------
+
+type Done = (err: number, ...results: unknown[]) => void;
+type NativeOp = (...args: never[]) => void;
+
+interface NativeFuse {
+  mount(cb: (err: Error | null) => void): void;
+  unmount(cb: (err: Error | null) => void): void;
+  context(): FuseContext | null;
+}
+
+interface NativeFuseClass {
+  new (mnt: string, ops: Record<string, NativeOp>, opts: Record<string, unknown>): NativeFuse;
+  readonly UTIME_NOW: string;
+  readonly UTIME_OMIT: string;
+}
+
+let nativeClass: NativeFuseClass | undefined;
+function loadNative(): NativeFuseClass {
+  if (nativeClass) return nativeClass;
+  const require = createRequire(import.meta.url);
+  const cls = require('@cocalc/fuse-native') as NativeFuseClass;
+  // Refuse an unpatched binding: it would silently truncate inodes and times.
+  if (cls.UTIME_NOW !== UTIME_NOW || typeof (cls.prototype as Partial<NativeFuse>).context !== 'function') {
+    throw new HacktreeError('MOUNT', '@cocalc/fuse-native is not patched (run patch-package and rebuild it)');
+  }
+  nativeClass = cls;
+  return cls;
+}
+
+const NO_CONTEXT: FuseContext = Object.freeze({ uid: 0, gid: 0, pid: 0, umask: 0 });
+const UNSET_ID = 0xffffffff;
+
+function errnoOf(err: unknown, op: string, onError: (op: string, err: unknown) => void): number {
+  if (err instanceof FuseError) return -err.errno;
+  if (typeof err === 'object' && err !== null) {
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === 'string' && Object.prototype.hasOwnProperty.call(ERRNO, code)) {
+      return -(ERRNO as Record<string, number>)[code]!;
+    }
+  }
+  onError(op, err);
+  return -Errno.EIO;
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
+}
+
+/** Builds the callback-style op table that fuse-native calls. */
+function nativeOps(ops: FuseOps, ctxOf: () => FuseContext, onError: (op: string, err: unknown) => void): Record<string, NativeOp> {
+  const table: Record<string, NativeOp> = {};
+
+  // Runs `fn`, then reports (0, result) or (-errno) through `done`.
+  function settle(op: string, done: Done, fn: () => unknown): void {
+    let r: unknown;
+    try {
+      r = fn();
+    } catch (err) {
+      done(errnoOf(err, op, onError));
+      return;
+    }
+    if (isThenable(r)) r.then((v) => done(0, v), (err: unknown) => done(errnoOf(err, op, onError)));
+    else done(0, r);
+  }
+  // read/write report a byte count or -errno in the first argument.
+  function settleCount(op: string, cb: (n: number) => void, fn: () => R<number>): void {
+    settle(op, (err, n) => cb(err !== 0 ? err : (n as number)), fn);
+  }
+  const handle = (v: unknown): number => (typeof v === 'number' ? v : 0);
+
+  const o = ops;
+  table.getattr = ((path: string, cb: Done) => {
+    const ctx = ctxOf();
+    settle('getattr', cb, () => o.getattr(path, ctx));
+  }) as NativeOp;
+  if (o.fgetattr) {
+    const f = o.fgetattr.bind(o);
+    table.fgetattr = ((path: string, fh: number, cb: Done) => {
+      const ctx = ctxOf();
+      settle('fgetattr', cb, () => f(path, fh, ctx));
+    }) as NativeOp;
+  }
+  if (o.readdir) {
+    const f = o.readdir.bind(o);
+    table.readdir = ((path: string, cb: Done) => {
+      const ctx = ctxOf();
+      settle('readdir', (err, v) => {
+        if (err !== 0) return cb(err);
+        const l = v as DirListing;
+        cb(0, l.names, l.stats);
+      }, () => f(path, ctx));
+    }) as NativeOp;
+  }
+  if (o.opendir) {
+    const f = o.opendir.bind(o);
+    table.opendir = ((path: string, flags: number, cb: Done) => {
+      const ctx = ctxOf();
+      settle('opendir', (err, fh) => cb(err, handle(fh)), () => f(path, flags, ctx));
+    }) as NativeOp;
+  }
+  if (o.releasedir) {
+    const f = o.releasedir.bind(o);
+    table.releasedir = ((path: string, fh: number, cb: Done) => {
+      const ctx = ctxOf();
+      settle('releasedir', cb, () => f(path, fh, ctx));
+    }) as NativeOp;
+  }
+  if (o.open) {
+    const f = o.open.bind(o);
+    table.open = ((path: string, flags: number, cb: Done) => {
+      const ctx = ctxOf();
+      settle('open', (err, fh) => cb(err, handle(fh)), () => f(path, flags, ctx));
+    }) as NativeOp;
+  }
+  if (o.read) {
+    const f = o.read.bind(o);
+    table.read = ((path: string, fh: number, buf: Buffer, len: number, pos: number, cb: (n: number) => void) => {
+      const ctx = ctxOf();
+      settleCount('read', cb, () => f(path, fh, buf, len, pos, ctx));
+    }) as NativeOp;
+  }
+  if (o.write) {
+    const f = o.write.bind(o);
+    table.write = ((path: string, fh: number, buf: Buffer, len: number, pos: number, cb: (n: number) => void) => {
+      const ctx = ctxOf();
+      settleCount('write', cb, () => f(path, fh, buf, len, pos, ctx));
+    }) as NativeOp;
+  }
+  if (o.release) {
+    const f = o.release.bind(o);
+    table.release = ((path: string, fh: number, cb: Done) => {
+      const ctx = ctxOf();
+      settle('release', cb, () => f(path, fh, ctx));
+    }) as NativeOp;
+  }
+  if (o.flush) {
+    const f = o.flush.bind(o);
+    table.flush = ((path: string, fh: number, cb: Done) => {
+      const ctx = ctxOf();
+      settle('flush', cb, () => f(path, fh, ctx));
+    }) as NativeOp;
+  }
+  if (o.fsync) {
+    const f = o.fsync.bind(o);
+    table.fsync = ((path: string, datasync: number, fh: number, cb: Done) => {
+      const ctx = ctxOf();
+      settle('fsync', cb, () => f(path, fh, datasync !== 0, ctx));
+    }) as NativeOp;
+  }
+  if (o.readlink) {
+    const f = o.readlink.bind(o);
+    table.readlink = ((path: string, cb: Done) => {
+      const ctx = ctxOf();
+      settle('readlink', cb, () => f(path, ctx));
+    }) as NativeOp;
+  }
+  if (o.getxattr) {
+    const f = o.getxattr.bind(o);
+    table.getxattr = ((path: string, name: string, _position: number, cb: Done) => {
+      const ctx = ctxOf();
+      settle('getxattr', cb, () => f(path, name, ctx));
+    }) as NativeOp;
+  }
+  if (o.listxattr) {
+    const f = o.listxattr.bind(o);
+    table.listxattr = ((path: string, cb: Done) => {
+      const ctx = ctxOf();
+      settle('listxattr', cb, () => f(path, ctx));
+    }) as NativeOp;
+  }
+  if (o.setxattr) {
+    const f = o.setxattr.bind(o);
+    table.setxattr = ((path: string, name: string, value: Buffer, _position: number, flags: number, cb: Done) => {
+      const ctx = ctxOf();
+      settle('setxattr', cb, () => f(path, name, value, flags, ctx));
+    }) as NativeOp;
+  }
+  if (o.removexattr) {
+    const f = o.removexattr.bind(o);
+    table.removexattr = ((path: string, name: string, cb: Done) => {
+      const ctx = ctxOf();
+      settle('removexattr', cb, () => f(path, name, ctx));
+    }) as NativeOp;
+  }
+  if (o.statfs) {
+    const f = o.statfs.bind(o);
+    table.statfs = ((path: string, cb: Done) => {
+      const ctx = ctxOf();
+      settle('statfs', cb, () => f(path, ctx));
+    }) as NativeOp;
+  }
+  if (o.access) {
+    const f = o.access.bind(o);
+    table.access = ((path: string, mode: number, cb: Done) => {
+      const ctx = ctxOf();
+      settle('access', cb, () => f(path, mode, ctx));
+    }) as NativeOp;
+  }
+  if (o.create) {
+    const f = o.create.bind(o);
+    table.create = ((path: string, mode: number, cb: Done) => {
+      const ctx = ctxOf();
+      settle('create', (err, fh) => cb(err, handle(fh)), () => f(path, mode, ctx));
+    }) as NativeOp;
+  }
+  if (o.mknod) {
+    const f = o.mknod.bind(o);
+    table.mknod = ((path: string, mode: number, rdev: number, cb: Done) => {
+      const ctx = ctxOf();
+      settle('mknod', cb, () => f(path, mode, rdev, ctx));
+    }) as NativeOp;
+  }
+  if (o.mkdir) {
+    const f = o.mkdir.bind(o);
+    table.mkdir = ((path: string, mode: number, cb: Done) => {
+      const ctx = ctxOf();
+      settle('mkdir', cb, () => f(path, mode, ctx));
+    }) as NativeOp;
+  }
+  if (o.symlink) {
+    const f = o.symlink.bind(o);
+    table.symlink = ((target: string, path: string, cb: Done) => {
+      const ctx = ctxOf();
+      settle('symlink', cb, () => f(target, path, ctx));
+    }) as NativeOp;
+  }
+  if (o.link) {
+    const f = o.link.bind(o);
+    table.link = ((existing: string, path: string, cb: Done) => {
+      const ctx = ctxOf();
+      settle('link', cb, () => f(existing, path, ctx));
+    }) as NativeOp;
+  }
+  if (o.unlink) {
+    const f = o.unlink.bind(o);
+    table.unlink = ((path: string, cb: Done) => {
+      const ctx = ctxOf();
+      settle('unlink', cb, () => f(path, ctx));
+    }) as NativeOp;
+  }
+  if (o.rmdir) {
+    const f = o.rmdir.bind(o);
+    table.rmdir = ((path: string, cb: Done) => {
+      const ctx = ctxOf();
+      settle('rmdir', cb, () => f(path, ctx));
+    }) as NativeOp;
+  }
+  if (o.rename) {
+    const f = o.rename.bind(o);
+    table.rename = ((from: string, to: string, cb: Done) => {
+      const ctx = ctxOf();
+      settle('rename', cb, () => f(from, to, ctx));
+    }) as NativeOp;
+  }
+  if (o.truncate) {
+    const f = o.truncate.bind(o);
+    table.truncate = ((path: string, size: number, cb: Done) => {
+      const ctx = ctxOf();
+      settle('truncate', cb, () => f(path, size, ctx));
+    }) as NativeOp;
+  }
+  if (o.ftruncate) {
+    const f = o.ftruncate.bind(o);
+    table.ftruncate = ((path: string, fh: number, size: number, cb: Done) => {
+      const ctx = ctxOf();
+      settle('ftruncate', cb, () => f(path, fh, size, ctx));
+    }) as NativeOp;
+  }
+  if (o.chmod) {
+    const f = o.chmod.bind(o);
+    table.chmod = ((path: string, mode: number, cb: Done) => {
+      const ctx = ctxOf();
+      settle('chmod', cb, () => f(path, mode, ctx));
+    }) as NativeOp;
+  }
+  if (o.chown) {
+    const f = o.chown.bind(o);
+    table.chown = ((path: string, uid: number, gid: number, cb: Done) => {
+      const ctx = ctxOf();
+      // the binding hands (uid_t)-1 over as 4294967295
+      settle('chown', cb, () => f(path, uid === UNSET_ID ? ID_UNCHANGED : uid, gid === UNSET_ID ? ID_UNCHANGED : gid, ctx));
+    }) as NativeOp;
+  }
+  if (o.utimens) {
+    const f = o.utimens.bind(o);
+    table.utimens = ((path: string, atime: TimeSpec, mtime: TimeSpec, cb: Done) => {
+      const ctx = ctxOf();
+      settle('utimens', cb, () => f(path, atime, mtime, ctx));
+    }) as NativeOp;
+  }
+  return table;
+}
+
+function optionList(o: MountOptions): string[] {
+  const list: string[] = [];
+  const seconds = (name: string, v: number | undefined): void => {
+    if (v === undefined) return;
+    if (!Number.isFinite(v) || v < 0) throw new HacktreeError('MOUNT', `bad ${name}: ${v}`);
+    list.push(`${name}=${v}`);
+  };
+  const escape = (v: string): string => v.replace(/\\/g, '\\\\').replace(/,/g, '\\,');
+  if (o.fsname !== undefined) list.push(`fsname=${escape(o.fsname)}`);
+  if (o.subtype !== undefined) list.push(`subtype=${escape(o.subtype)}`);
+  if (o.readOnly) list.push('ro');
+  if (o.allowOther) list.push('allow_other');
+  if (o.defaultPermissions) list.push('default_permissions');
+  if (o.useIno) list.push('use_ino');
+  if (o.suid) list.push('suid');
+  if (o.dev) list.push('dev');
+  if (o.kernelCache) list.push('kernel_cache');
+  seconds('entry_timeout', o.entryTimeout);
+  seconds('attr_timeout', o.attrTimeout);
+  seconds('negative_timeout', o.negativeTimeout);
+  if (o.options) list.push(...o.options);
+  return list;
+}
+
+/** Mounts `ops` at `mountpoint`; resolves once the kernel has sent INIT. */
+export function mount(mountpoint: string, ops: FuseOps, options: MountOptions = {}): Promise<FuseMount> {
+  const Native = loadNative();
+  const mnt = resolvePath(mountpoint);
+  const onError = options.onError ?? ((op: string, err: unknown) => {
+    process.stderr.write(`hacktree fuse: ${op} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  });
+  let fuse: NativeFuse | undefined;
+  const ctxOf = (): FuseContext => fuse?.context() ?? NO_CONTEXT;
+  fuse = new Native(mnt, nativeOps(ops, ctxOf, onError), {
+    options: optionList(options),
+    mkdir: options.mkdir ?? false,
+    timeout: options.timeoutMs ?? false,
+    debug: options.debug ?? false,
+  });
+  const f = fuse;
+
+  return new Promise<FuseMount>((resolve, reject) => {
+    f.mount((err) => {
+      if (err) {
+        reject(new HacktreeError('MOUNT', `cannot mount FUSE filesystem at ${mnt}: ${err.message}`, { cause: err }));
+        return;
+      }
+      let unmounting: Promise<void> | undefined;
+      resolve({
+        mountpoint: mnt,
+        unmount(): Promise<void> {
+          unmounting ??= new Promise<void>((res, rej) => {
+            f.unmount((e) => (e ? rej(new HacktreeError('MOUNT', `cannot unmount ${mnt}: ${e.message}`, { cause: e })) : res()));
+          });
+          return unmounting;
+        },
+      });
+    });
+  });
+}

@@ -1,0 +1,145 @@
+// The index by content: sha256 of a file's bare bytes → the content objects
+// that carry those bytes, with their metadata. Lets a later pull rebuild an
+// object whose metadata changed from bytes already here. Also holds the commit
+// stat cache (so an unchanged tree re-commits without reading file contents)
+// and the set of objects a mount found good.
+import Database from 'better-sqlite3';
+import type { Checksum } from './checksum.js';
+import type { FileMeta } from './objects/file-header.js';
+import { serialize, deserialize, type GValue } from './gvariant.js';
+import { xattrsFromGValue, xattrsToGValue } from './objects/xattrs.js';
+
+const SCHEMA_VERSION = 1;
+
+export interface IndexedObject {
+  object: Checksum;
+  sha256: Checksum;
+  size: number;
+  meta: FileMeta;
+}
+
+export interface StatKey {
+  dev: bigint;
+  ino: bigint;
+  /** Commit options that change the object (owner overrides etc.). */
+  variant: string;
+}
+
+export interface StatStamp {
+  size: bigint;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+}
+
+const b = (c: Checksum): Buffer => Buffer.from(c, 'hex');
+
+export class ContentIndex {
+  private readonly db: Database.Database;
+  private readonly stmts;
+
+  constructor(path: string, readonly: boolean = false) {
+    this.db = new Database(path, { readonly, fileMustExist: readonly, timeout: 30_000 });
+    if (!readonly) {
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = NORMAL');
+      this.migrate();
+    }
+    this.stmts = {
+      put: this.db.prepare('INSERT OR REPLACE INTO content (object, sha256, size, uid, gid, mode, xattrs) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      bySha: this.db.prepare('SELECT object, sha256, size, uid, gid, mode, xattrs FROM content WHERE sha256 = ?'),
+      byObject: this.db.prepare('SELECT object, sha256, size, uid, gid, mode, xattrs FROM content WHERE object = ?'),
+      del: this.db.prepare('DELETE FROM content WHERE object = ?'),
+      statGet: this.db.prepare('SELECT size, mtime_ns, ctime_ns, object FROM stat_cache WHERE dev = ? AND ino = ? AND variant = ?'),
+      statPut: this.db.prepare('INSERT OR REPLACE INTO stat_cache (dev, ino, variant, size, mtime_ns, ctime_ns, object) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      verifiedGet: this.db.prepare('SELECT ino, size, ctime_ns FROM verified WHERE object = ?'),
+      verifiedPut: this.db.prepare('INSERT OR REPLACE INTO verified (object, ino, size, ctime_ns) VALUES (?, ?, ?, ?)'),
+      count: this.db.prepare('SELECT count(*) AS n FROM content'),
+    };
+    this.stmts.statGet.safeIntegers(true);
+  }
+
+  private migrate(): void {
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS schema (version INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS content (
+        object BLOB PRIMARY KEY, sha256 BLOB NOT NULL, size INTEGER NOT NULL,
+        uid INTEGER NOT NULL, gid INTEGER NOT NULL, mode INTEGER NOT NULL, xattrs BLOB NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS content_by_sha256 ON content (sha256);
+      CREATE TABLE IF NOT EXISTS stat_cache (
+        dev INTEGER NOT NULL, ino INTEGER NOT NULL, variant TEXT NOT NULL,
+        size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, object BLOB NOT NULL,
+        PRIMARY KEY (dev, ino, variant)
+      ) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS verified (
+        object BLOB PRIMARY KEY, ino INTEGER NOT NULL, size INTEGER NOT NULL, ctime_ns INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `);
+    const row = this.db.prepare('SELECT version FROM schema').get() as { version: number } | undefined;
+    if (!row) this.db.prepare('INSERT INTO schema (version) VALUES (?)').run(SCHEMA_VERSION);
+  }
+
+  /** Runs `fn` in one SQLite transaction: many small writes cost one commit. */
+  batch<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  put(o: IndexedObject): void {
+    this.stmts.put.run(b(o.object), b(o.sha256), o.size, o.meta.uid, o.meta.gid, o.meta.mode, serialize('a(ayay)', xattrsToGValue(o.meta.xattrs)));
+  }
+
+  remove(object: Checksum): void {
+    this.stmts.del.run(b(object));
+  }
+
+  byContent(sha256: Checksum): IndexedObject[] {
+    return (this.stmts.bySha.all(b(sha256)) as Row[]).map(fromRow);
+  }
+
+  byObject(object: Checksum): IndexedObject | undefined {
+    const r = this.stmts.byObject.get(b(object)) as Row | undefined;
+    return r && fromRow(r);
+  }
+
+  count(): number {
+    return (this.stmts.count.get() as { n: number }).n;
+  }
+
+  clear(): void {
+    this.db.exec('DELETE FROM content; DELETE FROM stat_cache; DELETE FROM verified;');
+  }
+
+  statLookup(k: StatKey, s: StatStamp): Checksum | null {
+    const r = this.stmts.statGet.get(k.dev, k.ino, k.variant) as { size: bigint; mtime_ns: bigint; ctime_ns: bigint; object: Buffer } | undefined;
+    if (!r || r.size !== s.size || r.mtime_ns !== s.mtimeNs || r.ctime_ns !== s.ctimeNs) return null;
+    return r.object.toString('hex');
+  }
+
+  statRecord(k: StatKey, s: StatStamp, object: Checksum): void {
+    this.stmts.statPut.run(k.dev, k.ino, k.variant, s.size, s.mtimeNs, s.ctimeNs, b(object));
+  }
+
+  isVerified(object: Checksum, ino: number, size: number, ctimeNs: bigint): boolean {
+    const r = this.stmts.verifiedGet.get(b(object)) as { ino: number; size: number; ctime_ns: number | bigint } | undefined;
+    return !!r && r.ino === ino && r.size === size && BigInt(r.ctime_ns) === ctimeNs;
+  }
+
+  markVerified(object: Checksum, ino: number, size: number, ctimeNs: bigint): void {
+    this.stmts.verifiedPut.run(b(object), ino, size, ctimeNs);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+interface Row { object: Buffer; sha256: Buffer; size: number; uid: number; gid: number; mode: number; xattrs: Buffer }
+
+function fromRow(r: Row): IndexedObject {
+  return {
+    object: r.object.toString('hex'),
+    sha256: r.sha256.toString('hex'),
+    size: r.size,
+    meta: { uid: r.uid, gid: r.gid, mode: r.mode, symlinkTarget: '', xattrs: xattrsFromGValue(deserialize('a(ayay)', r.xattrs) as GValue) },
+  };
+}

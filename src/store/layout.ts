@@ -1,0 +1,13 @@
+// Paths inside a repository.
+import { join } from 'node:path';
+import type { Checksum } from './checksum.js';
+
+export const SUBDIRS = ['objects', 'refs/heads', 'refs/mirrors', 'refs/remotes', 'state', 'tmp', 'tmp/cache', 'extensions', 'hacktree'] as const;
+
+/** Our own files sit in hacktree/: ostree ignores anything outside objects/ and refs/. */
+export const indexDbPath = (repo: string): string => join(repo, 'hacktree', 'index.db');
+export const lockDbPath = (repo: string): string => join(repo, 'hacktree', 'lock.db');
+
+export function objectRelPath(csum: Checksum, ext: string): string {
+  return `objects/${csum.slice(0, 2)}/${csum.slice(2)}.${ext}`;
+}

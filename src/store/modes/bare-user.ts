@@ -1,0 +1,51 @@
+// bare-user: content as plain files owned by whoever wrote them; the real
+// uid/gid/mode/xattrs live in the user.ostreemeta xattr, symlinks are regular
+// files holding the target and a NUL. Needs no privileges.
+import fs from 'node:fs';
+import { parseBareUserMeta, serializeBareUserMeta, type FileMeta } from '../objects/file-header.js';
+import { isLnk } from '../objects/types.js';
+import { getXattr, getXattrSync, OSTREEMETA, setXattrSync } from '../fs-xattrs.js';
+import { CorruptObjectError } from '../../errors.js';
+import { MTIME_ZERO, type ContentSource, type ContentStorage } from './storage.js';
+import { objectNameOf } from './object-name.js';
+
+/** The disk mode ostree gives bare-user objects: no setuid/setgid/sticky, always owner-readable. */
+export const bareUserDiskMode = (mode: number): number => (mode & 0o775) | 0o400;
+
+export const bareUserStorage: ContentStorage = {
+  ext: 'file',
+  plainContent: true,
+  stage(path: string, meta: FileMeta, src: ContentSource): void {
+    if (isLnk(meta.mode)) {
+      fs.writeFileSync(path, Buffer.from(meta.symlinkTarget + '\0', 'utf8'), { mode: 0o644 });
+    } else if (src.kind === 'buffer') {
+      fs.writeFileSync(path, src.data, { mode: 0o600 });
+      fs.chmodSync(path, bareUserDiskMode(meta.mode));
+    } else {
+      fs.copyFileSync(src.path, path, fs.constants.COPYFILE_FICLONE);
+      fs.chmodSync(path, bareUserDiskMode(meta.mode));
+    }
+    setXattrSync(path, OSTREEMETA, serializeBareUserMeta(meta));
+    fs.utimesSync(path, MTIME_ZERO, MTIME_ZERO);
+  },
+  async readMeta(path: string) {
+    const [st, raw] = await Promise.all([fs.promises.stat(path), getXattr(path, OSTREEMETA)]);
+    const meta = metaOf(path, raw);
+    return isLnk(meta.mode) ? withTarget(meta, await fs.promises.readFile(path)) : { meta, size: st.size };
+  },
+  readMetaSync(path: string) {
+    const meta = metaOf(path, getXattrSync(path, OSTREEMETA));
+    return isLnk(meta.mode) ? withTarget(meta, fs.readFileSync(path)) : { meta, size: fs.statSync(path).size };
+  },
+  readContent: (path: string) => fs.promises.readFile(path),
+};
+
+function metaOf(path: string, raw: Buffer | null): FileMeta {
+  if (!raw) throw new CorruptObjectError(objectNameOf(path), 'file', `no ${OSTREEMETA} xattr`);
+  return parseBareUserMeta(raw, '');
+}
+
+function withTarget(meta: FileMeta, stored: Buffer): { meta: FileMeta; size: number } {
+  const end = stored.length > 0 && stored[stored.length - 1] === 0 ? stored.length - 1 : stored.length;
+  return { meta: { ...meta, symlinkTarget: stored.subarray(0, end).toString('utf8') }, size: 0 };
+}

@@ -1,0 +1,43 @@
+// bare: content objects carry their real owner, mode and xattrs; symlinks are
+// real symlinks. Writing one needs root.
+import fs from 'node:fs';
+import type { FileMeta } from '../objects/file-header.js';
+import { isLnk, S_IFLNK, S_IFREG } from '../objects/types.js';
+import { readXattrs, readXattrsSync, writeXattrsSync } from '../fs-xattrs.js';
+import { MTIME_ZERO, type ContentSource, type ContentStorage } from './storage.js';
+
+export const bareStorage: ContentStorage = {
+  ext: 'file',
+  plainContent: true,
+  stage(path: string, meta: FileMeta, src: ContentSource): void {
+    if (isLnk(meta.mode)) {
+      fs.symlinkSync(meta.symlinkTarget, path);
+      fs.lchownSync(path, meta.uid, meta.gid);
+      writeXattrsSync(path, meta.xattrs);
+      fs.lutimesSync(path, MTIME_ZERO, MTIME_ZERO);
+      return;
+    }
+    if (src.kind === 'buffer') fs.writeFileSync(path, src.data, { mode: 0o600 });
+    else fs.copyFileSync(src.path, path, fs.constants.COPYFILE_FICLONE);
+    // chown first: it clears setuid/setgid, which chmod then sets.
+    fs.chownSync(path, meta.uid, meta.gid);
+    fs.chmodSync(path, meta.mode & 0o7777);
+    writeXattrsSync(path, meta.xattrs);
+    fs.utimesSync(path, MTIME_ZERO, MTIME_ZERO);
+  },
+  async readMeta(path: string) {
+    const st = await fs.promises.lstat(path);
+    const target = st.isSymbolicLink() ? await fs.promises.readlink(path) : '';
+    return fromStat(st, target, await readXattrs(path));
+  },
+  readMetaSync(path: string) {
+    const st = fs.lstatSync(path);
+    return fromStat(st, st.isSymbolicLink() ? fs.readlinkSync(path) : '', readXattrsSync(path));
+  },
+  readContent: (path: string) => fs.promises.readFile(path),
+};
+
+function fromStat(st: fs.Stats, target: string, xattrs: FileMeta['xattrs']): { meta: FileMeta; size: number } {
+  const type = st.isSymbolicLink() ? S_IFLNK : S_IFREG;
+  return { meta: { uid: st.uid, gid: st.gid, mode: type | (st.mode & 0o7777), symlinkTarget: target, xattrs }, size: type === S_IFLNK ? 0 : st.size };
+}

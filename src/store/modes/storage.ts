@@ -1,0 +1,24 @@
+// How one repository mode lays content objects out on disk. Metadata objects
+// (dirtree, dirmeta, commit, commitmeta) are plain files in every mode.
+import type { FileMeta } from '../objects/file-header.js';
+
+/** Where the bytes of a content object come from when it is written. */
+export type ContentSource =
+  | { kind: 'buffer'; data: Buffer }
+  | { kind: 'file'; path: string; size: number };
+
+export interface ContentStorage {
+  /** File extension of content objects: `file` (bare modes) or `filez` (archive). */
+  readonly ext: 'file' | 'filez';
+  /** True when an object file holds the content as-is, so checkouts may hardlink it and mounts pread it. */
+  readonly plainContent: boolean;
+  /** Writes the object for (meta, content) at `path` (a staging path). */
+  stage(path: string, meta: FileMeta, src: ContentSource): void;
+  /** Reads an object's metadata and content size. */
+  readMeta(path: string): Promise<{ meta: FileMeta; size: number }>;
+  readMetaSync(path: string): { meta: FileMeta; size: number };
+  /** Reads the whole content of a regular-file object. */
+  readContent(path: string): Promise<Buffer>;
+}
+
+export const MTIME_ZERO = new Date(0);

@@ -1,0 +1,86 @@
+// Verify every object against its checksum and every commit's tree for completeness.
+import fs from 'node:fs';
+import { HacktreeError } from '../../errors.js';
+import type { Checksum } from '../checksum.js';
+import { sha256Hex } from '../checksum.js';
+import type { Repo } from '../repo.js';
+import { listRefs, formatRef } from '../refs.js';
+import { parseCommit } from '../objects/commit.js';
+import { parseDirTree } from '../objects/dirtree.js';
+import { parseDirMeta } from '../objects/dirmeta.js';
+import { parseCommitMeta } from '../objects/commitmeta.js';
+import { isNormalForm } from '../gvariant.js';
+import { COMMIT_TYPE } from '../objects/commit.js';
+import { DIRTREE_TYPE } from '../objects/dirtree.js';
+import { DIRMETA_TYPE } from '../objects/dirmeta.js';
+import { isLnk, type ObjectType } from '../objects/types.js';
+import { hashFileSync, hashBuffer } from '../content-hash.js';
+import { inflateFilez } from '../modes/archive.js';
+import { scanObjects } from './object-scan.js';
+import { reachableFrom } from './reachable.js';
+import { noProgress, type Progress } from './progress.js';
+
+export interface FsckProblem {
+  kind: 'corrupt' | 'missing' | 'bad-ref';
+  type?: ObjectType;
+  checksum?: Checksum;
+  path?: string;
+  message: string;
+}
+
+export interface FsckReport {
+  objects: number;
+  commits: number;
+  problems: FsckProblem[];
+}
+
+const NORMAL_TYPES: Partial<Record<ObjectType, string>> = { commit: COMMIT_TYPE, dirtree: DIRTREE_TYPE, dirmeta: DIRMETA_TYPE };
+
+export function fsck(repo: Repo, progress: Progress = noProgress): FsckReport {
+  const problems: FsckProblem[] = [];
+  const objects = scanObjects(repo);
+  const commits: Checksum[] = [];
+  objects.forEach((o, i) => {
+    const message = verifyObject(repo, o.type, o.checksum, o.path);
+    if (message) problems.push({ kind: 'corrupt', type: o.type, checksum: o.checksum, message: `corrupt ${o.type} object ${o.checksum}: ${message}` });
+    else if (o.type === 'commit') commits.push(o.checksum);
+    if (i % 128 === 0) progress.update(i, objects.length, o.checksum.slice(0, 12));
+  });
+  for (const { ref, checksum } of listRefs(repo.path)) {
+    if (!repo.hasObject(checksum, 'commit')) problems.push({ kind: 'bad-ref', checksum, message: `ref ${formatRef(ref)} points to missing commit ${checksum}` });
+  }
+  // A commit left partial by an interrupted pull is expected to lack objects.
+  const complete = commits.filter((c) => !fs.existsSync(`${repo.path}/state/${c}.commitpartial`));
+  const r = reachableFrom(repo, complete);
+  for (const m of r.missing) problems.push({ kind: 'missing', type: m.type, checksum: m.checksum, path: m.path, message: `missing ${m.type} object ${m.checksum} (${m.path} in commit ${m.commit})` });
+  for (const c of r.corrupt) if (!problems.some((p) => p.checksum === c.checksum)) problems.push({ kind: 'corrupt', type: c.type, checksum: c.checksum, message: c.message });
+  progress.finish();
+  return { objects: objects.length, commits: commits.length, problems };
+}
+
+/** Returns what is wrong with one object, or null when it is good. */
+export function verifyObject(repo: Repo, type: ObjectType, csum: Checksum, path: string): string | null {
+  try {
+    if (type === 'file') return verifyContent(repo, csum, path);
+    const data = fs.readFileSync(path);
+    if (sha256Hex(data) !== csum) return 'checksum mismatch (the bytes on disk changed)';
+    if (type === 'commit') parseCommit(data);
+    else if (type === 'dirtree') parseDirTree(data);
+    else if (type === 'dirmeta') parseDirMeta(data);
+    else parseCommitMeta(data);
+    const sig = NORMAL_TYPES[type];
+    if (sig && !isNormalForm(sig, data)) return 'not in GVariant normal form';
+    return null;
+  } catch (e) {
+    return e instanceof HacktreeError || e instanceof Error ? e.message : String(e);
+  }
+}
+
+function verifyContent(repo: Repo, csum: Checksum, path: string): string | null {
+  const { meta } = repo.storage.readMetaSync(path);
+  let got: string;
+  if (isLnk(meta.mode)) got = hashBuffer(meta, Buffer.alloc(0)).object;
+  else if (repo.storage.plainContent) got = hashFileSync(meta, path).object;
+  else got = hashBuffer(meta, inflateFilez(path, fs.readFileSync(path))).object;
+  return got === csum ? null : 'checksum mismatch (content or metadata changed)';
+}

@@ -1,0 +1,81 @@
+// Delete what no kept commit needs, as `ostree prune` does.
+import fs from 'node:fs';
+import { join } from 'node:path';
+import type { Checksum } from '../checksum.js';
+import type { Repo } from '../repo.js';
+import { listRefs } from '../refs.js';
+import { scanObjects } from './object-scan.js';
+import { objKey, reachableFrom } from './reachable.js';
+import { noProgress, type Progress } from './progress.js';
+import { syncFileSystem } from '../durable.js';
+
+export interface PruneOptions {
+  /** Keep only commits reachable from refs (otherwise every commit object is kept). */
+  refsOnly?: boolean;
+  /** Keep at most this many parents behind each ref (-1 or undefined: all). */
+  depth?: number;
+  /** Drop commits older than this (seconds since the epoch); ref heads are always kept. */
+  keepYoungerThan?: number;
+  dryRun?: boolean;
+  progress?: Progress;
+}
+
+export interface PruneResult { objectsDeleted: number; commitsDeleted: number; bytesFreed: number; total: number }
+
+export function prune(repo: Repo, opts: PruneOptions): PruneResult {
+  const lock = repo.lock();
+  try {
+    const objects = scanObjects(repo);
+    const allCommits = objects.filter((o) => o.type === 'commit').map((o) => o.checksum);
+    const selective = opts.refsOnly || (opts.depth !== undefined && opts.depth >= 0) || opts.keepYoungerThan !== undefined;
+    const kept = selective ? keptFromRefs(repo, opts) : allCommits;
+    const reach = reachableFrom(repo, kept);
+    const progress = opts.progress ?? noProgress;
+    const result: PruneResult = { objectsDeleted: 0, commitsDeleted: 0, bytesFreed: 0, total: objects.length };
+    const deletedContent: Checksum[] = [];
+    objects.forEach((o, i) => {
+      if (reach.present.has(objKey(o.type, o.checksum))) return;
+      // A commit's detached metadata goes with it.
+      if (o.type === 'commitmeta' && reach.present.has(objKey('commit', o.checksum))) return;
+      result.bytesFreed += fs.lstatSync(o.path).size;
+      result.objectsDeleted++;
+      if (o.type === 'commit') result.commitsDeleted++;
+      if (o.type === 'file') deletedContent.push(o.checksum);
+      if (!opts.dryRun) fs.unlinkSync(o.path);
+      if (i % 256 === 0) progress.update(i, objects.length);
+    });
+    if (!opts.dryRun) {
+      const index = repo.index;
+      index.batch(() => { for (const c of deletedContent) index.remove(c); });
+      removeStaleStaging(repo);
+      if (repo.durable && result.objectsDeleted > 0) syncFileSystem(join(repo.path, 'objects'));
+    }
+    progress.finish();
+    return result;
+  } finally {
+    lock.release();
+  }
+}
+
+function keptFromRefs(repo: Repo, opts: PruneOptions): Checksum[] {
+  const kept = new Set<Checksum>();
+  const maxDepth = opts.depth === undefined || opts.depth < 0 ? Infinity : opts.depth;
+  for (const { checksum } of listRefs(repo.path)) {
+    let cur: Checksum | null = checksum;
+    for (let depth = 0; cur && depth <= maxDepth && repo.hasObject(cur, 'commit'); depth++) {
+      const c = repo.loadCommitSync(cur);
+      if (depth > 0 && opts.keepYoungerThan !== undefined && c.timestamp < opts.keepYoungerThan) break;
+      kept.add(cur);
+      cur = c.parent;
+    }
+  }
+  return [...kept];
+}
+
+/** Staging directories of transactions that died; safe to remove while we hold the writer lock. */
+function removeStaleStaging(repo: Repo): void {
+  const tmp = join(repo.path, 'tmp');
+  for (const name of fs.readdirSync(tmp)) {
+    if (name.startsWith('staging-')) fs.rmSync(join(tmp, name), { recursive: true, force: true });
+  }
+}

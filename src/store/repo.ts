@@ -1,0 +1,181 @@
+// An open repository: its mode, where objects live, and verified reads of them.
+import fs from 'node:fs';
+import { join, resolve } from 'node:path';
+import { LRUCache } from 'lru-cache';
+import { HacktreeError, MissingObjectError, CorruptObjectError, NoRepoError } from '../errors.js';
+import { getKey, initialConfig, modeFromConfig, parseKeyFile, type KeyFile, type RepoMode } from './config.js';
+import { indexDbPath, lockDbPath, objectRelPath, SUBDIRS } from './layout.js';
+import { sha256Hex, type Checksum } from './checksum.js';
+import type { ObjectType, MetaObjectType } from './objects/types.js';
+import { parseCommit, type Commit } from './objects/commit.js';
+import { parseDirTree, type DirTree } from './objects/dirtree.js';
+import { parseDirMeta, type DirMeta } from './objects/dirmeta.js';
+import { checksumPrefix, type FileMeta } from './objects/file-header.js';
+import { isLnk } from './objects/types.js';
+import type { ContentStorage } from './modes/storage.js';
+import { bareUserStorage } from './modes/bare-user.js';
+import { bareStorage } from './modes/bare.js';
+import { archiveStorage } from './modes/archive.js';
+import { ContentIndex } from './content-index.js';
+import { RepoLock } from './lock.js';
+import { atomicWriteFileSync } from './durable.js';
+
+export function storageFor(mode: RepoMode): ContentStorage {
+  switch (mode) {
+    case 'bare': return bareStorage;
+    case 'bare-user': case 'bare-user-only': return bareUserStorage;
+    case 'archive': return archiveStorage;
+  }
+}
+
+export class Repo {
+  readonly storage: ContentStorage;
+  /** Parsed metadata objects are immutable: a bounded cache saves re-reading them. */
+  private readonly metaCache = new LRUCache<string, Commit | DirTree | DirMeta>({ max: 20_000 });
+  private indexDb: ContentIndex | null = null;
+
+  private constructor(readonly path: string, readonly mode: RepoMode, readonly config: KeyFile) {
+    this.storage = storageFor(mode);
+  }
+
+  /** Durability policy: ostree's `core.fsync`, overridden by `--fsync=false`. */
+  durable = true;
+
+  static open(path: string): Repo {
+    const abs = resolve(path);
+    let text: string;
+    try {
+      if (!fs.statSync(abs).isDirectory()) throw new NoRepoError(abs, 'not a directory');
+      text = fs.readFileSync(join(abs, 'config'), 'utf8');
+    } catch (e) {
+      if (e instanceof HacktreeError) throw e;
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') throw new NoRepoError(abs, fs.existsSync(abs) ? 'no config file (run `hacktree init`)' : 'does not exist (run `hacktree init`)');
+      throw new NoRepoError(abs, (e as Error).message);
+    }
+    let kf: KeyFile;
+    try { kf = parseKeyFile(text); } catch (e) { throw new NoRepoError(abs, `unreadable config: ${(e as Error).message}`); }
+    const mode = modeFromConfig(getKey(kf, 'core', 'mode'));
+    if (!mode) throw new NoRepoError(abs, `config has no known [core] mode (found '${getKey(kf, 'core', 'mode') ?? ''}')`);
+    if (getKey(kf, 'core', 'repo_version') !== '1') throw new NoRepoError(abs, 'config repo_version is not 1');
+    if (!fs.existsSync(join(abs, 'objects'))) throw new NoRepoError(abs, 'no objects/ directory');
+    const repo = new Repo(abs, mode, kf);
+    repo.durable = getKey(kf, 'core', 'fsync') !== 'false';
+    return repo;
+  }
+
+  static init(path: string, mode: RepoMode): Repo {
+    const abs = resolve(path);
+    if (fs.existsSync(join(abs, 'config'))) {
+      throw new HacktreeError('REPO_EXISTS', `a repository already exists at ${abs}`);
+    }
+    fs.mkdirSync(abs, { recursive: true });
+    for (const d of SUBDIRS) fs.mkdirSync(join(abs, d), { recursive: true });
+    // config last: its presence is what makes the directory a repository.
+    atomicWriteFileSync(join(abs, 'config'), initialConfig(mode), true);
+    return Repo.open(abs);
+  }
+
+  objectPath(csum: Checksum, type: ObjectType): string {
+    return join(this.path, objectRelPath(csum, type === 'file' ? this.storage.ext : type));
+  }
+
+  hasObject(csum: Checksum, type: ObjectType): boolean {
+    return fs.existsSync(this.objectPath(csum, type));
+  }
+
+  get index(): ContentIndex {
+    if (!this.indexDb) this.indexDb = new ContentIndex(indexDbPath(this.path));
+    return this.indexDb;
+  }
+
+  /** Takes the writer lock (commit, prune, reindex, pull); a second writer waits. */
+  lock(): RepoLock {
+    fs.mkdirSync(join(this.path, 'hacktree'), { recursive: true });
+    return RepoLock.acquire(lockDbPath(this.path));
+  }
+
+  close(): void {
+    this.indexDb?.close();
+    this.indexDb = null;
+  }
+
+  /** Reads a metadata object and checks its bytes against its name. */
+  async readMetaObject(type: MetaObjectType, csum: Checksum): Promise<Buffer> {
+    let data: Buffer;
+    try {
+      data = await fs.promises.readFile(this.objectPath(csum, type));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new MissingObjectError(csum, type);
+      throw e;
+    }
+    if (sha256Hex(data) !== csum) throw new CorruptObjectError(csum, type, 'checksum mismatch');
+    return data;
+  }
+
+  readMetaObjectSync(type: MetaObjectType, csum: Checksum): Buffer {
+    let data: Buffer;
+    try {
+      data = fs.readFileSync(this.objectPath(csum, type));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new MissingObjectError(csum, type);
+      throw e;
+    }
+    if (sha256Hex(data) !== csum) throw new CorruptObjectError(csum, type, 'checksum mismatch');
+    return data;
+  }
+
+  private parsed<T extends Commit | DirTree | DirMeta>(type: MetaObjectType, csum: Checksum, data: Buffer, parse: (b: Buffer) => T): T {
+    let v: T;
+    try { v = parse(data); } catch (e) { throw new CorruptObjectError(csum, type, (e as Error).message); }
+    this.metaCache.set(type + csum, v);
+    return v;
+  }
+
+  private async cached<T extends Commit | DirTree | DirMeta>(type: MetaObjectType, csum: Checksum, parse: (b: Buffer) => T): Promise<T> {
+    const hit = this.metaCache.get(type + csum);
+    return hit ? (hit as T) : this.parsed(type, csum, await this.readMetaObject(type, csum), parse);
+  }
+
+  private cachedSync<T extends Commit | DirTree | DirMeta>(type: MetaObjectType, csum: Checksum, parse: (b: Buffer) => T): T {
+    const hit = this.metaCache.get(type + csum);
+    return hit ? (hit as T) : this.parsed(type, csum, this.readMetaObjectSync(type, csum), parse);
+  }
+
+  loadCommit(csum: Checksum): Promise<Commit> { return this.cached('commit', csum, parseCommit); }
+  loadDirTree(csum: Checksum): Promise<DirTree> { return this.cached('dirtree', csum, (b) => parseDirTree(b, `dirtree ${csum}`)); }
+  loadDirMeta(csum: Checksum): Promise<DirMeta> { return this.cached('dirmeta', csum, parseDirMeta); }
+  loadCommitSync(csum: Checksum): Commit { return this.cachedSync('commit', csum, parseCommit); }
+  loadDirTreeSync(csum: Checksum): DirTree { return this.cachedSync('dirtree', csum, (b) => parseDirTree(b, `dirtree ${csum}`)); }
+  loadDirMetaSync(csum: Checksum): DirMeta { return this.cachedSync('dirmeta', csum, parseDirMeta); }
+
+  loadFileMetaSync(csum: Checksum): { meta: FileMeta; size: number } {
+    try {
+      return this.storage.readMetaSync(this.objectPath(csum, 'file'));
+    } catch (e) {
+      throw fileObjectError(csum, e);
+    }
+  }
+
+  async loadFileMeta(csum: Checksum): Promise<{ meta: FileMeta; size: number }> {
+    try {
+      return await this.storage.readMeta(this.objectPath(csum, 'file'));
+    } catch (e) {
+      throw fileObjectError(csum, e);
+    }
+  }
+
+  /** Reads a content object whole and verifies it against its checksum. */
+  async readContent(csum: Checksum): Promise<{ meta: FileMeta; content: Buffer }> {
+    const { meta } = await this.loadFileMeta(csum);
+    const content = isLnk(meta.mode) ? Buffer.alloc(0) : await this.storage.readContent(this.objectPath(csum, 'file'));
+    if (sha256Hex(checksumPrefix(meta), content) !== csum) throw new CorruptObjectError(csum, 'file', 'checksum mismatch');
+    return { meta, content };
+  }
+}
+
+function fileObjectError(csum: Checksum, e: unknown): Error {
+  if ((e as NodeJS.ErrnoException).code === 'ENOENT') return new MissingObjectError(csum, 'file');
+  if (e instanceof HacktreeError) return e;
+  return new CorruptObjectError(csum, 'file', (e as Error).message);
+}

@@ -1,0 +1,53 @@
+// REV syntax: a branch, REMOTE:BRANCH, a full checksum, a unique prefix, and REV^ for the parent.
+import fs from 'node:fs';
+import { join } from 'node:path';
+import { HacktreeError, UnknownRevError, UsageError } from '../errors.js';
+import { isChecksum, type Checksum } from './checksum.js';
+import type { Repo } from './repo.js';
+import { parseRefName, readRef } from './refs.js';
+
+const HEX_PREFIX = /^[0-9a-f]{4,63}$/;
+
+export function resolveRev(repo: Repo, rev: string): Checksum {
+  if (rev === '') throw new UsageError('empty revision');
+  let base = rev;
+  let up = 0;
+  while (base.endsWith('^')) { base = base.slice(0, -1); up++; }
+  let csum = resolveBase(repo, base, rev);
+  for (let i = 0; i < up; i++) {
+    const parent = repo.loadCommitSync(csum).parent;
+    if (!parent) throw new UnknownRevError(rev, `commit ${csum.slice(0, 12)} has no parent`);
+    if (!repo.hasObject(parent, 'commit')) throw new UnknownRevError(rev, `parent ${parent.slice(0, 12)} is not in this repository`);
+    csum = parent;
+  }
+  return csum;
+}
+
+function resolveBase(repo: Repo, base: string, rev: string): Checksum {
+  if (isChecksum(base)) {
+    if (!repo.hasObject(base, 'commit')) throw new UnknownRevError(rev, 'no such commit in this repository');
+    return base;
+  }
+  let fromRef: Checksum | null = null;
+  try {
+    fromRef = readRef(repo.path, parseRefName(base));
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+  }
+  if (fromRef) return fromRef;
+  if (HEX_PREFIX.test(base)) {
+    const matches = commitsWithPrefix(repo, base);
+    if (matches.length === 1) return matches[0]!;
+    if (matches.length > 1) throw new HacktreeError('AMBIGUOUS_REV', `revision '${rev}' is ambiguous: ${matches.slice(0, 5).map((m) => m.slice(0, 12)).join(', ')}${matches.length > 5 ? ', …' : ''}`);
+  }
+  throw new UnknownRevError(rev);
+}
+
+function commitsWithPrefix(repo: Repo, prefix: string): Checksum[] {
+  let names: string[];
+  try { names = fs.readdirSync(join(repo.path, 'objects', prefix.slice(0, 2))); } catch { return []; }
+  const rest = prefix.slice(2);
+  return names
+    .filter((n) => n.endsWith('.commit') && n.startsWith(rest))
+    .map((n) => prefix.slice(0, 2) + n.slice(0, -'.commit'.length));
+}

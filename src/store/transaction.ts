@@ -1,0 +1,126 @@
+// The one write path. Objects are staged in tmp/staging-*, the file system is
+// synced, objects are linked into objects/ (never over an existing one), synced
+// again, and only then are the index and refs updated. An aborted or crashed
+// transaction leaves only its staging directory behind, which prune removes.
+import fs from 'node:fs';
+import { join, dirname } from 'node:path';
+import { sha256Hex, type Checksum } from './checksum.js';
+import type { Repo } from './repo.js';
+import type { MetaObjectType, ObjectType } from './objects/types.js';
+import type { FileMeta } from './objects/file-header.js';
+import { isReg } from './objects/types.js';
+import type { ContentSource } from './modes/storage.js';
+import { hashBuffer, hashFileSync, type ContentHashes } from './content-hash.js';
+import type { IndexedObject } from './content-index.js';
+import { writeRef, type RefName } from './refs.js';
+import { syncFileSystem } from './durable.js';
+
+interface Staged { tmp: string; final: string }
+
+export interface TransactionStats {
+  objectsWritten: number;
+  contentBytesWritten: number;
+}
+
+export class Transaction {
+  readonly stageDir: string;
+  private readonly staged = new Map<string, Staged>();
+  private readonly indexRows: IndexedObject[] = [];
+  private done = false;
+  readonly stats: TransactionStats = { objectsWritten: 0, contentBytesWritten: 0 };
+
+  constructor(readonly repo: Repo) {
+    this.stageDir = fs.mkdtempSync(join(repo.path, 'tmp', 'staging-'));
+  }
+
+  /** True if the object is in the repo or staged here. */
+  has(csum: Checksum, type: ObjectType): boolean {
+    return this.staged.has(type + csum) || this.repo.hasObject(csum, type);
+  }
+
+  writeMeta(type: MetaObjectType, data: Buffer): Checksum {
+    const csum = sha256Hex(data);
+    if (this.has(csum, type)) return csum;
+    const tmp = this.stagePath(csum, type);
+    fs.writeFileSync(tmp, data, { mode: 0o644 });
+    this.add(csum, type, tmp);
+    return csum;
+  }
+
+  /**
+   * Writes a content object from a buffer or a file. A file is copied into
+   * staging first and the copy is hashed, so what is stored is what was hashed.
+   */
+  writeContent(meta: FileMeta, src: ContentSource): ContentHashes & { size: number } {
+    if (src.kind === 'buffer' || !isReg(meta.mode)) {
+      const data = src.kind === 'buffer' ? src.data : Buffer.alloc(0);
+      const h = hashBuffer(meta, data);
+      this.stageContent(h, meta, data.length, (tmp) => this.repo.storage.stage(tmp, meta, { kind: 'buffer', data }));
+      return { ...h, size: data.length };
+    }
+    const tmp = join(this.stageDir, `incoming-${this.staged.size}-${process.hrtime.bigint()}`);
+    fs.copyFileSync(src.path, tmp, fs.constants.COPYFILE_FICLONE);
+    try {
+      const h = hashFileSync(meta, tmp);
+      this.stageContent(h, meta, h.size, (path) => this.repo.storage.stage(path, meta, { kind: 'file', path: tmp, size: h.size }));
+      return h;
+    } finally {
+      fs.rmSync(tmp, { force: true });
+    }
+  }
+
+  /** Stages a content object whose checksum the caller has computed from the same bytes. */
+  private stageContent(h: ContentHashes, meta: FileMeta, size: number, write: (path: string) => void): void {
+    if (isReg(meta.mode)) this.indexRows.push({ object: h.object, sha256: h.sha256, size, meta });
+    if (this.has(h.object, 'file')) return;
+    const path = this.stagePath(h.object, 'file');
+    write(path);
+    this.stats.contentBytesWritten += size;
+    this.add(h.object, 'file', path);
+  }
+
+  private stagePath(csum: Checksum, type: ObjectType): string {
+    return join(this.stageDir, `${csum}.${type}`);
+  }
+
+  private add(csum: Checksum, type: ObjectType, tmp: string): void {
+    this.staged.set(type + csum, { tmp, final: this.repo.objectPath(csum, type) });
+    this.stats.objectsWritten++;
+  }
+
+  /** Moves every staged object into objects/, then updates the index and the refs. */
+  commit(refs: Array<{ ref: RefName; checksum: Checksum }> = []): void {
+    if (this.done) throw new Error('transaction already finished');
+    const durable = this.repo.durable;
+    try {
+      if (durable && this.staged.size > 0) syncFileSystem(this.stageDir);
+      const made = new Set<string>();
+      for (const { tmp, final } of this.staged.values()) {
+        const dir = dirname(final);
+        if (!made.has(dir)) { fs.mkdirSync(dir, { recursive: true }); made.add(dir); }
+        try {
+          fs.linkSync(tmp, final);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        }
+      }
+      if (durable && this.staged.size > 0) syncFileSystem(join(this.repo.path, 'objects'));
+      if (this.indexRows.length > 0) {
+        const index = this.repo.index;
+        index.batch(() => { for (const r of this.indexRows) index.put(r); });
+      }
+      for (const { ref, checksum } of refs) writeRef(this.repo.path, ref, checksum, durable);
+    } finally {
+      this.cleanup();
+    }
+  }
+
+  abort(): void {
+    if (!this.done) this.cleanup();
+  }
+
+  private cleanup(): void {
+    this.done = true;
+    fs.rmSync(this.stageDir, { recursive: true, force: true });
+  }
+}
