@@ -522,6 +522,7 @@ export function mount(mountpoint: string, ops: FuseOps, options: MountOptions = 
     options: optionList(options),
     mkdir: options.mkdir ?? false,
     timeout: options.timeoutMs ?? false,
+    utimeOmitOk: true, // utimens gets UTIME_NOW/UTIME_OMIT, and single-time changes (touch -m) at all
     debug: options.debug ?? false,
   });
   const f = fuse;

@@ -81,7 +81,8 @@ export class Repo {
   }
 
   hasObject(csum: Checksum, type: ObjectType): boolean {
-    return fs.existsSync(this.objectPath(csum, type));
+    // lstat: in bare mode a symlink object is a symlink, possibly dangling.
+    return fs.lstatSync(this.objectPath(csum, type), { throwIfNoEntry: false }) !== undefined;
   }
 
   get index(): ContentIndex {

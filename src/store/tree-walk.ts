@@ -35,14 +35,13 @@ export async function lookupPath(repo: Repo, commit: Checksum, path: string): Pr
   return cur;
 }
 
-/** Entries of a directory, files and directories merged in name order. */
+/** Entries of a directory as ostree lists them: files in name order, then directories in name order. */
 export async function listDir(repo: Repo, tree: Checksum): Promise<TreeEntry[]> {
   const t = await repo.loadDirTree(tree);
-  const out: TreeEntry[] = [
+  return [
     ...t.files.map((f) => ({ kind: 'file' as const, name: f.name, checksum: f.checksum })),
     ...t.dirs.map((d) => ({ kind: 'dir' as const, name: d.name, tree: d.tree, meta: d.meta })),
   ];
-  return out.sort((a, b) => Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)));
 }
 
 export type Visited =
@@ -58,7 +57,7 @@ export async function visit(repo: Repo, e: TreeEntry, path: string): Promise<Vis
 
 export const childPath = (dir: string, name: string): string => (dir === '/' ? `/${name}` : `${dir}/${name}`);
 
-/** Depth-first walk in name order, directories before their contents. */
+/** Depth-first walk in listDir order, each directory before its contents. */
 export async function* walkTree(repo: Repo, start: TreeEntry, path: string, depth = Infinity): AsyncGenerator<Visited> {
   yield await visit(repo, start, path);
   if (start.kind !== 'dir' || depth <= 0) return;

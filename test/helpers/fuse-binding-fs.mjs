@@ -115,7 +115,10 @@ function byFh(fh) {
 }
 
 const ops = {
-  getattr: (p) => get(p),
+  getattr(p) {
+    if (p.startsWith('/.marker-')) log({ op: 'marker', n: Number(p.slice(9)) }); // see TestFs.sync()
+    return get(p);
+  },
   fgetattr: (p, fh) => byFh(fh),
   readdir(p) {
     const dir = get(p);

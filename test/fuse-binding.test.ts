@@ -1,0 +1,381 @@
+// Real FUSE mounts through src/fuse/binding.ts and the patched
+// @cocalc/fuse-native. The filesystem runs in a child process
+// (test/helpers/fuse-binding-fs.mjs, which imports dist/: build first); this
+// process only looks at the mount, with node:fs and the usual tools.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const helper = join(here, 'helpers', 'fuse-binding-fs.mjs');
+const compiled = join(here, '..', 'dist', 'fuse', 'binding.js');
+const source = join(here, '..', 'src', 'fuse', 'binding.ts');
+const GiB = 1024 ** 3;
+const OTHER_UID = 4321; // a user that is not the one serving the mount
+
+// Fail loudly, never skip, when the machine cannot run these tests.
+function requirePrerequisites(): void {
+  if (!existsSync('/dev/fuse')) throw new Error('/dev/fuse is missing: FUSE tests cannot run');
+  const fm = spawnSync('fusermount', ['-V'], { encoding: 'utf8' });
+  if (fm.error) throw new Error(`fusermount is missing (apt-get install fuse3 or fuse): ${fm.error.message}`);
+  if (!existsSync(compiled)) throw new Error(`${compiled} is missing: run \`npm run build\` first`);
+  if (statSync(compiled).mtimeMs < statSync(source).mtimeMs) {
+    throw new Error(`${compiled} is older than ${source}: run \`npm run build\` first`);
+  }
+}
+
+function run(cmd: string, args: string[], opts: { uid?: number; gid?: number } = {}): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', ...opts });
+  if (r.error) throw r.error;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  return r.stdout;
+}
+
+const py = (code: string, ...args: string[]): string => run('python3', ['-c', code, ...args]);
+
+function mountLine(mnt: string): string[] | undefined {
+  for (const line of readFileSync('/proc/mounts', 'utf8').split('\n')) {
+    const f = line.split(' ');
+    if (f[1] === mnt) return f;
+  }
+  return undefined;
+}
+
+type LogEntry = Record<string, unknown>;
+
+class TestFs {
+  readonly log: LogEntry[] = [];
+  private waiters: Array<() => void> = [];
+  private constructor(readonly mnt: string, readonly child: ChildProcess) {}
+
+  // Starts the helper; resolves on READY, rejects on MOUNT_FAILED or early exit.
+  static async start(mnt: string, options: object): Promise<TestFs> {
+    const child = spawn(process.execPath, [helper, mnt, JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const t = new TestFs(mnt, child);
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    const lines = createInterface({ input: child.stdout! });
+    await new Promise<void>((resolve, reject) => {
+      child.once('exit', (code, sig) => reject(new Error(`helper exited (${code ?? sig}) before READY: ${stderr}`)));
+      lines.on('line', (line) => {
+        if (line === 'READY') resolve();
+        else if (line.startsWith('MOUNT_FAILED')) reject(new Error(line));
+        else {
+          t.log.push(JSON.parse(line) as LogEntry);
+          for (const w of t.waiters.splice(0)) w();
+        }
+      });
+    });
+    return t;
+  }
+
+  private synced = 0;
+  private markers = 0;
+
+  /**
+   * The op calls logged since the previous sync(). A lookup of a marker name,
+   * which the helper logs, orders this after every op already answered.
+   */
+  async sync(): Promise<LogEntry[]> {
+    const n = ++this.markers;
+    await fs.stat(join(this.mnt, `.marker-${n}`)).catch(() => undefined);
+    for (;;) {
+      const i = this.log.findIndex((e) => e.op === 'marker' && e.n === n);
+      if (i >= 0) {
+        const entries = this.log.slice(this.synced, i);
+        this.synced = i + 1;
+        return entries;
+      }
+      if (this.child.exitCode !== null || this.child.signalCode !== null) throw new Error('helper is gone');
+      await new Promise<void>((r) => this.waiters.push(r));
+    }
+  }
+
+  /** Runs `action` and returns the op calls named `op` that it caused. */
+  async opsDuring(op: string, action: () => unknown): Promise<LogEntry[]> {
+    await this.sync();
+    await action();
+    return (await this.sync()).filter((e) => e.op === op);
+  }
+
+  /** Unmounts from outside (plain, then lazy) and kills the helper; never throws. */
+  async stop(): Promise<void> {
+    try {
+      if (mountLine(this.mnt)) {
+        spawnSync('fusermount', ['-u', this.mnt]);
+        if (mountLine(this.mnt)) spawnSync('fusermount', ['-uz', this.mnt]);
+      }
+    } finally {
+      if (this.child.exitCode === null && this.child.signalCode === null) {
+        const exited = once(this.child, 'exit');
+        this.child.kill('SIGKILL');
+        await exited;
+      }
+    }
+  }
+}
+
+const statC = (fmt: string, path: string): string => run('stat', ['-c', fmt, path]).trim();
+
+let base: string;
+
+beforeAll(async () => {
+  requirePrerequisites();
+  base = await fs.mkdtemp(join(tmpdir(), 'hacktree-fuse-'));
+  await fs.chmod(base, 0o755); // OTHER_UID must reach the mountpoint
+});
+
+afterAll(async () => {
+  if (base) await fs.rm(base, { recursive: true, force: true });
+});
+
+describe('fuse binding: writable mount with use_ino and extra options', () => {
+  let t: TestFs | undefined;
+  let mnt: string;
+
+  beforeAll(async () => {
+    mnt = join(base, 'rw');
+    await fs.mkdir(mnt);
+    t = await TestFs.start(mnt, {
+      fsname: 'hacktree-test', subtype: 'htsub', allowOther: true, defaultPermissions: true,
+      useIno: true, suid: true, dev: true, kernelCache: true,
+      entryTimeout: 0, attrTimeout: 0, negativeTimeout: 0,
+    });
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('passes fsname, subtype, allow_other, default_permissions, suid, dev to the kernel', () => {
+    const f = mountLine(mnt);
+    expect(f).toBeDefined();
+    const [source, , fstype, opts] = f!;
+    expect(source).toBe('hacktree-test');
+    expect(fstype).toBe('fuse.htsub');
+    const list = opts!.split(',');
+    expect(list).toContain('allow_other');
+    expect(list).toContain('default_permissions');
+    expect(list).toContain('rw');
+    expect(list).not.toContain('nosuid'); // suid
+    expect(list).not.toContain('nodev'); // dev
+  });
+
+  it('reports 64-bit inode numbers from getattr (use_ino)', async () => {
+    expect(statC('%i', join(mnt, 'hello'))).toBe(String(2 ** 52 + 3));
+    expect(statC('%i', join(mnt, 'big'))).toBe(String(2 ** 33 + 7));
+    expect(statC('%i', mnt)).toBe(String(2 ** 40));
+    expect((await fs.stat(join(mnt, 'hello'), { bigint: true })).ino).toBe(2n ** 52n + 3n);
+  });
+
+  it('reports inode numbers and types from readdir attributes (use_ino)', () => {
+    const out = py(
+      'import os,sys,json; print(json.dumps({e.name: [e.inode(), e.is_dir(follow_symlinks=False)] for e in os.scandir(sys.argv[1])}))',
+      mnt,
+    );
+    const entries = JSON.parse(out) as Record<string, [number, boolean]>;
+    expect(entries.hello).toEqual([2 ** 52 + 3, false]);
+    expect(entries.big).toEqual([2 ** 33 + 7, false]);
+    expect(entries.dir![1]).toBe(true);
+    expect(entries.dir![0]).toBeGreaterThan(2 ** 32);
+  });
+
+  it('reads at offsets beyond 4 GiB with 64-bit file handles', async () => {
+    const fh = await fs.open(join(mnt, 'big'), 'r');
+    try {
+      expect((await fh.stat()).size).toBe(6 * GiB);
+      const pos = 5 * GiB + 3;
+      const buf = Buffer.alloc(16);
+      const { bytesRead } = await fh.read(buf, 0, 16, pos);
+      expect(bytesRead).toBe(16);
+      const expected = Buffer.alloc(16);
+      for (let i = 0; i < 16; i++) {
+        const off = pos + i;
+        const block = off - (off % 8);
+        expected[i] = Math.floor(block / 2 ** (8 * (7 - (off % 8)))) % 256;
+      }
+      expect(buf).toEqual(expected);
+      // reading across EOF stops at 6 GiB
+      const tail = await fh.read(Buffer.alloc(64), 0, 64, 6 * GiB - 10);
+      expect(tail.bytesRead).toBe(10);
+    } finally {
+      await fh.close();
+    }
+  });
+
+  it('writes, truncates and ftruncates beyond 4 GiB', async () => {
+    const p = join(mnt, 'sparse');
+    const fh = await fs.open(p, 'w+');
+    try {
+      const pos = 5 * GiB + 1;
+      expect((await fh.write(Buffer.from('far away'), 0, 8, pos)).bytesWritten).toBe(8);
+      expect((await fh.stat()).size).toBe(pos + 8);
+      const back = Buffer.alloc(8);
+      await fh.read(back, 0, 8, pos);
+      expect(back.toString()).toBe('far away');
+      const calls = await t!.opsDuring('ftruncate', () => fh.truncate(7 * GiB)); // ftruncate(2)
+      expect(calls).toEqual([{ op: 'ftruncate', path: '/sparse', size: 7 * GiB }]);
+    } finally {
+      await fh.close();
+    }
+    expect((await fs.stat(p)).size).toBe(7 * GiB);
+    const calls = await t!.opsDuring('truncate', () => py('import os,sys; os.truncate(sys.argv[1], int(sys.argv[2]))', p, String(4 * GiB + 5))); // truncate(2)
+    expect(calls).toEqual([{ op: 'truncate', path: '/sparse', size: 4 * GiB + 5 }]);
+    expect((await fs.stat(p)).size).toBe(4 * GiB + 5);
+  });
+
+  it('gives utimens distinct atime and mtime, UTIME_OMIT and UTIME_NOW', async () => {
+    const p = join(mnt, 'times');
+    await fs.writeFile(p, 'x');
+    run('touch', ['-d', '@1000000', p]);
+    expect(statC('%X %Y', p)).toBe('1000000 1000000');
+
+    const utimens = (args: string[]): Promise<LogEntry[]> => t!.opsDuring('utimens', () => run('touch', [...args, p]));
+    expect(await utimens(['-m', '-d', '@2000000'])).toEqual([{ op: 'utimens', path: '/times', atime: 'omit', mtime: 2000000000 }]);
+    expect(statC('%X %Y', p)).toBe('1000000 2000000');
+
+    expect(await utimens(['-a', '-d', '@3000000'])).toEqual([{ op: 'utimens', path: '/times', atime: 3000000000, mtime: 'omit' }]);
+    expect(statC('%X %Y', p)).toBe('3000000 2000000');
+
+    expect(await utimens(['-m'])).toEqual([{ op: 'utimens', path: '/times', atime: 'omit', mtime: 'now' }]);
+    const [atime, mtime] = statC('%X %Y', p).split(' ').map(Number);
+    expect(atime).toBe(3000000);
+    expect(mtime).toBeGreaterThan(2000000);
+
+    // sub-second times are kept to the millisecond
+    await fs.utimes(p, 1234.5, 5678.25);
+    const st = await fs.stat(p);
+    expect([st.atimeMs, st.mtimeMs]).toEqual([1234500, 5678250]);
+  });
+
+  it('hands the caller uid/gid/pid to ops (new files belong to the caller)', async () => {
+    const p = join(mnt, 'owned');
+    let child: ChildProcess | undefined;
+    const created = await t!.opsDuring('create', async () => {
+      child = spawn('sh', ['-c', 'umask 022 && exec touch "$1"', 'sh', p], { uid: OTHER_UID, gid: OTHER_UID, stdio: 'ignore' });
+      const [code] = (await once(child, 'exit')) as [number | null];
+      expect(code).toBe(0);
+    });
+    expect(created).toEqual([{ op: 'create', path: '/owned', mode: 0o100644, uid: OTHER_UID, gid: OTHER_UID, pid: child!.pid }]);
+    expect(statC('%u %g %F', p)).toBe(`${OTHER_UID} ${OTHER_UID} regular empty file`);
+  });
+
+  it('passes create mode, chown with -1, chmod, mknod mode and rdev', async () => {
+    const p = join(mnt, 'modes');
+    py('import os,sys; os.umask(0o022); os.close(os.open(sys.argv[1], os.O_CREAT|os.O_WRONLY, 0o640))', p);
+    expect(statC('%a %F', p)).toBe('640 regular empty file');
+
+    const chown = (spec: string): Promise<LogEntry[]> => t!.opsDuring('chown', () => run('chown', [spec, p]));
+    expect(await chown(':555')).toEqual([{ op: 'chown', path: '/modes', uid: -1, gid: 555 }]);
+    expect(statC('%u %g', p)).toBe('0 555');
+    expect(await chown('777')).toEqual([{ op: 'chown', path: '/modes', uid: 777, gid: -1 }]);
+    expect(statC('%u %g', p)).toBe('777 555');
+
+    await fs.chmod(p, 0o4711);
+    expect(statC('%a', p)).toBe('4711');
+
+    const dev = join(mnt, 'chardev');
+    const mknod = await t!.opsDuring('mknod', () => py('import os,sys,stat; os.mknod(sys.argv[1], stat.S_IFCHR | 0o600, os.makedev(1, 7))', dev));
+    expect(mknod).toEqual([{ op: 'mknod', path: '/chardev', mode: 0o20600, rdev: 0x107 }]);
+    expect(statC('%F %t %T %a', dev)).toBe('character special file 1 7 600');
+  });
+
+  it('answers xattr size probes and retries after ERANGE', () => {
+    const p = join(mnt, 'xattrs');
+    const probe = py(
+      'import ctypes,sys; c=ctypes.CDLL(None, use_errno=True); p=sys.argv[1].encode(); '
+      + 'print(c.getxattr(p, b"user.big", None, 0), c.listxattr(p, None, 0))',
+      p,
+    ).trim().split(' ').map(Number);
+    const names = ['user.small', 'user.big', ...Array.from({ length: 20 }, (_, i) => `user.attribute-number-${i}`)];
+    expect(probe).toEqual([300, names.reduce((n, s) => n + s.length + 1, 0)]);
+    // Python first tries 128 bytes for a value and 256 for a list, then retries on ERANGE.
+    const out = py('import os,sys,json; p=sys.argv[1]; print(json.dumps([len(os.getxattr(p, "user.big")), sorted(os.listxattr(p))]))', p);
+    expect(JSON.parse(out)).toEqual([300, [...names].sort()]);
+    // a missing attribute is ENODATA
+    expect(py('import os,sys\ntry:\n os.getxattr(sys.argv[1], "user.none")\nexcept OSError as e: print(e.errno)', p).trim()).toBe('61');
+  });
+
+  it('sets and removes xattrs', () => {
+    const p = join(mnt, 'hello');
+    const out = py(
+      'import os,sys; p=sys.argv[1]; os.setxattr(p, "user.k", b"value"); v=os.getxattr(p, "user.k"); '
+      + 'os.removexattr(p, "user.k"); print(v.decode(), "user.k" in os.listxattr(p))',
+      p,
+    );
+    expect(out.trim()).toBe('value False');
+  });
+
+  it('reports 64-bit statfs counts', () => {
+    expect(run('stat', ['-f', '-c', '%S %b %f %a %c %d', mnt]).trim())
+      .toBe(`4096 ${2 ** 33 + 5} ${2 ** 33 + 3} ${2 ** 33 + 1} ${2 ** 32 + 9} ${2 ** 32 + 8}`);
+  });
+
+  it('does directories, symlinks, hard links, renames and removals', async () => {
+    const d = join(mnt, 'd1');
+    await fs.mkdir(d, { mode: 0o750 });
+    expect(statC('%a %F', d)).toBe('750 directory');
+    await fs.writeFile(join(d, 'f'), 'content');
+    await fs.symlink('f', join(d, 'ln'));
+    expect(await fs.readlink(join(d, 'ln'))).toBe('f');
+    expect(await fs.readFile(join(d, 'ln'), 'utf8')).toBe('content');
+    await fs.link(join(d, 'f'), join(d, 'hard'));
+    const [a, b] = await Promise.all([fs.stat(join(d, 'f')), fs.stat(join(d, 'hard'))]);
+    expect(a.ino).toBe(b.ino);
+    expect(a.nlink).toBe(2);
+    await fs.rename(d, join(mnt, 'd2'));
+    expect((await fs.readdir(join(mnt, 'd2'))).sort()).toEqual(['f', 'hard', 'ln']);
+    await expect(fs.rmdir(join(mnt, 'd2'))).rejects.toMatchObject({ code: 'ENOTEMPTY' });
+    for (const n of ['f', 'hard', 'ln']) await fs.unlink(join(mnt, 'd2', n));
+    await fs.rmdir(join(mnt, 'd2'));
+    await expect(fs.stat(join(mnt, 'd2'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});
+
+describe('fuse binding: read-only mount without use_ino', () => {
+  let t: TestFs | undefined;
+  let mnt: string;
+
+  beforeAll(async () => {
+    mnt = join(base, 'ro');
+    await fs.mkdir(mnt);
+    t = await TestFs.start(mnt, { fsname: 'hacktree-ro', readOnly: true });
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('mounts ro with the kernel defaults nosuid,nodev and refuses writes', async () => {
+    const f = mountLine(mnt)!;
+    expect(f[0]).toBe('hacktree-ro');
+    expect(f[2]).toBe('fuse');
+    expect(f[3]!.split(',')).toEqual(expect.arrayContaining(['ro', 'nosuid', 'nodev']));
+    await expect(fs.writeFile(join(mnt, 'new'), 'x')).rejects.toMatchObject({ code: 'EROFS' });
+    expect(await fs.readFile(join(mnt, 'hello'), 'utf8')).toBe('hello world\n');
+  });
+
+  it('uses libfuse inode numbers when use_ino is not given', () => {
+    expect(Number(statC('%i', join(mnt, 'hello')))).toBeLessThan(2 ** 32);
+  });
+});
+
+describe('fuse binding: mount failures', () => {
+  it('rejects an unknown option and leaves no mount behind', async () => {
+    const mnt = join(base, 'bad');
+    await fs.mkdir(mnt);
+    let t: TestFs | undefined;
+    try {
+      await expect((async () => { t = await TestFs.start(mnt, { options: ['no_such_option'] }); })())
+        .rejects.toThrow(/MOUNT_FAILED/);
+      expect(mountLine(mnt)).toBeUndefined();
+    } finally {
+      await t?.stop();
+      if (mountLine(mnt)) spawnSync('fusermount', ['-uz', mnt]);
+    }
+  });
+});
