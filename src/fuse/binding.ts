@@ -258,7 +258,11 @@ function nativeOps(ops: FuseOps, ctxOf: () => FuseContext, onError: (op: string,
   }
   // read/write report a byte count or -errno in the first argument.
   function settleCount(op: string, cb: (n: number) => void, fn: () => R<number>): void {
-    settle(op, (err, n) => cb(err !== 0 ? err : (n as number)), fn);
+    settle(op, (err, n) => {
+      if (err !== 0) cb(err);
+      else if (typeof n === 'number' && Number.isInteger(n) && n >= 0) cb(n);
+      else cb(errnoOf(new TypeError(`${op} returned ${String(n)}, not a byte count`), op, onError));
+    }, fn);
   }
   const handle = (v: unknown): number => (typeof v === 'number' ? v : 0);
 
