@@ -1,0 +1,102 @@
+// One metric = hacktree's median against a peer's median measured in the same run on the same
+// tree, their ratio, and the target the issue sets. Medians, because the machines are noisy.
+
+export interface Target {
+  /** What the target is on: the ratio, or hacktree's own figure (e.g. an RSS cap). */
+  on: 'ratio' | 'hacktree';
+  cmp: '<=' | '>=';
+  value: number;
+}
+
+export interface Metric {
+  group: string;
+  name: string;
+  /** What was measured, for the reader (command, cold/warm). */
+  what: string;
+  unit: 's' | 'MB' | 'bytes';
+  hacktree: number[];
+  peer: { name: string; values: number[] } | null;
+  /** 'hacktree/peer' unless the target reads the other way round (e.g. first/recommit). */
+  ratio: 'hacktree/peer' | 'peer/hacktree';
+  target: Target | null;
+  skipped?: string;
+}
+
+export interface Check {
+  group: string;
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+export function median(xs: number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+export interface Result {
+  hacktree: number | null;
+  peer: number | null;
+  ratio: number | null;
+  met: boolean | null;
+}
+
+export function result(m: Metric): Result {
+  if (m.skipped !== undefined || m.hacktree.length === 0) return { hacktree: null, peer: null, ratio: null, met: null };
+  const h = median(m.hacktree);
+  const p = m.peer && m.peer.values.length > 0 ? median(m.peer.values) : null;
+  const ratio = p === null ? null : m.ratio === 'hacktree/peer' ? h / p : p / h;
+  let met: boolean | null = null;
+  if (m.target) {
+    const x = m.target.on === 'ratio' ? ratio : h;
+    if (x !== null) met = m.target.cmp === '<=' ? x <= m.target.value : x >= m.target.value;
+  }
+  return { hacktree: h, peer: p, ratio, met };
+}
+
+function fmt(x: number | null, unit: Metric['unit']): string {
+  if (x === null) return '—';
+  if (unit === 's') return `${x.toFixed(3)} s`;
+  if (unit === 'MB') return `${x.toFixed(1)} MB`;
+  return `${Math.round(x)} bytes`;
+}
+
+function fmtTarget(m: Metric, met: boolean | null): string {
+  if (!m.target) return '(no target: for reference)';
+  const t = m.target;
+  const sign = t.cmp === '<=' ? '≤' : '≥';
+  const what = t.on === 'ratio' ? `ratio ${m.ratio} ${sign} ${t.value}` : `${sign} ${fmt(t.value, m.unit)}`;
+  return `(target ${what}: ${met === null ? 'n/a' : met ? 'met' : 'MISSED'})`;
+}
+
+/** `name: hacktree X  | peer NAME Y  | ratio R  (target ...)` */
+export function line(m: Metric): string {
+  const head = `${m.group}.${m.name}`;
+  if (m.skipped !== undefined) return `${head}: skipped: ${m.skipped}`;
+  const r = result(m);
+  const peer = m.peer ? `peer ${m.peer.name} ${fmt(r.peer, m.unit)}` : 'peer —';
+  const ratio = r.ratio === null ? '—' : r.ratio.toFixed(2);
+  return `${head}: hacktree ${fmt(r.hacktree, m.unit)}  | ${peer}  | ratio ${ratio}  ${fmtTarget(m, r.met)}\n    ${m.what}`;
+}
+
+export function summary(metrics: Metric[], checks: Check[], errors: string[]): string[] {
+  const results = metrics.map((m) => ({ m, r: result(m) }));
+  const met = results.filter((x) => x.r.met === true).length;
+  const missed = results.filter((x) => x.r.met === false);
+  const skipped = metrics.filter((m) => m.skipped !== undefined).length;
+  const badChecks = checks.filter((c) => !c.ok);
+  const out = [
+    `summary: ${metrics.length} metrics, ${met} targets met, ${missed.length} missed, ${skipped} skipped; ` +
+      `${checks.length - badChecks.length}/${checks.length} correctness checks OK; ${errors.length} group error(s)`,
+  ];
+  for (const x of missed) out.push(`  missed: ${x.m.group}.${x.m.name} (${fmtTarget(x.m, false).slice(1, -1)}, ratio ${x.r.ratio?.toFixed(2) ?? '—'})`);
+  for (const c of badChecks) out.push(`  MISMATCH: ${c.group}.${c.name}: ${c.detail}`);
+  for (const e of errors) out.push(`  error: ${e}`);
+  return out;
+}
+
+export function toJson(m: Metric): object {
+  return { ...m, ...result(m) };
+}

@@ -1,0 +1,40 @@
+// Turns a Backend into the binding's path-based ops. Whatever the backend does
+// not implement of the writing calls fails with EROFS: a read-only commit view
+// refuses every change, a writable layer overrides what it supports.
+import { FuseError, type FuseOps } from './binding.js';
+import type { Backend } from './backend.js';
+
+const erofs = (): never => { throw new FuseError('EROFS'); };
+
+export function toFuseOps(b: Backend): FuseOps {
+  return {
+    getattr: (path) => b.getattr(path),
+    fgetattr: (path) => b.getattr(path),
+    readdir: (path) => b.readdir(path),
+    readlink: (path) => b.readlink(path),
+    open: (path, flags, ctx) => b.open(path, flags, ctx),
+    read: (_path, fh, buf, length, position) => b.read(fh, buf, length, position),
+    release: (_path, fh) => b.release(fh),
+    getxattr: (path, name) => b.getxattr(path, name),
+    listxattr: (path) => b.listxattr(path),
+    statfs: () => b.statfs(),
+    write: (_path, fh, buf, length, position) => (b.write ? b.write(fh, buf, length, position) : erofs()),
+    create: (path, mode, ctx) => (b.create ? b.create(path, mode, ctx) : erofs()),
+    truncate: (path, size, ctx) => (b.truncate ? b.truncate(path, size, ctx) : erofs()),
+    ftruncate: (_path, fh, size) => (b.ftruncate ? b.ftruncate(fh, size) : erofs()),
+    unlink: (path, ctx) => (b.unlink ? b.unlink(path, ctx) : erofs()),
+    rename: (from, to, ctx) => (b.rename ? b.rename(from, to, ctx) : erofs()),
+    mkdir: (path, mode, ctx) => (b.mkdir ? b.mkdir(path, mode, ctx) : erofs()),
+    rmdir: (path, ctx) => (b.rmdir ? b.rmdir(path, ctx) : erofs()),
+    symlink: (target, path, ctx) => (b.symlink ? b.symlink(target, path, ctx) : erofs()),
+    link: (existing, path, ctx) => (b.link ? b.link(existing, path, ctx) : erofs()),
+    chmod: (path, mode, ctx) => (b.chmod ? b.chmod(path, mode, ctx) : erofs()),
+    chown: (path, uid, gid, ctx) => (b.chown ? b.chown(path, uid, gid, ctx) : erofs()),
+    utimens: (path, atime, mtime, ctx) => (b.utimens ? b.utimens(path, atime, mtime, ctx) : erofs()),
+    setxattr: (path, name, value, flags, ctx) => (b.setxattr ? b.setxattr(path, name, value, flags, ctx) : erofs()),
+    removexattr: (path, name, ctx) => (b.removexattr ? b.removexattr(path, name, ctx) : erofs()),
+    mknod: (path, mode, rdev, ctx) => (b.mknod ? b.mknod(path, mode, rdev, ctx) : erofs()),
+    fsync: (_path, fh, datasync) => (b.fsync ? b.fsync(fh, datasync) : undefined),
+    flush: () => undefined,
+  };
+}

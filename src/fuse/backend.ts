@@ -1,0 +1,39 @@
+// What a mounted tree answers. The read-only commit view implements the read
+// half; a writable layer (overlay) implements the rest behind the same
+// interface, and the adapter turns a missing write op into EROFS.
+import type { DirListing, Stat, StatFs, TimeSpec, FuseContext } from './binding.js';
+
+export interface ReadBackend {
+  getattr(path: string): Promise<Stat>;
+  readdir(path: string): Promise<DirListing>;
+  readlink(path: string): Promise<string>;
+  /** Opens for reading; returns a handle number. */
+  open(path: string, flags: number, ctx: FuseContext): Promise<number>;
+  read(fh: number, buf: Buffer, length: number, position: number): Promise<number>;
+  release(fh: number): Promise<void>;
+  getxattr(path: string, name: string): Promise<Buffer | null>;
+  listxattr(path: string): Promise<string[]>;
+  statfs(): Promise<StatFs>;
+}
+
+export interface WriteBackend {
+  write?(fh: number, buf: Buffer, length: number, position: number): Promise<number>;
+  create?(path: string, mode: number, ctx: FuseContext): Promise<number>;
+  truncate?(path: string, size: number, ctx: FuseContext): Promise<void>;
+  ftruncate?(fh: number, size: number): Promise<void>;
+  unlink?(path: string, ctx: FuseContext): Promise<void>;
+  rename?(from: string, to: string, ctx: FuseContext): Promise<void>;
+  mkdir?(path: string, mode: number, ctx: FuseContext): Promise<void>;
+  rmdir?(path: string, ctx: FuseContext): Promise<void>;
+  symlink?(target: string, path: string, ctx: FuseContext): Promise<void>;
+  link?(existing: string, path: string, ctx: FuseContext): Promise<void>;
+  chmod?(path: string, mode: number, ctx: FuseContext): Promise<void>;
+  chown?(path: string, uid: number, gid: number, ctx: FuseContext): Promise<void>;
+  utimens?(path: string, atime: TimeSpec, mtime: TimeSpec, ctx: FuseContext): Promise<void>;
+  setxattr?(path: string, name: string, value: Buffer, flags: number, ctx: FuseContext): Promise<void>;
+  removexattr?(path: string, name: string, ctx: FuseContext): Promise<void>;
+  mknod?(path: string, mode: number, rdev: number, ctx: FuseContext): Promise<void>;
+  fsync?(fh: number, datasync: boolean): Promise<void>;
+}
+
+export type Backend = ReadBackend & WriteBackend;

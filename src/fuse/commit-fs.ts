@@ -1,0 +1,190 @@
+// A read-only view of one commit, served straight from the object store.
+// Nothing is walked at mount time: a path is resolved one directory at a time,
+// and parsed directories and resolved paths live in bounded caches.
+import fs from 'node:fs';
+import { LRUCache } from 'lru-cache';
+import type { Repo } from '../store/repo.js';
+import type { Checksum } from '../store/checksum.js';
+import type { Commit } from '../store/objects/commit.js';
+import type { DirMeta } from '../store/objects/dirmeta.js';
+import type { FileMeta } from '../store/objects/file-header.js';
+import { isLnk, S_IFMT } from '../store/objects/types.js';
+import { FuseError, type DirListing, type FuseContext, type Stat, type StatFs } from './binding.js';
+import type { ReadBackend } from './backend.js';
+import { inodeOf } from './inode.js';
+import { ContentReader, type OpenContent } from './content-reader.js';
+import { HandleTable } from './handles.js';
+
+export type Node =
+  | { kind: 'dir'; path: string; tree: Checksum; meta: DirMeta; nlink: number }
+  | { kind: 'file'; path: string; checksum: Checksum; meta: FileMeta; size: number };
+
+interface DirIndex {
+  /** name → file checksum or subdirectory (tree, meta) */
+  entries: Map<string, { checksum: Checksum } | { tree: Checksum; meta: Checksum }>;
+  names: string[];
+  subdirs: number;
+}
+
+export interface CommitFsOptions {
+  verify: boolean;
+  /** Called for each failure that is not the caller's fault (corrupt or missing object). */
+  log: (msg: string) => void;
+}
+
+const O_ACCMODE = 3;
+
+export class CommitFs implements ReadBackend {
+  private readonly dirs = new LRUCache<Checksum, DirIndex>({ max: 4096 });
+  private readonly nodes = new LRUCache<string, Node>({ max: 65536 });
+  private readonly fileMetas = new LRUCache<Checksum, { meta: FileMeta; size: number }>({ max: 65536 });
+  private readonly handles = new HandleTable<OpenContent>();
+  readonly content: ContentReader;
+  /** Directories have the commit's time; files and symlinks mtime 0, like an ostree checkout's. */
+  private readonly dirTimeMs: number;
+
+  private constructor(private readonly repo: Repo, private readonly commit: Commit, private readonly root: Node, private readonly opts: CommitFsOptions) {
+    this.content = new ContentReader(repo, { verify: opts.verify });
+    this.dirTimeMs = commit.timestamp * 1000;
+  }
+
+  static async open(repo: Repo, commitCsum: Checksum, opts: CommitFsOptions): Promise<CommitFs> {
+    const commit = await repo.loadCommit(commitCsum);
+    const meta = await repo.loadDirMeta(commit.rootMeta);
+    const fsys = new CommitFs(repo, commit, { kind: 'dir', path: '/', tree: commit.rootTree, meta, nlink: 2 }, opts);
+    const idx = await fsys.dirIndex(commit.rootTree);
+    (fsys.root as Node & { kind: 'dir' }).nlink = 2 + idx.subdirs;
+    return fsys;
+  }
+
+  private async dirIndex(tree: Checksum): Promise<DirIndex> {
+    const hit = this.dirs.get(tree);
+    if (hit) return hit;
+    const t = await this.repo.loadDirTree(tree);
+    const entries: DirIndex['entries'] = new Map();
+    for (const f of t.files) entries.set(f.name, { checksum: f.checksum });
+    for (const d of t.dirs) entries.set(d.name, { tree: d.tree, meta: d.meta });
+    const idx = { entries, names: [...t.files.map((f) => f.name), ...t.dirs.map((d) => d.name)], subdirs: t.dirs.length };
+    this.dirs.set(tree, idx);
+    return idx;
+  }
+
+  private async fileMeta(csum: Checksum): Promise<{ meta: FileMeta; size: number }> {
+    const hit = this.fileMetas.get(csum);
+    if (hit) return hit;
+    const m = await this.repo.loadFileMeta(csum);
+    this.fileMetas.set(csum, m);
+    return m;
+  }
+
+  /** Resolves a path to a node, or throws ENOENT/ENOTDIR. Object damage becomes EIO (and a log line). */
+  async resolve(path: string): Promise<Node> {
+    if (path === '/') return this.root;
+    const hit = this.nodes.get(path);
+    if (hit) return hit;
+    const slash = path.lastIndexOf('/');
+    const parentPath = slash === 0 ? '/' : path.slice(0, slash);
+    const name = path.slice(slash + 1);
+    const parent = await this.resolve(parentPath);
+    if (parent.kind !== 'dir') throw new FuseError('ENOTDIR');
+    const node = await this.guard(path, async () => {
+      const e = (await this.dirIndex(parent.tree)).entries.get(name);
+      if (!e) return null;
+      if ('checksum' in e) {
+        const { meta, size } = await this.fileMeta(e.checksum);
+        return { kind: 'file', path, checksum: e.checksum, meta, size } as Node;
+      }
+      const [meta, idx] = await Promise.all([this.repo.loadDirMeta(e.meta), this.dirIndex(e.tree)]);
+      return { kind: 'dir', path, tree: e.tree, meta, nlink: 2 + idx.subdirs } as Node;
+    });
+    if (!node) throw new FuseError('ENOENT');
+    this.nodes.set(path, node);
+    return node;
+  }
+
+  /** Turns store errors (corrupt, missing object) into EIO with a log line; never wrong bytes. */
+  private async guard<T>(path: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      if (e instanceof FuseError) throw e;
+      this.opts.log(`${path}: ${(e as Error).message}`);
+      throw new FuseError('EIO');
+    }
+  }
+
+  statOf(n: Node): Stat {
+    if (n.kind === 'dir') {
+      return {
+        mode: n.meta.mode, ino: inodeOf(n.path), nlink: n.nlink, uid: n.meta.uid, gid: n.meta.gid,
+        size: 4096, blksize: 4096, blocks: 8, atime: this.dirTimeMs, mtime: this.dirTimeMs, ctime: this.dirTimeMs,
+      };
+    }
+    const size = isLnk(n.meta.mode) ? Buffer.byteLength(n.meta.symlinkTarget) : n.size;
+    return {
+      mode: n.meta.mode, ino: inodeOf(n.path), nlink: 1, uid: n.meta.uid, gid: n.meta.gid,
+      size, blksize: 4096, blocks: Math.ceil(size / 512), atime: 0, mtime: 0, ctime: 0,
+    };
+  }
+
+  async getattr(path: string): Promise<Stat> {
+    return this.statOf(await this.resolve(path));
+  }
+
+  async readdir(path: string): Promise<DirListing> {
+    const dir = await this.resolve(path);
+    if (dir.kind !== 'dir') throw new FuseError('ENOTDIR');
+    const idx = await this.guard(path, () => this.dirIndex(dir.tree));
+    const base = path === '/' ? '' : path;
+    // Attributes with the names: resolving every child also warms the caches the
+    // kernel's following lookups will hit.
+    const children = await Promise.all(idx.names.map((n) => this.resolve(`${base}/${n}`).catch(() => null)));
+    const names: string[] = [], stats: Stat[] = [];
+    idx.names.forEach((n, i) => {
+      const c = children[i];
+      if (!c) return; // a damaged entry is left out of the listing; opening it gives EIO
+      names.push(n);
+      stats.push(this.statOf(c));
+    });
+    return { names, stats };
+  }
+
+  async readlink(path: string): Promise<string> {
+    const n = await this.resolve(path);
+    if (n.kind !== 'file' || !isLnk(n.meta.mode)) throw new FuseError('EINVAL');
+    return n.meta.symlinkTarget;
+  }
+
+  async open(path: string, flags: number, _ctx: FuseContext): Promise<number> {
+    const n = await this.resolve(path);
+    if ((flags & O_ACCMODE) !== fs.constants.O_RDONLY) throw new FuseError('EROFS');
+    if (n.kind !== 'file') throw new FuseError('EISDIR');
+    if ((n.meta.mode & S_IFMT) !== 0o100000) throw new FuseError('ELOOP');
+    const content = await this.guard(path, () => this.content.open(n.checksum, n.meta, n.size));
+    return this.handles.add(content);
+  }
+
+  async read(fh: number, buf: Buffer, length: number, position: number): Promise<number> {
+    return this.handles.get(fh).read(buf, length, position);
+  }
+
+  async release(fh: number): Promise<void> {
+    const h = this.handles.remove(fh);
+    if (h) await h.close();
+  }
+
+  async getxattr(path: string, name: string): Promise<Buffer | null> {
+    const n = await this.resolve(path);
+    const found = n.meta.xattrs.find(([k]) => k === name);
+    return found ? found[1] : null;
+  }
+
+  async listxattr(path: string): Promise<string[]> {
+    return (await this.resolve(path)).meta.xattrs.map(([k]) => k);
+  }
+
+  async statfs(): Promise<StatFs> {
+    const s = await fs.promises.statfs(this.repo.path);
+    return { bsize: s.bsize, frsize: s.bsize, blocks: s.blocks, bfree: 0, bavail: 0, files: s.files, ffree: 0, favail: 0, namemax: 255 };
+  }
+}

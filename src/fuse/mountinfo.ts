@@ -1,0 +1,28 @@
+// Reading the kernel's mount table (/proc/self/mountinfo).
+import fs from 'node:fs';
+
+export interface MountEntry { mountpoint: string; fstype: string; source: string; options: string }
+
+const unescape = (s: string): string => s.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
+
+export function parseMountinfo(text: string): MountEntry[] {
+  const out: MountEntry[] = [];
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    const f = line.split(' ');
+    const sep = f.indexOf('-');
+    if (sep < 0) continue;
+    out.push({ mountpoint: unescape(f[4]!), options: f[5]!, fstype: f[sep + 1]!, source: unescape(f[sep + 2] ?? '') });
+  }
+  return out;
+}
+
+export function readMountsSync(): MountEntry[] {
+  return parseMountinfo(fs.readFileSync('/proc/self/mountinfo', 'utf8'));
+}
+
+export async function readMounts(): Promise<MountEntry[]> {
+  return parseMountinfo(await fs.promises.readFile('/proc/self/mountinfo', 'utf8'));
+}
+
+export const HACKTREE_FSTYPE = 'fuse.hacktree';

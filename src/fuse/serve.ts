@@ -1,0 +1,36 @@
+// Serves a backend at a mountpoint with the options a root file system needs.
+import { mount, type FuseMount, type MountOptions } from './binding.js';
+import { toFuseOps } from './adapter.js';
+import type { Backend } from './backend.js';
+
+/** Content never changes under a commit, so the kernel may keep what it learns for a day. */
+const FOREVER = 86400;
+
+export interface ServeOptions {
+  fsname: string;
+  readOnly: boolean;
+  /** allow_other + suid + dev: what a root file system mounted by root needs for chroot and setuid programs. */
+  asRoot: boolean;
+  extra: string[];
+  log: (msg: string) => void;
+}
+
+export function serve(backend: Backend, mountpoint: string, o: ServeOptions): Promise<FuseMount> {
+  const opts: MountOptions = {
+    fsname: o.fsname,
+    subtype: 'hacktree',
+    readOnly: o.readOnly,
+    defaultPermissions: true,
+    allowOther: o.asRoot,
+    suid: o.asRoot,
+    dev: o.asRoot,
+    useIno: true,
+    kernelCache: o.readOnly,
+    entryTimeout: o.readOnly ? FOREVER : 1,
+    attrTimeout: o.readOnly ? FOREVER : 1,
+    negativeTimeout: o.readOnly ? FOREVER : 0,
+    options: o.extra,
+    onError: (op, err) => o.log(`${op} failed: ${err instanceof Error ? err.message : String(err)}`),
+  };
+  return mount(mountpoint, toFuseOps(backend), opts);
+}

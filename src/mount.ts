@@ -1,0 +1,201 @@
+// Mounting commits: checks, the background daemon, unmounting, listing.
+//
+// `hacktree mount` checks everything it can (repo, REV, mountpoint), then starts
+// itself again in the foreground as a detached daemon and returns once that
+// daemon reports the mount ready on a pipe. The daemon serves the mount from its
+// own event loop and never touches the mount itself.
+import fs from 'node:fs';
+import os from 'node:os';
+import { join, resolve } from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { HacktreeError, UsageError } from './errors.js';
+import { Repo } from './store/repo.js';
+import { resolveRev } from './store/rev.js';
+import type { Checksum } from './store/checksum.js';
+import { CommitFs } from './fuse/commit-fs.js';
+import { serve } from './fuse/serve.js';
+import { HACKTREE_FSTYPE, readMounts, readMountsSync } from './fuse/mountinfo.js';
+
+export interface MountOptionsParsed {
+  verify: boolean;
+  /** Options handed to libfuse as they are. */
+  extra: string[];
+  nonempty: boolean;
+}
+
+/** Options mount(8) and fstab pass that mean nothing to the FUSE file system itself. */
+const IGNORED = new Set(['defaults', 'auto', 'noauto', 'nofail', '_netdev', 'user', 'users', 'owner', 'nouser', 'rw', 'ro', 'exec', 'noexec', 'suid', 'dev', 'async', 'sync', 'relatime', 'noatime', 'atime']);
+
+export function parseMountOptions(list: string[]): MountOptionsParsed {
+  const out: MountOptionsParsed = { verify: true, extra: [], nonempty: false };
+  for (const opt of list.flatMap((o) => o.split(',')).filter(Boolean)) {
+    const [k, v] = opt.split('=', 2) as [string, string | undefined];
+    if (k === 'verify') {
+      if (v === 'none') out.verify = false;
+      else if (v === 'all' || v === undefined) out.verify = true;
+      else throw new UsageError(`-o verify takes 'all' or 'none', not '${v}'`);
+    } else if (k === 'nonempty') out.nonempty = true;
+    else if (IGNORED.has(k) || k.startsWith('x-') || k === 'comment') continue;
+    else out.extra.push(opt);
+  }
+  return out;
+}
+
+/** Where a mount's pid and log live: tmpfs, gone at reboot like the mount itself. */
+export function runDir(): string {
+  const base = process.env.HACKTREE_RUN_DIR
+    ?? (process.getuid?.() === 0 ? '/run/hacktree' : join(process.env.XDG_RUNTIME_DIR ?? os.tmpdir(), `hacktree-${process.getuid?.()}`));
+  return join(base, 'mounts');
+}
+
+const keyOf = (mnt: string): string => createHash('sha256').update(mnt).digest('hex').slice(0, 16);
+
+export interface MountState { pid: number; mountpoint: string; repo: string; commit: Checksum; rev: string; started: string }
+
+function statePath(mnt: string): string { return join(runDir(), `${keyOf(mnt)}.json`); }
+export function logPath(mnt: string): string { return join(runDir(), `${keyOf(mnt)}.log`); }
+
+function readState(mnt: string): MountState | null {
+  try { return JSON.parse(fs.readFileSync(statePath(mnt), 'utf8')) as MountState; } catch { return null; }
+}
+
+function checkMountpoint(mnt: string, nonempty: boolean): void {
+  let st: fs.Stats;
+  try { st = fs.statSync(mnt); } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOTCONN') throw new HacktreeError('MOUNT', `mountpoint ${mnt} is a mount whose daemon died: run \`hacktree umount ${mnt}\``);
+    throw new HacktreeError('MOUNT', `mountpoint ${mnt} does not exist`);
+  }
+  if (!st.isDirectory()) throw new HacktreeError('MOUNT', `mountpoint ${mnt} is not a directory`);
+  if (readMountsSync().some((m) => m.mountpoint === mnt)) throw new HacktreeError('MOUNT', `mountpoint ${mnt} is busy: something is already mounted there`);
+  if (!nonempty && fs.readdirSync(mnt).length > 0) throw new HacktreeError('MOUNT', `mountpoint ${mnt} is not empty (use -o nonempty to mount over it anyway)`);
+}
+
+export interface MountRequest {
+  repoPath: string;
+  rev: string;
+  mountpoint: string;
+  options: string[];
+}
+
+/** Checks the request; returns the commit and the absolute mountpoint. */
+export function prepareMount(req: MountRequest): { repo: Repo; commit: Checksum; mnt: string; opts: MountOptionsParsed } {
+  const opts = parseMountOptions(req.options);
+  const repo = Repo.open(req.repoPath);
+  const commit = resolveRev(repo, req.rev);
+  const mnt = resolve(req.mountpoint);
+  checkMountpoint(mnt, opts.nonempty);
+  return { repo, commit, mnt, opts };
+}
+
+/** Runs the daemon in this process until the mount goes away. `ready` is told once it serves. */
+export async function runMountDaemon(req: MountRequest, ready: (err: Error | null) => void): Promise<void> {
+  let prepared;
+  try {
+    prepared = prepareMount(req);
+  } catch (e) {
+    ready(e as Error);
+    throw e;
+  }
+  const { repo, commit, mnt, opts } = prepared;
+  const log = (msg: string): void => { process.stderr.write(`${new Date().toISOString()} hacktree mount ${mnt}: ${msg}\n`); };
+  let fuse;
+  let backend: CommitFs;
+  try {
+    backend = await CommitFs.open(repo, commit, { verify: opts.verify, log });
+    fuse = await serve(backend, mnt, { fsname: `${repo.path}:${commit}`, readOnly: true, asRoot: process.getuid?.() === 0, extra: opts.extra, log });
+  } catch (e) {
+    ready(e as Error);
+    throw e;
+  }
+  fs.mkdirSync(runDir(), { recursive: true });
+  const state: MountState = { pid: process.pid, mountpoint: mnt, repo: repo.path, commit, rev: req.rev, started: new Date().toISOString() };
+  fs.writeFileSync(statePath(mnt), JSON.stringify(state));
+  log(`serving commit ${commit} (${req.rev}) from ${repo.path}`);
+  ready(null);
+
+  await new Promise<void>((done) => {
+    let stopping = false;
+    const stop = async (why: string): Promise<void> => {
+      if (stopping) return;
+      stopping = true;
+      clearInterval(watch);
+      log(`stopping: ${why}; ${backend.content.stats.opens} opens, ${backend.content.stats.verified} objects verified`);
+      backend.content.flush();
+      // Unmounting an already-unmounted path can hang in libfuse: don't wait for it for long.
+      await Promise.race([fuse.unmount().catch(() => {}), new Promise((r) => setTimeout(r, 2000).unref())]);
+      fs.rmSync(statePath(mnt), { force: true });
+      done();
+    };
+    // Unmounted from outside (umount, fusermount -u): libfuse 2 keeps the process, so notice and leave.
+    const watch = setInterval(() => {
+      readMounts().then((ms) => { if (!ms.some((m) => m.mountpoint === mnt && m.fstype === HACKTREE_FSTYPE)) void stop('unmounted'); }, () => {});
+    }, 1000);
+    process.on('SIGTERM', () => void stop('SIGTERM'));
+    process.on('SIGINT', () => void stop('SIGINT'));
+    process.on('SIGHUP', () => void stop('SIGHUP'));
+  });
+}
+
+/** Starts the daemon in the background; resolves once the mount is ready. */
+export async function mountInBackground(req: MountRequest, argvForDaemon: string[]): Promise<{ commit: Checksum; mnt: string }> {
+  const { commit, mnt } = prepareMount(req);
+  fs.mkdirSync(runDir(), { recursive: true });
+  const logFd = fs.openSync(logPath(mnt), 'a');
+  const child = spawn(process.execPath, [...process.execArgv, ...argvForDaemon], {
+    detached: true,
+    stdio: ['ignore', logFd, logFd, 'pipe'],
+  });
+  fs.closeSync(logFd);
+  const pipe = child.stdio[3] as NodeJS.ReadableStream;
+  const answer = await new Promise<string>((res) => {
+    let buf = '';
+    pipe.on('data', (d: Buffer) => { buf += d.toString(); if (buf.includes('\n')) res(buf); });
+    pipe.on('end', () => res(buf || 'error: the mount daemon exited before the mount was ready\n'));
+    child.on('exit', (code) => res(buf || `error: the mount daemon exited with code ${code} before the mount was ready\n`));
+  });
+  if (!answer.startsWith('ready')) {
+    throw new HacktreeError('MOUNT', `${answer.replace(/^error: /, '').trim()} (log: ${logPath(mnt)})`);
+  }
+  (pipe as NodeJS.ReadableStream & { destroy(): void }).destroy();
+  child.unref();
+  return { commit, mnt };
+}
+
+export function listMounts(): Array<MountState & { alive: boolean }> {
+  return readMountsSync()
+    .filter((m) => m.fstype === HACKTREE_FSTYPE)
+    .map((m) => {
+      const s = readState(m.mountpoint);
+      const colon = m.source.lastIndexOf(':');
+      const fallback = { pid: 0, mountpoint: m.mountpoint, repo: m.source.slice(0, colon), commit: m.source.slice(colon + 1), rev: '', started: '' };
+      const st = s ?? fallback;
+      return { ...st, alive: st.pid > 0 && isAlive(st.pid) };
+    });
+}
+
+function isAlive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch { return false; }
+}
+
+/** Unmounts a hacktree mount, also one whose daemon died, and stops its daemon. */
+export async function unmount(mountpoint: string, opts: { lazy?: boolean } = {}): Promise<void> {
+  const mnt = resolve(mountpoint);
+  const entry = readMountsSync().find((m) => m.mountpoint === mnt);
+  if (!entry) throw new HacktreeError('MOUNT', `${mnt} is not mounted`);
+  if (entry.fstype !== HACKTREE_FSTYPE) throw new HacktreeError('MOUNT', `${mnt} is not a hacktree mount (it is ${entry.fstype})`);
+  const state = readState(mnt);
+  const tool = fs.existsSync('/usr/bin/fusermount3') ? 'fusermount3' : 'fusermount';
+  const r = spawnSync(tool, ['-u', ...(opts.lazy ? ['-z'] : []), mnt], { encoding: 'utf8' });
+  if (r.status !== 0) {
+    const why = (r.stderr || r.error?.message || '').trim();
+    if (/busy/i.test(why)) throw new HacktreeError('MOUNT', `${mnt} is busy (a process uses it); close it, or unmount lazily with --lazy`);
+    throw new HacktreeError('MOUNT', `cannot unmount ${mnt}: ${why}`);
+  }
+  if (state && state.pid > 0 && isAlive(state.pid)) {
+    try { process.kill(state.pid, 'SIGTERM'); } catch { /* gone */ }
+    for (let i = 0; i < 50 && isAlive(state.pid); i++) await new Promise((r2) => setTimeout(r2, 100));
+  }
+  fs.rmSync(statePath(mnt), { force: true });
+}
