@@ -175,8 +175,14 @@ export function listMounts(): Array<MountState & { alive: boolean }> {
     });
 }
 
+/** A daemon that was killed may linger as a zombie until it is reaped: that counts as dead. */
 function isAlive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch { return false; }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
 }
 
 /** Unmounts a hacktree mount, also one whose daemon died, and stops its daemon. */

@@ -63,12 +63,11 @@ function fmt(x: number | null, unit: Metric['unit']): string {
   return `${Math.round(x)} bytes`;
 }
 
-function fmtTarget(m: Metric, met: boolean | null): string {
-  if (!m.target) return '(no target: for reference)';
+function fmtTarget(m: Metric): string {
+  if (!m.target) return 'no target: for reference';
   const t = m.target;
   const sign = t.cmp === '<=' ? '≤' : '≥';
-  const what = t.on === 'ratio' ? `ratio ${m.ratio} ${sign} ${t.value}` : `${sign} ${fmt(t.value, m.unit)}`;
-  return `(target ${what}: ${met === null ? 'n/a' : met ? 'met' : 'MISSED'})`;
+  return t.on === 'ratio' ? `target ratio ${m.ratio} ${sign} ${t.value}` : `target ${sign} ${fmt(t.value, m.unit)}`;
 }
 
 /** `name: hacktree X  | peer NAME Y  | ratio R  (target ...)` */
@@ -78,7 +77,11 @@ export function line(m: Metric): string {
   const r = result(m);
   const peer = m.peer ? `peer ${m.peer.name} ${fmt(r.peer, m.unit)}` : 'peer —';
   const ratio = r.ratio === null ? '—' : r.ratio.toFixed(2);
-  return `${head}: hacktree ${fmt(r.hacktree, m.unit)}  | ${peer}  | ratio ${ratio}  ${fmtTarget(m, r.met)}\n    ${m.what}`;
+  const verdict = r.met === null ? '' : r.met ? ': met' : ': MISSED';
+  // The per-run figures under the medians, so a noisy run is visible.
+  const each = (xs: number[]): string => xs.map((x) => (m.unit === 'bytes' ? String(x) : x.toFixed(m.unit === 's' ? 3 : 1))).join(' ');
+  const runs = `runs: hacktree ${each(m.hacktree)}${m.peer ? `; ${m.peer.name} ${each(m.peer.values)}` : ''}`;
+  return `${head}: hacktree ${fmt(r.hacktree, m.unit)}  | ${peer}  | ratio ${ratio}  (${fmtTarget(m)}${verdict})\n    ${m.what}\n    ${runs}`;
 }
 
 export function summary(metrics: Metric[], checks: Check[], errors: string[]): string[] {
@@ -91,7 +94,9 @@ export function summary(metrics: Metric[], checks: Check[], errors: string[]): s
     `summary: ${metrics.length} metrics, ${met} targets met, ${missed.length} missed, ${skipped} skipped; ` +
       `${checks.length - badChecks.length}/${checks.length} correctness checks OK; ${errors.length} group error(s)`,
   ];
-  for (const x of missed) out.push(`  missed: ${x.m.group}.${x.m.name} (${fmtTarget(x.m, false).slice(1, -1)}, ratio ${x.r.ratio?.toFixed(2) ?? '—'})`);
+  for (const x of missed) {
+    out.push(`  missed: ${x.m.group}.${x.m.name}: hacktree ${fmt(x.r.hacktree, x.m.unit)}, ratio ${x.r.ratio?.toFixed(2) ?? '—'} (${fmtTarget(x.m)})`);
+  }
   for (const c of badChecks) out.push(`  MISMATCH: ${c.group}.${c.name}: ${c.detail}`);
   for (const e of errors) out.push(`  error: ${e}`);
   return out;

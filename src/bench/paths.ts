@@ -1,7 +1,7 @@
 // Where the benchmarks put things, and removing them safely. Everything lives under the cache dir
 // ($HACKTREE_BENCH_CACHE, else <checkout>/.bench-cache): on the disk the tree lives on, not on a
 // tmpfs, so repos and mounts are measured on a real file system.
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { REPO_ROOT } from './run.js';
@@ -40,11 +40,12 @@ export interface TempDir {
 /** A fresh directory under <cache>/tmp, removed by remove() or on interrupt. */
 export function tempDir(prefix: string): TempDir {
   mkdirSync(tmpRoot(), { recursive: true });
-  const path = mkdtempSync(join(tmpRoot(), `${prefix}-`));
+  // The pid in the name tells removeStaleTemps whose directory it is.
+  const path = mkdtempSync(join(tmpRoot(), `${prefix}-${process.pid}-`));
   return { path, remove: onCleanup(() => removeTree(path)) };
 }
 
-/** Removes what an earlier, killed run left in <cache>/tmp. */
+/** Removes what an earlier, killed run left in <cache>/tmp (not a concurrent run's dirs). */
 export function removeStaleTemps(): void {
   let names: string[] = [];
   try {
@@ -52,5 +53,9 @@ export function removeStaleTemps(): void {
   } catch {
     return;
   }
-  for (const n of names) removeTree(join(tmpRoot(), n));
+  for (const n of names) {
+    const pid = /-(\d+)-[^-]*$/.exec(n)?.[1];
+    if (pid !== undefined && existsSync(`/proc/${pid}`)) continue;
+    removeTree(join(tmpRoot(), n));
+  }
 }

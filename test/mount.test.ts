@@ -1,0 +1,291 @@
+// Real FUSE mounts of commits: what they serve, what they refuse, how they fail.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync, spawn } from 'node:child_process';
+import { createHash, randomInt } from 'node:crypto';
+import { ht, htOk, requireRoot, requireTool, sh, ROOT } from './helpers/cli.js';
+import { scratch } from './helpers/tmp.js';
+import { buildAwkwardTree, describeTree, BIG_FILE_SIZE } from './helpers/awkward-tree.js';
+import { forceUnmount, isMounted, mountRev, requireFuse, unmountAll } from './helpers/mounts.js';
+
+const s = scratch('hacktree-mount-');
+const src = join(s.dir, 'src');
+const repos: Record<string, string> = {};
+
+beforeAll(() => {
+  requireRoot('mounts with allow_other, suid and dev, and builds a tree with foreign owners');
+  requireFuse();
+  requireTool('rsync', 'rsync');
+  fs.chmodSync(s.dir, 0o755);
+  buildAwkwardTree(src);
+  for (const mode of ['bare-user', 'bare', 'archive']) {
+    const repo = join(s.dir, `repo-${mode}`);
+    htOk(['--repo', repo, 'init', '--mode', mode]);
+    htOk(['--repo', repo, 'commit', '-b', 'awk', src]);
+    repos[mode] = repo;
+  }
+});
+
+afterAll(() => {
+  unmountAll();
+  s.cleanup();
+});
+
+describe('a mounted commit equals its source', () => {
+  for (const mode of ['bare-user', 'bare', 'archive']) {
+    it(`serves content, modes, owners, symlinks and xattrs (${mode})`, () => {
+      const mnt = join(s.dir, `mnt-${mode}`);
+      mountRev(repos[mode]!, 'awk', mnt);
+      try {
+        const r = spawnSync('rsync', ['-n', '-rlpgoDc', '-AX', '--itemize-changes', `${src}/`, `${mnt}/`], { encoding: 'utf8' });
+        expect(r.stderr).toBe('');
+        expect(r.status).toBe(0);
+        expect(r.stdout).toBe('');
+        expect(describeTree(mnt)).toEqual(describeTree(src));
+        // Random-offset reads of the multi-MB file match.
+        const want = fs.readFileSync(join(src, 'big.bin'));
+        const fd = fs.openSync(join(mnt, 'big.bin'), 'r');
+        try {
+          for (let i = 0; i < 200; i++) {
+            const off = randomInt(0, BIG_FILE_SIZE);
+            const len = randomInt(1, 70_000);
+            const buf = Buffer.alloc(len);
+            const n = fs.readSync(fd, buf, 0, len, off);
+            expect(n).toBe(Math.min(len, BIG_FILE_SIZE - off));
+            expect(buf.subarray(0, n).equals(want.subarray(off, off + n))).toBe(true);
+          }
+        } finally {
+          fs.closeSync(fd);
+        }
+      } finally {
+        forceUnmount(mnt);
+      }
+    });
+  }
+
+  it('gives stable inode numbers, directory link counts and ostree checkout times', () => {
+    const mnt = join(s.dir, 'mnt-ino');
+    mountRev(repos['bare-user']!, 'awk', mnt);
+    const first = fs.statSync(join(mnt, 'private'));
+    const file = fs.lstatSync(join(mnt, 'hello.txt'));
+    const root = fs.statSync(mnt);
+    forceUnmount(mnt);
+    mountRev(repos['bare-user']!, 'awk', mnt);
+    try {
+      expect(fs.statSync(join(mnt, 'private')).ino).toBe(first.ino);
+      expect(root.ino).toBe(1);
+      const subdirs = fs.readdirSync(src, { withFileTypes: true }).filter((d) => d.isDirectory()).length;
+      expect(root.nlink).toBe(2 + subdirs);
+      expect(file.mtimeMs).toBe(0);
+      const commitTime = JSON.parse(htOk(['--repo', repos['bare-user']!, 'show', '--json', 'awk'])).timestamp;
+      expect(first.mtimeMs).toBe(commitTime * 1000);
+      expect(fs.statfsSync(mnt).bsize).toBeGreaterThan(0);
+    } finally {
+      forceUnmount(mnt);
+    }
+  });
+});
+
+describe('read-only everywhere', () => {
+  const mnt = join(s.dir, 'mnt-ro');
+  beforeAll(() => mountRev(repos['bare-user']!, 'awk', mnt));
+  afterAll(() => forceUnmount(mnt));
+  const p = (x: string) => join(mnt, x);
+  const calls: Array<[string, () => unknown]> = [
+    ['create', () => fs.writeFileSync(p('new-file'), 'x')],
+    ['open for write', () => fs.openSync(p('hello.txt'), 'r+')],
+    ['unlink', () => fs.unlinkSync(p('hello.txt'))],
+    ['rename', () => fs.renameSync(p('hello.txt'), p('renamed'))],
+    ['chmod', () => fs.chmodSync(p('hello.txt'), 0o600)],
+    ['chown', () => fs.chownSync(p('hello.txt'), 1, 1)],
+    ['truncate', () => fs.truncateSync(p('hello.txt'), 1)],
+    ['mkdir', () => fs.mkdirSync(p('newdir'))],
+    ['rmdir', () => fs.rmdirSync(p('emptydir'))],
+    ['symlink', () => fs.symlinkSync('x', p('newlink'))],
+    ['link', () => fs.linkSync(p('hello.txt'), p('newhard'))],
+    ['setxattr', () => sh('setfattr', ['-n', 'user.x', '-v', '1', p('hello.txt')])],
+    ['utimens', () => fs.utimesSync(p('hello.txt'), 1, 1)],
+  ];
+  for (const [name, call] of calls) {
+    it(`${name} fails with EROFS`, () => {
+      let err: unknown;
+      try { call(); } catch (e) { err = e; }
+      expect(err).toBeDefined();
+      const msg = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      expect(msg).toMatch(/EROFS|Read-only file system/);
+    });
+  }
+  it('left the source untouched', () => {
+    expect(fs.readFileSync(p('hello.txt'), 'utf8')).toBe('hello\n');
+  });
+});
+
+describe('a busybox root', () => {
+  const bb = join(s.dir, 'bb');
+  const mnt = join(s.dir, 'mnt-bb');
+  beforeAll(() => {
+    requireTool('busybox', 'busybox-static');
+    sh(join(ROOT, 'scripts', 'make-busybox-root.sh'), [bb]);
+    // busybox drops setuid privileges itself, so a tiny static program shows whether the bit takes effect.
+    fs.writeFileSync(join(s.dir, 'euid.c'), '#include <stdio.h>\n#include <unistd.h>\nint main(void){printf("%d\\n",(int)geteuid());return 0;}\n');
+    sh('gcc', ['-static', '-O2', '-o', join(bb, 'bin', 'euid'), join(s.dir, 'euid.c')]);
+    fs.chmodSync(join(bb, 'bin', 'euid'), 0o4755);
+    htOk(['--repo', repos['bare-user']!, 'commit', '-b', 'bb', bb]);
+    mountRev(repos['bare-user']!, 'bb', mnt);
+  });
+  afterAll(() => forceUnmount(mnt));
+
+  it('runs a shell in a chroot of the mount', () => {
+    const out = sh('chroot', [mnt, '/bin/sh', '-c', 'cat /etc/hostname; ls /bin | wc -l; echo $((6*7))']);
+    expect(out.split('\n').slice(0, 3)).toEqual(['busybox', String(fs.readdirSync(join(bb, 'bin')).length), '42']);
+  });
+
+  it('keeps the setuid bit, and it takes effect (mounted suid)', () => {
+    expect(fs.statSync(join(mnt, 'bin', 'su-busybox')).mode & 0o7777).toBe(0o4755);
+    expect(fs.statSync(join(mnt, 'bin', 'euid')).mode & 0o7777).toBe(0o4755);
+    // Run as nobody, the setuid-root program runs with euid 0.
+    expect(sh('chroot', ['--userspec=65534:65534', mnt, '/bin/sh', '-c', 'id -u; /bin/euid']).split('\n').slice(0, 2)).toEqual(['65534', '0']);
+    const mounts = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => l.split(' ')[4] === mnt)!;
+    expect(mounts).not.toMatch(/nosuid/);
+  });
+
+  it('lets the kernel enforce permissions for other users', () => {
+    const r = spawnSync('chroot', ['--userspec=65534:65534', mnt, '/bin/cat', '/etc/shadow'], { encoding: 'utf8' });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/Permission denied/);
+  });
+});
+
+describe('many mounts and many readers', () => {
+  it('two commits mounted at once; unmounting one leaves the other', () => {
+    const a = join(s.dir, 'mnt-a'), b = join(s.dir, 'mnt-b');
+    mountRev(repos['bare-user']!, 'awk', a);
+    mountRev(repos['archive']!, 'awk', b);
+    try {
+      const listed = JSON.parse(htOk(['mounts', '--json'])).map((m: { mountpoint: string }) => m.mountpoint);
+      expect(listed).toEqual(expect.arrayContaining([a, b]));
+      htOk(['umount', a]);
+      expect(isMounted(a)).toBe(false);
+      expect(fs.readFileSync(join(b, 'hello.txt'), 'utf8')).toBe('hello\n');
+    } finally {
+      forceUnmount(a);
+      forceUnmount(b);
+    }
+  });
+
+  it('8 readers walking and reading the whole tree at once get correct data', async () => {
+    const mnt = join(s.dir, 'mnt-par');
+    mountRev(repos['archive']!, 'awk', mnt);
+    try {
+      const want = sh('sh', ['-c', `cd ${src} && find . -type f -print0 | sort -z | xargs -0 sha256sum`]);
+      const runs = await Promise.all(Array.from({ length: 8 }, () => new Promise<string>((res, rej) => {
+        const p = spawn('sh', ['-c', `cd ${mnt} && find . -type f -print0 | sort -z | xargs -0 sha256sum`]);
+        let out = '';
+        p.stdout.on('data', (d) => (out += d));
+        p.on('error', rej);
+        p.on('close', (code) => (code === 0 ? res(out) : rej(new Error(`reader exited ${code}`))));
+      })));
+      for (const r of runs) expect(r).toBe(want);
+    } finally {
+      forceUnmount(mnt);
+    }
+  });
+});
+
+describe('failures', () => {
+  it('a flipped byte gives EIO on that file, and the rest is still served', () => {
+    const repo = join(s.dir, 'repo-flip');
+    htOk(['--repo', repo, 'init']);
+    htOk(['--repo', repo, 'commit', '-b', 'awk', src]);
+    const { checksum } = JSON.parse(htOk(['--repo', repo, 'ls', '--json', 'awk', '/hello.txt']))[0];
+    const obj = join(repo, 'objects', checksum.slice(0, 2), `${checksum.slice(2)}.file`);
+    fs.chmodSync(obj, 0o644);
+    fs.writeFileSync(obj, 'jello\n');
+    const mnt = join(s.dir, 'mnt-flip');
+    mountRev(repo, 'awk', mnt);
+    try {
+      expect(() => fs.readFileSync(join(mnt, 'hello.txt'))).toThrow(/EIO/);
+      expect(() => fs.readFileSync(join(mnt, 'hello.txt'))).toThrow(/EIO/);
+      expect(fs.readFileSync(join(mnt, 'owned-by-1000'), 'utf8')).toBe('mine\n');
+      expect(createHash('sha256').update(fs.readFileSync(join(mnt, 'big.bin'))).digest('hex'))
+        .toBe(createHash('sha256').update(fs.readFileSync(join(src, 'big.bin'))).digest('hex'));
+    } finally {
+      forceUnmount(mnt);
+    }
+    const log = fs.readdirSync('/run/hacktree/mounts').filter((f) => f.endsWith('.log')).map((f) => fs.readFileSync(join('/run/hacktree/mounts', f), 'utf8')).join('');
+    expect(log).toContain(`/hello.txt: corrupt file object ${checksum}: checksum mismatch`);
+  });
+
+  it('a mount whose daemon died is cleaned up by hacktree umount', () => {
+    const mnt = join(s.dir, 'mnt-dead');
+    mountRev(repos['bare-user']!, 'awk', mnt);
+    try {
+      const pid = JSON.parse(htOk(['mounts', '--json'])).find((m: { mountpoint: string }) => m.mountpoint === mnt).pid;
+      process.kill(pid, 'SIGKILL');
+      for (let i = 0; i < 30 && !htOk(['mounts']).includes('daemon dead'); i++) spawnSync('sleep', ['0.1']);
+      expect(htOk(['mounts'])).toContain('daemon dead');
+      expect(() => fs.statSync(join(mnt, 'hello.txt'))).toThrow(/ENOTCONN/);
+      htOk(['umount', mnt]);
+      expect(isMounted(mnt)).toBe(false);
+      mountRev(repos['bare-user']!, 'awk', mnt);
+      expect(fs.readFileSync(join(mnt, 'hello.txt'), 'utf8')).toBe('hello\n');
+    } finally {
+      forceUnmount(mnt);
+    }
+  });
+
+  it('clear errors: missing, busy or non-empty mountpoint, unknown REV', () => {
+    const repo = repos['bare-user']!;
+    const one = (args: string[], re: RegExp) => {
+      const r = ht(['--repo', repo, ...args]);
+      expect(r.code).toBe(1);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(re);
+    };
+    one(['mount', 'awk', join(s.dir, 'no-such-dir')], /mountpoint .* does not exist/);
+    one(['mount', 'awk', src], /is not empty/);
+    one(['mount', 'nope', join(s.dir)], /unknown revision 'nope'/);
+    const mnt = join(s.dir, 'mnt-busy');
+    mountRev(repo, 'awk', mnt);
+    try {
+      one(['mount', 'awk', mnt], /is busy/);
+      expect(ht(['umount', join(s.dir, 'not-mounted')]).stderr).toMatch(/is not mounted/);
+    } finally {
+      forceUnmount(mnt);
+    }
+  });
+
+  it('-o verify=none serves without checking; a bad option is a clear error', () => {
+    const mnt = join(s.dir, 'mnt-noverify');
+    mountRev(repos['bare-user']!, 'awk', mnt, ['verify=none']);
+    try {
+      expect(fs.readFileSync(join(mnt, 'hello.txt'), 'utf8')).toBe('hello\n');
+    } finally {
+      forceUnmount(mnt);
+    }
+    const r = ht(['--repo', repos['bare-user']!, 'mount', '-o', 'verify=maybe', 'awk', mnt]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/verify takes 'all' or 'none'/);
+  });
+});
+
+describe('system conventions', () => {
+  it('mount -t fuse.hacktree REPO:REV MNT works through the mount helper', () => {
+    const helper = '/sbin/mount.fuse.hacktree';
+    const installed = fs.existsSync(helper);
+    if (!installed) fs.symlinkSync(join(ROOT, 'scripts', 'mount.fuse.hacktree'), helper);
+    const mnt = join(s.dir, 'mnt-helper');
+    fs.mkdirSync(mnt);
+    try {
+      sh('mount', ['-t', 'fuse.hacktree', '-o', 'verify=all', `${repos['bare-user']}:awk`, mnt]);
+      expect(fs.readFileSync(join(mnt, 'hello.txt'), 'utf8')).toBe('hello\n');
+      expect(JSON.parse(htOk(['mounts', '--json'])).some((m: { mountpoint: string }) => m.mountpoint === mnt)).toBe(true);
+      sh('umount', [mnt]);
+      expect(isMounted(mnt)).toBe(false);
+    } finally {
+      forceUnmount(mnt);
+      if (!installed) fs.unlinkSync(helper);
+    }
+  });
+});
