@@ -6,15 +6,29 @@ import type { Backend } from './backend.js';
 
 const erofs = (): never => { throw new FuseError('EROFS'); };
 
-export function toFuseOps(b: Backend): FuseOps {
+/** How many times the kernel called each op: what the round trips to JS cost is counted here. */
+export type OpCounts = Record<string, number>;
+
+export function toFuseOps(b: Backend, counts?: OpCounts): FuseOps {
+  const ops = rawOps(b);
+  if (!counts) return ops;
+  const counted = {} as Record<string, unknown>;
+  for (const [name, fn] of Object.entries(ops)) {
+    counts[name] = 0;
+    counted[name] = (...args: unknown[]) => { counts[name]!++; return (fn as (...a: unknown[]) => unknown)(...args); };
+  }
+  return counted as unknown as FuseOps;
+}
+
+function rawOps(b: Backend): FuseOps {
   return {
     getattr: (path) => b.getattr(path),
     fgetattr: (path) => b.getattr(path),
     readdir: (path) => b.readdir(path),
     readlink: (path) => b.readlink(path),
-    open: (path, flags, ctx) => b.open(path, flags, ctx),
-    read: (_path, fh, buf, length, position) => b.read(fh, buf, length, position),
-    release: (_path, fh) => b.release(fh),
+    read: (path, fh, buf, length, position) => b.read(path, fh, buf, length, position),
+    ...(b.open ? { open: b.open.bind(b) } : {}),
+    ...(b.release ? { release: b.release.bind(b) } : {}),
     getxattr: (path, name) => b.getxattr(path, name),
     listxattr: (path) => b.listxattr(path),
     statfs: () => b.statfs(),
@@ -34,7 +48,7 @@ export function toFuseOps(b: Backend): FuseOps {
     setxattr: (path, name, value, flags, ctx) => (b.setxattr ? b.setxattr(path, name, value, flags, ctx) : erofs()),
     removexattr: (path, name, ctx) => (b.removexattr ? b.removexattr(path, name, ctx) : erofs()),
     mknod: (path, mode, rdev, ctx) => (b.mknod ? b.mknod(path, mode, rdev, ctx) : erofs()),
-    fsync: (_path, fh, datasync) => (b.fsync ? b.fsync(fh, datasync) : undefined),
-    flush: () => undefined,
+    // No flush: left unset, the kernel stops sending it after the first ENOSYS.
+    ...(b.fsync ? { fsync: (_path: string, fh: number, datasync: boolean) => b.fsync!(fh, datasync) } : {}),
   };
 }

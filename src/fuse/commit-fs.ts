@@ -8,16 +8,16 @@ import type { Checksum } from '../store/checksum.js';
 import type { Commit } from '../store/objects/commit.js';
 import type { DirMeta } from '../store/objects/dirmeta.js';
 import type { FileMeta } from '../store/objects/file-header.js';
+import type { ObjectInfo, ObjectStamp } from '../store/modes/storage.js';
 import { isLnk, S_IFMT } from '../store/objects/types.js';
-import { FuseError, type DirListing, type FuseContext, type Stat, type StatFs } from './binding.js';
+import { FuseError, type DirListing, type Stat, type StatFs } from './binding.js';
 import type { ReadBackend } from './backend.js';
 import { inodeOf } from './inode.js';
-import { ContentReader, type OpenContent } from './content-reader.js';
-import { HandleTable } from './handles.js';
+import { ContentReader } from './content-reader.js';
 
 export type Node =
   | { kind: 'dir'; path: string; tree: Checksum; meta: DirMeta; nlink: number }
-  | { kind: 'file'; path: string; checksum: Checksum; meta: FileMeta; size: number };
+  | { kind: 'file'; path: string; checksum: Checksum; meta: FileMeta; size: number; stamp?: ObjectStamp };
 
 interface DirIndex {
   /** name → file checksum or subdirectory (tree, meta) */
@@ -32,13 +32,10 @@ export interface CommitFsOptions {
   log: (msg: string) => void;
 }
 
-const O_ACCMODE = 3;
-
 export class CommitFs implements ReadBackend {
   private readonly dirs = new LRUCache<Checksum, DirIndex>({ max: 4096 });
   private readonly nodes = new LRUCache<string, Node>({ max: 65536 });
-  private readonly fileMetas = new LRUCache<Checksum, { meta: FileMeta; size: number }>({ max: 65536 });
-  private readonly handles = new HandleTable<OpenContent>();
+  private readonly fileMetas = new LRUCache<Checksum, ObjectInfo>({ max: 65536 });
   readonly content: ContentReader;
   /** Directories have the commit's time; files and symlinks mtime 0, like an ostree checkout's. */
   private readonly dirTimeMs: number;
@@ -69,7 +66,7 @@ export class CommitFs implements ReadBackend {
     return idx;
   }
 
-  private async fileMeta(csum: Checksum): Promise<{ meta: FileMeta; size: number }> {
+  private async fileMeta(csum: Checksum): Promise<ObjectInfo> {
     const hit = this.fileMetas.get(csum);
     if (hit) return hit;
     const m = await this.repo.loadFileMeta(csum);
@@ -91,8 +88,7 @@ export class CommitFs implements ReadBackend {
       const e = (await this.dirIndex(parent.tree)).entries.get(name);
       if (!e) return null;
       if ('checksum' in e) {
-        const { meta, size } = await this.fileMeta(e.checksum);
-        return { kind: 'file', path, checksum: e.checksum, meta, size } as Node;
+        return { kind: 'file', path, checksum: e.checksum, ...(await this.fileMeta(e.checksum)) } as Node;
       }
       const [meta, idx] = await Promise.all([this.repo.loadDirMeta(e.meta), this.dirIndex(e.tree)]);
       return { kind: 'dir', path, tree: e.tree, meta, nlink: 2 + idx.subdirs } as Node;
@@ -155,22 +151,11 @@ export class CommitFs implements ReadBackend {
     return n.meta.symlinkTarget;
   }
 
-  async open(path: string, flags: number, _ctx: FuseContext): Promise<number> {
+  async read(path: string, _fh: number, buf: Buffer, length: number, position: number): Promise<number> {
     const n = await this.resolve(path);
-    if ((flags & O_ACCMODE) !== fs.constants.O_RDONLY) throw new FuseError('EROFS');
     if (n.kind !== 'file') throw new FuseError('EISDIR');
-    if ((n.meta.mode & S_IFMT) !== 0o100000) throw new FuseError('ELOOP');
-    const content = await this.guard(path, () => this.content.open(n.checksum, n.meta, n.size));
-    return this.handles.add(content);
-  }
-
-  async read(fh: number, buf: Buffer, length: number, position: number): Promise<number> {
-    return this.handles.get(fh).read(buf, length, position);
-  }
-
-  async release(fh: number): Promise<void> {
-    const h = this.handles.remove(fh);
-    if (h) await h.close();
+    if ((n.meta.mode & S_IFMT) !== 0o100000) throw new FuseError('EINVAL');
+    return this.guard(path, () => this.content.read(n.checksum, n, buf, length, position));
   }
 
   async getxattr(path: string, name: string): Promise<Buffer | null> {

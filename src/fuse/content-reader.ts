@@ -1,9 +1,9 @@
-// Opens content objects for reading. Bare modes read the object file with
-// positional reads on its own fd; archive objects are inflated once (off the
-// event loop, in libuv's pool) into a bounded cache. Every object is checked
-// against its checksum the first time it is opened; objects found good are
-// remembered in the repo's index keyed by the object file's inode, size and
-// ctime, so the check is paid once per object, not once per mount.
+// Reads content objects. Bare modes use positional reads on the object file's
+// fd, kept in a bounded cache of open objects; archive objects are inflated
+// once (off the event loop, in libuv's pool) into a bounded cache. Every object
+// is checked against its checksum the first time a mount reads it; objects
+// found good are remembered in the repo's index keyed by the object file's
+// inode, size and ctime, so the check is paid once per object, not per mount.
 import fs from 'node:fs';
 import zlib from 'node:zlib';
 import { promisify } from 'node:util';
@@ -13,12 +13,27 @@ import type { Checksum } from '../store/checksum.js';
 import { CorruptObjectError, MissingObjectError } from '../errors.js';
 import { ContentHasher } from '../store/content-hash.js';
 import { parseArchiveHeader, type FileMeta } from '../store/objects/file-header.js';
+import { stampOf, type ObjectInfo } from '../store/modes/storage.js';
 
 const inflateRaw = promisify(zlib.inflateRaw);
 
-export interface OpenContent {
-  read(buf: Buffer, length: number, position: number): Promise<number>;
-  close(): Promise<void>;
+/** An open object file; closed once evicted from the cache and no read is in flight. */
+class OpenObject {
+  private inflight = 0;
+  private evicted = false;
+  constructor(private readonly fh: fs.promises.FileHandle) {}
+  async read(buf: Buffer, length: number, position: number): Promise<number> {
+    this.inflight++;
+    try {
+      return (await this.fh.read(buf, 0, length, position)).bytesRead;
+    } finally {
+      if (--this.inflight === 0 && this.evicted) void this.fh.close();
+    }
+  }
+  evict(): void {
+    this.evicted = true;
+    if (this.inflight === 0) void this.fh.close();
+  }
 }
 
 export interface ContentReaderOptions {
@@ -32,53 +47,58 @@ export class ContentReader {
   private readonly pendingMarks: Array<[Checksum, number, number, bigint]> = [];
   private flushTimer: NodeJS.Timeout | null = null;
   private readonly inflated: LRUCache<Checksum, Buffer>;
-  private readonly inflating = new Map<Checksum, Promise<Buffer>>();
+  private readonly opened: LRUCache<Checksum, OpenObject>;
+  /** One open (and one check) per object even when many reads arrive at once. */
+  private readonly opening = new Map<Checksum, Promise<Buffer | OpenObject>>();
   /** Counters for the benchmark and the log. */
-  readonly stats = { opens: 0, verified: 0, verifiedBytes: 0, inflated: 0, inflatedBytes: 0 };
+  readonly stats = { opened: 0, verified: 0, verifiedBytes: 0, inflated: 0, inflatedBytes: 0 };
 
   constructor(private readonly repo: Repo, private readonly opts: ContentReaderOptions) {
     this.inflated = new LRUCache<Checksum, Buffer>({
       maxSize: opts.archiveCacheBytes ?? 128 * 1024 * 1024,
       sizeCalculation: (b) => Math.max(b.length, 1),
     });
+    this.opened = new LRUCache<Checksum, OpenObject>({ max: 256, dispose: (o) => o.evict() });
   }
 
-  async open(csum: Checksum, meta: FileMeta, size: number): Promise<OpenContent> {
-    this.stats.opens++;
-    if (!this.repo.storage.plainContent) {
-      const data = await this.inflate(csum, meta, size);
-      return {
-        read: async (buf, length, position) => {
-          if (position >= data.length) return 0;
-          return data.copy(buf, 0, position, Math.min(data.length, position + length));
-        },
-        close: async () => {},
-      };
+  async read(csum: Checksum, info: ObjectInfo, buf: Buffer, length: number, position: number): Promise<number> {
+    const src = this.inflated.get(csum) ?? this.opened.get(csum) ?? await this.open(csum, info);
+    if (Buffer.isBuffer(src)) {
+      if (position >= src.length) return 0;
+      return src.copy(buf, 0, position, Math.min(src.length, position + length));
     }
-    const path = this.repo.objectPath(csum, 'file');
-    let fh: fs.promises.FileHandle;
-    try {
-      fh = await fs.promises.open(path, 'r');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new MissingObjectError(csum, 'file');
-      throw e;
+    return src.read(buf, length, position);
+  }
+
+  private open(csum: Checksum, info: ObjectInfo): Promise<Buffer | OpenObject> {
+    let p = this.opening.get(csum);
+    if (!p) {
+      p = (this.repo.storage.plainContent ? this.openPlain(csum, info) : this.inflate(csum, info.meta, info.size))
+        .finally(() => this.opening.delete(csum));
+      this.opening.set(csum, p);
     }
+    return p;
+  }
+
+  private async openPlain(csum: Checksum, info: ObjectInfo): Promise<OpenObject> {
+    const fh = await openObject(csum, this.repo.objectPath(csum, 'file'));
     try {
-      if (this.opts.verify && !this.goodThisMount.has(csum)) await this.verifyPlain(csum, meta, fh);
+      if (this.opts.verify && !this.goodThisMount.has(csum)) await this.verifyPlain(csum, info, fh);
     } catch (e) {
       await fh.close();
       throw e;
     }
-    return {
-      read: async (buf, length, position) => (await fh.read(buf, 0, length, position)).bytesRead,
-      close: () => fh.close(),
-    };
+    this.stats.opened++;
+    const o = new OpenObject(fh);
+    this.opened.set(csum, o);
+    return o;
   }
 
-  private async verifyPlain(csum: Checksum, meta: FileMeta, fh: fs.promises.FileHandle): Promise<void> {
-    const st = await fh.stat({ bigint: true });
-    const ino = Number(st.ino), size = Number(st.size);
-    if (this.repo.index.isVerified(csum, ino, size, st.ctimeNs)) {
+  private async verifyPlain(csum: Checksum, info: ObjectInfo, fh: fs.promises.FileHandle): Promise<void> {
+    // The stamp taken when the metadata was read saves an fstat round trip.
+    const { ino, size, ctimeNs } = info.stamp ?? stampOf(await fh.stat({ bigint: true }));
+    const meta = info.meta;
+    if (this.repo.index.isVerified(csum, ino, size, ctimeNs)) {
       this.goodThisMount.add(csum);
       return;
     }
@@ -94,21 +114,10 @@ export class ContentReader {
     this.stats.verified++;
     this.stats.verifiedBytes += size;
     this.goodThisMount.add(csum);
-    this.mark(csum, ino, size, st.ctimeNs);
+    this.mark(csum, ino, size, ctimeNs);
   }
 
-  private inflate(csum: Checksum, meta: FileMeta, size: number): Promise<Buffer> {
-    const hit = this.inflated.get(csum);
-    if (hit) return Promise.resolve(hit);
-    let p = this.inflating.get(csum);
-    if (!p) {
-      p = this.inflateUncached(csum, meta, size).finally(() => this.inflating.delete(csum));
-      this.inflating.set(csum, p);
-    }
-    return p;
-  }
-
-  private async inflateUncached(csum: Checksum, meta: FileMeta, size: number): Promise<Buffer> {
+  private async inflate(csum: Checksum, meta: FileMeta, size: number): Promise<Buffer> {
     let whole: Buffer;
     try {
       whole = await fs.promises.readFile(this.repo.objectPath(csum, 'file'));
@@ -149,5 +158,14 @@ export class ContentReader {
     } catch {
       // The repo's index is busy or read-only: this mount still remembers them.
     }
+  }
+}
+
+async function openObject(csum: Checksum, path: string): Promise<fs.promises.FileHandle> {
+  try {
+    return await fs.promises.open(path, 'r');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new MissingObjectError(csum, 'file');
+    throw e;
   }
 }

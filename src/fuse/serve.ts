@@ -1,6 +1,6 @@
 // Serves a backend at a mountpoint with the options a root file system needs.
 import { mount, type FuseMount, type MountOptions } from './binding.js';
-import { toFuseOps } from './adapter.js';
+import { toFuseOps, type OpCounts } from './adapter.js';
 import type { Backend } from './backend.js';
 
 /** Content never changes under a commit, so the kernel may keep what it learns for a day. */
@@ -13,6 +13,8 @@ export interface ServeOptions {
   asRoot: boolean;
   extra: string[];
   log: (msg: string) => void;
+  /** Filled with per-op call counts when given. */
+  counts?: OpCounts;
 }
 
 export function serve(backend: Backend, mountpoint: string, o: ServeOptions): Promise<FuseMount> {
@@ -32,5 +34,5 @@ export function serve(backend: Backend, mountpoint: string, o: ServeOptions): Pr
     options: o.extra,
     onError: (op, err) => o.log(`${op} failed: ${err instanceof Error ? err.message : String(err)}`),
   };
-  return mount(mountpoint, toFuseOps(backend), opts);
+  return mount(mountpoint, toFuseOps(backend, o.counts), opts);
 }

@@ -55,7 +55,9 @@ export class ContentIndex {
       verifiedPut: this.db.prepare('INSERT OR REPLACE INTO verified (object, ino, size, ctime_ns) VALUES (?, ?, ?, ?)'),
       count: this.db.prepare('SELECT count(*) AS n FROM content'),
     };
+    // Nanosecond times pass 2^53: read them as bigint.
     this.stmts.statGet.safeIntegers(true);
+    this.stmts.verifiedGet.safeIntegers(true);
   }
 
   private migrate(): void {
@@ -120,8 +122,8 @@ export class ContentIndex {
   }
 
   isVerified(object: Checksum, ino: number, size: number, ctimeNs: bigint): boolean {
-    const r = this.stmts.verifiedGet.get(b(object)) as { ino: number; size: number; ctime_ns: number | bigint } | undefined;
-    return !!r && r.ino === ino && r.size === size && BigInt(r.ctime_ns) === ctimeNs;
+    const r = this.stmts.verifiedGet.get(b(object)) as { ino: bigint; size: bigint; ctime_ns: bigint } | undefined;
+    return !!r && r.ino === BigInt(ino) && r.size === BigInt(size) && r.ctime_ns === ctimeNs;
   }
 
   markVerified(object: Checksum, ino: number, size: number, ctimeNs: bigint): void {

@@ -12,7 +12,7 @@ import { parseDirTree, type DirTree } from './objects/dirtree.js';
 import { parseDirMeta, type DirMeta } from './objects/dirmeta.js';
 import { checksumPrefix, type FileMeta } from './objects/file-header.js';
 import { isLnk } from './objects/types.js';
-import type { ContentStorage } from './modes/storage.js';
+import type { ContentStorage, ObjectInfo } from './modes/storage.js';
 import { bareUserStorage } from './modes/bare-user.js';
 import { bareStorage } from './modes/bare.js';
 import { archiveStorage } from './modes/archive.js';
@@ -150,7 +150,7 @@ export class Repo {
   loadDirTreeSync(csum: Checksum): DirTree { return this.cachedSync('dirtree', csum, (b) => parseDirTree(b, `dirtree ${csum}`)); }
   loadDirMetaSync(csum: Checksum): DirMeta { return this.cachedSync('dirmeta', csum, parseDirMeta); }
 
-  loadFileMetaSync(csum: Checksum): { meta: FileMeta; size: number } {
+  loadFileMetaSync(csum: Checksum): ObjectInfo {
     try {
       return this.storage.readMetaSync(this.objectPath(csum, 'file'));
     } catch (e) {
@@ -158,7 +158,7 @@ export class Repo {
     }
   }
 
-  async loadFileMeta(csum: Checksum): Promise<{ meta: FileMeta; size: number }> {
+  async loadFileMeta(csum: Checksum): Promise<ObjectInfo> {
     try {
       return await this.storage.readMeta(this.objectPath(csum, 'file'));
     } catch (e) {

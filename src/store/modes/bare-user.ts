@@ -6,7 +6,7 @@ import { parseBareUserMeta, serializeBareUserMeta, type FileMeta } from '../obje
 import { isLnk } from '../objects/types.js';
 import { getXattr, getXattrSync, OSTREEMETA, setXattrSync } from '../fs-xattrs.js';
 import { CorruptObjectError } from '../../errors.js';
-import { MTIME_ZERO, type ContentSource, type ContentStorage } from './storage.js';
+import { MTIME_ZERO, stampOf, type ContentSource, type ContentStorage } from './storage.js';
 import { objectNameOf } from './object-name.js';
 
 /** The disk mode ostree gives bare-user objects: no setuid/setgid/sticky, always owner-readable. */
@@ -29,9 +29,9 @@ export const bareUserStorage: ContentStorage = {
     fs.utimesSync(path, MTIME_ZERO, MTIME_ZERO);
   },
   async readMeta(path: string) {
-    const [st, raw] = await Promise.all([fs.promises.stat(path), getXattr(path, OSTREEMETA)]);
+    const [st, raw] = await Promise.all([fs.promises.stat(path, { bigint: true }), getXattr(path, OSTREEMETA)]);
     const meta = metaOf(path, raw);
-    return isLnk(meta.mode) ? withTarget(meta, await fs.promises.readFile(path)) : { meta, size: st.size };
+    return isLnk(meta.mode) ? withTarget(meta, await fs.promises.readFile(path)) : { meta, size: Number(st.size), stamp: stampOf(st) };
   },
   readMetaSync(path: string) {
     const meta = metaOf(path, getXattrSync(path, OSTREEMETA));

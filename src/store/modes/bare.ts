@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import type { FileMeta } from '../objects/file-header.js';
 import { isLnk, S_IFLNK, S_IFREG } from '../objects/types.js';
 import { readXattrs, readXattrsSync, writeXattrsSync } from '../fs-xattrs.js';
-import { MTIME_ZERO, type ContentSource, type ContentStorage } from './storage.js';
+import { MTIME_ZERO, stampOf, type ContentSource, type ContentStorage } from './storage.js';
 
 export const bareStorage: ContentStorage = {
   ext: 'file',
@@ -26,9 +26,9 @@ export const bareStorage: ContentStorage = {
     fs.utimesSync(path, MTIME_ZERO, MTIME_ZERO);
   },
   async readMeta(path: string) {
-    const st = await fs.promises.lstat(path);
+    const st = await fs.promises.lstat(path, { bigint: true });
     const target = st.isSymbolicLink() ? await fs.promises.readlink(path) : '';
-    return fromStat(st, target, await readXattrs(path));
+    return { ...fromStat(st, target, await readXattrs(path)), stamp: stampOf(st) };
   },
   readMetaSync(path: string) {
     const st = fs.lstatSync(path);
@@ -37,7 +37,7 @@ export const bareStorage: ContentStorage = {
   readContent: (path: string) => fs.promises.readFile(path),
 };
 
-function fromStat(st: fs.Stats, target: string, xattrs: FileMeta['xattrs']): { meta: FileMeta; size: number } {
+function fromStat(st: fs.Stats | fs.BigIntStats, target: string, xattrs: FileMeta['xattrs']): { meta: FileMeta; size: number } {
   const type = st.isSymbolicLink() ? S_IFLNK : S_IFREG;
-  return { meta: { uid: st.uid, gid: st.gid, mode: type | (st.mode & 0o7777), symlinkTarget: target, xattrs }, size: type === S_IFLNK ? 0 : st.size };
+  return { meta: { uid: Number(st.uid), gid: Number(st.gid), mode: type | (Number(st.mode) & 0o7777), symlinkTarget: target, xattrs }, size: type === S_IFLNK ? 0 : Number(st.size) };
 }

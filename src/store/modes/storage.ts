@@ -7,6 +7,14 @@ export type ContentSource =
   | { kind: 'buffer'; data: Buffer }
   | { kind: 'file'; path: string; size: number };
 
+/** Identity of an object file on disk: what a verification result is keyed by. */
+export interface ObjectStamp { ino: number; size: number; ctimeNs: bigint }
+
+/** A content object's metadata, content size and (for plain storages, when read async) its file's stamp. */
+export interface ObjectInfo { meta: FileMeta; size: number; stamp?: ObjectStamp }
+
+export const stampOf = (st: import('node:fs').BigIntStats): ObjectStamp => ({ ino: Number(st.ino), size: Number(st.size), ctimeNs: st.ctimeNs });
+
 export interface ContentStorage {
   /** File extension of content objects: `file` (bare modes) or `filez` (archive). */
   readonly ext: 'file' | 'filez';
@@ -15,8 +23,8 @@ export interface ContentStorage {
   /** Writes the object for (meta, content) at `path` (a staging path). */
   stage(path: string, meta: FileMeta, src: ContentSource): void;
   /** Reads an object's metadata and content size. */
-  readMeta(path: string): Promise<{ meta: FileMeta; size: number }>;
-  readMetaSync(path: string): { meta: FileMeta; size: number };
+  readMeta(path: string): Promise<ObjectInfo>;
+  readMetaSync(path: string): ObjectInfo;
   /** Reads the whole content of a regular-file object. */
   readContent(path: string): Promise<Buffer>;
 }
