@@ -14,7 +14,11 @@ import { Repo } from './store/repo.js';
 import { resolveRev } from './store/rev.js';
 import type { Checksum } from './store/checksum.js';
 import { CommitFs } from './fuse/commit-fs.js';
+import { OverlayFs } from './fuse/overlay-fs.js';
 import { serve } from './fuse/serve.js';
+import type { Backend } from './fuse/backend.js';
+import { Layer } from './overlay/layer.js';
+import { Roots } from './roots/roots.js';
 import { HACKTREE_FSTYPE, readMounts, readMountsSync } from './fuse/mountinfo.js';
 
 export interface MountOptionsParsed {
@@ -51,7 +55,7 @@ export function runDir(): string {
 
 const keyOf = (mnt: string): string => createHash('sha256').update(mnt).digest('hex').slice(0, 16);
 
-export interface MountState { pid: number; mountpoint: string; repo: string; commit: Checksum; rev: string; started: string }
+export interface MountState { pid: number; mountpoint: string; repo: string; commit: Checksum; rev: string; started: string; root?: string }
 
 function statePath(mnt: string): string { return join(runDir(), `${keyOf(mnt)}.json`); }
 export function logPath(mnt: string): string { return join(runDir(), `${keyOf(mnt)}.log`); }
@@ -72,9 +76,11 @@ function checkMountpoint(mnt: string, nonempty: boolean): void {
   if (!nonempty && fs.readdirSync(mnt).length > 0) throw new HacktreeError('MOUNT', `mountpoint ${mnt} is not empty (use -o nonempty to mount over it anyway)`);
 }
 
+/** A commit read-only (`rev`), or a root with its writable layer (`root`). */
 export interface MountRequest {
   repoPath: string;
   rev: string;
+  root?: { name: string; sysroot: string };
   mountpoint: string;
   options: string[];
 }
@@ -83,7 +89,16 @@ export interface MountRequest {
 export function prepareMount(req: MountRequest): { repo: Repo; commit: Checksum; mnt: string; opts: MountOptionsParsed } {
   const opts = parseMountOptions(req.options);
   const repo = Repo.open(req.repoPath);
-  const commit = resolveRev(repo, req.rev);
+  let commit: Checksum;
+  if (req.root) {
+    commit = new Roots(req.root.sysroot).get(req.root.name).commit;
+    if (!repo.hasObject(commit, 'commit')) throw new HacktreeError('MISSING_OBJECT', `root '${req.root.name}' runs commit ${commit}, which is not in ${repo.path}`);
+    const other = listMounts().find((m) => m.root === req.root!.name && m.alive);
+    // One daemon owns a layer at a time.
+    if (other) throw new HacktreeError('MOUNT', `root '${req.root.name}' is already mounted at ${other.mountpoint}`);
+  } else {
+    commit = resolveRev(repo, req.rev);
+  }
   const mnt = resolve(req.mountpoint);
   checkMountpoint(mnt, opts.nonempty);
   return { repo, commit, mnt, opts };
@@ -101,17 +116,29 @@ export async function runMountDaemon(req: MountRequest, ready: (err: Error | nul
   const { repo, commit, mnt, opts } = prepared;
   const log = (msg: string): void => { process.stderr.write(`${new Date().toISOString()} hacktree mount ${mnt}: ${msg}\n`); };
   let fuse;
-  let backend: CommitFs;
+  let base: CommitFs;
+  let backend: Backend;
+  let layer: Layer | null = null;
   const counts: Record<string, number> = {};
   try {
-    backend = await CommitFs.open(repo, commit, { verify: opts.verify, log });
-    fuse = await serve(backend, mnt, { fsname: `${repo.path}:${commit}`, readOnly: true, asRoot: process.getuid?.() === 0, extra: opts.extra, log, counts });
+    base = await CommitFs.open(repo, commit, { verify: opts.verify, log });
+    if (req.root) layer = Layer.open(new Roots(req.root.sysroot).layerDir(req.root.name));
+    backend = layer ? new OverlayFs(base, layer, log) : base;
+    fuse = await serve(backend, mnt, {
+      fsname: `${repo.path}:${commit}`,
+      readOnly: !layer,
+      asRoot: process.getuid?.() === 0,
+      // hard_remove: an unlinked open file keeps working through its handle, with nlink 0.
+      extra: layer ? ['hard_remove', ...opts.extra] : opts.extra,
+      log,
+      counts,
+    });
   } catch (e) {
     ready(e as Error);
     throw e;
   }
   fs.mkdirSync(runDir(), { recursive: true });
-  const state: MountState = { pid: process.pid, mountpoint: mnt, repo: repo.path, commit, rev: req.rev, started: new Date().toISOString() };
+  const state: MountState = { pid: process.pid, mountpoint: mnt, repo: repo.path, commit, rev: req.rev, started: new Date().toISOString(), ...(req.root ? { root: req.root.name } : {}) };
   fs.writeFileSync(statePath(mnt), JSON.stringify(state));
   log(`serving commit ${commit} (${req.rev}) from ${repo.path}`);
   ready(null);
@@ -123,11 +150,12 @@ export async function runMountDaemon(req: MountRequest, ready: (err: Error | nul
       stopping = true;
       clearInterval(watch);
       const called = Object.entries(counts).filter(([, n]) => n > 0).map(([k, n]) => `${k}=${n}`).join(' ');
-      log(`stopping: ${why}; ops: ${called || 'none'}; content: ${JSON.stringify(backend.content.stats)}`);
-      backend.content.flush();
+      log(`stopping: ${why}; ops: ${called || 'none'}; content: ${JSON.stringify(base.content.stats)}`);
+      base.content.flush();
       // Unmounting an already-unmounted path can hang in libfuse: don't wait for it for long.
       await Promise.race([fuse.unmount().catch(() => {}), new Promise((r) => setTimeout(r, 2000).unref())]);
       fs.rmSync(statePath(mnt), { force: true });
+      layer?.close();
       done();
     };
     // Unmounted from outside (umount, fusermount -u): libfuse 2 keeps the process, so notice and leave.

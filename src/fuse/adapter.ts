@@ -5,6 +5,7 @@ import { FuseError, type FuseOps } from './binding.js';
 import type { Backend } from './backend.js';
 
 const erofs = (): never => { throw new FuseError('EROFS'); };
+const ebadf = (): never => { throw new FuseError('EBADF'); };
 
 /** How many times the kernel called each op: what the round trips to JS cost is counted here. */
 export type OpCounts = Record<string, number>;
@@ -23,7 +24,7 @@ export function toFuseOps(b: Backend, counts?: OpCounts): FuseOps {
 function rawOps(b: Backend): FuseOps {
   return {
     getattr: (path) => b.getattr(path),
-    fgetattr: (path) => b.getattr(path),
+    fgetattr: (path, fh) => (b.fgetattr ? b.fgetattr(path, fh) : path === null ? ebadf() : b.getattr(path)),
     readdir: (path) => b.readdir(path),
     readlink: (path) => b.readlink(path),
     read: (path, fh, buf, length, position) => b.read(path, fh, buf, length, position),

@@ -12,9 +12,11 @@ export interface ReadBackend {
    * backend without open/release leaves both to libfuse, which answers them
    * without a round trip to JS: two fewer crossings per file read.
    */
-  read(path: string, fh: number, buf: Buffer, length: number, position: number): Promise<number>;
+  read(path: string | null, fh: number, buf: Buffer, length: number, position: number): Promise<number>;
   open?(path: string, flags: number, ctx: FuseContext): Promise<number>;
-  release?(path: string, fh: number): Promise<void>;
+  release?(path: string | null, fh: number): Promise<void>;
+  /** Attributes of an open file (by handle when the backend has handles; path is null once unlinked). */
+  fgetattr?(path: string | null, fh: number): Promise<Stat>;
   getxattr(path: string, name: string): Promise<Buffer | null>;
   listxattr(path: string): Promise<string[]>;
   statfs(): Promise<StatFs>;

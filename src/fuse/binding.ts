@@ -114,23 +114,27 @@ export const ID_UNCHANGED = -1;
 
 type R<T> = T | PromiseLike<T>;
 
-/** Path based ops; every op gets the caller context last. Unset ops fail with ENOSYS. */
+/**
+ * Path based ops; every op gets the caller context last. Unset ops fail with ENOSYS.
+ * Ops that take a handle get a null path for an open file whose name is gone
+ * (mounted with hard_remove): they must work from the handle.
+ */
 export interface FuseOps {
   getattr(path: string, ctx: FuseContext): R<Stat>;
   /** getattr on an open file; falls back to getattr when absent. */
-  fgetattr?(path: string, fh: number, ctx: FuseContext): R<Stat>;
+  fgetattr?(path: string | null, fh: number, ctx: FuseContext): R<Stat>;
   readdir?(path: string, ctx: FuseContext): R<DirListing>;
   opendir?(path: string, flags: number, ctx: FuseContext): R<number | void>;
-  releasedir?(path: string, fh: number, ctx: FuseContext): R<void>;
+  releasedir?(path: string | null, fh: number, ctx: FuseContext): R<void>;
   /** Returns the file handle (0 or nothing for none). */
   open?(path: string, flags: number, ctx: FuseContext): R<number | void>;
   /** Fill `buf` (valid only until the promise settles) and return the byte count. */
-  read?(path: string, fh: number, buf: Buffer, length: number, position: number, ctx: FuseContext): R<number>;
+  read?(path: string | null, fh: number, buf: Buffer, length: number, position: number, ctx: FuseContext): R<number>;
   /** `buf` is valid only until the promise settles: copy what you keep. */
-  write?(path: string, fh: number, buf: Buffer, length: number, position: number, ctx: FuseContext): R<number>;
-  release?(path: string, fh: number, ctx: FuseContext): R<void>;
-  flush?(path: string, fh: number, ctx: FuseContext): R<void>;
-  fsync?(path: string, fh: number, datasync: boolean, ctx: FuseContext): R<void>;
+  write?(path: string | null, fh: number, buf: Buffer, length: number, position: number, ctx: FuseContext): R<number>;
+  release?(path: string | null, fh: number, ctx: FuseContext): R<void>;
+  flush?(path: string | null, fh: number, ctx: FuseContext): R<void>;
+  fsync?(path: string | null, fh: number, datasync: boolean, ctx: FuseContext): R<void>;
   readlink?(path: string, ctx: FuseContext): R<string>;
   /** Return the value, or null for ENODATA. Size probes are handled for you. */
   getxattr?(path: string, name: string, ctx: FuseContext): R<Buffer | null>;
@@ -151,7 +155,7 @@ export interface FuseOps {
   rmdir?(path: string, ctx: FuseContext): R<void>;
   rename?(from: string, to: string, ctx: FuseContext): R<void>;
   truncate?(path: string, size: number, ctx: FuseContext): R<void>;
-  ftruncate?(path: string, fh: number, size: number, ctx: FuseContext): R<void>;
+  ftruncate?(path: string | null, fh: number, size: number, ctx: FuseContext): R<void>;
   chmod?(path: string, mode: number, ctx: FuseContext): R<void>;
   /** uid/gid are ID_UNCHANGED (-1) when that half is not changed. */
   chown?(path: string, uid: number, gid: number, ctx: FuseContext): R<void>;

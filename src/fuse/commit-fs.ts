@@ -99,7 +99,7 @@ export class CommitFs implements ReadBackend {
   }
 
   /** Turns store errors (corrupt, missing object) into EIO with a log line; never wrong bytes. */
-  private async guard<T>(path: string, fn: () => Promise<T>): Promise<T> {
+  async guard<T>(path: string, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (e) {
@@ -127,6 +127,11 @@ export class CommitFs implements ReadBackend {
     return this.statOf(await this.resolve(path));
   }
 
+  /** Names in a directory node, files first, as the dirtree lists them. */
+  async childNames(dir: Node & { kind: 'dir' }): Promise<string[]> {
+    return (await this.guard(dir.path, () => this.dirIndex(dir.tree))).names;
+  }
+
   async readdir(path: string): Promise<DirListing> {
     const dir = await this.resolve(path);
     if (dir.kind !== 'dir') throw new FuseError('ENOTDIR');
@@ -151,7 +156,8 @@ export class CommitFs implements ReadBackend {
     return n.meta.symlinkTarget;
   }
 
-  async read(path: string, _fh: number, buf: Buffer, length: number, position: number): Promise<number> {
+  async read(path: string | null, _fh: number, buf: Buffer, length: number, position: number): Promise<number> {
+    if (path === null) throw new FuseError('EBADF');
     const n = await this.resolve(path);
     if (n.kind !== 'file') throw new FuseError('EISDIR');
     if ((n.meta.mode & S_IFMT) !== 0o100000) throw new FuseError('EINVAL');

@@ -70,6 +70,16 @@ export class ContentReader {
     return src.read(buf, length, position);
   }
 
+  /**
+   * Copies an object's content (checked as a read would check it) into a new
+   * file at `dest`: what a writable layer does when it copies a file up.
+   */
+  async copyTo(csum: Checksum, info: ObjectInfo, dest: string): Promise<void> {
+    const src = this.inflated.get(csum) ?? this.opened.get(csum) ?? await this.open(csum, info);
+    if (Buffer.isBuffer(src)) await fs.promises.writeFile(dest, src, { flag: 'wx', mode: 0o600 });
+    else await fs.promises.copyFile(this.repo.objectPath(csum, 'file'), dest, fs.constants.COPYFILE_EXCL | fs.constants.COPYFILE_FICLONE);
+  }
+
   private open(csum: Checksum, info: ObjectInfo): Promise<Buffer | OpenObject> {
     let p = this.opening.get(csum);
     if (!p) {

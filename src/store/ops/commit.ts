@@ -62,19 +62,8 @@ export function commitTree(repo: Repo, dir: string, opts: CommitOptions): Commit
   try {
     const w = new TreeWriter(repo, tx, opts);
     const root = w.writeDir(dir, '/');
-    const branchHead = readRef(repo.path, opts.branch);
-    const parent = opts.parent === undefined ? branchHead : opts.parent;
-    const metadata: Metadata = [...(opts.metadata ?? []), ['ostree.ref-binding', { type: 'as', value: [opts.branch.name] }]];
-    const commit = serializeCommit({
-      metadata,
-      parent,
-      subject: opts.subject ?? '',
-      body: opts.body ?? '',
-      timestamp: opts.timestamp ?? Math.floor(Date.now() / 1000),
-      rootTree: root.tree,
-      rootMeta: root.meta,
-    });
-    const checksum = tx.writeMeta('commit', commit);
+    const parent = opts.parent === undefined ? readRef(repo.path, opts.branch) : opts.parent;
+    const checksum = writeCommitObject(tx, { ...opts, parent }, root);
     tx.commit([{ ref: opts.branch, checksum }]);
     w.flushStatCache();
     (opts.progress ?? noProgress).finish();
@@ -85,6 +74,28 @@ export function commitTree(repo: Repo, dir: string, opts: CommitOptions): Commit
   } finally {
     lock.release();
   }
+}
+
+export interface CommitFields {
+  branch: RefName;
+  parent: Checksum | null;
+  subject?: string;
+  body?: string;
+  metadata?: Metadata;
+  timestamp?: number;
+}
+
+/** Writes the commit object for a root (dirtree, dirmeta), as `ostree commit -b` would: the branch is bound in the metadata. */
+export function writeCommitObject(tx: Transaction, f: CommitFields, root: { tree: Checksum; meta: Checksum }): Checksum {
+  return tx.writeMeta('commit', serializeCommit({
+    metadata: [...(f.metadata ?? []), ['ostree.ref-binding', { type: 'as', value: [f.branch.name] }]],
+    parent: f.parent,
+    subject: f.subject ?? '',
+    body: f.body ?? '',
+    timestamp: f.timestamp ?? Math.floor(Date.now() / 1000),
+    rootTree: root.tree,
+    rootMeta: root.meta,
+  }));
 }
 
 class TreeWriter {

@@ -1,0 +1,121 @@
+import { Option, type Command } from 'commander';
+import fs from 'node:fs';
+import { Roots } from '../../roots/roots.js';
+import { Layer } from '../../overlay/layer.js';
+import { Repo } from '../../store/repo.js';
+import { resolveRev } from '../../store/rev.js';
+import { listMounts, mountInBackground, runMountDaemon, unmount, type MountRequest } from '../../mount.js';
+import { HacktreeError } from '../../errors.js';
+import { globals, openRepo, repoPath, sysrootPath } from '../context.js';
+import { out, printJson } from '../output.js';
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+export function rootsOf(cmd: Command): Roots {
+  return new Roots(sysrootPath(globals(cmd)));
+}
+
+function mountedAt(name: string): string | null {
+  return listMounts().find((m) => m.root === name && m.alive)?.mountpoint ?? null;
+}
+
+export function register(program: Command): void {
+  const root = program.command('root').description('named roots: a commit plus a writable layer');
+
+  root.command('create')
+    .description('create a root running REV; --writable adds a writable path rule (glob)')
+    .argument('<name>')
+    .argument('<rev>')
+    .option('--writable <pattern>', 'also let this path pattern take writes (repeatable)', collect, [])
+    .action((name: string, rev: string, o: { writable: string[] }, cmd: Command) => {
+      const repo = openRepo(cmd);
+      const rec = rootsOf(cmd).create(name, resolveRev(repo, rev), rev, o.writable);
+      out(`created root ${rec.name} on ${rec.commit}`);
+    });
+
+  root.command('list')
+    .description('list roots: name, commit, subject, where mounted')
+    .option('--json', 'print JSON')
+    .action((o: { json?: boolean }, cmd: Command) => {
+      const roots = rootsOf(cmd);
+      let repo: Repo | null = null;
+      try { repo = openRepo(cmd); } catch { /* subjects need the repo; list without them */ }
+      const rows = roots.list().map((r) => {
+        let subject = '';
+        try { subject = repo?.loadCommitSync(r.commit).subject ?? ''; } catch { subject = '(commit missing)'; }
+        return { ...r, subject, mountedAt: mountedAt(r.name) };
+      });
+      if (o.json) printJson(rows);
+      else for (const r of rows) out(`${r.name}\t${r.commit.slice(0, 12)}\t${r.subject || '-'}\t${r.mountedAt ?? 'not mounted'}`);
+    });
+
+  root.command('show')
+    .description('show a root: commit, writable rules, layer size')
+    .argument('<name>')
+    .option('--json', 'print JSON')
+    .action((name: string, o: { json?: boolean }, cmd: Command) => {
+      const roots = rootsOf(cmd);
+      const r = roots.get(name);
+      const layer = Layer.open(roots.layerDir(name), { scanUpper: false });
+      const info = {
+        ...r,
+        mountedAt: mountedAt(name),
+        defaultMountpoint: roots.defaultMountpoint(name),
+        rules: [...layer.rules.globs],
+        layer: { ...roots.layerSize(name), whiteouts: layer.whiteouts.size, metadataChanges: layer.meta.size, opaqueDirs: layer.opaque.size },
+      };
+      layer.close();
+      if (o.json) { printJson(info); return; }
+      out(`root ${info.name}\ncommit ${info.commit} (from ${info.rev})\ncreated ${info.created}`);
+      out(`mounted ${info.mountedAt ?? 'no'} (default mountpoint ${info.defaultMountpoint})`);
+      out(`layer ${info.layer.entries} entries, ${info.layer.bytes} bytes, ${info.layer.whiteouts} deletions, ${info.layer.metadataChanges} metadata changes`);
+      out('writable:');
+      for (const g of info.rules) out(`  ${g}`);
+    });
+
+  root.command('mount')
+    .description('mount a root (default mountpoint SYSROOT/roots/NAME/mnt)')
+    .argument('<name>')
+    .argument('[mountpoint]')
+    .option('-f, --foreground', 'stay in the foreground and log each error')
+    .option('-o, --options <opts>', 'mount options (see hacktree mount)', collect, [])
+    .addOption(new Option('--ready-fd <fd>').hideHelp())
+    .action(async (name: string, mountpoint: string | undefined, o: { foreground?: boolean; options: string[]; readyFd?: string }, cmd: Command) => {
+      const g = globals(cmd);
+      const roots = rootsOf(cmd);
+      const mnt = mountpoint ?? roots.defaultMountpoint(name);
+      const rec = roots.get(name);
+      const req: MountRequest = { repoPath: repoPath(g), rev: rec.commit, root: { name, sysroot: roots.sysroot }, mountpoint: mnt, options: o.options };
+      if (o.foreground) {
+        const fd = o.readyFd !== undefined ? Number(o.readyFd) : null;
+        await runMountDaemon(req, (err) => {
+          if (fd === null) return;
+          try { fs.writeSync(fd, err ? `error: ${err.message}\n` : 'ready\n'); fs.closeSync(fd); } catch { /* parent gone */ }
+        });
+        process.exit(0);
+      }
+      const argv = [process.argv[1]!, '--repo', repoPath(g), '--sysroot', roots.sysroot, 'root', 'mount', '-f', '--ready-fd', '3', ...o.options.flatMap((x) => ['-o', x]), name, mnt];
+      const r = await mountInBackground(req, argv);
+      out(`mounted root ${name} (${r.commit.slice(0, 12)}) at ${r.mnt}`);
+    });
+
+  root.command('umount')
+    .description('unmount a root')
+    .argument('<name>')
+    .option('--lazy', 'detach now even if busy')
+    .action(async (name: string, o: { lazy?: boolean }, cmd: Command) => {
+      rootsOf(cmd).get(name);
+      const m = listMounts().find((x) => x.root === name);
+      if (!m) throw new HacktreeError('MOUNT', `root '${name}' is not mounted`);
+      await unmount(m.mountpoint, { lazy: o.lazy });
+    });
+
+  root.command('remove')
+    .description('delete a root and its layer (the commits stay in the repository)')
+    .argument('<name>')
+    .action((name: string, _o: unknown, cmd: Command) => {
+      const at = mountedAt(name);
+      if (at) throw new HacktreeError('MOUNT', `root '${name}' is mounted at ${at}: unmount it first`);
+      rootsOf(cmd).remove(name);
+    });
+}

@@ -1,0 +1,486 @@
+// A root as the kernel sees it: the commit, with the root's writable layer on
+// top. Paths the rules name take writes, which land in the layer (copy-up on
+// first write; metadata-only changes to base entries are recorded without
+// copying content); everything else fails with EROFS.
+import fs from 'node:fs';
+import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import xattr from '@napi-rs/xattr';
+import { FuseError, ID_UNCHANGED, type DirListing, type FuseContext, type Stat, type StatFs, type TimeSpec } from './binding.js';
+import type { Backend } from './backend.js';
+import type { CommitFs, Node } from './commit-fs.js';
+import { inodeOf } from './inode.js';
+import { Layer, parentOf } from '../overlay/layer.js';
+import type { MetaOverride } from '../overlay/layer-db.js';
+import { isDir, isLnk, S_IFMT } from '../store/objects/types.js';
+import type { Xattrs } from '../store/objects/types.js';
+
+const run = promisify(execFile);
+
+const NAME_MAX = 255;
+const O_ACCMODE = 3;
+const { O_WRONLY, O_RDWR, O_TRUNC, O_CREAT, O_EXCL } = fs.constants;
+const XATTR_CREATE = 1, XATTR_REPLACE = 2;
+
+type Entry =
+  | { where: 'upper'; path: string; st: fs.Stats }
+  | { where: 'base'; path: string; node: Node; over?: MetaOverride };
+
+type Handle =
+  | { kind: 'upper'; fh: fs.promises.FileHandle }
+  | { kind: 'base'; path: string };
+
+const err = (code: 'ENOENT' | 'EROFS' | 'EXDEV' | 'EEXIST' | 'ENOTDIR' | 'EISDIR' | 'ENOTEMPTY' | 'ENAMETOOLONG' | 'EINVAL' | 'ENODATA' | 'EBADF' | 'EPERM'): FuseError => new FuseError(code);
+
+/** Upper files get inode numbers from their real inode (so hard links share one), apart from the base's path hashes. */
+const upperIno = (st: fs.Stats): number => inodeOf(`\0upper\0${st.ino}`);
+
+export class OverlayFs implements Backend {
+  private nextFh = 1;
+  private readonly handles = new Map<number, Handle>();
+
+  constructor(private readonly base: CommitFs, private readonly layer: Layer, private readonly log: (msg: string) => void) {}
+
+  // --- lookup ---------------------------------------------------------------
+
+  private checkName(path: string): void {
+    const name = path.slice(path.lastIndexOf('/') + 1);
+    if (Buffer.byteLength(name) > NAME_MAX) throw err('ENAMETOOLONG');
+  }
+
+  private async lookup(path: string): Promise<Entry> {
+    this.checkName(path);
+    if (this.layer.inUpper.has(path)) {
+      try {
+        return { where: 'upper', path, st: await fs.promises.lstat(this.layer.upperPath(path)) };
+      } catch {
+        this.layer.unmarkUpperBelow(path);
+      }
+    }
+    if (this.layer.hidesBase(path)) throw err('ENOENT');
+    const node = await this.base.resolve(path);
+    return { where: 'base', path, node, over: this.layer.meta.get(path) };
+  }
+
+  private async exists(path: string): Promise<Entry | null> {
+    try { return await this.lookup(path); } catch (e) { if (e instanceof FuseError && (e.code === 'ENOENT' || e.code === 'ENOTDIR')) return null; throw e; }
+  }
+
+  private statOf(e: Entry): Stat {
+    if (e.where === 'upper') {
+      const st = e.st;
+      return { mode: st.mode, ino: e.path === '/' ? 1 : upperIno(st), nlink: st.nlink, uid: st.uid, gid: st.gid, size: st.size, rdev: st.rdev, blksize: st.blksize, blocks: st.blocks, atime: st.atimeMs, mtime: st.mtimeMs, ctime: st.ctimeMs };
+    }
+    const s = this.base.statOf(e.node);
+    if (!e.over) return s;
+    return { ...s, uid: e.over.uid, gid: e.over.gid, mode: e.over.mode, mtime: e.over.mtime ?? s.mtime, atime: e.over.atime ?? s.atime, ctime: Math.max(s.ctime, e.over.mtime ?? 0) };
+  }
+
+  private writable(path: string): void {
+    if (!this.layer.rules.writable(path)) throw err('EROFS');
+  }
+
+  // --- reading ----------------------------------------------------------------
+
+  async getattr(path: string): Promise<Stat> {
+    return this.statOf(await this.lookup(path));
+  }
+
+  async fgetattr(path: string | null, fh: number): Promise<Stat> {
+    const h = this.handles.get(fh);
+    if (h?.kind === 'upper') return this.statOf({ where: 'upper', path: path ?? '', st: await h.fh.stat() });
+    if (h?.kind === 'base') return this.getattr(h.path);
+    if (path === null) throw err('EBADF');
+    return this.getattr(path);
+  }
+
+  async readdir(path: string): Promise<DirListing> {
+    const dir = await this.lookup(path);
+    const names = new Set<string>();
+    if (dir.where === 'upper') {
+      if (!dir.st.isDirectory()) throw err('ENOTDIR');
+      for (const n of await fs.promises.readdir(this.layer.upperPath(path))) names.add(n);
+    }
+    const fromBase = dir.where === 'base' ? dir.node : !this.layer.opaque.has(path) && !this.layer.hidesBase(path) ? await this.base.resolve(path).catch(() => null) : null;
+    if (fromBase) {
+      if (fromBase.kind !== 'dir') { if (dir.where === 'base') throw err('ENOTDIR'); }
+      else {
+        const base = path === '/' ? '' : path;
+        for (const n of await this.base.childNames(fromBase)) if (!this.layer.whiteouts.has(`${base}/${n}`)) names.add(n);
+      }
+    }
+    const base = path === '/' ? '' : path;
+    const list = [...names];
+    const entries = await Promise.all(list.map((n) => this.lookup(`${base}/${n}`).catch(() => null)));
+    const out: DirListing = { names: [], stats: [] };
+    list.forEach((n, i) => { const e = entries[i]; if (e) { out.names.push(n); out.stats!.push(this.statOf(e)); } });
+    return out;
+  }
+
+  async readlink(path: string): Promise<string> {
+    const e = await this.lookup(path);
+    if (e.where === 'upper') return fs.promises.readlink(this.layer.upperPath(path));
+    return this.base.readlink(path);
+  }
+
+  async open(path: string, flags: number, _ctx: FuseContext): Promise<number> {
+    const wants = (flags & O_ACCMODE) !== fs.constants.O_RDONLY || (flags & O_TRUNC) !== 0;
+    let e = await this.lookup(path);
+    if (wants) {
+      this.writable(path);
+      if (e.where === 'base') e = await this.copyUp(e);
+    }
+    if (e.where === 'base') return this.addHandle({ kind: 'base', path });
+    if (e.st.isDirectory()) throw err('EISDIR');
+    const fh = await fs.promises.open(this.layer.upperPath(path), flags & ~(O_CREAT | O_EXCL));
+    return this.addHandle({ kind: 'upper', fh });
+  }
+
+  private addHandle(h: Handle): number {
+    const fh = this.nextFh++;
+    this.handles.set(fh, h);
+    return fh;
+  }
+
+  private handle(fh: number): Handle {
+    const h = this.handles.get(fh);
+    if (!h) throw err('EBADF');
+    return h;
+  }
+
+  async read(_path: string | null, fh: number, buf: Buffer, length: number, position: number): Promise<number> {
+    const h = this.handle(fh);
+    if (h.kind === 'upper') return (await h.fh.read(buf, 0, length, position)).bytesRead;
+    return this.base.read(h.path, 0, buf, length, position);
+  }
+
+  async release(_path: string | null, fh: number): Promise<void> {
+    const h = this.handles.get(fh);
+    this.handles.delete(fh);
+    if (h?.kind === 'upper') await h.fh.close();
+  }
+
+  async getxattr(path: string, name: string): Promise<Buffer | null> {
+    const e = await this.lookup(path);
+    if (e.where === 'upper') return xattr.getAttribute(this.layer.upperPath(path), name);
+    const found = (e.over?.xattrs ?? e.node.meta.xattrs).find(([k]) => k === name);
+    return found ? found[1] : null;
+  }
+
+  async listxattr(path: string): Promise<string[]> {
+    const e = await this.lookup(path);
+    if (e.where === 'upper') return xattr.listAttributes(this.layer.upperPath(path));
+    return (e.over?.xattrs ?? e.node.meta.xattrs).map(([k]) => k);
+  }
+
+  async statfs(): Promise<StatFs> {
+    const s = await fs.promises.statfs(this.layer.upper);
+    return { bsize: s.bsize, frsize: s.bsize, blocks: s.blocks, bfree: s.bfree, bavail: s.bavail, files: s.files, ffree: s.ffree, favail: s.ffree, namemax: NAME_MAX };
+  }
+
+  // --- copy-up ----------------------------------------------------------------
+
+  /** The metadata a base entry has in this root: its override if any, else the commit's. */
+  private baseMeta(e: Entry & { where: 'base' }): { uid: number; gid: number; mode: number; xattrs: Xattrs; mtime: number | null; atime: number | null } {
+    const m = e.node.meta;
+    return e.over ?? { uid: m.uid, gid: m.gid, mode: m.mode, xattrs: m.xattrs, mtime: null, atime: null };
+  }
+
+  /** Makes `dir` (and its ancestors) real directories in upper/, with the base's metadata. */
+  private async ensureUpperDir(dir: string): Promise<void> {
+    if (this.layer.inUpper.has(dir)) return;
+    await this.ensureUpperDir(parentOf(dir));
+    const e = await this.lookup(dir);
+    if (e.where === 'upper') return;
+    if (e.node.kind !== 'dir') throw err('ENOTDIR');
+    const m = this.baseMeta(e);
+    const p = this.layer.upperPath(dir);
+    await fs.promises.mkdir(p, { mode: 0o700 }).catch((x: NodeJS.ErrnoException) => { if (x.code !== 'EEXIST') throw x; });
+    await applyMeta(p, m, false);
+    this.layer.markUpper(dir);
+    this.layer.removeMeta(dir);
+  }
+
+  /** Copies a base file or symlink into upper/ (content checked as a read would), atomically by rename. */
+  private async copyUp(e: Entry): Promise<Entry & { where: 'upper' }> {
+    if (e.where === 'upper') return e;
+    if (e.node.kind === 'dir') { await this.ensureUpperDir(e.path); return (await this.lookup(e.path)) as Entry & { where: 'upper' }; }
+    await this.ensureUpperDir(parentOf(e.path));
+    const final = this.layer.upperPath(e.path);
+    const tmp = join(parentOf(final), `.hacktree-copyup-${process.pid}-${this.nextFh++}`);
+    const m = this.baseMeta(e);
+    const node = e.node;
+    try {
+      if (isLnk(node.meta.mode)) {
+        await fs.promises.symlink(node.meta.symlinkTarget, tmp);
+      } else {
+        await this.base.guard(e.path, () => this.base.content.copyTo(node.checksum, node, tmp));
+        // The copy must be on disk before its name is: a crash must not leave a short file in the layer.
+        const fh = await fs.promises.open(tmp, 'r');
+        try { await fh.datasync(); } finally { await fh.close(); }
+      }
+      await applyMeta(tmp, m, isLnk(node.meta.mode));
+      await fs.promises.rename(tmp, final);
+    } catch (x) {
+      await fs.promises.rm(tmp, { force: true });
+      throw x;
+    }
+    this.layer.markUpper(e.path);
+    this.layer.removeMeta(e.path);
+    return { where: 'upper', path: e.path, st: await fs.promises.lstat(final) };
+  }
+
+  /** The owner a new entry gets: the caller, with the group of a setgid parent. */
+  private async newOwner(path: string, ctx: FuseContext): Promise<{ uid: number; gid: number; sgid: boolean }> {
+    const parent = this.statOf(await this.lookup(parentOf(path)));
+    const sgid = (parent.mode & 0o2000) !== 0;
+    return { uid: ctx.uid, gid: sgid ? parent.gid : ctx.gid, sgid };
+  }
+
+  /** Prepares the name `path` for a new entry: parent in upper/, no whiteout left. Returns whether base had it. */
+  private async prepareNew(path: string): Promise<void> {
+    this.writable(path);
+    this.checkName(path);
+    if (await this.exists(path)) throw err('EEXIST');
+    await this.ensureUpperDir(parentOf(path));
+  }
+
+  // --- writing ----------------------------------------------------------------
+
+  async create(path: string, mode: number, ctx: FuseContext): Promise<number> {
+    await this.prepareNew(path);
+    const p = this.layer.upperPath(path);
+    const fh = await fs.promises.open(p, O_CREAT | O_EXCL | O_RDWR, mode & 0o7777);
+    const o = await this.newOwner(path, ctx);
+    await fh.chown(o.uid, o.gid);
+    await fh.chmod(mode & 0o7777);
+    this.newName(path);
+    return this.addHandle({ kind: 'upper', fh });
+  }
+
+  /** A new name exists in upper/: a whiteout there would hide nothing now, and the base's old entry stays hidden. */
+  private newName(path: string, isDirectory = false): void {
+    this.layer.markUpper(path);
+    if (this.layer.whiteouts.has(path)) {
+      this.layer.removeWhiteout(path);
+      // A directory made where a deleted base directory was must not show the old contents.
+      if (isDirectory) this.layer.addOpaque(path);
+    }
+  }
+
+  async write(fh: number, buf: Buffer, length: number, position: number): Promise<number> {
+    const h = this.handle(fh);
+    if (h.kind !== 'upper') throw err('EBADF');
+    return (await h.fh.write(buf, 0, length, position)).bytesWritten;
+  }
+
+  async truncate(path: string, size: number): Promise<void> {
+    this.writable(path);
+    const e = await this.copyUp(await this.lookup(path));
+    await fs.promises.truncate(this.layer.upperPath(e.path), size);
+  }
+
+  async ftruncate(fh: number, size: number): Promise<void> {
+    const h = this.handle(fh);
+    if (h.kind !== 'upper') throw err('EBADF');
+    await h.fh.truncate(size);
+  }
+
+  async fsync(fh: number, datasync: boolean): Promise<void> {
+    const h = this.handles.get(fh);
+    if (h?.kind === 'upper') await (datasync ? h.fh.datasync() : h.fh.sync());
+  }
+
+  async mkdir(path: string, mode: number, ctx: FuseContext): Promise<void> {
+    await this.prepareNew(path);
+    const p = this.layer.upperPath(path);
+    await fs.promises.mkdir(p, { mode: mode & 0o7777 });
+    const o = await this.newOwner(path, ctx);
+    await fs.promises.chown(p, o.uid, o.gid);
+    await fs.promises.chmod(p, (mode & 0o7777) | (o.sgid ? 0o2000 : 0));
+    this.newName(path, true);
+  }
+
+  async symlink(target: string, path: string, ctx: FuseContext): Promise<void> {
+    await this.prepareNew(path);
+    const p = this.layer.upperPath(path);
+    await fs.promises.symlink(target, p);
+    const o = await this.newOwner(path, ctx);
+    await fs.promises.lchown(p, o.uid, o.gid);
+    this.newName(path);
+  }
+
+  async mknod(path: string, mode: number, rdev: number, ctx: FuseContext): Promise<void> {
+    await this.prepareNew(path);
+    const p = this.layer.upperPath(path);
+    const type = mode & S_IFMT;
+    // node:fs has no mknod: coreutils' does it (off the event loop).
+    if (type === fs.constants.S_IFIFO) await run('mknod', ['-m', (mode & 0o7777).toString(8), p, 'p']);
+    else if (type === fs.constants.S_IFCHR || type === fs.constants.S_IFBLK) {
+      const major = Math.floor(rdev / 256) & 0xfff, minor = (rdev & 0xff) | ((rdev >>> 12) & 0xfff00);
+      await run('mknod', ['-m', (mode & 0o7777).toString(8), p, type === fs.constants.S_IFCHR ? 'c' : 'b', String(major), String(minor)]);
+    } else if (type === fs.constants.S_IFREG || type === 0) {
+      await (await fs.promises.open(p, O_CREAT | O_EXCL | O_WRONLY, mode & 0o7777)).close();
+    } else throw err('EPERM');
+    const o = await this.newOwner(path, ctx);
+    await fs.promises.lchown(p, o.uid, o.gid);
+    this.newName(path);
+  }
+
+  async link(existing: string, path: string): Promise<void> {
+    this.writable(path);
+    if (!this.layer.rules.writable(existing)) throw err('EXDEV');
+    const src = await this.copyUp(await this.lookup(existing));
+    if (src.st.isDirectory()) throw err('EPERM');
+    await this.prepareNew(path);
+    await fs.promises.link(this.layer.upperPath(src.path), this.layer.upperPath(path));
+    this.newName(path);
+  }
+
+  async unlink(path: string): Promise<void> {
+    this.writable(path);
+    const e = await this.lookup(path);
+    if (e.where === 'upper' ? e.st.isDirectory() : e.node.kind === 'dir') throw err('EISDIR');
+    await this.remove(e);
+  }
+
+  async rmdir(path: string): Promise<void> {
+    this.writable(path);
+    const e = await this.lookup(path);
+    if (e.where === 'upper' ? !e.st.isDirectory() : e.node.kind !== 'dir') throw err('ENOTDIR');
+    if ((await this.readdir(path)).names.length > 0) throw err('ENOTEMPTY');
+    await this.remove(e);
+  }
+
+  /** Deletes an entry: its upper copy goes, and a base entry behind it is whited out. */
+  private async remove(e: Entry): Promise<void> {
+    const path = e.path;
+    if (e.where === 'upper') {
+      const p = this.layer.upperPath(path);
+      if (e.st.isDirectory()) await fs.promises.rm(p, { recursive: true });
+      else await fs.promises.unlink(p);
+      this.layer.unmarkUpperBelow(path);
+    }
+    const baseHas = !this.layer.hidesBase(path) && (await this.base.resolve(path).then(() => true, () => false));
+    this.layer.forgetBelow(path);
+    if (baseHas) this.layer.addWhiteout(path);
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    if (!this.layer.rules.writable(from)) throw err('EROFS');
+    if (!this.layer.rules.writable(to)) throw err('EXDEV');
+    this.checkName(to);
+    const src = await this.lookup(from);
+    const srcIsDir = src.where === 'upper' ? src.st.isDirectory() : src.node.kind === 'dir';
+    // A base directory would have to be copied up whole: tell the caller to copy instead, as overlayfs does.
+    if (srcIsDir && (src.where === 'base' || (!this.layer.opaque.has(from) && (await this.base.resolve(from).then(() => true, () => false))))) throw err('EXDEV');
+    const dst = await this.exists(to);
+    if (dst) {
+      const dstIsDir = dst.where === 'upper' ? dst.st.isDirectory() : dst.node.kind === 'dir';
+      if (srcIsDir && !dstIsDir) throw err('ENOTDIR');
+      if (!srcIsDir && dstIsDir) throw err('EISDIR');
+      if (dstIsDir && (await this.readdir(to)).names.length > 0) throw err('ENOTEMPTY');
+    }
+    const up = await this.copyUp(src);
+    await this.ensureUpperDir(parentOf(to));
+    const dstBaseHas = !this.layer.hidesBase(to) && (await this.base.resolve(to).then(() => true, () => false));
+    if (dst?.where === 'upper' && dst.st.isDirectory()) await fs.promises.rmdir(this.layer.upperPath(to));
+    await fs.promises.rename(this.layer.upperPath(up.path), this.layer.upperPath(to));
+    this.layer.unmarkUpperBelow(to);
+    this.layer.moveUpper(from, to);
+    this.layer.forgetBelow(to);
+    if (srcIsDir && dstBaseHas) this.layer.addOpaque(to);
+    const srcBaseHas = !this.layer.hidesBase(from) && (await this.base.resolve(from).then(() => true, () => false));
+    this.layer.forgetBelow(from);
+    if (srcBaseHas) this.layer.addWhiteout(from);
+  }
+
+  // --- metadata ---------------------------------------------------------------
+
+  /** Changes metadata: on the upper file, or as a record for a base entry (no content copied). */
+  private async changeMeta(path: string, upper: (p: string, isLink: boolean) => Promise<void>, base: (m: MetaOverride) => void): Promise<void> {
+    this.writable(path);
+    const e = await this.lookup(path);
+    if (e.where === 'upper') { await upper(this.layer.upperPath(path), e.st.isSymbolicLink()); return; }
+    const m = { ...this.baseMeta(e), xattrs: [...this.baseMeta(e).xattrs] };
+    base(m);
+    this.layer.setMeta(path, m);
+  }
+
+  async chmod(path: string, mode: number): Promise<void> {
+    await this.changeMeta(path,
+      async (p, isLink) => { if (!isLink) await fs.promises.chmod(p, mode & 0o7777); },
+      (m) => { m.mode = (m.mode & S_IFMT) | (mode & 0o7777); });
+  }
+
+  async chown(path: string, uid: number, gid: number): Promise<void> {
+    await this.changeMeta(path,
+      async (p) => {
+        const st = await fs.promises.lstat(p);
+        await fs.promises.lchown(p, uid === ID_UNCHANGED ? st.uid : uid, gid === ID_UNCHANGED ? st.gid : gid);
+      },
+      (m) => {
+        if (uid !== ID_UNCHANGED) m.uid = uid;
+        if (gid !== ID_UNCHANGED) m.gid = gid;
+        // As chown(2) does for non-directories: a change of owner drops setuid/setgid.
+        if (!isDir(m.mode)) m.mode &= ~0o6000;
+      });
+  }
+
+  async utimens(path: string, atime: TimeSpec, mtime: TimeSpec): Promise<void> {
+    const now = Date.now();
+    await this.changeMeta(path,
+      async (p, isLink) => {
+        const st = await fs.promises.lstat(p);
+        const a = atime === 'omit' ? st.atimeMs : atime === 'now' ? now : atime;
+        const m = mtime === 'omit' ? st.mtimeMs : mtime === 'now' ? now : mtime;
+        await (isLink ? fs.promises.lutimes(p, a / 1000, m / 1000) : fs.promises.utimes(p, a / 1000, m / 1000));
+      },
+      (m) => {
+        if (atime !== 'omit') m.atime = atime === 'now' ? now : atime;
+        if (mtime !== 'omit') m.mtime = mtime === 'now' ? now : mtime;
+      });
+  }
+
+  async setxattr(path: string, name: string, value: Buffer, flags: number): Promise<void> {
+    await this.changeMeta(path,
+      async (p) => {
+        const had = (await xattr.getAttribute(p, name)) !== null;
+        if ((flags & XATTR_CREATE) && had) throw err('EEXIST');
+        if ((flags & XATTR_REPLACE) && !had) throw err('ENODATA');
+        await xattr.setAttribute(p, name, value);
+      },
+      (m) => {
+        const i = m.xattrs.findIndex(([k]) => k === name);
+        if ((flags & XATTR_CREATE) && i >= 0) throw err('EEXIST');
+        if ((flags & XATTR_REPLACE) && i < 0) throw err('ENODATA');
+        if (i >= 0) m.xattrs[i] = [name, Buffer.from(value)]; else m.xattrs.push([name, Buffer.from(value)]);
+      });
+  }
+
+  async removexattr(path: string, name: string): Promise<void> {
+    await this.changeMeta(path,
+      async (p) => {
+        if ((await xattr.getAttribute(p, name)) === null) throw err('ENODATA');
+        await xattr.removeAttribute(p, name);
+      },
+      (m) => {
+        const i = m.xattrs.findIndex(([k]) => k === name);
+        if (i < 0) throw err('ENODATA');
+        m.xattrs.splice(i, 1);
+      });
+  }
+
+  /** For the log when the daemon stops. */
+  get openHandles(): number { return this.handles.size; }
+}
+
+/** Gives a copied-up entry the metadata the base (or its override) says it has. */
+async function applyMeta(p: string, m: { uid: number; gid: number; mode: number; xattrs: Xattrs; mtime: number | null; atime: number | null }, isLink: boolean): Promise<void> {
+  await fs.promises.lchown(p, m.uid, m.gid);
+  if (!isLink) await fs.promises.chmod(p, m.mode & 0o7777);
+  for (const [k, v] of m.xattrs) await xattr.setAttribute(p, k, v);
+  const mt = (m.mtime ?? 0) / 1000, at = (m.atime ?? m.mtime ?? 0) / 1000;
+  await (isLink ? fs.promises.lutimes(p, at, mt) : fs.promises.utimes(p, at, mt));
+}

@@ -1,0 +1,97 @@
+// A root's writable layer: a real directory (upper/) holding copied-up and new
+// entries at their paths, and layer.db for whiteouts, opaque directories,
+// metadata-only changes and the rules. One daemon owns a layer while mounted;
+// it keeps the small sets in memory and writes each change through.
+import fs from 'node:fs';
+import { join } from 'node:path';
+import { LayerDb, type MetaOverride } from './layer-db.js';
+import { Rules } from './rules.js';
+
+export const parentOf = (p: string): string => (p.lastIndexOf('/') <= 0 ? '/' : p.slice(0, p.lastIndexOf('/')));
+export const ancestorsOf = (p: string): string[] => {
+  const out: string[] = [];
+  for (let q = parentOf(p); ; q = parentOf(q)) { out.push(q); if (q === '/') break; }
+  return out;
+};
+const isBelow = (p: string, dir: string): boolean => p === dir || (dir === '/' ? true : p.startsWith(dir + '/'));
+
+export class Layer {
+  readonly upper: string;
+  readonly db: LayerDb;
+  rules: Rules;
+  readonly whiteouts: Set<string>;
+  readonly opaque: Set<string>;
+  readonly meta: Map<string, MetaOverride>;
+  /** Every path present in upper/, so a lookup of a path that was never written costs no syscall. */
+  readonly inUpper = new Set<string>();
+
+  private constructor(readonly dir: string) {
+    this.upper = join(dir, 'upper');
+    fs.mkdirSync(this.upper, { recursive: true });
+    this.db = new LayerDb(join(dir, 'layer.db'));
+    const s = this.db.loadAll();
+    this.whiteouts = new Set(s.whiteouts);
+    this.opaque = new Set(s.opaque);
+    this.meta = s.meta;
+    this.rules = new Rules(s.rules);
+  }
+
+  static open(dir: string, opts: { scanUpper?: boolean } = {}): Layer {
+    const l = new Layer(dir);
+    if (opts.scanUpper !== false) l.scanUpper();
+    return l;
+  }
+
+  private scanUpper(): void {
+    this.inUpper.add('/');
+    const walk = (rel: string) => {
+      for (const e of fs.readdirSync(rel === '/' ? this.upper : join(this.upper, rel), { withFileTypes: true })) {
+        const p = rel === '/' ? `/${e.name}` : `${rel}/${e.name}`;
+        this.inUpper.add(p);
+        if (e.isDirectory()) walk(p);
+      }
+    };
+    walk('/');
+  }
+
+  upperPath(p: string): string {
+    return p === '/' ? this.upper : join(this.upper, p);
+  }
+
+  /** True when the base entry at `p` is hidden: deleted here, or below a deleted or opaque directory. */
+  hidesBase(p: string): boolean {
+    if (this.whiteouts.has(p)) return true;
+    if (this.whiteouts.size === 0 && this.opaque.size === 0) return false;
+    return ancestorsOf(p).some((a) => this.whiteouts.has(a) || this.opaque.has(a));
+  }
+
+  addWhiteout(p: string): void { this.whiteouts.add(p); this.db.addWhiteout(p); }
+  removeWhiteout(p: string): void { if (this.whiteouts.delete(p)) this.db.removeWhiteout(p); }
+  addOpaque(p: string): void { this.opaque.add(p); this.db.addOpaque(p); }
+  removeOpaque(p: string): void { if (this.opaque.delete(p)) this.db.removeOpaque(p); }
+  setMeta(p: string, m: MetaOverride): void { this.meta.set(p, m); this.db.putMeta(p, m); }
+  removeMeta(p: string): void { if (this.meta.delete(p)) this.db.removeMeta(p); }
+
+  /** Forgets every record at or below `p` (after a delete or a rename away). */
+  forgetBelow(p: string): void {
+    for (const set of [this.whiteouts, this.opaque]) for (const x of set) if (isBelow(x, p)) set.delete(x);
+    for (const x of this.meta.keys()) if (isBelow(x, p)) this.meta.delete(x);
+    this.db.clearBelow(p);
+  }
+
+  markUpper(p: string): void {
+    this.inUpper.add(p);
+  }
+
+  unmarkUpperBelow(p: string): void {
+    for (const x of this.inUpper) if (isBelow(x, p)) this.inUpper.delete(x);
+  }
+
+  moveUpper(from: string, to: string): void {
+    for (const x of [...this.inUpper]) {
+      if (isBelow(x, from)) { this.inUpper.delete(x); this.inUpper.add(to + x.slice(from.length)); }
+    }
+  }
+
+  close(): void { this.db.close(); }
+}

@@ -1,0 +1,54 @@
+// Which paths of a root take writes. A rule is a glob over absolute paths:
+// `*` matches within one path segment, `**` any number of segments (also none),
+// `?` one character; everything else is literal.
+
+export const DEFAULT_RULES: readonly string[] = [
+  '/var/**',
+  '/home/**',
+  '/root/**',
+  '/tmp/**',
+  '/srv/**',
+  // What the account tools write in /etc (traced on bookworm: useradd, usermod, userdel,
+  // groupadd, groupdel, gpasswd, passwd, chpasswd, chage, chfn, chsh, newusers, vipw,
+  // adduser, deluser): each database X, its backup X-, the new copy X+ renamed over X,
+  // X.<pid> hard-linked to X.lock (and vipw's X.edit), the .pwd.lock lock file, and
+  // pam_unix's nshadow/npasswd renamed over shadow/passwd.
+  ...['passwd', 'shadow', 'group', 'gshadow', 'subuid', 'subgid'].flatMap((f) => [`/etc/${f}`, `/etc/${f}-`, `/etc/${f}+`, `/etc/${f}.*`]),
+  '/etc/.pwd.lock',
+  '/etc/nshadow',
+  '/etc/npasswd',
+  '/etc/hostname', '/etc/machine-id', '/etc/resolv.conf', '/etc/localtime', '/etc/adjtime',
+];
+
+export function globToRegExp(glob: string): RegExp {
+  let re = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i]!;
+    if (c === '*') {
+      if (glob[i + 1] === '*') {
+        // '/**' at the end or '/**/' in the middle: any depth, including none.
+        if (glob[i + 2] === '/') { re += '(?:.*/)?'; i += 2; } else { re += '.*'; i += 1; }
+      } else re += '[^/]*';
+    } else if (c === '?') re += '[^/]';
+    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`);
+}
+
+export function checkRule(glob: string): string | null {
+  if (!glob.startsWith('/')) return `writable rule '${glob}' must be an absolute path pattern`;
+  if (glob.split('/').includes('..')) return `writable rule '${glob}' must not contain '..'`;
+  return null;
+}
+
+export class Rules {
+  private readonly res: RegExp[];
+  constructor(readonly globs: readonly string[]) {
+    this.res = globs.map(globToRegExp);
+  }
+
+  /** True when a write to this path (create, change, delete) is allowed. */
+  writable(path: string): boolean {
+    return this.res.some((r) => r.test(path));
+  }
+}

@@ -1,0 +1,92 @@
+// Roots: named, mountable OS trees, each a commit plus a writable layer.
+// State lives in SYSROOT/roots/NAME/: root.json, layer/upper/, layer/layer.db.
+import fs from 'node:fs';
+import { join } from 'node:path';
+import { HacktreeError, UsageError } from '../errors.js';
+import type { Checksum } from '../store/checksum.js';
+import { atomicWriteFileSync } from '../store/durable.js';
+import { Layer } from '../overlay/layer.js';
+import { DEFAULT_RULES, checkRule } from '../overlay/rules.js';
+
+export interface RootRecord {
+  name: string;
+  /** The commit the root runs. */
+  commit: Checksum;
+  /** What it was created or last moved from (a branch, usually). */
+  rev: string;
+  created: string;
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+export class Roots {
+  constructor(readonly sysroot: string) {}
+
+  get dir(): string { return join(this.sysroot, 'roots'); }
+  rootDir(name: string): string { return join(this.dir, name); }
+  layerDir(name: string): string { return join(this.rootDir(name), 'layer'); }
+  /** Where `root mount NAME` mounts when no mountpoint is given. */
+  defaultMountpoint(name: string): string { return join(this.rootDir(name), 'mnt'); }
+
+  checkName(name: string): void {
+    if (!NAME.test(name) || name.length > 100) throw new UsageError(`invalid root name '${name}': use letters, digits, '.', '_' and '-'`);
+  }
+
+  list(): RootRecord[] {
+    let names: string[];
+    try { names = fs.readdirSync(this.dir).sort(); } catch { return []; }
+    return names.flatMap((n) => { try { return [this.get(n)]; } catch { return []; } });
+  }
+
+  get(name: string): RootRecord {
+    this.checkName(name);
+    try {
+      return JSON.parse(fs.readFileSync(join(this.rootDir(name), 'root.json'), 'utf8')) as RootRecord;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new HacktreeError('NOT_FOUND', `no root named '${name}' (see \`hacktree root list\`)`);
+      throw new HacktreeError('BAD_REPO', `root '${name}' has an unreadable root.json: ${(e as Error).message}`);
+    }
+  }
+
+  create(name: string, commit: Checksum, rev: string, extraRules: string[]): RootRecord {
+    this.checkName(name);
+    for (const r of extraRules) { const bad = checkRule(r); if (bad) throw new UsageError(bad); }
+    const dir = this.rootDir(name);
+    if (fs.existsSync(join(dir, 'root.json'))) throw new HacktreeError('USAGE', `a root named '${name}' exists already`);
+    fs.mkdirSync(dir, { recursive: true });
+    const layer = Layer.open(this.layerDir(name));
+    layer.db.setRules([...DEFAULT_RULES, ...extraRules]);
+    layer.close();
+    fs.mkdirSync(this.defaultMountpoint(name), { recursive: true });
+    const rec: RootRecord = { name, commit, rev, created: new Date().toISOString() };
+    // root.json last: its presence is what makes the root exist.
+    atomicWriteFileSync(join(dir, 'root.json'), JSON.stringify(rec, null, 2) + '\n', true);
+    return rec;
+  }
+
+  update(rec: RootRecord): void {
+    atomicWriteFileSync(join(this.rootDir(rec.name), 'root.json'), JSON.stringify(rec, null, 2) + '\n', true);
+  }
+
+  remove(name: string): void {
+    this.get(name);
+    fs.rmSync(join(this.rootDir(name), 'root.json'));
+    fs.rmSync(this.rootDir(name), { recursive: true, force: true });
+  }
+
+  /** Bytes and entries held by a root's layer. */
+  layerSize(name: string): { bytes: number; entries: number } {
+    let bytes = 0, entries = 0;
+    const walk = (d: string) => {
+      for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+        entries++;
+        const p = join(d, e.name);
+        const st = fs.lstatSync(p);
+        bytes += st.blocks * 512;
+        if (e.isDirectory()) walk(p);
+      }
+    };
+    try { walk(join(this.layerDir(name), 'upper')); } catch { /* empty */ }
+    return { bytes, entries };
+  }
+}
