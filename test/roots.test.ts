@@ -1,0 +1,183 @@
+// Roots with a writable layer, for real: a Debian root's account tools, a
+// busybox root's edits, persistence, and layer commit.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { ht, htOk, requireRoot, sh, ROOT } from './helpers/cli.js';
+import { scratch } from './helpers/tmp.js';
+import { forceUnmount, isMounted, requireFuse, unmountAll } from './helpers/mounts.js';
+import { debianRoot } from './helpers/debian-root.js';
+
+const s = scratch('hacktree-roots-');
+const sysroot = join(s.dir, 'sysroot');
+const H = (...args: string[]) => htOk(['--sysroot', sysroot, ...args]);
+const Hr = (...args: string[]) => ht(['--sysroot', sysroot, ...args]);
+const mntOf = (name: string) => join(sysroot, 'roots', name, 'mnt');
+const extraMounts: string[] = [];
+
+beforeAll(() => {
+  requireRoot('mounts roots with allow_other and chroots into them');
+  requireFuse();
+  fs.chmodSync(s.dir, 0o755);
+  H('init');
+});
+
+afterAll(() => {
+  for (const m of extraMounts.reverse()) spawnSync('umount', ['-l', m]);
+  unmountAll();
+  for (const n of ['deb', 'bb']) if (isMounted(mntOf(n))) forceUnmount(mntOf(n));
+  s.cleanup();
+});
+
+const chroot = (mnt: string, script: string) => spawnSync('chroot', [mnt, '/bin/sh', '-c', script], { encoding: 'utf8' });
+
+const ACCOUNT_FILE = /^\/etc\/(passwd|shadow|group|gshadow|subuid|subgid)(-|\+|\.[^/]+)?$|^\/etc\/\.pwd\.lock$/;
+
+describe('a Debian root: account tools just work and are captured', () => {
+  let base = '';
+  beforeAll(() => {
+    const deb = debianRoot();
+    base = H('commit', '-b', 'debian/bookworm', '-s', 'minbase + adduser', deb).trim();
+    H('root', 'create', 'deb', 'debian/bookworm');
+    H('root', 'mount', 'deb');
+    // What `hacktree enter` will provide: a /run of its own (adduser locks /run/adduser).
+    sh('mount', ['-t', 'tmpfs', 'tmpfs', join(mntOf('deb'), 'run')]);
+    extraMounts.push(join(mntOf('deb'), 'run'));
+  }, 900_000);
+
+  it('runs adduser, addgroup, chpasswd, useradd, usermod, groupadd, userdel, deluser', () => {
+    const steps = [
+      "adduser --disabled-password --gecos '' alice",
+      'addgroup team',
+      'adduser alice team',
+      "echo 'alice:secret' | chpasswd",
+      'useradd -m bob',
+      'usermod -aG team bob',
+      'groupadd devs',
+      'userdel -r bob',
+      "adduser --disabled-password --gecos '' carol",
+      'deluser carol',
+    ];
+    for (const step of steps) {
+      const r = chroot(mntOf('deb'), step);
+      expect({ step, status: r.status, stderr: r.status === 0 ? '' : r.stderr }).toEqual({ step, status: 0, stderr: '' });
+    }
+    const passwd = fs.readFileSync(join(mntOf('deb'), 'etc', 'passwd'), 'utf8');
+    expect(passwd).toMatch(/^alice:x:/m);
+    expect(passwd).not.toMatch(/^bob:/m);
+    expect(passwd).not.toMatch(/^carol:/m);
+    expect(fs.readFileSync(join(mntOf('deb'), 'etc', 'group'), 'utf8')).toMatch(/^team:x:\d+:alice$/m);
+    expect(fs.readFileSync(join(mntOf('deb'), 'etc', 'shadow'), 'utf8')).toMatch(/^alice:\$/m);
+  });
+
+  it('layer diff lists exactly the account files and the new home directories', () => {
+    const changes = JSON.parse(H('layer', 'diff', '--json', 'deb')) as Array<{ change: string; path: string }>;
+    const paths = changes.map((c) => c.path);
+    const unexpected = paths.filter((p) => !ACCOUNT_FILE.test(p) && !/^\/home\/(alice|carol)(\/|$)/.test(p));
+    expect(unexpected).toEqual([]);
+    for (const p of ['/etc/passwd', '/etc/shadow', '/etc/group', '/etc/gshadow']) expect(changes).toContainEqual({ change: 'M', path: p });
+    expect(changes).toContainEqual({ change: 'A', path: '/home/alice' });
+    expect(paths.some((p) => p.startsWith('/home/bob'))).toBe(false);
+  });
+
+  it('refuses writes outside the writable set with EROFS', () => {
+    for (const script of ['echo x > /usr/bin/x', 'echo x > /etc/other.conf', 'echo x >> /etc/debian_version', 'mkdir /opt/x']) {
+      const r = chroot(mntOf('deb'), script);
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toMatch(/Read-only file system/);
+    }
+  });
+
+  it('leaves the base commit and the repository untouched', () => {
+    expect(H('rev-parse', 'debian/bookworm').trim()).toBe(base);
+    expect(sh('ostree', [`--repo=${join(sysroot, 'repo')}`, 'fsck'])).toMatch(/no errors found/);
+    expect(H('cat', 'debian/bookworm', '/etc/passwd')).not.toMatch(/alice/);
+  });
+});
+
+describe('a busybox root', () => {
+  const bb = join(s.dir, 'bb');
+  beforeAll(() => {
+    sh(join(ROOT, 'scripts', 'make-busybox-root.sh'), [bb]);
+    H('commit', '-b', 'bb/v1', bb);
+    H('root', 'create', 'bb', 'bb/v1', '--writable', '/opt/data/**');
+    H('root', 'mount', 'bb');
+  });
+
+  it('takes an account appended to /etc/passwd and passwd -d, and captures them', () => {
+    const r = chroot(mntOf('bb'), "echo 'dave:x:1000:1000:Dave:/home/dave:/bin/sh' >> /etc/passwd && echo 'dave:!:19000:0:99999:7:::' >> /etc/shadow && passwd -d dave && mkdir -p /home/dave && chown 1000:1000 /home/dave");
+    expect(r.stderr).not.toMatch(/Read-only/);
+    expect(r.status).toBe(0);
+    expect(fs.readFileSync(join(mntOf('bb'), 'etc', 'shadow'), 'utf8')).toMatch(/^dave::/m);
+    const d = H('layer', 'diff', 'bb');
+    expect(d).toMatch(/^M {4}\/etc\/passwd$/m);
+    expect(d).toMatch(/^M {4}\/etc\/shadow$/m);
+    expect(d).toMatch(/^A {4}\/home\/dave$/m);
+    expect(H('root', 'show', '--json', 'bb')).toContain('/opt/data/**');
+  });
+
+  it('keeps every change across unmount and mount', () => {
+    fs.writeFileSync(join(mntOf('bb'), 'var', 'tmp', 'note'), 'kept\n');
+    H('root', 'umount', 'bb');
+    expect(isMounted(mntOf('bb'))).toBe(false);
+    H('root', 'mount', 'bb');
+    expect(fs.readFileSync(join(mntOf('bb'), 'var', 'tmp', 'note'), 'utf8')).toBe('kept\n');
+    expect(fs.readFileSync(join(mntOf('bb'), 'etc', 'passwd'), 'utf8')).toMatch(/^dave:/m);
+  });
+
+  it('keeps data written and fsynced when the daemon is killed -9', () => {
+    const p = join(mntOf('bb'), 'var', 'tmp', 'durable');
+    const fd = fs.openSync(p, 'w');
+    fs.writeSync(fd, 'survives kill -9\n');
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    const pid = JSON.parse(H('mounts', '--json')).find((m: { root?: string }) => m.root === 'bb').pid;
+    process.kill(pid, 'SIGKILL');
+    for (let i = 0; i < 30 && !H('mounts').includes('daemon dead'); i++) spawnSync('sleep', ['0.1']);
+    H('root', 'umount', 'bb');
+    H('root', 'mount', 'bb');
+    expect(fs.readFileSync(p, 'utf8')).toBe('survives kill -9\n');
+  });
+
+  it('layer commit gives a commit ostree accepts and that, mounted, shows the changes', () => {
+    const c = H('layer', 'commit', 'bb', '-b', 'bb/v2', '-s', 'add dave').trim();
+    expect(c).toMatch(/^[0-9a-f]{64}$/);
+    expect(sh('ostree', [`--repo=${join(sysroot, 'repo')}`, 'fsck'])).toMatch(/no errors found/);
+    expect(JSON.parse(H('show', '--json', 'bb/v2')).parent).toBe(H('rev-parse', 'bb/v1').trim());
+    const mnt = join(s.dir, 'mnt-v2');
+    fs.mkdirSync(mnt);
+    H('mount', 'bb/v2', mnt);
+    try {
+      expect(fs.readFileSync(join(mnt, 'etc', 'passwd'), 'utf8')).toMatch(/^dave:/m);
+      expect(fs.readFileSync(join(mnt, 'var', 'tmp', 'durable'), 'utf8')).toBe('survives kill -9\n');
+      expect(fs.statSync(join(mnt, 'home', 'dave')).uid).toBe(1000);
+    } finally {
+      forceUnmount(mnt);
+    }
+    // The root keeps running its commit with its layer.
+    expect(JSON.parse(H('root', 'show', '--json', 'bb')).commit).toBe(H('rev-parse', 'bb/v1').trim());
+  });
+
+  it('layer reset drops changes (the root unmounted), per path or all', () => {
+    expect(Hr('layer', 'reset', 'bb').stderr).toMatch(/is mounted/);
+    H('root', 'umount', 'bb');
+    H('layer', 'reset', 'bb', '/etc/shadow');
+    expect(H('layer', 'diff', 'bb')).not.toMatch(/\/etc\/shadow$/m);
+    expect(H('layer', 'diff', 'bb')).toMatch(/\/etc\/passwd$/m);
+    H('layer', 'reset', 'bb');
+    expect(H('layer', 'diff', 'bb').trim()).toBe('');
+    H('root', 'mount', 'bb');
+    expect(fs.existsSync(join(mntOf('bb'), 'var', 'tmp', 'note'))).toBe(false);
+  });
+
+  it('lists, shows and removes roots', () => {
+    const list = JSON.parse(H('root', 'list', '--json')) as Array<{ name: string; mountedAt: string | null }>;
+    expect(list.find((r) => r.name === 'bb')?.mountedAt).toBe(mntOf('bb'));
+    expect(Hr('root', 'remove', 'bb').stderr).toMatch(/is mounted/);
+    H('root', 'umount', 'bb');
+    H('root', 'remove', 'bb');
+    expect(Hr('root', 'show', 'bb').stderr).toMatch(/no root named 'bb'/);
+    expect(Hr('root', 'create', 'bad/name', 'bb/v1').code).toBe(2);
+  });
+});
