@@ -1,21 +1,30 @@
-// Everything the benchmarks leave on the machine (mounts, temp dirs) is registered here, so that
-// a `finally` undoes it on the normal path and an interrupt (Ctrl-C, SIGTERM) undoes whatever is
-// still pending before the process exits. Undo steps are synchronous so they can run from a
+// Everything the benchmarks leave on the machine (running commands, mounts, temp dirs) is
+// registered here, so that a `finally` undoes it on the normal path and an interrupt (Ctrl-C,
+// SIGTERM) undoes whatever is still pending before the process exits. Undo steps are synchronous so they can run from a
 // signal handler.
 const pending: Array<() => void> = [];
 
-/** Registers an undo step; the returned function runs it (once) and unregisters it. */
-export function onCleanup(undo: () => void): () => void {
+export interface Undo {
+  /** Runs the undo step (once) and unregisters it. */
+  now(): void;
+  /** Unregisters it without running it: the thing was undone some other way. */
+  forget(): void;
+}
+
+export function onCleanup(undo: () => void): Undo {
   let done = false;
-  const run = (): void => {
-    if (done) return;
+  const forget = (): void => {
     done = true;
-    const i = pending.indexOf(run);
+    const i = pending.indexOf(now);
     if (i >= 0) pending.splice(i, 1);
+  };
+  const now = (): void => {
+    if (done) return;
+    forget();
     undo();
   };
-  pending.push(run);
-  return run;
+  pending.push(now);
+  return { now, forget };
 }
 
 /** Runs every pending undo step, newest first (a mount is undone before the temp dir holding it). */
@@ -25,9 +34,8 @@ export function cleanupAll(): void {
     try {
       run();
     } catch (e) {
+      // run() unregistered itself before failing; report and go on with the rest.
       process.stderr.write(`bench: cleanup failed: ${(e as Error).message}\n`);
-      const i = pending.indexOf(run);
-      if (i >= 0) pending.splice(i, 1);
     }
   }
 }

@@ -103,5 +103,11 @@ export function summary(metrics: Metric[], checks: Check[], errors: string[]): s
 }
 
 export function toJson(m: Metric): object {
-  return { ...m, ...result(m) };
+  const r = result(m);
+  return {
+    group: m.group, name: m.name, what: m.what, unit: m.unit, skipped: m.skipped,
+    hacktree: { median: r.hacktree, runs: m.hacktree },
+    peer: m.peer && { name: m.peer.name, median: r.peer, runs: m.peer.values },
+    ratio: r.ratio, ratioOf: m.ratio, target: m.target, met: r.met,
+  };
 }

@@ -44,7 +44,7 @@ async function mountWith(cmd: string, args: string[], dir: string, log: string, 
     dir,
     seconds: 0,
     serverPids: () => serverPids(dir),
-    unmount: onCleanup(() => unmount(dir, unmountCmd)),
+    unmount: onCleanup(() => unmount(dir, unmountCmd)).now,
   };
   for (const deadline = Date.now() + 60_000; !isMounted(dir); await sleep(2)) {
     const failed = exited !== undefined && exited !== 0;

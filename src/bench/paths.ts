@@ -42,7 +42,7 @@ export function tempDir(prefix: string): TempDir {
   mkdirSync(tmpRoot(), { recursive: true });
   // The pid in the name tells removeStaleTemps whose directory it is.
   const path = mkdtempSync(join(tmpRoot(), `${prefix}-${process.pid}-`));
-  return { path, remove: onCleanup(() => removeTree(path)) };
+  return { path, remove: onCleanup(() => removeTree(path)).now };
 }
 
 /** Removes what an earlier, killed run left in <cache>/tmp (not a concurrent run's dirs). */

@@ -5,6 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
+import { onCleanup } from './cleanup.js';
 
 /** The checkout this file was built in (dist/bench/run.js → ../../). */
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -22,12 +23,16 @@ export async function run(cmd: string, args: string[]): Promise<Ran> {
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     const start = process.hrtime.bigint();
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its own process group, so an interrupt can stop a whole pipeline (bash, tar, wc) by one id
+    // before the mount it reads from is unmounted.
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const stop = onCleanup(() => { try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ } });
     child.stdout.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.on('error', reject);
+    child.on('error', (e) => { stop.forget(); reject(e); });
     child.on('close', (code) => {
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      stop.forget();
       resolve({ seconds, code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
     });
   });
