@@ -13,6 +13,7 @@ import { cacheDir, removeStaleTemps } from './paths.js';
 const GROUPS: Array<[string, () => Promise<{ group: Group }>]> = [
   ['commit', () => import('./commit.js')],
   ['mount', () => import('./mount.js')],
+  ['overlay', () => import('./overlay.js')],
 ];
 
 const USAGE = `usage: node dist/bench/main.js [--only ${GROUPS.map(([n]) => n).join(',')}] [--runs N] [--json]`;

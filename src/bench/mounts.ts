@@ -64,6 +64,16 @@ export function mountHacktree(repo: string, rev: string, dir: string, options: s
   return mountWith(HACKTREE, ['--repo', repo, 'mount', ...o, rev, dir], dir, `${dir}.log`, [HACKTREE, 'umount', dir]);
 }
 
+/** `hacktree --sysroot S root mount NAME DIR`: a root with its writable layer. */
+export function mountHacktreeRoot(sysroot: string, name: string, dir: string): Promise<Mount> {
+  return mountWith(HACKTREE, ['--sysroot', sysroot, 'root', 'mount', name, dir], dir, `${dir}.log`, [HACKTREE, '--sysroot', sysroot, 'root', 'umount', name]);
+}
+
+/** fuse-overlayfs over a checkout: the writable-overlay peer. */
+export function mountFuseOverlayfs(lower: string, upper: string, work: string, dir: string): Promise<Mount> {
+  return mountWith('fuse-overlayfs', ['-o', `lowerdir=${lower},upperdir=${upper},workdir=${work},allow_other`, dir], dir, `${dir}.log`, ['fusermount', '-u', dir]);
+}
+
 export function mountSquashfuse(image: string, dir: string): Promise<Mount> {
   return mountWith('squashfuse', [image, dir], dir, `${dir}.log`, ['fusermount', '-u', dir]);
 }
