@@ -23,8 +23,13 @@ interface DirIndex {
   /** name → file checksum or subdirectory (tree, meta) */
   entries: Map<string, { checksum: Checksum } | { tree: Checksum; meta: Checksum }>;
   names: string[];
+  /** name → index in names */
+  position: Map<string, number>;
   subdirs: number;
 }
+
+/** How many files ahead of a first read are opened and checked. */
+const PREFETCH = 8;
 
 export interface CommitFsOptions {
   verify: boolean;
@@ -35,6 +40,8 @@ export interface CommitFsOptions {
 export class CommitFs implements ReadBackend {
   private readonly dirs = new LRUCache<Checksum, DirIndex>({ max: 4096 });
   private readonly nodes = new LRUCache<string, Node>({ max: 65536 });
+  /** A commit's directories never change: a listing is built once. */
+  private readonly listings = new LRUCache<string, DirListing>({ max: 2048 });
   private readonly fileMetas = new LRUCache<Checksum, ObjectInfo>({ max: 65536 });
   readonly content: ContentReader;
   /** Directories have the commit's time; files and symlinks mtime 0, like an ostree checkout's. */
@@ -61,7 +68,8 @@ export class CommitFs implements ReadBackend {
     const entries: DirIndex['entries'] = new Map();
     for (const f of t.files) entries.set(f.name, { checksum: f.checksum });
     for (const d of t.dirs) entries.set(d.name, { tree: d.tree, meta: d.meta });
-    const idx = { entries, names: [...t.files.map((f) => f.name), ...t.dirs.map((d) => d.name)], subdirs: t.dirs.length };
+    const names = [...t.files.map((f) => f.name), ...t.dirs.map((d) => d.name)];
+    const idx = { entries, names, position: new Map(names.map((n, i) => [n, i])), subdirs: t.dirs.length };
     this.dirs.set(tree, idx);
     return idx;
   }
@@ -133,6 +141,8 @@ export class CommitFs implements ReadBackend {
   }
 
   async readdir(path: string): Promise<DirListing> {
+    const hit = this.listings.get(path);
+    if (hit) return hit;
     const dir = await this.resolve(path);
     if (dir.kind !== 'dir') throw new FuseError('ENOTDIR');
     const idx = await this.guard(path, () => this.dirIndex(dir.tree));
@@ -147,7 +157,9 @@ export class CommitFs implements ReadBackend {
       names.push(n);
       stats.push(this.statOf(c));
     });
-    return { names, stats };
+    const listing = { names, stats };
+    if (names.length === idx.names.length) this.listings.set(path, listing);
+    return listing;
   }
 
   async readlink(path: string): Promise<string> {
@@ -161,7 +173,33 @@ export class CommitFs implements ReadBackend {
     const n = await this.resolve(path);
     if (n.kind !== 'file') throw new FuseError('EISDIR');
     if ((n.meta.mode & S_IFMT) !== 0o100000) throw new FuseError('EINVAL');
+    if (position === 0) this.prefetchAfter(path);
     return this.guard(path, () => this.content.read(n.checksum, n, buf, length, position));
+  }
+
+  /**
+   * A walk that reads files (tar, cp -a, rsync) reads a directory's files in
+   * listing order, one after the other, and each first read waits for an open
+   * and a check. Starting those for the next few files of the directory
+   * overlaps them with the reads in flight.
+   */
+  private prefetchAfter(path: string): void {
+    const slash = path.lastIndexOf('/');
+    const dirPath = slash === 0 ? '/' : path.slice(0, slash);
+    const dir = dirPath === '/' ? this.root : this.nodes.get(dirPath);
+    if (!dir || dir.kind !== 'dir') return;
+    const idx = this.dirs.get(dir.tree);
+    if (!idx) return;
+    const base = dirPath === '/' ? '' : dirPath;
+    let i = idx.position.get(path.slice(slash + 1));
+    if (i === undefined) return;
+    for (let ahead = 0; ahead < PREFETCH && ++i < idx.names.length;) {
+      const c = this.nodes.get(`${base}/${idx.names[i]}`);
+      if (!c) break; // not listed yet: nothing suggests it will be read next
+      if (c.kind !== 'file' || (c.meta.mode & S_IFMT) !== 0o100000) continue;
+      this.content.warm(c.checksum, c);
+      ahead++;
+    }
   }
 
   async getxattr(path: string, name: string): Promise<Buffer | null> {

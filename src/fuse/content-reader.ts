@@ -51,7 +51,7 @@ export class ContentReader {
   /** One open (and one check) per object even when many reads arrive at once. */
   private readonly opening = new Map<Checksum, Promise<Buffer | OpenObject>>();
   /** Counters for the benchmark and the log. */
-  readonly stats = { opened: 0, verified: 0, verifiedBytes: 0, inflated: 0, inflatedBytes: 0 };
+  readonly stats = { opened: 0, prefetched: 0, verified: 0, verifiedBytes: 0, inflated: 0, inflatedBytes: 0 };
 
   constructor(private readonly repo: Repo, private readonly opts: ContentReaderOptions) {
     this.inflated = new LRUCache<Checksum, Buffer>({
@@ -68,6 +68,13 @@ export class ContentReader {
       return src.copy(buf, 0, position, Math.min(src.length, position + length));
     }
     return src.read(buf, length, position);
+  }
+
+  /** Opens (and checks) an object ahead of its first read; errors surface on that read. */
+  warm(csum: Checksum, info: ObjectInfo): void {
+    if (this.inflated.has(csum) || this.opened.has(csum) || this.opening.has(csum)) return;
+    this.stats.prefetched++;
+    this.open(csum, info).catch(() => {});
   }
 
   /**
