@@ -19,7 +19,8 @@ export type ErrorCode =
   | 'IO'
   | 'LOCKED'
   | 'FSCK_FAILED'
-  | 'MOUNT';
+  | 'MOUNT'
+  | 'CHECK_FAILED';
 
 export class HacktreeError extends Error {
   constructor(readonly code: ErrorCode, message: string, options?: { cause?: unknown }) {

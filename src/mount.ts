@@ -55,7 +55,7 @@ export function runDir(): string {
 
 const keyOf = (mnt: string): string => createHash('sha256').update(mnt).digest('hex').slice(0, 16);
 
-export interface MountState { pid: number; mountpoint: string; repo: string; commit: Checksum; rev: string; started: string; root?: string }
+export interface MountState { pid: number; mountpoint: string; repo: string; commit: Checksum; rev: string; started: string; root?: string; sysroot?: string }
 
 function statePath(mnt: string): string { return join(runDir(), `${keyOf(mnt)}.json`); }
 export function logPath(mnt: string): string { return join(runDir(), `${keyOf(mnt)}.log`); }
@@ -93,7 +93,7 @@ export function prepareMount(req: MountRequest): { repo: Repo; commit: Checksum;
   if (req.root) {
     commit = new Roots(req.root.sysroot).get(req.root.name).commit;
     if (!repo.hasObject(commit, 'commit')) throw new HacktreeError('MISSING_OBJECT', `root '${req.root.name}' runs commit ${commit}, which is not in ${repo.path}`);
-    const other = listMounts().find((m) => m.root === req.root!.name && m.alive);
+    const other = findRootMount(req.root.sysroot, req.root.name);
     // One daemon owns a layer at a time.
     if (other) throw new HacktreeError('MOUNT', `root '${req.root.name}' is already mounted at ${other.mountpoint}`);
   } else {
@@ -138,7 +138,7 @@ export async function runMountDaemon(req: MountRequest, ready: (err: Error | nul
     throw e;
   }
   fs.mkdirSync(runDir(), { recursive: true });
-  const state: MountState = { pid: process.pid, mountpoint: mnt, repo: repo.path, commit, rev: req.rev, started: new Date().toISOString(), ...(req.root ? { root: req.root.name } : {}) };
+  const state: MountState = { pid: process.pid, mountpoint: mnt, repo: repo.path, commit, rev: req.rev, started: new Date().toISOString(), ...(req.root ? { root: req.root.name, sysroot: resolve(req.root.sysroot) } : {}) };
   fs.writeFileSync(statePath(mnt), JSON.stringify(state));
   log(`serving commit ${commit} (${req.rev}) from ${repo.path}`);
   ready(null);
@@ -205,6 +205,12 @@ export function listMounts(): Array<MountState & { alive: boolean }> {
       const st = s ?? fallback;
       return { ...st, alive: st.pid > 0 && isAlive(st.pid) };
     });
+}
+
+/** The live mount of a root (a root is named within its sysroot), or undefined. */
+export function findRootMount(sysroot: string, name: string, alive = true): (MountState & { alive: boolean }) | undefined {
+  const sr = resolve(sysroot);
+  return listMounts().find((m) => m.root === name && m.sysroot === sr && (!alive || m.alive));
 }
 
 /** A daemon that was killed may linger as a zombie until it is reaped: that counts as dead. */

@@ -5,5 +5,6 @@ import { register as umount } from './commands/umount.js';
 import { register as mounts } from './commands/mounts.js';
 import { register as root } from './commands/root.js';
 import { register as layer } from './commands/layer.js';
+import { register as enter } from './commands/enter.js';
 
-export const extraCommands: Array<(program: Command) => void> = [mount, umount, mounts, root, layer];
+export const extraCommands: Array<(program: Command) => void> = [mount, umount, mounts, root, layer, enter];

@@ -35,7 +35,8 @@ export function buildProgram(): Command {
 export async function main(argv: string[]): Promise<number> {
   try {
     await buildProgram().parseAsync(argv, { from: 'user' });
-    return EXIT_OK;
+    // A command that passes on another program's exit code (enter) sets it.
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT_OK;
   } catch (e) {
     return reportError(e);
   }
@@ -59,6 +60,9 @@ function reportError(e: unknown): number {
   else process.stderr.write('hacktree: (an unexpected error: run with HACKTREE_DEBUG=1 for details)\n');
   return EXIT_FAILED;
 }
+
+// A reader that stops early (`| head`) is not an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0); throw e; });
 
 main(process.argv.slice(2)).then((code) => {
   process.exitCode = code;

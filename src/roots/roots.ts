@@ -8,6 +8,20 @@ import { atomicWriteFileSync } from '../store/durable.js';
 import { Layer } from '../overlay/layer.js';
 import { DEFAULT_RULES, checkRule } from '../overlay/rules.js';
 
+export interface Deployment {
+  commit: Checksum;
+  rev: string;
+  at: string;
+  action: 'create' | 'upgrade' | 'rollback' | 'automatic rollback';
+  note?: string;
+}
+
+/** A path the layer and a new commit both changed, kept as the layer has it. */
+export interface Conflict { path: string; reason: string }
+
+/** An upgrade between its commit point and its end (see upgrade.ts). */
+export interface PendingUpgrade { txn: string; from: Checksum; fromRev: string; to: Checksum }
+
 export interface RootRecord {
   name: string;
   /** The commit the root runs. */
@@ -15,6 +29,12 @@ export interface RootRecord {
   /** What it was created or last moved from (a branch, usually). */
   rev: string;
   created: string;
+  /** The commit before the last upgrade or rollback: what `root rollback` returns to. */
+  previous?: Checksum;
+  previousRev?: string;
+  history?: Deployment[];
+  conflicts?: Conflict[];
+  pending?: PendingUpgrade;
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -58,7 +78,8 @@ export class Roots {
     layer.db.setRules([...DEFAULT_RULES, ...extraRules]);
     layer.close();
     fs.mkdirSync(this.defaultMountpoint(name), { recursive: true });
-    const rec: RootRecord = { name, commit, rev, created: new Date().toISOString() };
+    const now = new Date().toISOString();
+    const rec: RootRecord = { name, commit, rev, created: now, history: [{ commit, rev, at: now, action: 'create' }] };
     // root.json last: its presence is what makes the root exist.
     atomicWriteFileSync(join(dir, 'root.json'), JSON.stringify(rec, null, 2) + '\n', true);
     return rec;

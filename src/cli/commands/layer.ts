@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { layerCommit, layerDiff, layerReset } from '../../overlay/layer-ops.js';
 import { parseRefName } from '../../store/refs.js';
-import { listMounts } from '../../mount.js';
+import { findRootMount } from '../../mount.js';
 import { HacktreeError } from '../../errors.js';
 import { openRepo } from '../context.js';
 import { out, printJson, warn } from '../output.js';
@@ -40,7 +40,7 @@ export function register(program: Command): void {
     .argument('<name>')
     .argument('[paths...]')
     .action((name: string, paths: string[], _o: unknown, cmd: Command) => {
-      const m = listMounts().find((x) => x.root === name && x.alive);
+      const m = findRootMount(rootsOf(cmd).sysroot, name);
       if (m) throw new HacktreeError('MOUNT', `root '${name}' is mounted at ${m.mountpoint}: unmount it before resetting its layer`);
       layerReset(rootsOf(cmd), name, paths);
     });

@@ -4,10 +4,12 @@ import { Roots } from '../../roots/roots.js';
 import { Layer } from '../../overlay/layer.js';
 import { Repo } from '../../store/repo.js';
 import { resolveRev } from '../../store/rev.js';
-import { listMounts, mountInBackground, runMountDaemon, unmount, type MountRequest } from '../../mount.js';
+import { findRootMount, mountInBackground, runMountDaemon, unmount, type MountRequest } from '../../mount.js';
 import { HacktreeError } from '../../errors.js';
 import { globals, openRepo, repoPath, sysrootPath } from '../context.js';
-import { out, printJson } from '../output.js';
+import { out, printJson, warn } from '../output.js';
+import { loadRoot, rollbackRoot, upgradeRoot } from '../../roots/lifecycle.js';
+import { formatDate } from '../dates.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
@@ -15,8 +17,8 @@ export function rootsOf(cmd: Command): Roots {
   return new Roots(sysrootPath(globals(cmd)));
 }
 
-function mountedAt(name: string): string | null {
-  return listMounts().find((m) => m.root === name && m.alive)?.mountpoint ?? null;
+function mountedAt(roots: Roots, name: string): string | null {
+  return findRootMount(roots.sysroot, name)?.mountpoint ?? null;
 }
 
 export function register(program: Command): void {
@@ -40,10 +42,10 @@ export function register(program: Command): void {
       const roots = rootsOf(cmd);
       let repo: Repo | null = null;
       try { repo = openRepo(cmd); } catch { /* subjects need the repo; list without them */ }
-      const rows = roots.list().map((r) => {
+      const rows = roots.list().map((x) => loadRoot(roots, x.name)).map((r) => {
         let subject = '';
         try { subject = repo?.loadCommitSync(r.commit).subject ?? ''; } catch { subject = '(commit missing)'; }
-        return { ...r, subject, mountedAt: mountedAt(r.name) };
+        return { ...r, subject, mountedAt: mountedAt(roots, r.name) };
       });
       if (o.json) printJson(rows);
       else for (const r of rows) out(`${r.name}\t${r.commit.slice(0, 12)}\t${r.subject || '-'}\t${r.mountedAt ?? 'not mounted'}`);
@@ -55,11 +57,11 @@ export function register(program: Command): void {
     .option('--json', 'print JSON')
     .action((name: string, o: { json?: boolean }, cmd: Command) => {
       const roots = rootsOf(cmd);
-      const r = roots.get(name);
+      const r = loadRoot(roots, name);
       const layer = Layer.open(roots.layerDir(name), { scanUpper: false });
       const info = {
         ...r,
-        mountedAt: mountedAt(name),
+        mountedAt: mountedAt(roots, name),
         defaultMountpoint: roots.defaultMountpoint(name),
         rules: [...layer.rules.globs],
         layer: { ...roots.layerSize(name), whiteouts: layer.whiteouts.size, metadataChanges: layer.meta.size, opaqueDirs: layer.opaque.size },
@@ -69,6 +71,10 @@ export function register(program: Command): void {
       out(`root ${info.name}\ncommit ${info.commit} (from ${info.rev})\ncreated ${info.created}`);
       out(`mounted ${info.mountedAt ?? 'no'} (default mountpoint ${info.defaultMountpoint})`);
       out(`layer ${info.layer.entries} entries, ${info.layer.bytes} bytes, ${info.layer.whiteouts} deletions, ${info.layer.metadataChanges} metadata changes`);
+      if (info.conflicts?.length) {
+        out('open conflicts (the layer\'s version is kept):');
+        for (const c of info.conflicts) out(`  ${c.path}: ${c.reason}`);
+      }
       out('writable:');
       for (const g of info.rules) out(`  ${g}`);
     });
@@ -84,7 +90,8 @@ export function register(program: Command): void {
       const g = globals(cmd);
       const roots = rootsOf(cmd);
       const mnt = mountpoint ?? roots.defaultMountpoint(name);
-      const rec = roots.get(name);
+      // The daemon (-f) must not recover: a post-upgrade check mounts a root mid-upgrade.
+      const rec = o.foreground ? roots.get(name) : loadRoot(roots, name);
       const req: MountRequest = { repoPath: repoPath(g), rev: rec.commit, root: { name, sysroot: roots.sysroot }, mountpoint: mnt, options: o.options };
       if (o.foreground) {
         const fd = o.readyFd !== undefined ? Number(o.readyFd) : null;
@@ -99,13 +106,48 @@ export function register(program: Command): void {
       out(`mounted root ${name} (${r.commit.slice(0, 12)}) at ${r.mnt}`);
     });
 
+  root.command('upgrade')
+    .description('move the root to REV in one atomic step, merging account files; runs the post-upgrade check')
+    .argument('<name>')
+    .argument('<rev>')
+    .option('--check <cmd>', `run CMD inside the upgraded root before the upgrade counts (default: ${'/usr/lib/hacktree/post-upgrade'} if the new commit has it)`)
+    .option('--json', 'print JSON')
+    .action(async (name: string, rev: string, o: { check?: string; json?: boolean }, cmd: Command) => {
+      const repo = openRepo(cmd);
+      const r = await upgradeRoot(repo, rootsOf(cmd), name, rev, { check: o.check, repoPath: repo.path, daemonArgv: [process.argv[1]!] });
+      if (o.json) { printJson(r); return; }
+      for (const c of r.clashes) warn(c);
+      for (const c of r.conflicts) warn(`conflict: ${c.path}: ${c.reason}`);
+      out(`root ${name}: ${r.from.slice(0, 12)} -> ${r.to.slice(0, 12)}${r.merged.length ? `; merged ${r.merged.join(', ')}` : ''}${r.added.length ? ` (new: ${r.added.join(', ')})` : ''}${r.checked ? '; post-upgrade check passed' : ''}`);
+    });
+
+  root.command('rollback')
+    .description('return the root to the commit it ran before its last upgrade or rollback')
+    .argument('<name>')
+    .action(async (name: string, _o: unknown, cmd: Command) => {
+      const r = await rollbackRoot(openRepo(cmd), rootsOf(cmd), name);
+      out(`root ${name}: ${r.from.slice(0, 12)} -> ${r.to.slice(0, 12)}`);
+    });
+
+  root.command('history')
+    .description('list the deployments of a root with their times')
+    .argument('<name>')
+    .option('--json', 'print JSON')
+    .action((name: string, o: { json?: boolean }, cmd: Command) => {
+      const r = loadRoot(rootsOf(cmd), name);
+      const h = r.history ?? [];
+      if (o.json) { printJson(h); return; }
+      for (const d of h) out(`${formatDate(Math.floor(Date.parse(d.at) / 1000))}	${d.action}	${d.commit.slice(0, 12)}	${d.rev}${d.note ? `	(${d.note})` : ''}`);
+    });
+
   root.command('umount')
     .description('unmount a root')
     .argument('<name>')
     .option('--lazy', 'detach now even if busy')
     .action(async (name: string, o: { lazy?: boolean }, cmd: Command) => {
-      rootsOf(cmd).get(name);
-      const m = listMounts().find((x) => x.root === name);
+      const roots = rootsOf(cmd);
+      roots.get(name);
+      const m = findRootMount(roots.sysroot, name, false);
       if (!m) throw new HacktreeError('MOUNT', `root '${name}' is not mounted`);
       await unmount(m.mountpoint, { lazy: o.lazy });
     });
@@ -114,7 +156,7 @@ export function register(program: Command): void {
     .description('delete a root and its layer (the commits stay in the repository)')
     .argument('<name>')
     .action((name: string, _o: unknown, cmd: Command) => {
-      const at = mountedAt(name);
+      const at = mountedAt(rootsOf(cmd), name);
       if (at) throw new HacktreeError('MOUNT', `root '${name}' is mounted at ${at}: unmount it first`);
       rootsOf(cmd).remove(name);
     });
