@@ -122,14 +122,15 @@ export async function runMountDaemon(req: MountRequest, ready: (err: Error | nul
   const counts: Record<string, number> = {};
   try {
     base = await CommitFs.open(repo, commit, { verify: opts.verify, log });
-    if (req.root) layer = Layer.open(new Roots(req.root.sysroot).layerDir(req.root.name));
+    if (req.root) layer = Layer.open(new Roots(req.root.sysroot).layerDir(req.root.name), { forMount: true });
     backend = layer ? new OverlayFs(base, layer, log) : base;
     fuse = await serve(backend, mnt, {
       fsname: `${repo.path}:${commit}`,
       readOnly: !layer,
       asRoot: process.getuid?.() === 0,
-      // hard_remove: an unlinked open file keeps working through its handle, with nlink 0.
-      extra: layer ? ['hard_remove', ...opts.extra] : opts.extra,
+      // No hard_remove: libfuse 2 then answers fstat of an unlinked open file with ENOENT.
+      // It renames such a file to .fuse_hidden* instead, which the layer serves as unlinked.
+      extra: opts.extra,
       log,
       counts,
     });

@@ -13,7 +13,7 @@ import type { CommitFs, Node } from './commit-fs.js';
 import { inodeOf } from './inode.js';
 import { Layer, parentOf } from '../overlay/layer.js';
 import type { MetaOverride } from '../overlay/layer-db.js';
-import { isDir, isLnk, S_IFMT } from '../store/objects/types.js';
+import { isLnk, S_IFMT } from '../store/objects/types.js';
 import type { Xattrs } from '../store/objects/types.js';
 
 const run = promisify(execFile);
@@ -24,7 +24,7 @@ const { O_WRONLY, O_RDWR, O_TRUNC, O_CREAT, O_EXCL } = fs.constants;
 const XATTR_CREATE = 1, XATTR_REPLACE = 2;
 
 type Entry =
-  | { where: 'upper'; path: string; st: fs.Stats }
+  | { where: 'upper'; path: string; st: fs.Stats; unlinked?: true }
   | { where: 'base'; path: string; node: Node; over?: MetaOverride };
 
 type Handle =
@@ -36,9 +36,14 @@ const err = (code: 'ENOENT' | 'EROFS' | 'EXDEV' | 'EEXIST' | 'ENOTDIR' | 'EISDIR
 /** Upper files get inode numbers from their real inode (so hard links share one), apart from the base's path hashes. */
 const upperIno = (st: fs.Stats): number => inodeOf(`\0upper\0${st.ino}`);
 
+/** libfuse 2 renames a file unlinked while open to this name in the same directory, and unlinks it at the last close. */
+const isHiddenName = (path: string): boolean => path.slice(path.lastIndexOf('/') + 1).startsWith('.fuse_hidden');
+
 export class OverlayFs implements Backend {
   private nextFh = 1;
   private readonly handles = new Map<number, Handle>();
+  /** libfuse's .fuse_hidden* names → the files, moved out of the tree into layer/hidden. */
+  private readonly hidden = new Map<string, string>();
 
   constructor(private readonly base: CommitFs, private readonly layer: Layer, private readonly log: (msg: string) => void) {}
 
@@ -51,6 +56,8 @@ export class OverlayFs implements Backend {
 
   private async lookup(path: string): Promise<Entry> {
     this.checkName(path);
+    const h = this.hidden.get(path);
+    if (h) return { where: 'upper', path, st: await fs.promises.lstat(h), unlinked: true };
     if (this.layer.inUpper.has(path)) {
       try {
         return { where: 'upper', path, st: await fs.promises.lstat(this.layer.upperPath(path)) };
@@ -70,7 +77,7 @@ export class OverlayFs implements Backend {
   private statOf(e: Entry): Stat {
     if (e.where === 'upper') {
       const st = e.st;
-      return { mode: st.mode, ino: e.path === '/' ? 1 : upperIno(st), nlink: st.nlink, uid: st.uid, gid: st.gid, size: st.size, rdev: st.rdev, blksize: st.blksize, blocks: st.blocks, atime: st.atimeMs, mtime: st.mtimeMs, ctime: st.ctimeMs };
+      return { mode: st.mode, ino: e.path === '/' ? 1 : upperIno(st), nlink: e.unlinked ? 0 : st.nlink, uid: st.uid, gid: st.gid, size: st.size, rdev: st.rdev, blksize: st.blksize, blocks: st.blocks, atime: st.atimeMs, mtime: st.mtimeMs, ctime: st.ctimeMs };
     }
     const s = this.base.statOf(e.node);
     if (!e.over) return s;
@@ -89,7 +96,7 @@ export class OverlayFs implements Backend {
 
   async fgetattr(path: string | null, fh: number): Promise<Stat> {
     const h = this.handles.get(fh);
-    if (h?.kind === 'upper') return this.statOf({ where: 'upper', path: path ?? '', st: await h.fh.stat() });
+    if (h?.kind === 'upper') return this.statOf({ where: 'upper', path: path ?? '', st: await h.fh.stat(), ...(path === null || this.hidden.has(path) ? { unlinked: true as const } : {}) });
     if (h?.kind === 'base') return this.getattr(h.path);
     if (path === null) throw err('EBADF');
     return this.getattr(path);
@@ -339,6 +346,12 @@ export class OverlayFs implements Backend {
   }
 
   async unlink(path: string): Promise<void> {
+    const hiddenFile = this.hidden.get(path);
+    if (hiddenFile) {
+      this.hidden.delete(path);
+      await fs.promises.unlink(hiddenFile);
+      return;
+    }
     this.writable(path);
     const e = await this.lookup(path);
     if (e.where === 'upper' ? e.st.isDirectory() : e.node.kind === 'dir') throw err('EISDIR');
@@ -360,14 +373,30 @@ export class OverlayFs implements Backend {
       const p = this.layer.upperPath(path);
       if (e.st.isDirectory()) await fs.promises.rm(p, { recursive: true });
       else await fs.promises.unlink(p);
-      this.layer.unmarkUpperBelow(path);
     }
+    await this.forgetRemoved(path);
+  }
+
+  /** After the entry at `path` left upper/: forget it, and white out a base entry behind it. */
+  private async forgetRemoved(path: string): Promise<void> {
+    this.layer.unmarkUpperBelow(path);
     const baseHas = !this.layer.hidesBase(path) && (await this.base.resolve(path).then(() => true, () => false));
     this.layer.forgetBelow(path);
     if (baseHas) this.layer.addWhiteout(path);
   }
 
+  /** The unlink of an open file, as libfuse 2 does it: the name goes, the file lives on until closed. */
+  private async hide(from: string, to: string): Promise<void> {
+    if (!this.layer.rules.writable(from)) throw err('EROFS');
+    const up = await this.copyUp(await this.lookup(from));
+    const dest = join(this.layer.hidden, `${this.nextFh++}`);
+    await fs.promises.rename(this.layer.upperPath(up.path), dest);
+    this.hidden.set(to, dest);
+    await this.forgetRemoved(from);
+  }
+
   async rename(from: string, to: string): Promise<void> {
+    if (isHiddenName(to) && !this.layer.inUpper.has(to)) return this.hide(from, to);
     if (!this.layer.rules.writable(from)) throw err('EROFS');
     if (!this.layer.rules.writable(to)) throw err('EXDEV');
     this.checkName(to);
@@ -423,8 +452,8 @@ export class OverlayFs implements Backend {
       (m) => {
         if (uid !== ID_UNCHANGED) m.uid = uid;
         if (gid !== ID_UNCHANGED) m.gid = gid;
-        // As chown(2) does for non-directories: a change of owner drops setuid/setgid.
-        if (!isDir(m.mode)) m.mode &= ~0o6000;
+        // No setuid/setgid stripping here: the kernel sends it as a mode change in the same
+        // setattr (applied before the chown), by chown(2)'s rules (setgid only with g+x).
       });
   }
 

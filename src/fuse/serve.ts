@@ -29,7 +29,11 @@ export function serve(backend: Backend, mountpoint: string, o: ServeOptions): Pr
     useIno: true,
     kernelCache: o.readOnly,
     entryTimeout: o.readOnly ? FOREVER : 1,
-    attrTimeout: o.readOnly ? FOREVER : 1,
+    // Writable: no attribute caching. libfuse 2's path API gives each name of a hard link
+    // its own node id, so the kernel cannot see that link() or unlink() through one name
+    // changed the link count of the other (shadow-utils' lock needs stat(X.<pid>) to show
+    // nlink 2 right after link(X.<pid>, X.lock)).
+    attrTimeout: o.readOnly ? FOREVER : 0,
     negativeTimeout: o.readOnly ? FOREVER : 0,
     options: o.extra,
     onError: (op, err) => o.log(`${op} failed: ${err instanceof Error ? err.message : String(err)}`),

@@ -17,6 +17,8 @@ const isBelow = (p: string, dir: string): boolean => p === dir || (dir === '/' ?
 
 export class Layer {
   readonly upper: string;
+  /** Files unlinked while open: out of the tree, kept until their last close (emptied at mount). */
+  readonly hidden: string;
   readonly db: LayerDb;
   rules: Rules;
   readonly whiteouts: Set<string>;
@@ -27,6 +29,7 @@ export class Layer {
 
   private constructor(readonly dir: string) {
     this.upper = join(dir, 'upper');
+    this.hidden = join(dir, 'hidden');
     fs.mkdirSync(this.upper, { recursive: true });
     this.db = new LayerDb(join(dir, 'layer.db'));
     const s = this.db.loadAll();
@@ -36,9 +39,14 @@ export class Layer {
     this.rules = new Rules(s.rules);
   }
 
-  static open(dir: string, opts: { scanUpper?: boolean } = {}): Layer {
+  static open(dir: string, opts: { scanUpper?: boolean; forMount?: boolean } = {}): Layer {
     const l = new Layer(dir);
     if (opts.scanUpper !== false) l.scanUpper();
+    if (opts.forMount) {
+      // Nothing has these open any more: the mount that did is gone.
+      fs.rmSync(l.hidden, { recursive: true, force: true });
+      fs.mkdirSync(l.hidden);
+    }
     return l;
   }
 
@@ -74,9 +82,11 @@ export class Layer {
 
   /** Forgets every record at or below `p` (after a delete or a rename away). */
   forgetBelow(p: string): void {
-    for (const set of [this.whiteouts, this.opaque]) for (const x of set) if (isBelow(x, p)) set.delete(x);
-    for (const x of this.meta.keys()) if (isBelow(x, p)) this.meta.delete(x);
-    this.db.clearBelow(p);
+    let any = false;
+    for (const set of [this.whiteouts, this.opaque]) for (const x of set) if (isBelow(x, p)) { set.delete(x); any = true; }
+    for (const x of this.meta.keys()) if (isBelow(x, p)) { this.meta.delete(x); any = true; }
+    // The sets mirror the database: nothing in them, nothing to delete (and no synced write per unlink).
+    if (any) this.db.clearBelow(p);
   }
 
   markUpper(p: string): void {
