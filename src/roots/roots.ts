@@ -20,7 +20,15 @@ export interface Deployment {
 export interface Conflict { path: string; reason: string }
 
 /** An upgrade between its commit point and its end (see upgrade.ts). */
-export interface PendingUpgrade { txn: string; from: Checksum; fromRev: string; to: Checksum }
+export interface PendingUpgrade {
+  txn: string;
+  from: Checksum;
+  fromRev: string;
+  to: Checksum;
+  /** What `previous` was before: an undone upgrade leaves no trace in it. */
+  fromPrevious?: Checksum;
+  fromPreviousRev?: string;
+}
 
 export interface RootRecord {
   name: string;

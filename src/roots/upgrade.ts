@@ -51,8 +51,8 @@ function rollBackPending(roots: Roots, rec: RootRecord, why: string): void {
     ...rest,
     commit: p.from,
     rev: p.fromRev,
-    previous: p.to,
-    previousRev: rec.rev,
+    previous: p.fromPrevious,
+    previousRev: p.fromPreviousRev,
     conflicts: [],
     history: [...(rec.history ?? []), { commit: p.from, rev: p.fromRev, at: new Date().toISOString(), action: 'automatic rollback', note: why }],
   });
@@ -166,7 +166,7 @@ export async function switchCommit(repo: Repo, roots: Roots, name: string, to: C
     previousRev: rec.rev,
     history: [...(rec.history ?? []), { commit: to, rev: toRev, at: now, action }],
     conflicts: action === 'upgrade' ? outcome.conflicts : [],
-    ...(manifest.length || keepPending ? { pending: { txn: id, from, fromRev: rec.rev, to } } : {}),
+    ...(manifest.length || keepPending ? { pending: { txn: id, from, fromRev: rec.rev, to, fromPrevious: rec.previous, fromPreviousRev: rec.previousRev } } : {}),
   };
   roots.update(next); // the commit point
   if (manifest.length) applyJournal(roots, name, id, 'new');
