@@ -14,6 +14,7 @@ import { register as checkout } from './commands/checkout.js';
 import { register as fsck } from './commands/fsck.js';
 import { register as prune } from './commands/prune.js';
 import { register as reindex } from './commands/reindex.js';
+import { pullCommands } from './commands/pull-commands.js';
 import { extraCommands } from './extra-commands.js';
 
 export const EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2;
@@ -27,7 +28,7 @@ export function buildProgram(): Command {
     .showHelpAfterError(false)
     .configureOutput({ outputError: (msg, write) => write(`hacktree: ${msg.replace(/^error: /, '')}`) })
     .exitOverride();
-  for (const r of [init, commit, log, show, refs, revParse, ls, cat, diff, checkout, fsck, prune, reindex, ...extraCommands]) r(program);
+  for (const r of [init, commit, log, show, refs, revParse, ls, cat, diff, checkout, fsck, prune, reindex, ...pullCommands, ...extraCommands]) r(program);
   for (const c of program.commands) c.exitOverride().configureOutput(program.configureOutput());
   return program;
 }

@@ -69,6 +69,23 @@ export class Transaction {
     }
   }
 
+  /**
+   * Stages a content object a pull has verified: `h` was computed from `data` and
+   * matched the checksum its tree names. `raw`, when given, is the object file as
+   * fetched (an archive repo keeps a verified .filez as is instead of re-deflating).
+   */
+  writeVerifiedContent(h: ContentHashes, meta: FileMeta, data: Buffer, raw?: Buffer): void {
+    this.stageContent(h, meta, data.length, (path) => {
+      if (raw) fs.writeFileSync(path, raw, { mode: 0o644 });
+      else this.repo.storage.stage(path, meta, { kind: 'buffer', data });
+    });
+  }
+
+  /** Objects staged and not yet moved in: a pull commits in batches so an interrupted one keeps what arrived. */
+  get pending(): number {
+    return this.staged.size;
+  }
+
   /** Stages a content object whose checksum the caller has computed from the same bytes. */
   private stageContent(h: ContentHashes, meta: FileMeta, size: number, write: (path: string) => void): void {
     if (isReg(meta.mode)) this.indexRows.push({ object: h.object, sha256: h.sha256, size, meta });
