@@ -14,6 +14,7 @@ const GROUPS: Array<[string, () => Promise<{ group: Group }>]> = [
   ['commit', () => import('./commit.js')],
   ['mount', () => import('./mount.js')],
   ['overlay', () => import('./overlay.js')],
+  ['pull', () => import('./pull.js')],
 ];
 
 const USAGE = `usage: node dist/bench/main.js [--only ${GROUPS.map(([n]) => n).join(',')}] [--runs N] [--json]`;

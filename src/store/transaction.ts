@@ -73,17 +73,35 @@ export class Transaction {
    * Stages a content object a pull has verified: `h` was computed from `data` and
    * matched the checksum its tree names. `raw`, when given, is the object file as
    * fetched (an archive repo keeps a verified .filez as is instead of re-deflating).
+   * Where the mode can, the file is created and written in libuv's pool (the
+   * slow part of staging), so a pull goes on with the network meanwhile.
    */
-  writeVerifiedContent(h: ContentHashes, meta: FileMeta, data: Buffer, raw?: Buffer): void {
-    this.stageContent(h, meta, data.length, (path) => {
-      if (raw) fs.writeFileSync(path, raw, { mode: 0o644 });
-      else this.repo.storage.stage(path, meta, { kind: 'buffer', data });
+  async writeVerifiedContent(h: ContentHashes, meta: FileMeta, data: Buffer, raw?: Buffer): Promise<void> {
+    const path = this.stagePath(h.object, 'file');
+    const storage = this.repo.storage;
+    let written = false;
+    if (!this.has(h.object, 'file')) {
+      if (raw) { await fs.promises.writeFile(path, raw, { mode: 0o644 }); written = true; }
+      else if (isReg(meta.mode) && storage.stageAsync) { await storage.stageAsync(path, meta, data); written = true; }
+    }
+    this.stageContent(h, meta, data.length, (p) => {
+      if (!written) storage.stage(p, meta, { kind: 'buffer', data });
     });
   }
 
-  /** Objects staged and not yet moved in: a pull commits in batches so an interrupted one keeps what arrived. */
+  /** Objects staged and not yet moved in. */
   get pending(): number {
     return this.staged.size;
+  }
+
+  /**
+   * Moves what is staged so far into objects/ (and the index) and goes on
+   * staging in the same directory: a long pull keeps what arrived if it is
+   * interrupted. Refs move only in commit().
+   */
+  checkpoint(): void {
+    if (this.done) throw new Error('transaction already finished');
+    this.moveIn();
   }
 
   /** Stages a content object whose checksum the caller has computed from the same bytes. */
@@ -108,28 +126,34 @@ export class Transaction {
   /** Moves every staged object into objects/, then updates the index and the refs. */
   commit(refs: Array<{ ref: RefName; checksum: Checksum }> = []): void {
     if (this.done) throw new Error('transaction already finished');
-    const durable = this.repo.durable;
     try {
-      if (durable && this.staged.size > 0) syncFileSystem(this.stageDir);
-      const made = new Set<string>();
-      for (const { tmp, final } of this.staged.values()) {
-        const dir = dirname(final);
-        if (!made.has(dir)) { fs.mkdirSync(dir, { recursive: true }); made.add(dir); }
-        try {
-          fs.linkSync(tmp, final);
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-        }
-      }
-      if (durable && this.staged.size > 0) syncFileSystem(join(this.repo.path, 'objects'));
-      if (this.indexRows.length > 0) {
-        const index = this.repo.index;
-        index.batch(() => { for (const r of this.indexRows) index.put(r); });
-      }
-      for (const { ref, checksum } of refs) writeRef(this.repo.path, ref, checksum, durable);
+      this.moveIn();
+      for (const { ref, checksum } of refs) writeRef(this.repo.path, ref, checksum, this.repo.durable);
     } finally {
       this.cleanup();
     }
+  }
+
+  private moveIn(): void {
+    const durable = this.repo.durable;
+    if (durable && this.staged.size > 0) syncFileSystem(this.stageDir);
+    const made = new Set<string>();
+    for (const { tmp, final } of this.staged.values()) {
+      const dir = dirname(final);
+      if (!made.has(dir)) { fs.mkdirSync(dir, { recursive: true }); made.add(dir); }
+      try {
+        fs.linkSync(tmp, final);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+    }
+    if (durable && this.staged.size > 0) syncFileSystem(join(this.repo.path, 'objects'));
+    if (this.indexRows.length > 0) {
+      const index = this.repo.index;
+      index.batch(() => { for (const r of this.indexRows) index.put(r); });
+    }
+    this.staged.clear();
+    this.indexRows.length = 0;
   }
 
   abort(): void {

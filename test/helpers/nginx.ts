@@ -1,6 +1,6 @@
 // A real nginx on 127.0.0.1 serving a directory, with its own config, pid and
 // logs under a scratch directory. Two ports: one at full speed, one throttled
-// (limit_rate) so a test can interrupt a pull midway. The access log records
+// (limit_req) so a test can interrupt a pull midway. The access log records
 // port, URI, status and $body_bytes_sent of every request.
 import fs from 'node:fs';
 import net from 'node:net';
@@ -44,8 +44,8 @@ async function waitListening(port: number, child: ChildProcess, errorLog: string
   throw new Error(`nginx did not listen on 127.0.0.1:${port}`);
 }
 
-/** Starts nginx serving `root`; `dir` holds its config, pid and logs. Throttled port: `slowRate` bytes/s per connection. */
-export async function startNginx(root: string, dir: string, slowRate = '64k'): Promise<Nginx> {
+/** Starts nginx serving `root`; `dir` holds its config, pid and logs. Throttled port: `slowRate` requests per second. */
+export async function startNginx(root: string, dir: string, slowRate = '150r/s'): Promise<Nginx> {
   requireTool('nginx', 'nginx-light');
   fs.mkdirSync(dir, { recursive: true });
   const [port, slowPort] = [await freePort(), await freePort()];
@@ -71,7 +71,9 @@ http {
   default_type application/octet-stream;
   keepalive_requests 100000;
   server { listen 127.0.0.1:${port}; root ${root}; }
-  server { listen 127.0.0.1:${slowPort}; root ${root}; limit_rate ${slowRate}; }
+  # Throttled: requests are queued and let through at a fixed rate (limit_rate alone would not slow small files).
+  limit_req_zone $server_port zone=slow:1m rate=${slowRate};
+  server { listen 127.0.0.1:${slowPort}; root ${root}; limit_req zone=slow burst=100000; }
 }
 `);
   const child = spawn('nginx', ['-c', conf, '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });

@@ -28,6 +28,12 @@ export const bareUserStorage: ContentStorage = {
     setXattrSync(path, OSTREEMETA, serializeBareUserMeta(meta));
     fs.utimesSync(path, MTIME_ZERO, MTIME_ZERO);
   },
+  async stageAsync(path: string, meta: FileMeta, data: Buffer): Promise<void> {
+    await fs.promises.writeFile(path, data, { mode: 0o600 });
+    fs.chmodSync(path, bareUserDiskMode(meta.mode));
+    setXattrSync(path, OSTREEMETA, serializeBareUserMeta(meta));
+    fs.utimesSync(path, MTIME_ZERO, MTIME_ZERO);
+  },
   async readMeta(path: string) {
     const [st, raw] = await Promise.all([fs.promises.stat(path, { bigint: true }), getXattr(path, OSTREEMETA)]);
     const meta = metaOf(path, raw);

@@ -25,6 +25,13 @@ export const bareStorage: ContentStorage = {
     writeXattrsSync(path, meta.xattrs);
     fs.utimesSync(path, MTIME_ZERO, MTIME_ZERO);
   },
+  async stageAsync(path: string, meta: FileMeta, data: Buffer): Promise<void> {
+    await fs.promises.writeFile(path, data, { mode: 0o600 });
+    fs.chownSync(path, meta.uid, meta.gid);
+    fs.chmodSync(path, meta.mode & 0o7777);
+    writeXattrsSync(path, meta.xattrs);
+    fs.utimesSync(path, MTIME_ZERO, MTIME_ZERO);
+  },
   async readMeta(path: string) {
     const st = await fs.promises.lstat(path, { bigint: true });
     const target = st.isSymbolicLink() ? await fs.promises.readlink(path) : '';

@@ -49,7 +49,7 @@ export interface PullResult {
 }
 
 /** A batch is moved into objects/ after this long, or this many objects or bytes, whichever comes first. */
-const BATCH_MS = 1000;
+const BATCH_MS = 3000;
 const BATCH_OBJECTS = 4000;
 const BATCH_BYTES = 256 << 20;
 
@@ -73,7 +73,7 @@ export async function pull(repo: Repo, source: ObjectSource, targets: PullTarget
 const partialPath = (repo: Repo, c: Checksum): string => join(repo.path, 'state', `${c}.commitpartial`);
 
 class Puller {
-  private tx: Transaction;
+  private readonly tx: Transaction;
   private batchStart = Date.now();
   private batchBytes = 0;
   private readonly visited = new Set<string>();
@@ -182,7 +182,7 @@ class Puller {
     if (h.object !== csum) throw new CorruptObjectError(csum, 'file', `${this.source.label} sent an object with checksum ${h.object} for ${path}`);
     this.stats.contentFetched++;
     const raw = this.repo.mode === 'archive' ? got.raw : undefined;
-    this.stage(() => this.tx.writeVerifiedContent(h, got.meta, got.data, raw), got.data.length);
+    await this.stageAsync(() => this.tx.writeVerifiedContent(h, got.meta, got.data, raw), got.data.length);
   }
 
   /** Builds the object from bytes already here under other metadata, if the content map says which. */
@@ -197,7 +197,7 @@ class Puller {
       const h = hashBuffer(e.meta, content);
       if (h.object !== csum || h.sha256 !== e.sha256) continue;
       this.stats.contentRebuilt++;
-      this.stage(() => this.tx.writeVerifiedContent(h, e.meta, content), content.length);
+      await this.stageAsync(() => this.tx.writeVerifiedContent(h, e.meta, content), content.length);
       return true;
     }
     return false;
@@ -207,6 +207,17 @@ class Puller {
   private stage(write: () => void, bytes: number): void {
     this.check();
     write();
+    this.staged(bytes);
+  }
+
+  private async stageAsync(write: () => Promise<void>, bytes: number): Promise<void> {
+    this.check();
+    await write();
+    this.check();
+    this.staged(bytes);
+  }
+
+  private staged(bytes: number): void {
     this.stats.objects++;
     this.batchBytes += bytes;
     if (this.stats.objects % 64 === 0) this.report();
@@ -214,8 +225,7 @@ class Puller {
   }
 
   private flush(): void {
-    this.tx.commit();
-    this.tx = new Transaction(this.repo);
+    this.tx.checkpoint();
     this.batchStart = Date.now();
     this.batchBytes = 0;
   }

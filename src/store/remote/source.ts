@@ -59,7 +59,7 @@ export async function decodeFilez(csum: Checksum, whole: Buffer, from: string): 
   if (h.size > MAX_CONTENT_BYTES) throw new MalformedObjectError(`file object ${csum} from ${from} declares ${h.size} bytes, over the ${MAX_CONTENT_BYTES}-byte limit`);
   let data: Buffer;
   try {
-    data = h.size === 0 && whole.length === h.dataOffset ? Buffer.alloc(0) : await inflateRaw(whole.subarray(h.dataOffset), { maxOutputLength: Math.max(h.size, 1) });
+    data = h.size === 0 && whole.length === h.dataOffset ? Buffer.alloc(0) : await inflateRaw(whole.subarray(h.dataOffset), { maxOutputLength: Math.max(h.size, 1), chunkSize: Math.min(Math.max(h.size, 64), 8 << 20) });
   } catch (e) {
     throw new MalformedObjectError(`file object ${csum} from ${from}: bad deflate stream (${(e as Error).message})`);
   }
