@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, type BigIntStats } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -364,6 +364,146 @@ describe('fuse binding: read-only mount without use_ino', () => {
   });
 });
 
+// Kernel caching off (all timeouts 0): every stat reaches libfuse, so whether it
+// reaches JS is decided by the binding's attribute cache alone.
+const NO_KERNEL_CACHE = { readOnly: true, useIno: true, entryTimeout: 0, attrTimeout: 0, negativeTimeout: 0 };
+const T0 = 1_600_000_000_000; // the helper's times
+const ROOT_NAMES = ['big', 'dir', 'hello', 'link', 'xattrs'];
+
+/** The paths whose `op` reached JS while `action` ran, each once. */
+async function jsPaths(t: TestFs, op: 'getattr' | 'readlink', action: () => unknown): Promise<string[]> {
+  return [...new Set((await t.opsDuring(op, action)).map((e) => e.path as string))].sort();
+}
+
+/** What a FUSE getattr decides (st_dev is the mount's either way). */
+function attrs(st: BigIntStats): Record<string, bigint> {
+  const { ino, mode, nlink, uid, gid, rdev, size, blksize, blocks, atimeNs, mtimeNs, ctimeNs } = st;
+  return { ino, mode, nlink, uid, gid, rdev, size, blksize, blocks, atimeNs, mtimeNs, ctimeNs };
+}
+
+const lstatAttrs = async (p: string): Promise<Record<string, bigint>> => attrs(await fs.lstat(p, { bigint: true }));
+const ms = (n: number): bigint => BigInt(n) * 1_000_000n;
+
+describe('fuse binding: native attribute cache (attrCache)', () => {
+  let t: TestFs | undefined;
+  let mnt: string;
+
+  beforeAll(async () => {
+    mnt = join(base, 'cache');
+    await fs.mkdir(mnt);
+    t = await TestFs.start(mnt, { ...NO_KERNEL_CACHE, attrCache: 1000 });
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('answers getattr of listed children without JS, with exactly the attributes JS gave', async () => {
+    const fromJs = new Map<string, Record<string, bigint>>();
+    for (const n of ROOT_NAMES) {
+      // nothing published yet: JS answers
+      expect(await jsPaths(t!, 'getattr', async () => fromJs.set(n, await lstatAttrs(join(mnt, n))))).toEqual([`/${n}`]);
+    }
+    expect((await fs.readdir(mnt)).sort()).toEqual(ROOT_NAMES);
+    for (const n of ROOT_NAMES) {
+      let cached: Record<string, bigint> | undefined;
+      expect(await jsPaths(t!, 'getattr', async () => { cached = await lstatAttrs(join(mnt, n)); })).toEqual([]);
+      expect(cached).toEqual(fromJs.get(n));
+    }
+    const hello = await lstatAttrs(join(mnt, 'hello'));
+    expect(hello).toMatchObject({ ino: 2n ** 52n + 3n, mode: 0o100644n, nlink: 1n, uid: 0n, gid: 0n, size: 12n, mtimeNs: ms(T0) });
+    expect((await lstatAttrs(join(mnt, 'big'))).size).toBe(6n * BigInt(GiB));
+    expect(await lstatAttrs(join(mnt, 'link'))).toMatchObject({
+      ino: 2n ** 44n + 11n, mode: 0o120777n, uid: 1234n, gid: 5678n, size: 5n,
+      atimeNs: ms(T0 + 1001), mtimeNs: ms(T0 + 2002), ctimeNs: ms(T0 + 3003),
+    });
+  });
+
+  it('still asks JS about paths never published', async () => {
+    const inner = join(mnt, 'dir', 'inner');
+    expect(await jsPaths(t!, 'getattr', () => fs.lstat(inner))).toEqual(['/dir/inner']);
+    await expect(fs.lstat(join(mnt, 'nope'))).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await jsPaths(t!, 'getattr', () => fs.lstat(join(mnt, 'nope')).catch(() => undefined))).toEqual(['/nope']);
+    expect(await fs.readdir(join(mnt, 'dir'))).toEqual(['inner']);
+    expect(await jsPaths(t!, 'getattr', () => fs.lstat(inner))).toEqual([]);
+  });
+
+  it('answers readlink from cacheLink without JS', async () => {
+    const link = join(mnt, 'link');
+    let target = '';
+    expect(await jsPaths(t!, 'readlink', async () => { target = await fs.readlink(link); })).toEqual(['/link']);
+    expect(target).toBe('hello');
+    expect(await jsPaths(t!, 'readlink', async () => { target = await fs.readlink(link); })).toEqual([]);
+    expect(target).toBe('hello');
+    // following it: the link and its target come from the cache
+    expect(await jsPaths(t!, 'getattr', async () => { expect((await fs.stat(link)).size).toBe(12); })).toEqual([]);
+  });
+
+  it('forgets everything on clearCache and publishes with cacheAttrs', async () => {
+    await fs.lstat(join(mnt, '.ctl-clear')).catch(() => undefined);
+    expect(await jsPaths(t!, 'getattr', () => fs.lstat(join(mnt, 'hello')))).toEqual(['/hello']);
+    expect(await jsPaths(t!, 'readlink', () => fs.readlink(join(mnt, 'link')))).toEqual(['/link']);
+    await fs.lstat(join(mnt, '.ctl-publish')).catch(() => undefined);
+    let st: Record<string, bigint> | undefined;
+    // /dir itself was forgotten; /dir/inner was just published
+    expect(await jsPaths(t!, 'getattr', async () => { st = await lstatAttrs(join(mnt, 'dir', 'inner')); })).toEqual(['/dir']);
+    expect(st).toMatchObject({ mode: 0o100600n, size: 0n, mtimeNs: ms(T0) });
+    expect(st!.ino).toBeGreaterThan(2n ** 40n);
+  });
+});
+
+describe('fuse binding: attrCache when full', () => {
+  let t: TestFs | undefined;
+  let mnt: string;
+
+  beforeAll(async () => {
+    mnt = join(base, 'smallcache');
+    await fs.mkdir(mnt);
+    t = await TestFs.start(mnt, { ...NO_KERNEL_CACHE, attrCache: 3 });
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('empties itself and keeps answering correctly', async () => {
+    const fromJs = new Map<string, Record<string, bigint>>();
+    for (const n of ROOT_NAMES) fromJs.set(n, await lstatAttrs(join(mnt, n)));
+    // listed in the helper's order hello, big, dir, xattrs, link: the 4th entry
+    // finds 3 and empties the table, so only the last two are still cached
+    await fs.readdir(mnt);
+    const after = new Map<string, Record<string, bigint>>();
+    const calls = await jsPaths(t!, 'getattr', async () => {
+      for (const n of ROOT_NAMES) after.set(n, await lstatAttrs(join(mnt, n)));
+    });
+    expect(calls).toEqual(['/big', '/dir', '/hello']);
+    expect(after).toEqual(fromJs);
+  });
+});
+
+describe('fuse binding: attrCache off', () => {
+  let t: TestFs | undefined;
+  let mnt: string;
+
+  beforeAll(async () => {
+    mnt = join(base, 'nocache');
+    await fs.mkdir(mnt);
+    t = await TestFs.start(mnt, NO_KERNEL_CACHE);
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('sends every getattr and readlink to JS, listed or not', async () => {
+    expect((await fs.readdir(mnt)).sort()).toEqual(ROOT_NAMES);
+    for (const n of ROOT_NAMES) {
+      expect(await jsPaths(t!, 'getattr', () => fs.lstat(join(mnt, n)))).toEqual([`/${n}`]);
+      expect(await jsPaths(t!, 'getattr', () => fs.lstat(join(mnt, n)))).toEqual([`/${n}`]);
+    }
+    for (let i = 0; i < 2; i++) {
+      expect(await jsPaths(t!, 'readlink', async () => expect(await fs.readlink(join(mnt, 'link'))).toBe('hello'))).toEqual(['/link']);
+    }
+  });
+});
+
 describe('fuse binding: mount failures', () => {
   it('rejects an unknown option and leaves no mount behind', async () => {
     const mnt = join(base, 'bad');
@@ -372,6 +512,20 @@ describe('fuse binding: mount failures', () => {
     try {
       await expect((async () => { t = await TestFs.start(mnt, { options: ['no_such_option'] }); })())
         .rejects.toThrow(/MOUNT_FAILED/);
+      expect(mountLine(mnt)).toBeUndefined();
+    } finally {
+      await t?.stop();
+      if (mountLine(mnt)) spawnSync('fusermount', ['-uz', mnt]);
+    }
+  });
+
+  it('rejects a bad attrCache size', async () => {
+    const mnt = join(base, 'badcache');
+    await fs.mkdir(mnt);
+    let t: TestFs | undefined;
+    try {
+      await expect((async () => { t = await TestFs.start(mnt, { attrCache: -1 }); })())
+        .rejects.toThrow(/MOUNT_FAILED bad attrCache: -1/);
       expect(mountLine(mnt)).toBeUndefined();
     } finally {
       await t?.stop();

@@ -185,12 +185,30 @@ export interface MountOptions {
   /** Fail an op with ETIMEDOUT after this long; false (default) never times out. */
   timeoutMs?: number | false;
   debug?: boolean;
+  /**
+   * Max entries of the native attribute cache; 0 or unset: off. When on, the
+   * stats a readdir returns (and whatever cacheAttrs/cacheLink publish) answer
+   * later getattr/fgetattr/readlink of those paths on the libfuse thread,
+   * without calling the ops: a round trip into JS costs ~100 µs. Nothing
+   * invalidates it but clearCache(), so only for a tree that never changes
+   * (a read-only commit view), never for a writable mount.
+   */
+  attrCache?: number;
   /** Called for an op that failed with something other than FuseError / an errno error (it returns EIO). */
   onError?: (op: string, err: unknown) => void;
 }
 
 export interface FuseMount {
   readonly mountpoint: string;
+  /**
+   * Publishes what getattr would answer for `paths[i]` (the attrCache option;
+   * a no-op without it). Readdir stats are published without this.
+   */
+  cacheAttrs(paths: readonly string[], stats: readonly Stat[]): void;
+  /** Publishes what readlink would answer for `path` (attrCache; a no-op without it). */
+  cacheLink(path: string, target: string): void;
+  /** Forgets everything published (attrCache; a no-op without it). */
+  clearCache(): void;
   /** Lazy unmount; safe to call more than once. */
   unmount(): Promise<void>;
 }
@@ -204,6 +222,9 @@ interface NativeFuse {
   mount(cb: (err: Error | null) => void): void;
   unmount(cb: (err: Error | null) => void): void;
   context(): FuseContext | null;
+  cachePut(paths: readonly string[], stats: readonly Stat[]): void;
+  cacheLink(path: string, target: string): void;
+  clearCache(): void;
 }
 
 interface NativeFuseClass {
@@ -218,7 +239,8 @@ function loadNative(): NativeFuseClass {
   const require = createRequire(import.meta.url);
   const cls = require('@cocalc/fuse-native') as NativeFuseClass;
   // Refuse an unpatched binding: it would silently truncate inodes and times.
-  if (cls.UTIME_NOW !== UTIME_NOW || typeof (cls.prototype as Partial<NativeFuse>).context !== 'function') {
+  const proto = cls.prototype as Partial<NativeFuse>;
+  if (cls.UTIME_NOW !== UTIME_NOW || typeof proto.context !== 'function' || typeof proto.cacheLink !== 'function') {
     throw new HacktreeError('MOUNT', '@cocalc/fuse-native is not patched (run patch-package and rebuild it)');
   }
   nativeClass = cls;
@@ -524,6 +546,10 @@ export function mount(mountpoint: string, ops: FuseOps, options: MountOptions = 
   const onError = options.onError ?? ((op: string, err: unknown) => {
     process.stderr.write(`hacktree fuse: ${op} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   });
+  const attrCache = options.attrCache ?? 0;
+  if (!Number.isSafeInteger(attrCache) || attrCache < 0 || attrCache > 2 ** 30) {
+    throw new HacktreeError('MOUNT', `bad attrCache: ${attrCache}`);
+  }
   let fuse: NativeFuse | undefined;
   const ctxOf = (): FuseContext => fuse?.context() ?? NO_CONTEXT;
   fuse = new Native(mnt, nativeOps(ops, ctxOf, onError), {
@@ -532,6 +558,7 @@ export function mount(mountpoint: string, ops: FuseOps, options: MountOptions = 
     timeout: options.timeoutMs ?? false,
     utimeOmitOk: true, // utimens gets UTIME_NOW/UTIME_OMIT, and single-time changes (touch -m) at all
     debug: options.debug ?? false,
+    attrCache,
   });
   const f = fuse;
 
@@ -544,6 +571,16 @@ export function mount(mountpoint: string, ops: FuseOps, options: MountOptions = 
       let unmounting: Promise<void> | undefined;
       resolve({
         mountpoint: mnt,
+        cacheAttrs(paths: readonly string[], stats: readonly Stat[]): void {
+          if (paths.length !== stats.length) throw new TypeError('cacheAttrs: paths and stats differ in length');
+          f.cachePut(paths, stats);
+        },
+        cacheLink(path: string, target: string): void {
+          f.cacheLink(path, target);
+        },
+        clearCache(): void {
+          f.clearCache();
+        },
         unmount(): Promise<void> {
           unmounting ??= new Promise<void>((res, rej) => {
             f.unmount((e) => (e ? rej(new HacktreeError('MOUNT', `cannot unmount ${mnt}: ${e.message}`, { cause: e })) : res()));

@@ -5,6 +5,8 @@ import type { Backend } from './backend.js';
 
 /** Content never changes under a commit, so the kernel may keep what it learns for a day. */
 const FOREVER = 86400;
+/** Native attribute cache entries of a read-only mount (at most ~250 bytes each). */
+const ATTR_CACHE_ENTRIES = 200_000;
 
 export interface ServeOptions {
   fsname: string;
@@ -35,8 +37,22 @@ export function serve(backend: Backend, mountpoint: string, o: ServeOptions): Pr
     // nlink 2 right after link(X.<pid>, X.lock)).
     attrTimeout: o.readOnly ? FOREVER : 0,
     negativeTimeout: o.readOnly ? FOREVER : 0,
+    // A commit never changes: the binding answers getattr/readlink of what JS has
+    // already published (readdir stats, readlink targets) without a round trip into JS.
+    attrCache: o.readOnly ? ATTR_CACHE_ENTRIES : 0,
     options: o.extra,
     onError: (op, err) => o.log(`${op} failed: ${err instanceof Error ? err.message : String(err)}`),
   };
-  return mount(mountpoint, toFuseOps(backend, o.counts), opts);
+  const ops = toFuseOps(backend, o.counts);
+  let mounted: FuseMount | undefined;
+  if (o.readOnly) {
+    // Publish each target JS resolves: the next readlink of it stays in C.
+    const readlink = ops.readlink!;
+    ops.readlink = async (path, ctx) => {
+      const target = await readlink(path, ctx);
+      mounted?.cacheLink(path, target);
+      return target;
+    };
+  }
+  return mount(mountpoint, ops, opts).then((m) => (mounted = m));
 }

@@ -38,7 +38,12 @@ pivot_root . .
 umount -l .
 cd /
 unset HACKTREE_MNT HACKTREE_HOME
-exec "$@"
+# CMD runs as a child of this shell (PID 1 of the namespace): a signal death then
+# comes back as 128+N (unshare itself cannot pass one on), and CMD, not being
+# PID 1, keeps the default actions for its signals.
+set +e
+"$@"
+exit $?
 `;
 
 /** Runs `cmd` inside the root; resolves with its exit code (128+N when killed by signal N). */

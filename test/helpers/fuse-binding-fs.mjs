@@ -2,7 +2,10 @@
 // child process by test/fuse-binding.test.ts (a process must never touch the
 // mount it serves). Usage: node fuse-binding-fs.mjs MOUNTPOINT 'JSON MountOptions'
 // Prints "READY" once mounted, "MOUNT_FAILED <message>" (exit 2) on failure, and
-// one JSON line per interesting op call, which the test reads.
+// one JSON line per interesting op call, which the test reads (getattr and
+// readlink are all logged: the attrCache tests count which ones reach JS).
+// A lookup of /.ctl-clear or /.ctl-publish calls clearCache() / cacheAttrs()
+// on the mount; readlink publishes its answer with cacheLink().
 import { mount, FuseError, UTIME_NOW, UTIME_OMIT, ID_UNCHANGED } from '../../dist/fuse/binding.js';
 
 const [mnt, optionsJson = '{}'] = process.argv.slice(2);
@@ -41,6 +44,10 @@ xa.xattrs.set('user.small', Buffer.from('v'));
 xa.xattrs.set('user.big', Buffer.alloc(300, 'x'));          // larger than a 128-byte first try
 for (let i = 0; i < 20; i++) xa.xattrs.set(`user.attribute-number-${i}`, Buffer.from(String(i)));
 nodes.set('/xattrs', xa);
+// distinct owner and times, to see that cached attributes are JS's to the field
+nodes.set('/link', makeNode(S_IFLNK | 0o777, { uid: 1234, gid: 5678 }, {
+  ino: 2 ** 44 + 11, target: 'hello', size: 5, atime: T0 + 1001, mtime: T0 + 2002, ctime: T0 + 3003,
+}));
 
 const parentOf = (p) => p.slice(0, p.lastIndexOf('/')) || '/';
 const baseOf = (p) => p.slice(p.lastIndexOf('/') + 1);
@@ -114,12 +121,24 @@ function byFh(fh) {
   return node;
 }
 
+let mounted = null; // the FuseMount, once mounted
+
 const ops = {
   getattr(p) {
     if (p.startsWith('/.marker-')) log({ op: 'marker', n: Number(p.slice(9)) }); // see TestFs.sync()
+    else if (p === '/.ctl-clear') {
+      mounted?.clearCache();
+      log({ op: 'ctl', what: 'clear' });
+    } else if (p === '/.ctl-publish') {
+      mounted?.cacheAttrs(['/dir/inner'], [get('/dir/inner')]);
+      log({ op: 'ctl', what: 'publish' });
+    } else log({ op: 'getattr', path: p });
     return get(p);
   },
-  fgetattr: (p, fh) => byFh(fh),
+  fgetattr(p, fh) {
+    log({ op: 'fgetattr', path: p });
+    return byFh(fh);
+  },
   readdir(p) {
     const dir = get(p);
     const kids = children(p);
@@ -156,8 +175,10 @@ const ops = {
     setSize(byFh(fh), size);
   },
   readlink(p) {
+    log({ op: 'readlink', path: p });
     const n = get(p);
     if (n.target === null) throw new FuseError('EINVAL');
+    mounted?.cacheLink(p, n.target); // a no-op without attrCache
     return n.target;
   },
   symlink(target, p, ctx) {
@@ -236,7 +257,7 @@ const ops = {
 };
 
 try {
-  await mount(mnt, ops, options);
+  mounted = await mount(mnt, ops, options);
   process.stdout.write('READY\n');
 } catch (err) {
   process.stdout.write(`MOUNT_FAILED ${err instanceof Error ? err.message : String(err)}\n`);

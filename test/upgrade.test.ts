@@ -1,0 +1,179 @@
+// Upgrade, rollback, enter and boot, for real.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import { join } from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { HACKTREE, ht, htOk, requireRoot, sh, ROOT } from './helpers/cli.js';
+import { scratch } from './helpers/tmp.js';
+import { forceUnmount, isMounted, requireFuse, unmountAll } from './helpers/mounts.js';
+
+const s = scratch('hacktree-upgrade-');
+const sysroot = join(s.dir, 'sysroot');
+const H = (...a: string[]) => htOk(['--sysroot', sysroot, ...a]);
+const Hr = (...a: string[]) => ht(['--sysroot', sysroot, ...a]);
+const show = (name: string) => JSON.parse(H('root', 'show', '--json', name)) as { commit: string; conflicts?: Array<{ path: string }> };
+const mnt = (name: string) => join(sysroot, 'roots', name, 'mnt');
+const mountinfo = () => fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ').slice(4).join(' ')).sort().join('\n');
+let v1 = '', v2 = '', v3 = '';
+
+function tree(name: string, edit: (dir: string) => void): string {
+  const dir = join(s.dir, name);
+  sh('cp', ['-a', join(s.dir, 'v1'), dir]);
+  edit(dir);
+  return dir;
+}
+
+beforeAll(() => {
+  requireRoot('mounts roots, enters namespaces');
+  requireFuse();
+  fs.chmodSync(s.dir, 0o755);
+  sh(join(ROOT, 'scripts', 'make-busybox-root.sh'), [join(s.dir, 'v1')]);
+  H('init');
+  v1 = H('commit', '-b', 'os', '-s', 'v1', join(s.dir, 'v1')).trim();
+  const d2 = tree('v2', (d) => {
+    fs.appendFileSync(join(d, 'etc', 'passwd'), 'netd:x:998:998::/:/bin/false\n');
+    fs.appendFileSync(join(d, 'etc', 'group'), 'netd:x:998:\n');
+    fs.writeFileSync(join(d, 'etc', 'motd'), 'welcome to v2\n');
+  });
+  v2 = H('commit', '-b', 'os2', '-s', 'v2', d2).trim();
+  const d3 = tree('v3', (d) => {
+    fs.cpSync(join(s.dir, 'v2', 'etc'), join(d, 'etc'), { recursive: true });
+    fs.mkdirSync(join(d, 'usr', 'lib', 'hacktree'), { recursive: true });
+    fs.writeFileSync(join(d, 'usr', 'lib', 'hacktree', 'post-upgrade'), '#!/bin/sh\necho "check: $(cat /etc/motd)"\ntest -e /etc/required\n', { mode: 0o755 });
+  });
+  v3 = H('commit', '-b', 'os3', '-s', 'v3', d3).trim();
+});
+
+afterAll(() => {
+  unmountAll();
+  for (const n of ['a', 'k', 'b']) if (isMounted(mnt(n))) forceUnmount(mnt(n));
+  s.cleanup();
+});
+
+describe('upgrade and rollback', () => {
+  it('merges account files, reports other overlaps as conflicts, and rolls back', () => {
+    H('root', 'create', 'a', 'os', '--writable', '/etc/motd');
+    H('enter', 'a', '--', '/bin/sh', '-c', 'echo "alice:x:1000:1000::/home/alice:/bin/sh" >> /etc/passwd; echo "alice:x:1000:" >> /etc/group; echo mine > /etc/motd');
+    const r = JSON.parse(H('root', 'upgrade', '--json', 'a', 'os2'));
+    expect(r.merged).toEqual(['/etc/group', '/etc/passwd']);
+    expect(r.added).toEqual(['group:netd', 'passwd:netd']);
+    expect(r.conflicts).toEqual([{ path: '/etc/motd', reason: "changed in the layer and in the new commit; the layer's version is kept" }]);
+    expect(show('a').commit).toBe(v2);
+    expect(show('a').conflicts?.map((c) => c.path)).toEqual(['/etc/motd']);
+    expect(H('root', 'show', 'a')).toMatch(/open conflicts[\s\S]*\/etc\/motd/);
+    const out = H('enter', 'a', '--', '/bin/sh', '-c', 'grep -c -e ^alice: -e ^netd: /etc/passwd; cat /etc/motd');
+    expect(out.split('\n').slice(0, 2)).toEqual(['2', 'mine']);
+    H('root', 'rollback', 'a');
+    expect(show('a').commit).toBe(v1);
+    expect(JSON.parse(H('root', 'history', '--json', 'a')).map((d: { action: string }) => d.action)).toEqual(['create', 'upgrade', 'rollback']);
+  });
+
+  it('a failing post-upgrade check rolls back by itself and shows its output; a passing one keeps the upgrade', () => {
+    H('root', 'create', 'c', 'os');
+    const r = Hr('root', 'upgrade', 'c', 'os3');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/post-upgrade check failed \(exit 1\): root 'c' is back on/);
+    expect(r.stderr).toContain('check: welcome to v2');
+    expect(show('c').commit).toBe(v1);
+    expect(JSON.parse(H('root', 'history', '--json', 'c')).at(-1).action).toBe('automatic rollback');
+    const ok = JSON.parse(H('root', 'upgrade', '--json', 'c', 'os3', '--check', 'test -e /usr/lib/hacktree/post-upgrade'));
+    expect(ok.checked).toBe(true);
+    expect(show('c').commit).toBe(v3);
+    expect(H('root', 'upgrade', 'c', 'os2', '--check', 'true')).toMatch(/check passed/);
+    expect(show('c').commit).toBe(v2);
+  });
+
+  it('refuses to upgrade a mounted root', () => {
+    H('root', 'mount', 'c');
+    try {
+      expect(Hr('root', 'upgrade', 'c', 'os').stderr).toMatch(/is mounted at .*unmount it first/);
+    } finally {
+      H('root', 'umount', 'c');
+    }
+  });
+
+  it('kill -9 at 50 random instants: always on the old or the new commit, mountable, layer intact', async () => {
+    H('root', 'create', 'k', 'os');
+    H('enter', 'k', '--', '/bin/sh', '-c', 'echo "alice:x:1000:1000::/home/alice:/bin/sh" >> /etc/passwd; echo "alice:x:1000:" >> /etc/group');
+    const upper = join(sysroot, 'roots', 'k', 'layer', 'upper', 'etc');
+    const saved = { passwd: fs.readFileSync(join(upper, 'passwd')), group: fs.readFileSync(join(upper, 'group')) };
+    const seen = { old: 0, new: 0 };
+    for (let i = 0; i < 50; i++) {
+      // Start each round on v1 with the layer as alice left it, so every upgrade merges.
+      if (show('k').commit !== v1) H('root', 'rollback', 'k');
+      for (const [f, b] of Object.entries(saved)) fs.writeFileSync(join(upper, f), b);
+      const child = spawn(HACKTREE, ['--sysroot', sysroot, 'root', 'upgrade', 'k', 'os2'], { stdio: 'ignore' });
+      const closed = new Promise((r) => child.once('close', r));
+      await new Promise((r) => setTimeout(r, 50 + Math.floor(Math.random() * 550)));
+      child.kill('SIGKILL');
+      await closed;
+      const at = show('k').commit;
+      expect([v1, v2]).toContain(at);
+      seen[at === v1 ? 'old' : 'new']++;
+      H('root', 'mount', 'k');
+      try {
+        const passwd = fs.readFileSync(join(mnt('k'), 'etc', 'passwd'), 'utf8');
+        expect(passwd).toMatch(/^alice:/m);
+        if (at === v2) expect(passwd).toMatch(/^netd:/m);
+        expect(fs.readFileSync(join(mnt('k'), 'etc', 'group'), 'utf8')).toMatch(/^alice:/m);
+      } finally {
+        H('root', 'umount', 'k');
+      }
+      expect(fs.existsSync(join(sysroot, 'roots', 'k', 'txn')) ? fs.readdirSync(join(sysroot, 'roots', 'k', 'txn')) : []).toEqual([]);
+    }
+    // Both outcomes happen over 50 rounds; which ones is up to the kill's timing.
+    expect(seen.old + seen.new).toBe(50);
+  }, 600_000);
+});
+
+describe('enter', () => {
+  it("returns CMD's exit code and leaves the host's mount table as it was", () => {
+    const before = mountinfo();
+    const r = Hr('enter', 'a', '--', '/bin/sh', '-c', 'test "$PPID" = 1 && grep -q "fuse.hacktree" /proc/self/mountinfo && test -f /etc/hostname && exit 7');
+    expect(r.code).toBe(7);
+    expect(mountinfo()).toBe(before);
+  });
+
+  it('passes on a signal death as 128+N, and the host mount table is still as it was', async () => {
+    const before = mountinfo();
+    // CMD is PID 1 of its namespace, so it is killed from the host, as an admin would.
+    const child = spawn(HACKTREE, ['--sysroot', sysroot, 'enter', 'a', '--', '/bin/sleep', '300'], { stdio: 'ignore' });
+    const code = new Promise<number | null>((r) => child.once('close', (c) => r(c)));
+    let pid = '';
+    for (let i = 0; i < 100 && !pid; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      pid = spawnSync('pgrep', ['-x', '-f', '/bin/sleep 300'], { encoding: 'utf8' }).stdout.trim().split('\n')[0] ?? '';
+    }
+    expect(pid).not.toBe('');
+    process.kill(Number(pid), 'SIGKILL');
+    expect(await code).toBe(128 + 9);
+    expect(mountinfo()).toBe(before);
+  });
+
+  it('binds $HOME with --bind-home', () => {
+    const home = join(s.dir, 'home', 'tester');
+    fs.mkdirSync(home, { recursive: true });
+    fs.writeFileSync(join(home, 'note'), 'from the host\n');
+    const r = spawnSync(HACKTREE, ['--sysroot', sysroot, 'enter', 'a', '--bind-home', '--', '/bin/cat', join(home, 'note')], { encoding: 'utf8', env: { ...process.env, HOME: home } });
+    expect(r.stdout).toBe('from the host\n');
+  });
+});
+
+describe('the boot helper', () => {
+  it('pivots into the root inside unshare -m -p -f and execs init', () => {
+    const d = tree('vboot', (dir) => {
+      fs.writeFileSync(join(dir, 'sbin', 'fake-init'), '#!/bin/sh\necho "init pid $$"\necho "root: $(ls / | tr "\\n" " ")"\necho "hostname: $(cat /etc/hostname)"\necho "proc: $(test -e /proc/self/mountinfo && echo yes)"\n', { mode: 0o755 });
+    });
+    H('commit', '-b', 'boot', d);
+    H('root', 'create', 'b', 'boot');
+    const before = mountinfo();
+    const r = spawnSync('unshare', ['-m', '-p', '-f', HACKTREE, '--sysroot', sysroot, 'boot', 'b', '--init', '/sbin/fake-init'], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('init pid 1');
+    expect(r.stdout).toMatch(/root: bin dev etc home proc root run sbin sys tmp usr var/);
+    expect(r.stdout).toContain('hostname: busybox');
+    expect(r.stdout).toContain('proc: yes');
+    expect(mountinfo()).toBe(before);
+  });
+});
