@@ -170,6 +170,19 @@ export async function runMountDaemon(req: MountRequest, ready: (err: Error | nul
   });
 }
 
+/**
+ * The daemon's side of `mount -f` / `root mount -f`: serve until unmounted,
+ * telling the parent on `readyFd` (when daemonized) whether the mount came up.
+ */
+export async function serveInForeground(req: MountRequest, readyFd: number | null): Promise<never> {
+  await runMountDaemon(req, (err) => {
+    if (readyFd === null) return;
+    try { fs.writeSync(readyFd, err ? `error: ${err.message}\n` : 'ready\n'); fs.closeSync(readyFd); } catch { /* parent gone */ }
+  });
+  // The binding's FUSE thread keeps the loop alive after the unmount: leave explicitly.
+  process.exit(0);
+}
+
 /** Starts the daemon in the background; resolves once the mount is ready. */
 export async function mountInBackground(req: MountRequest, argvForDaemon: string[]): Promise<{ commit: Checksum; mnt: string }> {
   const { commit, mnt } = prepareMount(req);

@@ -11,22 +11,13 @@ import { Samples } from './group.js';
 import type { Metric } from './metrics.js';
 import { minbaseRoot, mountRepo, squashImage } from './fixtures.js';
 import type { Mount } from './mounts.js';
-import { mountHacktree, mountSquashfuse, peakRssMB } from './mounts.js';
+import { mountHacktree, mountSquashfuse, peakRssMB, withMount } from './mounts.js';
 import { tempDir } from './paths.js';
 import { HACKTREE, dropCaches, hacktree, have, must, q, sh } from './run.js';
 
 /** The mount command is being built concurrently; until `--help` lists it, the group is skipped. */
 const mountAvailable = (): boolean =>
   /^\s+mount\b/m.test(spawnSync(HACKTREE, ['--help'], { encoding: 'utf8' }).stdout ?? '');
-
-async function withMount<T>(mounting: Promise<Mount>, use: (m: Mount) => Promise<T>): Promise<T> {
-  const m = await mounting;
-  try {
-    return await use(m);
-  } finally {
-    m.unmount();
-  }
-}
 
 const since = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e9;
 const find = (dir: string) => sh(`find ${q(dir)} -printf '%s %m %u %p\\n' > /dev/null`);

@@ -126,3 +126,13 @@ function alive(pid: number): boolean {
     return false;
   }
 }
+
+/** Runs `use` with a mount, and unmounts it whatever happens. */
+export async function withMount<T>(mounting: Promise<Mount>, use: (m: Mount) => Promise<T>): Promise<T> {
+  const m = await mounting;
+  try {
+    return await use(m);
+  } finally {
+    m.unmount();
+  }
+}

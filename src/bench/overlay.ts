@@ -6,19 +6,9 @@ import type { Context, Group } from './group.js';
 import { Samples } from './group.js';
 import type { Metric } from './metrics.js';
 import { minbaseRoot, smallFilesTarball } from './fixtures.js';
-import type { Mount } from './mounts.js';
-import { mountFuseOverlayfs, mountHacktree, mountHacktreeRoot } from './mounts.js';
+import { mountFuseOverlayfs, mountHacktree, mountHacktreeRoot, withMount } from './mounts.js';
 import { tempDir } from './paths.js';
 import { dropCaches, hacktree, have, q, sh } from './run.js';
-
-async function withMount<T>(mounting: Promise<Mount>, use: (m: Mount) => Promise<T>): Promise<T> {
-  const m = await mounting;
-  try {
-    return await use(m);
-  } finally {
-    m.unmount();
-  }
-}
 
 /** Unpack the tarball into MNT/var/tmp/unpack, then remove it again; one figure for both. */
 const unpackAndRemove = (mnt: string, tarball: string) => {

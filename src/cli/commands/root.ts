@@ -1,10 +1,9 @@
 import { Option, type Command } from 'commander';
-import fs from 'node:fs';
 import { Roots } from '../../roots/roots.js';
 import { Layer } from '../../overlay/layer.js';
 import { Repo } from '../../store/repo.js';
 import { resolveRev } from '../../store/rev.js';
-import { findRootMount, mountInBackground, runMountDaemon, unmount, type MountRequest } from '../../mount.js';
+import { findRootMount, mountInBackground, serveInForeground, unmount, type MountRequest } from '../../mount.js';
 import { HacktreeError } from '../../errors.js';
 import { globals, openRepo, repoPath, sysrootPath } from '../context.js';
 import { out, printJson, warn } from '../output.js';
@@ -93,14 +92,7 @@ export function register(program: Command): void {
       // The daemon (-f) must not recover: a post-upgrade check mounts a root mid-upgrade.
       const rec = o.foreground ? roots.get(name) : loadRoot(roots, name);
       const req: MountRequest = { repoPath: repoPath(g), rev: rec.commit, root: { name, sysroot: roots.sysroot }, mountpoint: mnt, options: o.options };
-      if (o.foreground) {
-        const fd = o.readyFd !== undefined ? Number(o.readyFd) : null;
-        await runMountDaemon(req, (err) => {
-          if (fd === null) return;
-          try { fs.writeSync(fd, err ? `error: ${err.message}\n` : 'ready\n'); fs.closeSync(fd); } catch { /* parent gone */ }
-        });
-        process.exit(0);
-      }
+      if (o.foreground) await serveInForeground(req, o.readyFd !== undefined ? Number(o.readyFd) : null);
       const argv = [process.argv[1]!, '--repo', repoPath(g), '--sysroot', roots.sysroot, 'root', 'mount', '-f', '--ready-fd', '3', ...o.options.flatMap((x) => ['-o', x]), name, mnt];
       const r = await mountInBackground(req, argv);
       out(`mounted root ${name} (${r.commit.slice(0, 12)}) at ${r.mnt}`);
