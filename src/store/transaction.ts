@@ -62,7 +62,12 @@ export class Transaction {
     fs.copyFileSync(src.path, tmp, fs.constants.COPYFILE_FICLONE);
     try {
       const h = hashFileSync(meta, tmp);
-      this.stageContent(h, meta, h.size, (path) => this.repo.storage.stage(path, meta, { kind: 'file', path: tmp, size: h.size }));
+      const storage = this.repo.storage;
+      this.stageContent(h, meta, h.size, (path) => {
+        // A plain-content object is the copy itself: give it its metadata instead of copying it again.
+        if (storage.adopt) { fs.renameSync(tmp, path); storage.adopt(path, meta); }
+        else storage.stage(path, meta, { kind: 'file', path: tmp, size: h.size });
+      });
       return h;
     } finally {
       fs.rmSync(tmp, { force: true });
@@ -141,11 +146,9 @@ export class Transaction {
     for (const { tmp, final } of this.staged.values()) {
       const dir = dirname(final);
       if (!made.has(dir)) { fs.mkdirSync(dir, { recursive: true }); made.add(dir); }
-      try {
-        fs.linkSync(tmp, final);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      }
+      // Writers hold the repository lock, so an object absent now stays absent until this
+      // rename: an existing object is never replaced, and nothing is left to delete after.
+      if (fs.lstatSync(final, { throwIfNoEntry: false }) === undefined) fs.renameSync(tmp, final);
     }
     if (durable && this.staged.size > 0) syncFileSystem(join(this.repo.path, 'objects'));
     if (this.indexRows.length > 0) {

@@ -9,6 +9,16 @@ import { CorruptObjectError } from '../../errors.js';
 import { MTIME_ZERO, stampOf, type ContentSource, type ContentStorage } from './storage.js';
 import { objectNameOf } from './object-name.js';
 
+function adopt(path: string, meta: FileMeta): void {
+  fs.chmodSync(path, bareUserDiskMode(meta.mode));
+  setMeta(path, meta);
+}
+
+function setMeta(path: string, meta: FileMeta): void {
+  setXattrSync(path, OSTREEMETA, serializeBareUserMeta(meta));
+  fs.utimesSync(path, MTIME_ZERO, MTIME_ZERO);
+}
+
 /** The disk mode ostree gives bare-user objects: no setuid/setgid/sticky, always owner-readable. */
 export const bareUserDiskMode = (mode: number): number => (mode & 0o775) | 0o400;
 
@@ -18,21 +28,17 @@ export const bareUserStorage: ContentStorage = {
   stage(path: string, meta: FileMeta, src: ContentSource): void {
     if (isLnk(meta.mode)) {
       fs.writeFileSync(path, Buffer.from(meta.symlinkTarget + '\0', 'utf8'), { mode: 0o644 });
-    } else if (src.kind === 'buffer') {
-      fs.writeFileSync(path, src.data, { mode: 0o600 });
-      fs.chmodSync(path, bareUserDiskMode(meta.mode));
-    } else {
-      fs.copyFileSync(src.path, path, fs.constants.COPYFILE_FICLONE);
-      fs.chmodSync(path, bareUserDiskMode(meta.mode));
+      setMeta(path, meta);
+      return;
     }
-    setXattrSync(path, OSTREEMETA, serializeBareUserMeta(meta));
-    fs.utimesSync(path, MTIME_ZERO, MTIME_ZERO);
+    if (src.kind === 'buffer') fs.writeFileSync(path, src.data, { mode: 0o600 });
+    else fs.copyFileSync(src.path, path, fs.constants.COPYFILE_FICLONE);
+    adopt(path, meta);
   },
+  adopt,
   async stageAsync(path: string, meta: FileMeta, data: Buffer): Promise<void> {
     await fs.promises.writeFile(path, data, { mode: 0o600 });
-    fs.chmodSync(path, bareUserDiskMode(meta.mode));
-    setXattrSync(path, OSTREEMETA, serializeBareUserMeta(meta));
-    fs.utimesSync(path, MTIME_ZERO, MTIME_ZERO);
+    adopt(path, meta);
   },
   async readMeta(path: string) {
     const [st, raw] = await Promise.all([fs.promises.stat(path, { bigint: true }), getXattr(path, OSTREEMETA)]);

@@ -19,18 +19,12 @@ export const bareStorage: ContentStorage = {
     }
     if (src.kind === 'buffer') fs.writeFileSync(path, src.data, { mode: 0o600 });
     else fs.copyFileSync(src.path, path, fs.constants.COPYFILE_FICLONE);
-    // chown first: it clears setuid/setgid, which chmod then sets.
-    fs.chownSync(path, meta.uid, meta.gid);
-    fs.chmodSync(path, meta.mode & 0o7777);
-    writeXattrsSync(path, meta.xattrs);
-    fs.utimesSync(path, MTIME_ZERO, MTIME_ZERO);
+    adopt(path, meta);
   },
+  adopt,
   async stageAsync(path: string, meta: FileMeta, data: Buffer): Promise<void> {
     await fs.promises.writeFile(path, data, { mode: 0o600 });
-    fs.chownSync(path, meta.uid, meta.gid);
-    fs.chmodSync(path, meta.mode & 0o7777);
-    writeXattrsSync(path, meta.xattrs);
-    fs.utimesSync(path, MTIME_ZERO, MTIME_ZERO);
+    adopt(path, meta);
   },
   async readMeta(path: string) {
     const st = await fs.promises.lstat(path, { bigint: true });
@@ -43,6 +37,14 @@ export const bareStorage: ContentStorage = {
   },
   readContent: (path: string) => fs.promises.readFile(path),
 };
+
+function adopt(path: string, meta: FileMeta): void {
+  // chown first: it clears setuid/setgid, which chmod then sets.
+  fs.chownSync(path, meta.uid, meta.gid);
+  fs.chmodSync(path, meta.mode & 0o7777);
+  writeXattrsSync(path, meta.xattrs);
+  fs.utimesSync(path, MTIME_ZERO, MTIME_ZERO);
+}
 
 function fromStat(st: fs.Stats | fs.BigIntStats, target: string, xattrs: FileMeta['xattrs']): { meta: FileMeta; size: number } {
   const type = st.isSymbolicLink() ? S_IFLNK : S_IFREG;

@@ -22,6 +22,8 @@ export interface ContentStorage {
   readonly plainContent: boolean;
   /** Writes the object for (meta, content) at `path` (a staging path). */
   stage(path: string, meta: FileMeta, src: ContentSource): void;
+  /** For plain content: turns a file already holding the content into the object (metadata only). */
+  adopt?(path: string, meta: FileMeta): void;
   /** The same for a regular file from a buffer, creating and writing the file off the event loop (a pull overlaps it with the network). */
   stageAsync?(path: string, meta: FileMeta, data: Buffer): Promise<void>;
   /** Reads an object's metadata and content size. */
