@@ -122,7 +122,11 @@ export async function runMountDaemon(req: MountRequest, ready: (err: Error | nul
   const counts: Record<string, number> = {};
   try {
     base = await CommitFs.open(repo, commit, { verify: opts.verify, log });
-    if (req.root) layer = Layer.open(new Roots(req.root.sysroot).layerDir(req.root.name), { forMount: true });
+    if (req.root) {
+      layer = Layer.open(new Roots(req.root.sysroot).layerDir(req.root.name), { forMount: true });
+      // New entries get exactly the mode the kernel passes (it has applied the caller's umask).
+      process.umask(0);
+    }
     backend = layer ? new OverlayFs(base, layer, log) : base;
     fuse = await serve(backend, mnt, {
       fsname: `${repo.path}:${commit}`,
@@ -141,7 +145,7 @@ export async function runMountDaemon(req: MountRequest, ready: (err: Error | nul
   }
   fs.mkdirSync(runDir(), { recursive: true });
   const state: MountState = { pid: process.pid, mountpoint: mnt, repo: repo.path, commit, rev: req.rev, started: new Date().toISOString(), ...(req.root ? { root: req.root.name, sysroot: resolve(req.root.sysroot) } : {}) };
-  fs.writeFileSync(statePath(mnt), JSON.stringify(state));
+  fs.writeFileSync(statePath(mnt), JSON.stringify(state), { mode: 0o644 });
   log(`serving commit ${commit} (${req.rev}) from ${repo.path}`);
   ready(null);
 

@@ -56,6 +56,15 @@ export class FuseError extends Error {
     this.name = 'FuseError';
     this.errno = Errno[code];
   }
+
+  private static readonly shared = new Map<ErrnoName, FuseError>();
+
+  /** A shared instance per code: such errors only carry an errno, and a miss should not cost a stack trace. */
+  static of(code: ErrnoName): FuseError {
+    let e = FuseError.shared.get(code);
+    if (!e) { e = new FuseError(code); FuseError.shared.set(code, e); }
+    return e;
+  }
 }
 
 /** Who issued the request (fuse_get_context()). */

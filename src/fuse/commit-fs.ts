@@ -91,7 +91,7 @@ export class CommitFs implements ReadBackend {
     const parentPath = slash === 0 ? '/' : path.slice(0, slash);
     const name = path.slice(slash + 1);
     const parent = await this.resolve(parentPath);
-    if (parent.kind !== 'dir') throw new FuseError('ENOTDIR');
+    if (parent.kind !== 'dir') throw FuseError.of('ENOTDIR');
     const node = await this.guard(path, async () => {
       const e = (await this.dirIndex(parent.tree)).entries.get(name);
       if (!e) return null;
@@ -101,7 +101,7 @@ export class CommitFs implements ReadBackend {
       const [meta, idx] = await Promise.all([this.repo.loadDirMeta(e.meta), this.dirIndex(e.tree)]);
       return { kind: 'dir', path, tree: e.tree, meta, nlink: 2 + idx.subdirs } as Node;
     });
-    if (!node) throw new FuseError('ENOENT');
+    if (!node) throw FuseError.of('ENOENT');
     this.nodes.set(path, node);
     return node;
   }
@@ -144,7 +144,7 @@ export class CommitFs implements ReadBackend {
     const hit = this.listings.get(path);
     if (hit) return hit;
     const dir = await this.resolve(path);
-    if (dir.kind !== 'dir') throw new FuseError('ENOTDIR');
+    if (dir.kind !== 'dir') throw FuseError.of('ENOTDIR');
     const idx = await this.guard(path, () => this.dirIndex(dir.tree));
     const base = path === '/' ? '' : path;
     // Attributes with the names: resolving every child also warms the caches the

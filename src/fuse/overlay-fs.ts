@@ -31,7 +31,7 @@ type Handle =
   | { kind: 'upper'; fh: fs.promises.FileHandle }
   | { kind: 'base'; path: string };
 
-const err = (code: 'ENOENT' | 'EROFS' | 'EXDEV' | 'EEXIST' | 'ENOTDIR' | 'EISDIR' | 'ENOTEMPTY' | 'ENAMETOOLONG' | 'EINVAL' | 'ENODATA' | 'EBADF' | 'EPERM'): FuseError => new FuseError(code);
+const err = (code: 'ENOENT' | 'EROFS' | 'EXDEV' | 'EEXIST' | 'ENOTDIR' | 'EISDIR' | 'ENOTEMPTY' | 'ENAMETOOLONG' | 'EINVAL' | 'ENODATA' | 'EBADF' | 'EPERM'): FuseError => FuseError.of(code);
 
 /** Upper files get inode numbers from their real inode (so hard links share one), apart from the base's path hashes. */
 const upperIno = (st: fs.Stats): number => inodeOf(`\0upper\0${st.ino}`);
@@ -62,7 +62,7 @@ export class OverlayFs implements Backend {
       try {
         return { where: 'upper', path, st: await fs.promises.lstat(this.layer.upperPath(path)) };
       } catch {
-        this.layer.unmarkUpperBelow(path);
+        this.layer.unmarkUpper(path, true);
       }
     }
     if (this.layer.hidesBase(path)) throw err('ENOENT');
@@ -239,29 +239,34 @@ export class OverlayFs implements Backend {
   }
 
   /** The owner a new entry gets: the caller, with the group of a setgid parent. */
-  private async newOwner(path: string, ctx: FuseContext): Promise<{ uid: number; gid: number; sgid: boolean }> {
-    const parent = this.statOf(await this.lookup(parentOf(path)));
+  private ownerIn(parent: Stat, ctx: FuseContext): { uid: number; gid: number; sgid: boolean; differs: boolean } {
     const sgid = (parent.mode & 0o2000) !== 0;
-    return { uid: ctx.uid, gid: sgid ? parent.gid : ctx.gid, sgid };
+    const uid = ctx.uid, gid = sgid ? parent.gid : ctx.gid;
+    // The daemon creates files as itself: only a different owner needs a chown.
+    return { uid, gid, sgid, differs: uid !== process.getuid?.() || gid !== process.getgid?.() };
   }
 
-  /** Prepares the name `path` for a new entry: parent in upper/, no whiteout left. Returns whether base had it. */
-  private async prepareNew(path: string): Promise<void> {
+  /** Prepares the name `path` for a new entry (its parent in upper/); returns the parent's attributes. */
+  private async prepareNew(path: string): Promise<Stat> {
     this.writable(path);
     this.checkName(path);
     if (await this.exists(path)) throw err('EEXIST');
     await this.ensureUpperDir(parentOf(path));
+    return this.statOf(await this.lookup(parentOf(path)));
   }
 
   // --- writing ----------------------------------------------------------------
 
   async create(path: string, mode: number, ctx: FuseContext): Promise<number> {
-    await this.prepareNew(path);
+    const o = this.ownerIn(await this.prepareNew(path), ctx);
     const p = this.layer.upperPath(path);
+    // The daemon's umask is 0 (see mount.ts): the kernel has applied the caller's already.
     const fh = await fs.promises.open(p, O_CREAT | O_EXCL | O_RDWR, mode & 0o7777);
-    const o = await this.newOwner(path, ctx);
-    await fh.chown(o.uid, o.gid);
-    await fh.chmod(mode & 0o7777);
+    if (o.differs) {
+      await fh.chown(o.uid, o.gid);
+      // chown(2) clears setuid/setgid: give them back.
+      if (mode & 0o6000) await fh.chmod(mode & 0o7777);
+    }
     this.newName(path);
     return this.addHandle({ kind: 'upper', fh });
   }
@@ -300,26 +305,26 @@ export class OverlayFs implements Backend {
   }
 
   async mkdir(path: string, mode: number, ctx: FuseContext): Promise<void> {
-    await this.prepareNew(path);
+    const o = this.ownerIn(await this.prepareNew(path), ctx);
     const p = this.layer.upperPath(path);
-    await fs.promises.mkdir(p, { mode: mode & 0o7777 });
-    const o = await this.newOwner(path, ctx);
-    await fs.promises.chown(p, o.uid, o.gid);
-    await fs.promises.chmod(p, (mode & 0o7777) | (o.sgid ? 0o2000 : 0));
+    const m = (mode & 0o7777) | (o.sgid ? 0o2000 : 0);
+    await fs.promises.mkdir(p, { mode: m });
+    // mkdir(2) drops setuid/setgid from its mode (chown may too): set them explicitly.
+    if (o.differs) await fs.promises.chown(p, o.uid, o.gid);
+    if (o.differs || (m & 0o7000)) await fs.promises.chmod(p, m);
     this.newName(path, true);
   }
 
   async symlink(target: string, path: string, ctx: FuseContext): Promise<void> {
-    await this.prepareNew(path);
+    const o = this.ownerIn(await this.prepareNew(path), ctx);
     const p = this.layer.upperPath(path);
     await fs.promises.symlink(target, p);
-    const o = await this.newOwner(path, ctx);
-    await fs.promises.lchown(p, o.uid, o.gid);
+    if (o.differs) await fs.promises.lchown(p, o.uid, o.gid);
     this.newName(path);
   }
 
   async mknod(path: string, mode: number, rdev: number, ctx: FuseContext): Promise<void> {
-    await this.prepareNew(path);
+    const o = this.ownerIn(await this.prepareNew(path), ctx);
     const p = this.layer.upperPath(path);
     const type = mode & S_IFMT;
     // node:fs has no mknod: coreutils' does it (off the event loop).
@@ -330,8 +335,7 @@ export class OverlayFs implements Backend {
     } else if (type === fs.constants.S_IFREG || type === 0) {
       await (await fs.promises.open(p, O_CREAT | O_EXCL | O_WRONLY, mode & 0o7777)).close();
     } else throw err('EPERM');
-    const o = await this.newOwner(path, ctx);
-    await fs.promises.lchown(p, o.uid, o.gid);
+    if (o.differs) await fs.promises.lchown(p, o.uid, o.gid);
     this.newName(path);
   }
 
@@ -374,12 +378,12 @@ export class OverlayFs implements Backend {
       if (e.st.isDirectory()) await fs.promises.rm(p, { recursive: true });
       else await fs.promises.unlink(p);
     }
-    await this.forgetRemoved(path);
+    await this.forgetRemoved(path, e.where === 'upper' ? e.st.isDirectory() : e.node.kind === 'dir');
   }
 
   /** After the entry at `path` left upper/: forget it, and white out a base entry behind it. */
-  private async forgetRemoved(path: string): Promise<void> {
-    this.layer.unmarkUpperBelow(path);
+  private async forgetRemoved(path: string, isDirectory: boolean): Promise<void> {
+    this.layer.unmarkUpper(path, isDirectory);
     const baseHas = !this.layer.hidesBase(path) && (await this.base.resolve(path).then(() => true, () => false));
     this.layer.forgetBelow(path);
     if (baseHas) this.layer.addWhiteout(path);
@@ -392,7 +396,7 @@ export class OverlayFs implements Backend {
     const dest = join(this.layer.hidden, `${this.nextFh++}`);
     await fs.promises.rename(this.layer.upperPath(up.path), dest);
     this.hidden.set(to, dest);
-    await this.forgetRemoved(from);
+    await this.forgetRemoved(from, false);
   }
 
   async rename(from: string, to: string): Promise<void> {
@@ -416,8 +420,8 @@ export class OverlayFs implements Backend {
     const dstBaseHas = !this.layer.hidesBase(to) && (await this.base.resolve(to).then(() => true, () => false));
     if (dst?.where === 'upper' && dst.st.isDirectory()) await fs.promises.rmdir(this.layer.upperPath(to));
     await fs.promises.rename(this.layer.upperPath(up.path), this.layer.upperPath(to));
-    this.layer.unmarkUpperBelow(to);
-    this.layer.moveUpper(from, to);
+    this.layer.unmarkUpper(to, dst?.where === 'upper' && dst.st.isDirectory());
+    this.layer.moveUpper(from, to, srcIsDir);
     this.layer.forgetBelow(to);
     if (srcIsDir && dstBaseHas) this.layer.addOpaque(to);
     const srcBaseHas = !this.layer.hidesBase(from) && (await this.base.resolve(from).then(() => true, () => false));

@@ -93,11 +93,16 @@ export class Layer {
     this.inUpper.add(p);
   }
 
-  unmarkUpperBelow(p: string): void {
-    for (const x of this.inUpper) if (isBelow(x, p)) this.inUpper.delete(x);
+  /** Forgets `p` (and, for a directory, everything below it: a walk of the set). */
+  unmarkUpper(p: string, subtree: boolean): void {
+    this.inUpper.delete(p);
+    if (subtree) for (const x of this.inUpper) if (isBelow(x, p)) this.inUpper.delete(x);
   }
 
-  moveUpper(from: string, to: string): void {
+  moveUpper(from: string, to: string, subtree: boolean): void {
+    this.inUpper.delete(from);
+    this.inUpper.add(to);
+    if (!subtree) return;
     for (const x of [...this.inUpper]) {
       if (isBelow(x, from)) { this.inUpper.delete(x); this.inUpper.add(to + x.slice(from.length)); }
     }
