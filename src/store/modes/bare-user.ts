@@ -6,7 +6,7 @@ import { parseBareUserMeta, serializeBareUserMeta, type FileMeta } from '../obje
 import { isLnk } from '../objects/types.js';
 import { getXattr, getXattrSync, OSTREEMETA, setXattrSync } from '../fs-xattrs.js';
 import { CorruptObjectError } from '../../errors.js';
-import { MTIME_ZERO, stampOf, type ContentSource, type ContentStorage } from './storage.js';
+import { MTIME_ZERO, plainStageAsync, stampOf, writePlainContent, type ContentSource, type ContentStorage } from './storage.js';
 import { objectNameOf } from './object-name.js';
 
 function adopt(path: string, meta: FileMeta): void {
@@ -31,15 +31,11 @@ export const bareUserStorage: ContentStorage = {
       setMeta(path, meta);
       return;
     }
-    if (src.kind === 'buffer') fs.writeFileSync(path, src.data, { mode: 0o600 });
-    else fs.copyFileSync(src.path, path, fs.constants.COPYFILE_FICLONE);
+    writePlainContent(path, src);
     adopt(path, meta);
   },
   adopt,
-  async stageAsync(path: string, meta: FileMeta, data: Buffer): Promise<void> {
-    await fs.promises.writeFile(path, data, { mode: 0o600 });
-    adopt(path, meta);
-  },
+  stageAsync: plainStageAsync(adopt),
   async readMeta(path: string) {
     const [st, raw] = await Promise.all([fs.promises.stat(path, { bigint: true }), getXattr(path, OSTREEMETA)]);
     const meta = metaOf(path, raw);

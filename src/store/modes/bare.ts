@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import type { FileMeta } from '../objects/file-header.js';
 import { isLnk, S_IFLNK, S_IFREG } from '../objects/types.js';
 import { readXattrs, readXattrsSync, writeXattrsSync } from '../fs-xattrs.js';
-import { MTIME_ZERO, stampOf, type ContentSource, type ContentStorage } from './storage.js';
+import { MTIME_ZERO, plainStageAsync, stampOf, writePlainContent, type ContentSource, type ContentStorage } from './storage.js';
 
 export const bareStorage: ContentStorage = {
   ext: 'file',
@@ -17,15 +17,11 @@ export const bareStorage: ContentStorage = {
       fs.lutimesSync(path, MTIME_ZERO, MTIME_ZERO);
       return;
     }
-    if (src.kind === 'buffer') fs.writeFileSync(path, src.data, { mode: 0o600 });
-    else fs.copyFileSync(src.path, path, fs.constants.COPYFILE_FICLONE);
+    writePlainContent(path, src);
     adopt(path, meta);
   },
   adopt,
-  async stageAsync(path: string, meta: FileMeta, data: Buffer): Promise<void> {
-    await fs.promises.writeFile(path, data, { mode: 0o600 });
-    adopt(path, meta);
-  },
+  stageAsync: plainStageAsync(adopt),
   async readMeta(path: string) {
     const st = await fs.promises.lstat(path, { bigint: true });
     const target = st.isSymbolicLink() ? await fs.promises.readlink(path) : '';

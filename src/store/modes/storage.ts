@@ -1,5 +1,6 @@
 // How one repository mode lays content objects out on disk. Metadata objects
 // (dirtree, dirmeta, commit, commitmeta) are plain files in every mode.
+import fs from 'node:fs';
 import type { FileMeta } from '../objects/file-header.js';
 
 /** Where the bytes of a content object come from when it is written. */
@@ -34,3 +35,17 @@ export interface ContentStorage {
 }
 
 export const MTIME_ZERO = new Date(0);
+
+/** Puts content into a new plain object file (bare modes): the caller then gives it its metadata. */
+export function writePlainContent(path: string, src: ContentSource): void {
+  if (src.kind === 'buffer') fs.writeFileSync(path, src.data, { mode: 0o600 });
+  else fs.copyFileSync(src.path, path, fs.constants.COPYFILE_FICLONE);
+}
+
+/** stageAsync for the bare modes: write off the event loop, then set the metadata. */
+export function plainStageAsync(adopt: (path: string, meta: FileMeta) => void) {
+  return async (path: string, meta: FileMeta, data: Buffer): Promise<void> => {
+    await fs.promises.writeFile(path, data, { mode: 0o600 });
+    adopt(path, meta);
+  };
+}
