@@ -20,7 +20,9 @@ export type ErrorCode =
   | 'LOCKED'
   | 'FSCK_FAILED'
   | 'MOUNT'
-  | 'CHECK_FAILED';
+  | 'CHECK_FAILED'
+  | 'NETWORK'
+  | 'BAD_SIGNATURE';
 
 export class HacktreeError extends Error {
   constructor(readonly code: ErrorCode, message: string, options?: { cause?: unknown }) {

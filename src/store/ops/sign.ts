@@ -100,12 +100,12 @@ export function signCommit(repo: Repo, commit: Checksum, keyfile: string): numbe
 
 /** Throws unless one of the signatures in `detached` is a good one over `commitData` by a trusted key. */
 export function verifyCommitSignature(commit: Checksum, commitData: Buffer, detached: Buffer | null, keys: PublicKey[], remote: string): void {
-  if (!detached) throw new HacktreeError('BAD_SOURCE', `commit ${commit} from remote '${remote}' is not signed, and the remote requires ed25519 signatures`);
+  if (!detached) throw new HacktreeError('BAD_SIGNATURE', `commit ${commit} from remote '${remote}' is not signed, and the remote requires ed25519 signatures`);
   const sigs = signaturesOf(parseDetached(detached, commit));
-  if (sigs.length === 0) throw new HacktreeError('BAD_SOURCE', `commit ${commit} from remote '${remote}' has no ed25519 signature, and the remote requires one`);
+  if (sigs.length === 0) throw new HacktreeError('BAD_SIGNATURE', `commit ${commit} from remote '${remote}' has no ed25519 signature, and the remote requires one`);
   for (const s of sigs) {
     if (s.length !== 64) continue;
     if (keys.some((k) => edVerify(null, commitData, k.key, s))) return;
   }
-  throw new HacktreeError('BAD_SOURCE', `commit ${commit} from remote '${remote}': no signature verifies with the remote's trusted key(s) (${sigs.length} signature(s) tried)`);
+  throw new HacktreeError('BAD_SIGNATURE', `commit ${commit} from remote '${remote}': no signature verifies with the remote's trusted key(s) (${sigs.length} signature(s) tried)`);
 }

@@ -52,7 +52,7 @@ export class HttpClient {
           return await this.once(path, opts);
         } catch (e) {
           if (!(e instanceof Retryable) || attempt >= ATTEMPTS) {
-            if (e instanceof Retryable) throw new HacktreeError('IO', `GET ${this.urlOf(path)} failed after ${attempt} attempts: ${e.message}`);
+            if (e instanceof Retryable) throw new HacktreeError('NETWORK', `GET ${this.urlOf(path)} failed after ${attempt} attempts: ${e.message}`);
             throw e;
           }
           await new Promise((r) => setTimeout(r, BACKOFF_MS * 2 ** (attempt - 1)));
@@ -85,7 +85,7 @@ export class HttpClient {
         const status = res.statusCode ?? 0;
         if (status === 404) { res.resume(); resolve(null); return; }
         if (status >= 500) { res.resume(); reject(new Retryable(`server answered ${status}`)); return; }
-        if (status !== 200) { res.resume(); reject(new HacktreeError('IO', `GET ${url}: server answered ${status} ${res.statusMessage ?? ''}`.trim())); return; }
+        if (status !== 200) { res.resume(); reject(new HacktreeError('NETWORK', `GET ${url}: server answered ${status} ${res.statusMessage ?? ''}`.trim())); return; }
         const declared = Number(res.headers['content-length'] ?? NaN);
         if (declared > opts.maxBytes) {
           req.destroy();
