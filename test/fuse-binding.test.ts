@@ -371,7 +371,7 @@ const T0 = 1_600_000_000_000; // the helper's times
 const ROOT_NAMES = ['big', 'dir', 'hello', 'link', 'xattrs'];
 
 /** The paths whose `op` reached JS while `action` ran, each once. */
-async function jsPaths(t: TestFs, op: 'getattr' | 'readlink', action: () => unknown): Promise<string[]> {
+async function jsPaths(t: TestFs, op: 'getattr' | 'readlink' | 'readdir', action: () => unknown): Promise<string[]> {
   return [...new Set((await t.opsDuring(op, action)).map((e) => e.path as string))].sort();
 }
 
@@ -451,6 +451,68 @@ describe('fuse binding: native attribute cache (attrCache)', () => {
   });
 });
 
+// What a listing shows: ls -la (names, types, modes, owners, sizes, times) and
+// os.scandir's d_ino/d_type, which come from readdir's own attributes, plus
+// each entry's lstat.
+const LIST_PY = `
+import os, sys
+for e in sorted(os.scandir(sys.argv[1]), key=lambda e: e.name):
+    st = e.stat(follow_symlinks=False)
+    print(e.name, e.inode(), e.is_dir(follow_symlinks=False), e.is_file(follow_symlinks=False), e.is_symlink(),
+          st.st_ino, st.st_mode, st.st_nlink, st.st_uid, st.st_gid, st.st_size, st.st_blocks, st.st_mtime_ns, st.st_ctime_ns)
+`;
+const listing = (dir: string): string => run('ls', ['-la', '--time-style=full-iso', dir]) + py(LIST_PY, dir);
+
+describe('fuse binding: attrCache directory listings', () => {
+  let t: TestFs | undefined;
+  let mnt: string;
+
+  beforeAll(async () => {
+    mnt = join(base, 'dircache');
+    await fs.mkdir(mnt);
+    t = await TestFs.start(mnt, { ...NO_KERNEL_CACHE, attrCache: 1000 });
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('answers a second readdir without JS, with identical names and attributes', async () => {
+    let first = '';
+    let second = '';
+    expect(await jsPaths(t!, 'readdir', () => { first = listing(mnt); })).toEqual(['/']);
+    expect(await jsPaths(t!, 'readdir', () => { second = listing(mnt); })).toEqual([]);
+    expect(second).toBe(first);
+    for (const n of ROOT_NAMES) expect(first).toContain(` ${n}`);
+    // d_ino is JS's (use_ino), from the cached listing too
+    expect(py('import os,sys; print(sorted((e.name, e.inode()) for e in os.scandir(sys.argv[1])))', mnt))
+      .toContain(`('hello', ${2 ** 52 + 3})`);
+    // the whole listing reaches JS only for the root's own getattr (no
+    // readdir publishes a directory's own attributes)
+    expect(await jsPaths(t!, 'getattr', () => listing(mnt))).toEqual(['/']);
+    expect((await fs.readdir(mnt)).sort()).toEqual(ROOT_NAMES);
+  });
+
+  it('still sends a directory never listed to JS, then caches it too', async () => {
+    expect(await jsPaths(t!, 'readdir', () => fs.readdir(join(mnt, 'dir')))).toEqual(['/dir']);
+    let again: string[] = [];
+    expect(await jsPaths(t!, 'readdir', async () => { again = await fs.readdir(join(mnt, 'dir')); })).toEqual([]);
+    expect(again).toEqual(['inner']);
+    expect(await jsPaths(t!, 'readdir', () => fs.readdir(mnt))).toEqual([]);
+  });
+
+  it('forgets listings on clearCache', async () => {
+    const before = listing(mnt);
+    await fs.lstat(join(mnt, '.ctl-clear')).catch(() => undefined);
+    let after = '';
+    expect(await jsPaths(t!, 'readdir', () => { after = listing(mnt); })).toEqual(['/']);
+    expect(after).toBe(before);
+    expect(await jsPaths(t!, 'readdir', () => fs.readdir(join(mnt, 'dir')))).toEqual(['/dir']);
+    // and JS's new answers are cached again
+    expect(await jsPaths(t!, 'readdir', () => { after = listing(mnt); })).toEqual([]);
+    expect(after).toBe(before);
+  });
+});
+
 describe('fuse binding: attrCache when full', () => {
   let t: TestFs | undefined;
   let mnt: string;
@@ -500,6 +562,13 @@ describe('fuse binding: attrCache off', () => {
     }
     for (let i = 0; i < 2; i++) {
       expect(await jsPaths(t!, 'readlink', async () => expect(await fs.readlink(join(mnt, 'link'))).toBe('hello'))).toEqual(['/link']);
+    }
+  });
+
+  it('sends every readdir to JS', async () => {
+    for (let i = 0; i < 3; i++) {
+      expect(await jsPaths(t!, 'readdir', () => fs.readdir(mnt))).toEqual(['/']);
+      expect(await jsPaths(t!, 'readdir', () => fs.readdir(join(mnt, 'dir')))).toEqual(['/dir']);
     }
   });
 });

@@ -198,7 +198,9 @@ export interface MountOptions {
    * Max entries of the native attribute cache; 0 or unset: off. When on, the
    * stats a readdir returns (and whatever cacheAttrs/cacheLink publish) answer
    * later getattr/fgetattr/readlink of those paths on the libfuse thread,
-   * without calling the ops: a round trip into JS costs ~100 µs. Nothing
+   * without calling the ops: a round trip into JS costs ~100 µs. Each listing
+   * a readdir returns is kept too (its entries count against a second bound
+   * of the same size) and answers the next readdir of that directory. Nothing
    * invalidates it but clearCache(), so only for a tree that never changes
    * (a read-only commit view), never for a writable mount.
    */
@@ -216,7 +218,7 @@ export interface FuseMount {
   cacheAttrs(paths: readonly string[], stats: readonly Stat[]): void;
   /** Publishes what readlink would answer for `path` (attrCache; a no-op without it). */
   cacheLink(path: string, target: string): void;
-  /** Forgets everything published (attrCache; a no-op without it). */
+  /** Forgets everything published, directory listings included (attrCache; a no-op without it). */
   clearCache(): void;
   /** Lazy unmount; safe to call more than once. */
   unmount(): Promise<void>;

@@ -3,7 +3,8 @@
 // mount it serves). Usage: node fuse-binding-fs.mjs MOUNTPOINT 'JSON MountOptions'
 // Prints "READY" once mounted, "MOUNT_FAILED <message>" (exit 2) on failure, and
 // one JSON line per interesting op call, which the test reads (getattr and
-// readlink are all logged: the attrCache tests count which ones reach JS).
+// readlink and readdir are all logged: the attrCache tests count which ones
+// reach JS).
 // A lookup of /.ctl-clear or /.ctl-publish calls clearCache() / cacheAttrs()
 // on the mount; readlink publishes its answer with cacheLink().
 import { mount, FuseError, UTIME_NOW, UTIME_OMIT, ID_UNCHANGED } from '../../dist/fuse/binding.js';
@@ -140,6 +141,7 @@ const ops = {
     return byFh(fh);
   },
   readdir(p) {
+    log({ op: 'readdir', path: p });
     const dir = get(p);
     const kids = children(p);
     return {
