@@ -371,7 +371,7 @@ const T0 = 1_600_000_000_000; // the helper's times
 const ROOT_NAMES = ['big', 'dir', 'hello', 'link', 'xattrs'];
 
 /** The paths whose `op` reached JS while `action` ran, each once. */
-async function jsPaths(t: TestFs, op: 'getattr' | 'readlink' | 'readdir', action: () => unknown): Promise<string[]> {
+async function jsPaths(t: TestFs, op: 'getattr' | 'readlink' | 'readdir' | 'getxattr', action: () => unknown): Promise<string[]> {
   return [...new Set((await t.opsDuring(op, action)).map((e) => e.path as string))].sort();
 }
 
@@ -486,9 +486,9 @@ describe('fuse binding: attrCache directory listings', () => {
     // d_ino is JS's (use_ino), from the cached listing too
     expect(py('import os,sys; print(sorted((e.name, e.inode()) for e in os.scandir(sys.argv[1])))', mnt))
       .toContain(`('hello', ${2 ** 52 + 3})`);
-    // the whole listing reaches JS only for the root's own getattr (no
-    // readdir publishes a directory's own attributes)
-    expect(await jsPaths(t!, 'getattr', () => listing(mnt))).toEqual(['/']);
+    // nothing of the listing reaches JS again: the children's attributes came
+    // with the listing, the root's own with JS's answer to its first getattr
+    expect(await jsPaths(t!, 'getattr', () => listing(mnt))).toEqual([]);
     expect((await fs.readdir(mnt)).sort()).toEqual(ROOT_NAMES);
   });
 
@@ -529,15 +529,103 @@ describe('fuse binding: attrCache when full', () => {
   it('empties itself and keeps answering correctly', async () => {
     const fromJs = new Map<string, Record<string, bigint>>();
     for (const n of ROOT_NAMES) fromJs.set(n, await lstatAttrs(join(mnt, n)));
+    await fs.lstat(join(mnt, '.ctl-clear')).catch(() => undefined);
     // listed in the helper's order hello, big, dir, xattrs, link: the 4th entry
     // finds 3 and empties the table, so only the last two are still cached
     await fs.readdir(mnt);
     const after = new Map<string, Record<string, bigint>>();
-    const calls = await jsPaths(t!, 'getattr', async () => {
-      for (const n of ROOT_NAMES) after.set(n, await lstatAttrs(join(mnt, n)));
+    const lstatAll = (names: string[]) => jsPaths(t!, 'getattr', async () => {
+      for (const n of names) after.set(n, await lstatAttrs(join(mnt, n)));
     });
-    expect(calls).toEqual(['/big', '/dir', '/hello']);
+    expect(await lstatAll(['link', 'xattrs'])).toEqual([]);
+    // (each answer JS gives is kept too, emptying the table again as it fills)
+    expect(await lstatAll(['big', 'dir', 'hello'])).toEqual(['/big', '/dir', '/hello']);
     expect(after).toEqual(fromJs);
+  });
+});
+
+describe('fuse binding: attrCache on a writable mount (attrCacheMutable)', () => {
+  let t: TestFs | undefined;
+  let mnt: string;
+  const at = (...p: string[]): string => join(mnt, ...p);
+
+  beforeAll(async () => {
+    mnt = join(base, 'mutable');
+    await fs.mkdir(mnt);
+    t = await TestFs.start(mnt, { ...NO_KERNEL_CACHE, readOnly: false, attrCache: 1000, attrCacheMutable: true });
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  /** What the cache answers for `paths` equals what JS answers once the cache is emptied. */
+  async function coherent(paths: string[]): Promise<void> {
+    const answer = async () => Promise.all(paths.map((p) => fs.lstat(at(p), { bigint: true }).then(attrs, (e: NodeJS.ErrnoException) => e.code)));
+    const cached = await answer();
+    await fs.lstat(at('.ctl-clear')).catch(() => undefined);
+    expect(cached).toEqual(await answer());
+  }
+
+  it('keeps answers until something changes them', async () => {
+    await fs.writeFile(at('f'), 'x');
+    await fs.lstat(at('f'));
+    expect(await jsPaths(t!, 'getattr', () => fs.lstat(at('f')))).toEqual([]);
+  });
+
+  it('shows each change at once: size, mode, owner, times', async () => {
+    await fs.appendFile(at('f'), 'more bytes');
+    await coherent(['f']);
+    await fs.chmod(at('f'), 0o600);
+    await coherent(['f']);
+    await fs.chown(at('f'), 1234, 5678);
+    await coherent(['f']);
+    run('touch', ['-m', '-d', '@1000000', at('f')]);
+    await coherent(['f']);
+    await fs.truncate(at('f'), 3);
+    await coherent(['f']);
+    expect((await fs.lstat(at('f'))).size).toBe(3);
+  });
+
+  it('keeps link counts true across hard links, never caching a file with several names', async () => {
+    await fs.writeFile(at('a'), 'a');
+    await fs.lstat(at('a'));
+    await fs.link(at('a'), at('b'));
+    expect([(await fs.lstat(at('a'))).nlink, (await fs.lstat(at('b'))).nlink]).toEqual([2, 2]);
+    await fs.unlink(at('a'));
+    expect((await fs.lstat(at('b'))).nlink).toBe(1);
+    await coherent(['a', 'b']);
+  });
+
+  it('forgets names and listings on create, unlink, mkdir, rmdir, symlink and rename', async () => {
+    await fs.mkdir(at('d'));
+    await fs.writeFile(at('d', 'inner'), 'i');
+    await fs.readdir(at('d'));
+    await fs.lstat(at('d', 'inner'));
+    await fs.rename(at('d'), at('e'));
+    await coherent(['d', 'd/inner', 'e', 'e/inner']);
+    expect(await fs.readdir(at('e'))).toEqual(['inner']);
+    await fs.symlink('inner', at('e', 's'));
+    expect((await fs.readdir(at('e'))).sort()).toEqual(['inner', 's']);
+    await fs.unlink(at('e', 'inner'));
+    await fs.unlink(at('e', 's'));
+    expect(await fs.readdir(at('e'))).toEqual([]);
+    await fs.rmdir(at('e'));
+    await coherent(['e', 'e/inner']);
+    expect((await fs.readdir(mnt)).includes('e')).toBe(false);
+  });
+
+  it('asks JS for security.capability before the first write only, and again after setxattr', async () => {
+    await fs.writeFile(at('w'), '');
+    const fh = await fs.open(at('w'), 'r+');
+    try {
+      const caps = async (action: () => Promise<unknown>) => (await t!.opsDuring('getxattr', action)).filter((e) => e.name === 'security.capability').length;
+      expect(await caps(() => fh.write('1', 0))).toBe(1);
+      expect(await caps(async () => { await fh.write('2', 1); await fh.write('3', 2); })).toBe(0);
+      run('setfattr', ['-n', 'user.x', '-v', '1', at('w')]);
+      expect(await caps(() => fh.write('4', 3))).toBe(1);
+    } finally {
+      await fh.close();
+    }
   });
 });
 

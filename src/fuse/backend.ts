@@ -40,6 +40,8 @@ export interface WriteBackend {
   removexattr?(path: string, name: string, ctx: FuseContext): Promise<void>;
   mknod?(path: string, mode: number, rdev: number, ctx: FuseContext): Promise<void>;
   fsync?(fh: number, datasync: boolean): Promise<void>;
+  /** Gives `changed` the entries an op changes besides the paths it names (a directory copied up on the way). */
+  observe?(changed: (path: string) => void): void;
 }
 
 export type Backend = ReadBackend & WriteBackend;

@@ -13,6 +13,7 @@ import { createRequire } from 'node:module';
 import { constants as osConstants } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import { HacktreeError } from '../errors.js';
+import { keepCoherent, sideChanged, type Forget } from './cache-coherence.js';
 
 const ERRNO = osConstants.errno;
 
@@ -200,11 +201,20 @@ export interface MountOptions {
    * later getattr/fgetattr/readlink of those paths on the libfuse thread,
    * without calling the ops: a round trip into JS costs ~100 µs. Each listing
    * a readdir returns is kept too (its entries count against a second bound
-   * of the same size) and answers the next readdir of that directory. Nothing
-   * invalidates it but clearCache(), so only for a tree that never changes
-   * (a read-only commit view), never for a writable mount.
+   * of the same size) and answers the next readdir of that directory. The
+   * answers JS gives to getattr, fgetattr and to getxattr of
+   * security.capability (absent) are kept too.
    */
   attrCache?: number;
+  /**
+   * The tree changes (a writable layer). The binding then forgets what each
+   * changing op touched before answering it (cache-coherence.ts), keeps no
+   * answer computed while a forget happened, and never keeps a file with
+   * several names. Entries an op changes besides the paths it names must be
+   * reported through the function `sideChanges` is given (called at once).
+   */
+  attrCacheMutable?: boolean;
+  sideChanges?: (report: (path: string) => void) => void;
   /** Called for an op that failed with something other than FuseError / an errno error (it returns EIO). */
   onError?: (op: string, err: unknown) => void;
 }
@@ -236,6 +246,7 @@ interface NativeFuse {
   cachePut(paths: readonly string[], stats: readonly Stat[]): void;
   cacheLink(path: string, target: string): void;
   clearCache(): void;
+  cacheForget(paths: readonly string[], what: number): void;
 }
 
 interface NativeFuseClass {
@@ -251,7 +262,7 @@ function loadNative(): NativeFuseClass {
   const cls = require('@cocalc/fuse-native') as NativeFuseClass;
   // Refuse an unpatched binding: it would silently truncate inodes and times.
   const proto = cls.prototype as Partial<NativeFuse>;
-  if (cls.UTIME_NOW !== UTIME_NOW || typeof proto.context !== 'function' || typeof proto.cacheLink !== 'function') {
+  if (cls.UTIME_NOW !== UTIME_NOW || typeof proto.context !== 'function' || typeof proto.cacheForget !== 'function') {
     throw new HacktreeError('MOUNT', '@cocalc/fuse-native is not patched (run patch-package and rebuild it)');
   }
   nativeClass = cls;
@@ -563,13 +574,18 @@ export function mount(mountpoint: string, ops: FuseOps, options: MountOptions = 
   }
   let fuse: NativeFuse | undefined;
   const ctxOf = (): FuseContext => fuse?.context() ?? NO_CONTEXT;
-  fuse = new Native(mnt, nativeOps(ops, ctxOf, onError), {
+  // Bound before the kernel can send the first op.
+  const forget: Forget = (paths, what) => fuse?.cacheForget(paths, what);
+  const mutable = options.attrCacheMutable === true && attrCache > 0;
+  if (mutable) options.sideChanges?.((path) => sideChanged(forget, path));
+  fuse = new Native(mnt, nativeOps(mutable ? keepCoherent(ops, forget) : ops, ctxOf, onError), {
     options: optionList(options),
     mkdir: options.mkdir ?? false,
     timeout: options.timeoutMs ?? false,
     utimeOmitOk: true, // utimens gets UTIME_NOW/UTIME_OMIT, and single-time changes (touch -m) at all
     debug: options.debug ?? false,
     attrCache,
+    attrCacheMutable: mutable,
   });
   const f = fuse;
 

@@ -44,8 +44,13 @@ export class OverlayFs implements Backend {
   private readonly handles = new Map<number, Handle>();
   /** libfuse's .fuse_hidden* names → the files, moved out of the tree into layer/hidden. */
   private readonly hidden = new Map<string, string>();
+  private sideChange: (path: string) => void = () => {};
 
   constructor(private readonly base: CommitFs, private readonly layer: Layer, private readonly log: (msg: string) => void) {}
+
+  observe(changed: (path: string) => void): void {
+    this.sideChange = changed;
+  }
 
   // --- lookup ---------------------------------------------------------------
 
@@ -207,6 +212,7 @@ export class OverlayFs implements Backend {
     await applyMeta(p, m, false);
     this.layer.markUpper(dir);
     this.layer.removeMeta(dir);
+    this.sideChange(dir); // now an upper directory: another inode number and mtime
   }
 
   /** Copies a base file or symlink into upper/ (content checked as a read would), atomically by rename. */
@@ -235,6 +241,7 @@ export class OverlayFs implements Backend {
     }
     this.layer.markUpper(e.path);
     this.layer.removeMeta(e.path);
+    this.sideChange(e.path);
     return { where: 'upper', path: e.path, st: await fs.promises.lstat(final) };
   }
 

@@ -31,15 +31,18 @@ export function serve(backend: Backend, mountpoint: string, o: ServeOptions): Pr
     useIno: true,
     kernelCache: o.readOnly,
     entryTimeout: o.readOnly ? FOREVER : 1,
-    // Writable: no attribute caching. libfuse 2's path API gives each name of a hard link
-    // its own node id, so the kernel cannot see that link() or unlink() through one name
-    // changed the link count of the other (shadow-utils' lock needs stat(X.<pid>) to show
-    // nlink 2 right after link(X.<pid>, X.lock)).
+    // Writable: no attribute caching in the kernel. libfuse 2's path API gives each name of
+    // a hard link its own node id, so the kernel cannot see that link() or unlink() through
+    // one name changed the link count of the other (shadow-utils' lock needs stat(X.<pid>)
+    // to show nlink 2 right after link(X.<pid>, X.lock)), and it cannot be told of changes.
     attrTimeout: o.readOnly ? FOREVER : 0,
     negativeTimeout: o.readOnly ? FOREVER : 0,
-    // A commit never changes: the binding answers getattr/readlink of what JS has
-    // already published (readdir stats, readlink targets) without a round trip into JS.
-    attrCache: o.readOnly ? ATTR_CACHE_ENTRIES : 0,
+    // The binding answers getattr/readlink/readdir of what JS has already answered without a
+    // round trip into JS. A commit never changes; a writable mount keeps the cache coherent
+    // (cache-coherence.ts), with the backend reporting what changes besides an op's paths.
+    attrCache: ATTR_CACHE_ENTRIES,
+    attrCacheMutable: !o.readOnly,
+    sideChanges: (report) => backend.observe?.(report),
     options: o.extra,
     onError: (op, err) => o.log(`${op} failed: ${err instanceof Error ? err.message : String(err)}`),
   };

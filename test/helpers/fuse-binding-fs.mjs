@@ -3,8 +3,8 @@
 // mount it serves). Usage: node fuse-binding-fs.mjs MOUNTPOINT 'JSON MountOptions'
 // Prints "READY" once mounted, "MOUNT_FAILED <message>" (exit 2) on failure, and
 // one JSON line per interesting op call, which the test reads (getattr and
-// readlink and readdir are all logged: the attrCache tests count which ones
-// reach JS).
+// readlink, readdir and getxattr are all logged: the attrCache tests count
+// which ones reach JS).
 // A lookup of /.ctl-clear or /.ctl-publish calls clearCache() / cacheAttrs()
 // on the mount; readlink publishes its answer with cacheLink().
 import { mount, FuseError, UTIME_NOW, UTIME_OMIT, ID_UNCHANGED } from '../../dist/fuse/binding.js';
@@ -238,6 +238,7 @@ const ops = {
     if (mtime !== UTIME_OMIT) n.mtime = mtime === UTIME_NOW ? now : mtime;
   },
   getxattr(p, name) {
+    log({ op: 'getxattr', path: p, name });
     return get(p).xattrs.get(name) ?? null;
   },
   listxattr: (p) => [...get(p).xattrs.keys()],
