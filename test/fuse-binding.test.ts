@@ -544,7 +544,7 @@ describe('fuse binding: attrCache when full', () => {
   });
 });
 
-describe('fuse binding: attrCache on a writable mount (attrCacheMutable)', () => {
+describe('fuse binding: attrCache on a writable mount (changes)', () => {
   let t: TestFs | undefined;
   let mnt: string;
   const at = (...p: string[]): string => join(mnt, ...p);
@@ -552,7 +552,7 @@ describe('fuse binding: attrCache on a writable mount (attrCacheMutable)', () =>
   beforeAll(async () => {
     mnt = join(base, 'mutable');
     await fs.mkdir(mnt);
-    t = await TestFs.start(mnt, { ...NO_KERNEL_CACHE, readOnly: false, attrCache: 1000, attrCacheMutable: true });
+    t = await TestFs.start(mnt, { ...NO_KERNEL_CACHE, readOnly: false, attrCache: 1000, changes: true });
   });
   afterAll(async () => {
     await t?.stop();

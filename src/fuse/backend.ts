@@ -2,6 +2,7 @@
 // half; a writable layer (overlay) implements the rest behind the same
 // interface, and the adapter turns a missing write op into EROFS.
 import type { DirListing, Stat, StatFs, TimeSpec, FuseContext } from './binding.js';
+import type { ChangeSource } from './cache-coherence.js';
 
 export interface ReadBackend {
   getattr(path: string): Promise<Stat>;
@@ -40,8 +41,6 @@ export interface WriteBackend {
   removexattr?(path: string, name: string, ctx: FuseContext): Promise<void>;
   mknod?(path: string, mode: number, rdev: number, ctx: FuseContext): Promise<void>;
   fsync?(fh: number, datasync: boolean): Promise<void>;
-  /** Gives `changed` the entries an op changes besides the paths it names (a directory copied up on the way). */
-  observe?(changed: (path: string) => void): void;
 }
 
-export type Backend = ReadBackend & WriteBackend;
+export type Backend = ReadBackend & WriteBackend & ChangeSource;

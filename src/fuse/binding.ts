@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import { constants as osConstants } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import { HacktreeError } from '../errors.js';
-import { keepCoherent, sideChanged, type Forget } from './cache-coherence.js';
+import { keepCoherent, type ChangeSource, type Forget } from './cache-coherence.js';
 
 const ERRNO = osConstants.errno;
 
@@ -210,11 +210,9 @@ export interface MountOptions {
    * The tree changes (a writable layer). The binding then forgets what each
    * changing op touched before answering it (cache-coherence.ts), keeps no
    * answer computed while a forget happened, and never keeps a file with
-   * several names. Entries an op changes besides the paths it names must be
-   * reported through the function `sideChanges` is given (called at once).
+   * several names; the tree reports what else changes.
    */
-  attrCacheMutable?: boolean;
-  sideChanges?: (report: (path: string) => void) => void;
+  changes?: ChangeSource;
   /** Called for an op that failed with something other than FuseError / an errno error (it returns EIO). */
   onError?: (op: string, err: unknown) => void;
 }
@@ -576,16 +574,16 @@ export function mount(mountpoint: string, ops: FuseOps, options: MountOptions = 
   const ctxOf = (): FuseContext => fuse?.context() ?? NO_CONTEXT;
   // Bound before the kernel can send the first op.
   const forget: Forget = (paths, what) => fuse?.cacheForget(paths, what);
-  const mutable = options.attrCacheMutable === true && attrCache > 0;
-  if (mutable) options.sideChanges?.((path) => sideChanged(forget, path));
-  fuse = new Native(mnt, nativeOps(mutable ? keepCoherent(ops, forget) : ops, ctxOf, onError), {
+  const publish = (path: string, st: Stat): void => fuse?.cachePut([path], [st]);
+  const changes = attrCache > 0 ? options.changes : undefined;
+  fuse = new Native(mnt, nativeOps(changes ? keepCoherent(ops, changes, forget, publish) : ops, ctxOf, onError), {
     options: optionList(options),
     mkdir: options.mkdir ?? false,
     timeout: options.timeoutMs ?? false,
     utimeOmitOk: true, // utimens gets UTIME_NOW/UTIME_OMIT, and single-time changes (touch -m) at all
     debug: options.debug ?? false,
     attrCache,
-    attrCacheMutable: mutable,
+    attrCacheMutable: changes !== undefined,
   });
   const f = fuse;
 

@@ -10,9 +10,10 @@
 // before its answer goes to the kernel, what it may have touched is forgotten
 // (the binding also drops any answer that JS computed while a forget happened).
 // What an op touches besides the paths it names (a directory copied up into the
-// layer on the way to a new file) the backend reports (binding sideChanges).
+// layer on the way to a new file) the tree reports (ChangeSource.observe), and
+// where it can tell the new attributes at once, they are published right away.
 import fs from 'node:fs';
-import type { FuseOps } from './binding.js';
+import type { FuseOps, Stat } from './binding.js';
 
 /** What a forget drops: the same bits as fuse-native.c's FORGET_*. */
 export const FORGET_STAT = 1;     // attributes: size, times, mode, owner, link count
@@ -21,24 +22,25 @@ export const FORGET_LISTING = 4;  // the listing of the directory at the path
 export const FORGET_BELOW = 8;    // all that is known of every path below it
 
 export type Forget = (paths: readonly string[], what: number) => void;
+export type Publish = (path: string, st: Stat) => void;
+
+/** What a changing tree tells the binding beyond its ops. */
+export interface ChangeSource {
+  /** Called once at mount: report each entry an op changes besides the paths it names (a directory copied up on the way). */
+  observe?(changed: (path: string) => void): void;
+  /**
+   * The attributes of an entry an op just changed, if they can be had without waiting
+   * (its inode is in memory), else null. Published at once, they answer the getattr
+   * that libfuse and the kernel send right after most changes.
+   */
+  statNow?(path: string): Stat | null;
+}
 
 const parentOf = (p: string): string => (p.lastIndexOf('/') <= 0 ? '/' : p.slice(0, p.lastIndexOf('/')));
 const S_IFMT = 0o170000, S_IFDIR = 0o040000;
 const { O_TRUNC } = fs.constants;
 const O_ACCMODE = 3;
 const NO_CONTEXT = Object.freeze({ uid: 0, gid: 0, pid: 0, umask: 0 });
-
-/** A new or removed name: the entry itself, and its directory's attributes (mtime, nlink) and listing. */
-function nameChanged(forget: Forget, path: string, what = FORGET_NAME): void {
-  forget([path], what);
-  forget([parentOf(path)], FORGET_STAT | FORGET_LISTING);
-}
-
-/** What `sideChange` reports: an entry that became another (copied up), which its directory lists. */
-export function sideChanged(forget: Forget, path: string): void {
-  forget([path], FORGET_NAME | FORGET_LISTING);
-  forget([parentOf(path)], FORGET_STAT | FORGET_LISTING);
-}
 
 type Op = (...args: never[]) => unknown;
 
@@ -54,8 +56,21 @@ function then<F extends Op>(op: F | undefined, after: (...args: Parameters<F>) =
   }) as unknown as F;
 }
 
-export function keepCoherent(ops: FuseOps, forget: Forget): FuseOps {
-  const stat = (path: string | null): void => { if (path !== null) forget([path], FORGET_STAT); };
+export function keepCoherent(ops: FuseOps, changes: ChangeSource, forget: Forget, publish: Publish): FuseOps {
+  /** Forgets, then publishes the new answer when the tree has it at hand: in one tick, so nothing comes between. */
+  const changed = (path: string | null, what: number): void => {
+    if (path === null) return;
+    forget([path], what);
+    const st = changes.statNow?.(path);
+    if (st) publish(path, st);
+  };
+  /** A new or removed name: the entry itself, and its directory's attributes (mtime, nlink) and listing. */
+  const nameChanged = (path: string, what = FORGET_NAME): void => {
+    changed(path, what);
+    changed(parentOf(path), FORGET_STAT | FORGET_LISTING);
+  };
+  // A copied-up entry is another inode now, which its directory lists.
+  changes.observe?.((path) => nameChanged(path, FORGET_NAME | FORGET_LISTING));
   const isDir = async (path: string): Promise<boolean> => {
     try {
       return ((await ops.getattr(path, NO_CONTEXT)).mode & S_IFMT) === S_IFDIR;
@@ -66,28 +81,28 @@ export function keepCoherent(ops: FuseOps, forget: Forget): FuseOps {
   return {
     ...ops,
     // A write changes size and times, never xattrs: the answer "no security.capability" stays.
-    write: then(ops.write, (path) => stat(path)),
-    truncate: then(ops.truncate, (path) => stat(path)),
-    ftruncate: then(ops.ftruncate, (path) => stat(path)),
-    chmod: then(ops.chmod, (path) => stat(path)),
-    chown: then(ops.chown, (path) => stat(path)),
-    utimens: then(ops.utimens, (path) => stat(path)),
-    setxattr: then(ops.setxattr, (path) => forget([path], FORGET_NAME)),
-    removexattr: then(ops.removexattr, (path) => forget([path], FORGET_NAME)),
-    open: then(ops.open, (path, flags) => { if ((flags & O_ACCMODE) !== 0 || (flags & O_TRUNC) !== 0) stat(path); }),
-    create: then(ops.create, (path) => nameChanged(forget, path)),
-    mknod: then(ops.mknod, (path) => nameChanged(forget, path)),
-    mkdir: then(ops.mkdir, (path) => nameChanged(forget, path, FORGET_NAME | FORGET_LISTING)),
-    symlink: then(ops.symlink, (_target, path) => nameChanged(forget, path)),
-    unlink: then(ops.unlink, (path) => nameChanged(forget, path)),
-    rmdir: then(ops.rmdir, (path) => nameChanged(forget, path, FORGET_NAME | FORGET_LISTING | FORGET_BELOW)),
+    write: then(ops.write, (path) => changed(path, FORGET_STAT)),
+    truncate: then(ops.truncate, (path) => changed(path, FORGET_STAT)),
+    ftruncate: then(ops.ftruncate, (path) => changed(path, FORGET_STAT)),
+    chmod: then(ops.chmod, (path) => changed(path, FORGET_STAT)),
+    chown: then(ops.chown, (path) => changed(path, FORGET_STAT)),
+    utimens: then(ops.utimens, (path) => changed(path, FORGET_STAT)),
+    setxattr: then(ops.setxattr, (path) => changed(path, FORGET_NAME)),
+    removexattr: then(ops.removexattr, (path) => changed(path, FORGET_NAME)),
+    open: then(ops.open, (path, flags) => { if ((flags & O_ACCMODE) !== 0 || (flags & O_TRUNC) !== 0) changed(path, FORGET_STAT); }),
+    create: then(ops.create, (path) => nameChanged(path)),
+    mknod: then(ops.mknod, (path) => nameChanged(path)),
+    mkdir: then(ops.mkdir, (path) => nameChanged(path, FORGET_NAME | FORGET_LISTING)),
+    symlink: then(ops.symlink, (_target, path) => nameChanged(path)),
+    unlink: then(ops.unlink, (path) => nameChanged(path)),
+    rmdir: then(ops.rmdir, (path) => nameChanged(path, FORGET_NAME | FORGET_LISTING | FORGET_BELOW)),
     // Both names: the link count of `existing` changed too.
-    link: then(ops.link, (existing, path) => { forget([existing], FORGET_STAT); nameChanged(forget, path); }),
+    link: then(ops.link, (existing, path) => { changed(existing, FORGET_STAT); nameChanged(path); }),
     rename: then(ops.rename, async (from, to) => {
       // Every path below a renamed directory is gone or means something else now.
       const what = FORGET_NAME | FORGET_LISTING | (await isDir(to) ? FORGET_BELOW : 0);
-      nameChanged(forget, from, what);
-      nameChanged(forget, to, what);
+      nameChanged(from, what);
+      nameChanged(to, what);
     }),
   };
 }

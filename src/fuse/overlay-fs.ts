@@ -52,6 +52,22 @@ export class OverlayFs implements Backend {
     this.sideChange = changed;
   }
 
+  /**
+   * An upper entry this daemon has just changed: its inode is in memory, so a
+   * synchronous lstat cannot wait for the disk, and it spares the getattr that
+   * follows nearly every change a round trip into JS.
+   */
+  statNow(path: string): Stat | null {
+    const hidden = this.hidden.get(path);
+    const real = hidden ?? (this.layer.inUpper.has(path) ? this.layer.upperPath(path) : null);
+    if (real === null) return null;
+    try {
+      return this.statOf({ where: 'upper', path, st: fs.lstatSync(real), ...(hidden ? { unlinked: true as const } : {}) });
+    } catch {
+      return null;
+    }
+  }
+
   // --- lookup ---------------------------------------------------------------
 
   private checkName(path: string): void {

@@ -41,8 +41,7 @@ export function serve(backend: Backend, mountpoint: string, o: ServeOptions): Pr
     // round trip into JS. A commit never changes; a writable mount keeps the cache coherent
     // (cache-coherence.ts), with the backend reporting what changes besides an op's paths.
     attrCache: ATTR_CACHE_ENTRIES,
-    attrCacheMutable: !o.readOnly,
-    sideChanges: (report) => backend.observe?.(report),
+    ...(o.readOnly ? {} : { changes: backend }),
     options: o.extra,
     onError: (op, err) => o.log(`${op} failed: ${err instanceof Error ? err.message : String(err)}`),
   };

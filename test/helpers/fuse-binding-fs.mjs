@@ -259,6 +259,10 @@ const ops = {
   access: () => {},
 };
 
+// {"changes": true}: a writable tree keeping the native cache true, publishing
+// what it knows after each change (everything is at hand in memory).
+if (options.changes === true) options.changes = { statNow: (p) => nodes.get(p) ?? null };
+
 try {
   mounted = await mount(mnt, ops, options);
   process.stdout.write('READY\n');
