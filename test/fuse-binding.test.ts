@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readFileSync, statSync, type BigIntStats } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync, statSync, type BigIntStats } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -628,6 +628,65 @@ describe('fuse binding: attrCache on a writable mount (changes)', () => {
     }
   });
 });
+
+describe('fuse binding: direct handles (directHandles)', () => {
+  let t: TestFs | undefined;
+  let mnt: string;
+  let backing: string;
+  const at = (...p: string[]): string => join(mnt, ...p);
+  const ops = async (action: () => Promise<unknown>): Promise<string[]> => {
+    await t!.sync();
+    await action();
+    return (await t!.sync()).filter((e) => ['open', 'read', 'write', 'release'].includes(e.op)).map((e) => `${e.op} ${String(e.path)}`);
+  };
+
+  beforeAll(async () => {
+    mnt = join(base, 'direct');
+    await fs.mkdir(mnt);
+    backing = join(base, 'backing');
+    await fs.writeFile(backing, '');
+    t = await TestFs.start(mnt, { ...NO_KERNEL_CACHE, readOnly: false, attrCache: 1000, changes: true, directHandles: true, backing });
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('opens and releases a file of stable content natively; JS reads it by path', async () => {
+    await fs.lstat(at('hello'));
+    let text = '';
+    expect(await ops(async () => { text = await fs.readFile(at('hello'), 'utf8'); })).toEqual(['read /hello']);
+    expect(text).toBe('hello world\n');
+  });
+
+  it('reads, writes and closes a direct handle natively, the cached attributes following the writes', async () => {
+    const fds = (): string[] => readdirLinks(t!.child.pid!).filter((l) => l === backing);
+    let fh: fs.FileHandle | undefined;
+    expect(await ops(async () => { fh = await fs.open(at('real'), 'r+'); })).toEqual(['open /real']);
+    expect(fds()).toHaveLength(1);
+    await fs.lstat(at('real'));
+    const buf = Buffer.alloc(7);
+    expect(await ops(async () => {
+      await fh!.write('abc', 0);
+      await fh!.write('defg', 3);
+      expect((await fs.lstat(at('real'))).size).toBe(7);
+      await fh!.read(buf, 0, 7, 0);
+      await fh!.close();
+    })).toEqual([]);
+    expect(buf.toString()).toBe('abcdefg');
+    expect(await fs.readFile(backing, 'utf8')).toBe('abcdefg');
+    expect(fds()).toHaveLength(0);
+    // what the cache says after the writes is what JS says
+    const cached = attrs(await fs.lstat(at('real'), { bigint: true }));
+    await fs.lstat(at('.ctl-clear')).catch(() => undefined);
+    expect(cached).toEqual(attrs(await fs.lstat(at('real'), { bigint: true })));
+  });
+});
+
+/** Where a process's open file descriptors point. */
+function readdirLinks(pid: number): string[] {
+  const dir = `/proc/${pid}/fd`;
+  return run('ls', [dir]).split('\n').filter(Boolean).map((fd) => { try { return readlinkSync(join(dir, fd)); } catch { return ''; } });
+}
 
 describe('fuse binding: attrCache off', () => {
   let t: TestFs | undefined;

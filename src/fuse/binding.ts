@@ -94,7 +94,23 @@ export interface Stat {
   atime: number;
   mtime: number;
   ctime: number;
+  /**
+   * Never shown to the kernel (FUSE has no device field); with `directHandles`
+   * it tells the binding about the file: STABLE_CONTENT (its content never
+   * changes under this name), or the low 32 bits of the inode number of the
+   * file a direct handle writes to (so cached attributes follow the writes).
+   */
+  dev?: number;
 }
+
+/**
+ * With `directHandles`, a handle DIRECT_FH + fd is a file descriptor of the file
+ * itself: the binding reads, writes and closes it without calling JS (which
+ * must never close it). A handle of 0 needs nothing at release.
+ */
+export const DIRECT_FH = 2 ** 52;
+/** Stat.dev of a regular file whose content never changes: opened read-only by the binding (handle 0). */
+export const STABLE_CONTENT = 0xffffffff;
 
 export interface StatFs {
   bsize: number;
@@ -213,6 +229,8 @@ export interface MountOptions {
    * several names; the tree reports what else changes.
    */
   changes?: ChangeSource;
+  /** Handles DIRECT_FH + fd and files marked STABLE_CONTENT are served by the binding (see DIRECT_FH). */
+  directHandles?: boolean;
   /** Called for an op that failed with something other than FuseError / an errno error (it returns EIO). */
   onError?: (op: string, err: unknown) => void;
 }
@@ -584,6 +602,7 @@ export function mount(mountpoint: string, ops: FuseOps, options: MountOptions = 
     debug: options.debug ?? false,
     attrCache,
     attrCacheMutable: changes !== undefined,
+    directHandles: options.directHandles ?? false,
   });
   const f = fuse;
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import xattr from '@napi-rs/xattr';
-import { FuseError, ID_UNCHANGED, type DirListing, type FuseContext, type Stat, type StatFs, type TimeSpec } from './binding.js';
+import { DIRECT_FH, FuseError, ID_UNCHANGED, STABLE_CONTENT, type DirListing, type FuseContext, type Stat, type StatFs, type TimeSpec } from './binding.js';
 import type { Backend } from './backend.js';
 import type { CommitFs, Node } from './commit-fs.js';
 import { inodeOf } from './inode.js';
@@ -27,9 +27,16 @@ type Entry =
   | { where: 'upper'; path: string; st: fs.Stats; unlinked?: true }
   | { where: 'base'; path: string; node: Node; over?: MetaOverride };
 
-type Handle =
-  | { kind: 'upper'; fh: fs.promises.FileHandle }
-  | { kind: 'base'; path: string };
+// File handles: DIRECT_FH + fd for a file in the layer (the binding reads, writes and
+// closes it without calling JS), 0 for a file of the commit (read by path).
+const fdOf = (fh: number): number => {
+  if (!Number.isSafeInteger(fh) || fh < DIRECT_FH) throw err('EBADF');
+  return fh - DIRECT_FH;
+};
+const fsOpen = promisify(fs.open), fsClose = promisify(fs.close), fsFstat = promisify(fs.fstat);
+const fsRead = promisify(fs.read), fsWrite = promisify(fs.write), fsFtruncate = promisify(fs.ftruncate);
+const fsFsync = promisify(fs.fsync), fsFdatasync = promisify(fs.fdatasync);
+const fsFchown = promisify(fs.fchown), fsFchmod = promisify(fs.fchmod);
 
 const err = (code: 'ENOENT' | 'EROFS' | 'EXDEV' | 'EEXIST' | 'ENOTDIR' | 'EISDIR' | 'ENOTEMPTY' | 'ENAMETOOLONG' | 'EINVAL' | 'ENODATA' | 'EBADF' | 'EPERM'): FuseError => FuseError.of(code);
 
@@ -40,8 +47,7 @@ const upperIno = (st: fs.Stats): number => inodeOf(`\0upper\0${st.ino}`);
 const isHiddenName = (path: string): boolean => path.slice(path.lastIndexOf('/') + 1).startsWith('.fuse_hidden');
 
 export class OverlayFs implements Backend {
-  private nextFh = 1;
-  private readonly handles = new Map<number, Handle>();
+  private nextTmp = 1;
   /** libfuse's .fuse_hidden* names → the files, moved out of the tree into layer/hidden. */
   private readonly hidden = new Map<string, string>();
   private sideChange: (path: string) => void = () => {};
@@ -98,9 +104,11 @@ export class OverlayFs implements Backend {
   private statOf(e: Entry): Stat {
     if (e.where === 'upper') {
       const st = e.st;
-      return { mode: st.mode, ino: e.path === '/' ? 1 : upperIno(st), nlink: e.unlinked ? 0 : st.nlink, uid: st.uid, gid: st.gid, size: st.size, rdev: st.rdev, blksize: st.blksize, blocks: st.blocks, atime: st.atimeMs, mtime: st.mtimeMs, ctime: st.ctimeMs };
+      // dev (never shown): the real inode, so the binding can follow writes through a direct handle.
+      return { mode: st.mode, ino: e.path === '/' ? 1 : upperIno(st), nlink: e.unlinked ? 0 : st.nlink, uid: st.uid, gid: st.gid, size: st.size, rdev: st.rdev, blksize: st.blksize, blocks: st.blocks, atime: st.atimeMs, mtime: st.mtimeMs, ctime: st.ctimeMs, dev: st.ino % 2 ** 32 };
     }
-    const s = this.base.statOf(e.node);
+    // dev (never shown): what this name holds is the commit's, read-only until copied up.
+    const s = { ...this.base.statOf(e.node), dev: STABLE_CONTENT };
     if (!e.over) return s;
     return { ...s, uid: e.over.uid, gid: e.over.gid, mode: e.over.mode, mtime: e.over.mtime ?? s.mtime, atime: e.over.atime ?? s.atime, ctime: Math.max(s.ctime, e.over.mtime ?? 0) };
   }
@@ -116,9 +124,7 @@ export class OverlayFs implements Backend {
   }
 
   async fgetattr(path: string | null, fh: number): Promise<Stat> {
-    const h = this.handles.get(fh);
-    if (h?.kind === 'upper') return this.statOf({ where: 'upper', path: path ?? '', st: await h.fh.stat(), ...(path === null || this.hidden.has(path) ? { unlinked: true as const } : {}) });
-    if (h?.kind === 'base') return this.getattr(h.path);
+    if (fh !== 0) return this.statOf({ where: 'upper', path: path ?? '', st: await fsFstat(fdOf(fh)), ...(path === null || this.hidden.has(path) ? { unlinked: true as const } : {}) });
     if (path === null) throw err('EBADF');
     return this.getattr(path);
   }
@@ -159,34 +165,25 @@ export class OverlayFs implements Backend {
       this.writable(path);
       if (e.where === 'base') e = await this.copyUp(e);
     }
-    if (e.where === 'base') return this.addHandle({ kind: 'base', path });
+    if (e.where === 'base') return 0;
     if (e.st.isDirectory()) throw err('EISDIR');
-    const fh = await fs.promises.open(this.layer.upperPath(path), flags & ~(O_CREAT | O_EXCL));
-    return this.addHandle({ kind: 'upper', fh });
+    return DIRECT_FH + await fsOpen(this.layer.upperPath(path), flags & ~(O_CREAT | O_EXCL));
   }
 
-  private addHandle(h: Handle): number {
-    const fh = this.nextFh++;
-    this.handles.set(fh, h);
-    return fh;
-  }
-
-  private handle(fh: number): Handle {
-    const h = this.handles.get(fh);
-    if (!h) throw err('EBADF');
-    return h;
-  }
-
-  async read(_path: string | null, fh: number, buf: Buffer, length: number, position: number): Promise<number> {
-    const h = this.handle(fh);
-    if (h.kind === 'upper') return (await h.fh.read(buf, 0, length, position)).bytesRead;
-    return this.base.read(h.path, 0, buf, length, position);
+  async read(path: string | null, fh: number, buf: Buffer, length: number, position: number): Promise<number> {
+    // The binding reads direct handles itself; this serves mounts without directHandles.
+    if (fh !== 0) return (await fsRead(fdOf(fh), buf, 0, length, position)).bytesRead;
+    if (path === null) throw err('EBADF');
+    const e = await this.lookup(path);
+    if (e.where === 'base') return this.base.read(path, 0, buf, length, position);
+    // Copied up since it was opened: its content is the layer's now.
+    const fd = await fsOpen(this.layer.upperPath(path), 'r');
+    try { return (await fsRead(fd, buf, 0, length, position)).bytesRead; } finally { await fsClose(fd); }
   }
 
   async release(_path: string | null, fh: number): Promise<void> {
-    const h = this.handles.get(fh);
-    this.handles.delete(fh);
-    if (h?.kind === 'upper') await h.fh.close();
+    // Only without directHandles does a direct handle come here: then it is ours to close.
+    if (fh !== 0) await fsClose(fdOf(fh));
   }
 
   async getxattr(path: string, name: string): Promise<Buffer | null> {
@@ -237,7 +234,7 @@ export class OverlayFs implements Backend {
     if (e.node.kind === 'dir') { await this.ensureUpperDir(e.path); return (await this.lookup(e.path)) as Entry & { where: 'upper' }; }
     await this.ensureUpperDir(parentOf(e.path));
     const final = this.layer.upperPath(e.path);
-    const tmp = join(parentOf(final), `.hacktree-copyup-${process.pid}-${this.nextFh++}`);
+    const tmp = join(parentOf(final), `.hacktree-copyup-${process.pid}-${this.nextTmp++}`);
     const m = this.baseMeta(e);
     const node = e.node;
     try {
@@ -284,14 +281,20 @@ export class OverlayFs implements Backend {
     const o = this.ownerIn(await this.prepareNew(path), ctx);
     const p = this.layer.upperPath(path);
     // The daemon's umask is 0 (see mount.ts): the kernel has applied the caller's already.
-    const fh = await fs.promises.open(p, O_CREAT | O_EXCL | O_RDWR, mode & 0o7777);
-    if (o.differs) {
-      await fh.chown(o.uid, o.gid);
-      // chown(2) clears setuid/setgid: give them back.
-      if (mode & 0o6000) await fh.chmod(mode & 0o7777);
+    const fd = await fsOpen(p, O_CREAT | O_EXCL | O_RDWR, mode & 0o7777);
+    try {
+      if (o.differs) {
+        await fsFchown(fd, o.uid, o.gid);
+        // chown(2) clears setuid/setgid: give them back.
+        if (mode & 0o6000) await fsFchmod(fd, mode & 0o7777);
+      }
+    } catch (x) {
+      await fsClose(fd);
+      await fs.promises.unlink(p).catch(() => {});
+      throw x;
     }
     this.newName(path);
-    return this.addHandle({ kind: 'upper', fh });
+    return DIRECT_FH + fd;
   }
 
   /** A new name exists in upper/: a whiteout there would hide nothing now, and the base's old entry stays hidden. */
@@ -305,9 +308,8 @@ export class OverlayFs implements Backend {
   }
 
   async write(fh: number, buf: Buffer, length: number, position: number): Promise<number> {
-    const h = this.handle(fh);
-    if (h.kind !== 'upper') throw err('EBADF');
-    return (await h.fh.write(buf, 0, length, position)).bytesWritten;
+    // The binding writes direct handles itself; this serves mounts without directHandles.
+    return (await fsWrite(fdOf(fh), buf, 0, length, position)).bytesWritten;
   }
 
   async truncate(path: string, size: number): Promise<void> {
@@ -317,14 +319,11 @@ export class OverlayFs implements Backend {
   }
 
   async ftruncate(fh: number, size: number): Promise<void> {
-    const h = this.handle(fh);
-    if (h.kind !== 'upper') throw err('EBADF');
-    await h.fh.truncate(size);
+    await fsFtruncate(fdOf(fh), size);
   }
 
   async fsync(fh: number, datasync: boolean): Promise<void> {
-    const h = this.handles.get(fh);
-    if (h?.kind === 'upper') await (datasync ? h.fh.datasync() : h.fh.sync());
+    if (fh !== 0) await (datasync ? fsFdatasync(fdOf(fh)) : fsFsync(fdOf(fh)));
   }
 
   async mkdir(path: string, mode: number, ctx: FuseContext): Promise<void> {
@@ -416,7 +415,7 @@ export class OverlayFs implements Backend {
   private async hide(from: string, to: string): Promise<void> {
     if (!this.layer.rules.writable(from)) throw err('EROFS');
     const up = await this.copyUp(await this.lookup(from));
-    const dest = join(this.layer.hidden, `${this.nextFh++}`);
+    const dest = join(this.layer.hidden, `${this.nextTmp++}`);
     await fs.promises.rename(this.layer.upperPath(up.path), dest);
     this.hidden.set(to, dest);
     await this.forgetRemoved(from, false);
@@ -529,7 +528,6 @@ export class OverlayFs implements Backend {
   }
 
   /** For the log when the daemon stops. */
-  get openHandles(): number { return this.handles.size; }
 }
 
 /** Gives a copied-up entry the metadata the base (or its override) says it has. */

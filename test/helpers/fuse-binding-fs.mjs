@@ -7,10 +7,22 @@
 // which ones reach JS).
 // A lookup of /.ctl-clear or /.ctl-publish calls clearCache() / cacheAttrs()
 // on the mount; readlink publishes its answer with cacheLink().
-import { mount, FuseError, UTIME_NOW, UTIME_OMIT, ID_UNCHANGED } from '../../dist/fuse/binding.js';
+import fs from 'node:fs';
+import { mount, FuseError, UTIME_NOW, UTIME_OMIT, ID_UNCHANGED, DIRECT_FH, STABLE_CONTENT } from '../../dist/fuse/binding.js';
 
 const [mnt, optionsJson = '{}'] = process.argv.slice(2);
 const options = JSON.parse(optionsJson);
+// {"backing": FILE}: /real is that real file, opened as a direct handle (DIRECT_FH + fd).
+const backing = options.backing ?? null;
+delete options.backing;
+const REAL = '/real';
+function realStat() {
+  const st = fs.lstatSync(backing);
+  return { mode: st.mode, ino: 2 ** 50 + 1, nlink: st.nlink, uid: st.uid, gid: st.gid, size: st.size, blksize: st.blksize, blocks: st.blocks,
+    atime: st.atimeMs, mtime: st.mtimeMs, ctime: st.ctimeMs, dev: st.ino % 2 ** 32 };
+}
+// open, read, write and release of these are logged (not of /big: too many)
+const logData = (op, p) => { if (p === REAL || p === '/hello') log({ op, path: p }); };
 const log = (o) => process.stdout.write(JSON.stringify(o) + '\n');
 
 const S_IFMT = 0o170000, S_IFDIR = 0o040000, S_IFREG = 0o100000, S_IFLNK = 0o120000;
@@ -33,7 +45,8 @@ function makeNode(mode, ctx, extra = {}) {
 }
 const root = { uid: 0, gid: 0 };
 nodes.set('/', makeNode(S_IFDIR | 0o1777, root, { ino: 2 ** 40 }));
-const hello = makeNode(S_IFREG | 0o644, root, { ino: 2 ** 52 + 3 });
+// dev: its content never changes (with directHandles, the binding opens it itself)
+const hello = makeNode(S_IFREG | 0o644, root, { ino: 2 ** 52 + 3, dev: STABLE_CONTENT });
 writeData(hello, Buffer.from('hello world\n'), 0);
 nodes.set('/hello', hello);
 // 6 GiB, content generated: the 8 bytes at every offset k*8 hold k*8 (big endian)
@@ -134,10 +147,12 @@ const ops = {
       mounted?.cacheAttrs(['/dir/inner'], [get('/dir/inner')]);
       log({ op: 'ctl', what: 'publish' });
     } else log({ op: 'getattr', path: p });
+    if (p === REAL && backing) return realStat();
     return get(p);
   },
   fgetattr(p, fh) {
     log({ op: 'fgetattr', path: p });
+    if (p === REAL && backing) return realStat();
     return byFh(fh);
   },
   readdir(p) {
@@ -149,20 +164,29 @@ const ops = {
       stats: [dir, get(parentOf(p)), ...kids.map((k) => nodes.get(k))],
     };
   },
-  open: (p, flags) => openFh(get(p)),
+  open(p, flags) {
+    logData('open', p);
+    if (p === REAL && backing) return DIRECT_FH + fs.openSync(backing, flags & 3);
+    return openFh(get(p));
+  },
   create(p, mode, ctx) {
     log({ op: 'create', path: p, mode, uid: ctx.uid, gid: ctx.gid, pid: ctx.pid });
     const node = makeNode(mode, ctx);
     addNode(p, node);
     return openFh(node);
   },
-  read: (p, fh, buf, len, pos) => readData(byFh(fh), buf, len, pos),
+  read(p, fh, buf, len, pos) {
+    logData('read', p);
+    return readData(fh === 0 ? get(p) : byFh(fh), buf, len, pos);
+  },
   // async on purpose: the binding must accept promises too
   async write(p, fh, buf, len, pos) {
+    logData('write', p);
     await Promise.resolve();
     return writeData(byFh(fh), Buffer.from(buf.subarray(0, len)), pos);
   },
   release(p, fh) {
+    logData('release', p);
     byFh(fh);
     handles.delete(fh);
   },
