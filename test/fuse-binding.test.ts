@@ -614,17 +614,22 @@ describe('fuse binding: attrCache on a writable mount (changes)', () => {
     expect((await fs.readdir(mnt)).includes('e')).toBe(false);
   });
 
-  it('asks JS for security.capability before the first write only, and again after setxattr', async () => {
-    await fs.writeFile(at('w'), '');
-    const fh = await fs.open(at('w'), 'r+');
+  it('asks JS for security.capability before the first write only, never for a file it created, and again after setxattr', async () => {
+    const caps = async (action: () => Promise<unknown>) => (await t!.opsDuring('getxattr', action)).filter((e) => e.name === 'security.capability').length;
+    const old = await fs.open(at('xattrs'), 'r+');
     try {
-      const caps = async (action: () => Promise<unknown>) => (await t!.opsDuring('getxattr', action)).filter((e) => e.name === 'security.capability').length;
-      expect(await caps(() => fh.write('1', 0))).toBe(1);
-      expect(await caps(async () => { await fh.write('2', 1); await fh.write('3', 2); })).toBe(0);
-      run('setfattr', ['-n', 'user.x', '-v', '1', at('w')]);
-      expect(await caps(() => fh.write('4', 3))).toBe(1);
+      expect(await caps(() => old.write('1', 0))).toBe(1);
+      expect(await caps(async () => { await old.write('2', 1); await old.write('3', 2); })).toBe(0);
     } finally {
-      await fh.close();
+      await old.close();
+    }
+    const fresh = await fs.open(at('w'), 'w+');
+    try {
+      expect(await caps(() => fresh.write('1', 0))).toBe(0);
+      run('setfattr', ['-n', 'user.x', '-v', '1', at('w')]);
+      expect(await caps(() => fresh.write('4', 3))).toBe(1);
+    } finally {
+      await fresh.close();
     }
   });
 });

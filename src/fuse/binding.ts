@@ -259,7 +259,7 @@ interface NativeFuse {
   mount(cb: (err: Error | null) => void): void;
   unmount(cb: (err: Error | null) => void): void;
   context(): FuseContext | null;
-  cachePut(paths: readonly string[], stats: readonly Stat[]): void;
+  cachePut(paths: readonly string[], stats: readonly Stat[], noCaps?: boolean): void;
   cacheLink(path: string, target: string): void;
   clearCache(): void;
   cacheForget(paths: readonly string[], what: number): void;
@@ -592,7 +592,7 @@ export function mount(mountpoint: string, ops: FuseOps, options: MountOptions = 
   const ctxOf = (): FuseContext => fuse?.context() ?? NO_CONTEXT;
   // Bound before the kernel can send the first op.
   const forget: Forget = (paths, what) => fuse?.cacheForget(paths, what);
-  const publish = (path: string, st: Stat): void => fuse?.cachePut([path], [st]);
+  const publish = (path: string, st: Stat, noCaps: boolean): void => fuse?.cachePut([path], [st], noCaps);
   const changes = attrCache > 0 ? options.changes : undefined;
   fuse = new Native(mnt, nativeOps(changes ? keepCoherent(ops, changes, forget, publish) : ops, ctxOf, onError), {
     options: optionList(options),

@@ -22,7 +22,8 @@ export const FORGET_LISTING = 4;  // the listing of the directory at the path
 export const FORGET_BELOW = 8;    // all that is known of every path below it
 
 export type Forget = (paths: readonly string[], what: number) => void;
-export type Publish = (path: string, st: Stat) => void;
+/** noCaps: the entry has no security.capability xattr (the kernel asks before every write). */
+export type Publish = (path: string, st: Stat, noCaps: boolean) => void;
 
 /** What a changing tree tells the binding beyond its ops. */
 export interface ChangeSource {
@@ -44,29 +45,35 @@ const NO_CONTEXT = Object.freeze({ uid: 0, gid: 0, pid: 0, umask: 0 });
 
 type Op = (...args: never[]) => unknown;
 
-/** Runs `op`, then `after` (also when it failed: a failed op may have changed something). */
-function then<F extends Op>(op: F | undefined, after: (...args: Parameters<F>) => void | Promise<void>): F | undefined {
+/** Runs `op`, then `after`, told whether it succeeded (also when it failed: a failed op may have changed something). */
+function then<F extends Op>(op: F | undefined, after: (ok: boolean, ...args: Parameters<F>) => void | Promise<void>): F | undefined {
   if (!op) return undefined;
   return (async (...args: Parameters<F>) => {
+    let ok = false;
     try {
-      return await op(...args);
+      const r = await op(...args);
+      ok = true;
+      return r;
     } finally {
-      await after(...args);
+      await after(ok, ...args);
     }
   }) as unknown as F;
 }
 
 export function keepCoherent(ops: FuseOps, changes: ChangeSource, forget: Forget, publish: Publish): FuseOps {
   /** Forgets, then publishes the new answer when the tree has it at hand: in one tick, so nothing comes between. */
-  const changed = (path: string | null, what: number): void => {
+  const changed = (path: string | null, what: number, fresh = false): void => {
     if (path === null) return;
     forget([path], what);
     const st = changes.statNow?.(path);
-    if (st) publish(path, st);
+    if (st) publish(path, st, fresh);
   };
-  /** A new or removed name: the entry itself, and its directory's attributes (mtime, nlink) and listing. */
-  const nameChanged = (path: string, what = FORGET_NAME): void => {
-    changed(path, what);
+  /**
+   * A new or removed name: the entry itself, and its directory's attributes (mtime, nlink) and
+   * listing. `fresh`: a file just made, which cannot have a security.capability yet.
+   */
+  const nameChanged = (path: string, what = FORGET_NAME, fresh = false): void => {
+    changed(path, what, fresh);
     changed(parentOf(path), FORGET_STAT | FORGET_LISTING);
   };
   // A copied-up entry is another inode now, which its directory lists.
@@ -81,24 +88,24 @@ export function keepCoherent(ops: FuseOps, changes: ChangeSource, forget: Forget
   return {
     ...ops,
     // A write changes size and times, never xattrs: the answer "no security.capability" stays.
-    write: then(ops.write, (path) => changed(path, FORGET_STAT)),
-    truncate: then(ops.truncate, (path) => changed(path, FORGET_STAT)),
-    ftruncate: then(ops.ftruncate, (path) => changed(path, FORGET_STAT)),
-    chmod: then(ops.chmod, (path) => changed(path, FORGET_STAT)),
-    chown: then(ops.chown, (path) => changed(path, FORGET_STAT)),
-    utimens: then(ops.utimens, (path) => changed(path, FORGET_STAT)),
-    setxattr: then(ops.setxattr, (path) => changed(path, FORGET_NAME)),
-    removexattr: then(ops.removexattr, (path) => changed(path, FORGET_NAME)),
-    open: then(ops.open, (path, flags) => { if ((flags & O_ACCMODE) !== 0 || (flags & O_TRUNC) !== 0) changed(path, FORGET_STAT); }),
-    create: then(ops.create, (path) => nameChanged(path)),
-    mknod: then(ops.mknod, (path) => nameChanged(path)),
-    mkdir: then(ops.mkdir, (path) => nameChanged(path, FORGET_NAME | FORGET_LISTING)),
-    symlink: then(ops.symlink, (_target, path) => nameChanged(path)),
-    unlink: then(ops.unlink, (path) => nameChanged(path)),
-    rmdir: then(ops.rmdir, (path) => nameChanged(path, FORGET_NAME | FORGET_LISTING | FORGET_BELOW)),
+    write: then(ops.write, (_ok, path) => changed(path, FORGET_STAT)),
+    truncate: then(ops.truncate, (_ok, path) => changed(path, FORGET_STAT)),
+    ftruncate: then(ops.ftruncate, (_ok, path) => changed(path, FORGET_STAT)),
+    chmod: then(ops.chmod, (_ok, path) => changed(path, FORGET_STAT)),
+    chown: then(ops.chown, (_ok, path) => changed(path, FORGET_STAT)),
+    utimens: then(ops.utimens, (_ok, path) => changed(path, FORGET_STAT)),
+    setxattr: then(ops.setxattr, (_ok, path) => changed(path, FORGET_NAME)),
+    removexattr: then(ops.removexattr, (_ok, path) => changed(path, FORGET_NAME)),
+    open: then(ops.open, (_ok, path, flags) => { if ((flags & O_ACCMODE) !== 0 || (flags & O_TRUNC) !== 0) changed(path, FORGET_STAT); }),
+    create: then(ops.create, (ok, path) => nameChanged(path, FORGET_NAME, ok)),
+    mknod: then(ops.mknod, (_ok, path) => nameChanged(path)),
+    mkdir: then(ops.mkdir, (_ok, path) => nameChanged(path, FORGET_NAME | FORGET_LISTING)),
+    symlink: then(ops.symlink, (_ok, _target, path) => nameChanged(path)),
+    unlink: then(ops.unlink, (_ok, path) => nameChanged(path)),
+    rmdir: then(ops.rmdir, (_ok, path) => nameChanged(path, FORGET_NAME | FORGET_LISTING | FORGET_BELOW)),
     // Both names: the link count of `existing` changed too.
-    link: then(ops.link, (existing, path) => { changed(existing, FORGET_STAT); nameChanged(path); }),
-    rename: then(ops.rename, async (from, to) => {
+    link: then(ops.link, (_ok, existing, path) => { changed(existing, FORGET_STAT); nameChanged(path); }),
+    rename: then(ops.rename, async (_ok, from, to) => {
       // Every path below a renamed directory is gone or means something else now.
       const what = FORGET_NAME | FORGET_LISTING | (await isDir(to) ? FORGET_BELOW : 0);
       nameChanged(from, what);
