@@ -454,10 +454,11 @@ export class OverlayFs implements Backend {
   // --- metadata ---------------------------------------------------------------
 
   /** Changes metadata: on the upper file, or as a record for a base entry (no content copied). */
-  private async changeMeta(path: string, upper: (p: string, isLink: boolean) => Promise<void>, base: (m: MetaOverride) => void): Promise<void> {
+  /** `upper` gets the layer file and what lookup just found of it. */
+  private async changeMeta(path: string, upper: (p: string, st: fs.Stats) => Promise<void>, base: (m: MetaOverride) => void): Promise<void> {
     this.writable(path);
     const e = await this.lookup(path);
-    if (e.where === 'upper') { await upper(this.layer.upperPath(path), e.st.isSymbolicLink()); return; }
+    if (e.where === 'upper') { await upper(this.layer.upperPath(path), e.st); return; }
     const m = { ...this.baseMeta(e), xattrs: [...this.baseMeta(e).xattrs] };
     base(m);
     this.layer.setMeta(path, m);
@@ -465,14 +466,13 @@ export class OverlayFs implements Backend {
 
   async chmod(path: string, mode: number): Promise<void> {
     await this.changeMeta(path,
-      async (p, isLink) => { if (!isLink) await fs.promises.chmod(p, mode & 0o7777); },
+      async (p, st) => { if (!st.isSymbolicLink()) await fs.promises.chmod(p, mode & 0o7777); },
       (m) => { m.mode = (m.mode & S_IFMT) | (mode & 0o7777); });
   }
 
   async chown(path: string, uid: number, gid: number): Promise<void> {
     await this.changeMeta(path,
-      async (p) => {
-        const st = await fs.promises.lstat(p);
+      async (p, st) => {
         await fs.promises.lchown(p, uid === ID_UNCHANGED ? st.uid : uid, gid === ID_UNCHANGED ? st.gid : gid);
       },
       (m) => {
@@ -486,11 +486,10 @@ export class OverlayFs implements Backend {
   async utimens(path: string, atime: TimeSpec, mtime: TimeSpec): Promise<void> {
     const now = Date.now();
     await this.changeMeta(path,
-      async (p, isLink) => {
-        const st = await fs.promises.lstat(p);
+      async (p, st) => {
         const a = atime === 'omit' ? st.atimeMs : atime === 'now' ? now : atime;
         const m = mtime === 'omit' ? st.mtimeMs : mtime === 'now' ? now : mtime;
-        await (isLink ? fs.promises.lutimes(p, a / 1000, m / 1000) : fs.promises.utimes(p, a / 1000, m / 1000));
+        await (st.isSymbolicLink() ? fs.promises.lutimes(p, a / 1000, m / 1000) : fs.promises.utimes(p, a / 1000, m / 1000));
       },
       (m) => {
         if (atime !== 'omit') m.atime = atime === 'now' ? now : atime;
