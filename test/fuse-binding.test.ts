@@ -648,7 +648,9 @@ describe('fuse binding: direct handles (directHandles)', () => {
   beforeAll(async () => {
     mnt = join(base, 'direct');
     await fs.mkdir(mnt);
-    backing = join(base, 'backing');
+    // /real is this file: its directory mirrors the mount (layerDir)
+    await fs.mkdir(join(base, 'layer'));
+    backing = join(base, 'layer', 'real');
     await fs.writeFile(backing, '');
     t = await TestFs.start(mnt, { ...NO_KERNEL_CACHE, readOnly: false, attrCache: 1000, changes: true, directHandles: true, backing });
   });
@@ -684,6 +686,28 @@ describe('fuse binding: direct handles (directHandles)', () => {
     const cached = attrs(await fs.lstat(at('real'), { bigint: true }));
     await fs.lstat(at('.ctl-clear')).catch(() => undefined);
     expect(cached).toEqual(attrs(await fs.lstat(at('real'), { bigint: true })));
+  });
+
+  it('changes the mode, owner and times of a layer file natively, the cached attributes following', async () => {
+    await fs.lstat(at('real'));
+    const setattrs = async (action: () => Promise<unknown>): Promise<string[]> => {
+      await t!.sync();
+      await action();
+      return (await t!.sync()).filter((e) => ['chmod', 'chown', 'utimens'].includes(e.op)).map((e) => e.op);
+    };
+    expect(await setattrs(async () => {
+      await fs.chmod(at('real'), 0o640);
+      await fs.chown(at('real'), 4321, 8765);
+      await fs.utimes(at('real'), 1_000_000, 2_000_000);
+    })).toEqual([]);
+    const real = await fs.lstat(backing);
+    expect([real.mode & 0o7777, real.uid, real.gid, real.mtimeMs]).toEqual([0o640, 4321, 8765, 2_000_000_000]);
+    const cached = attrs(await fs.lstat(at('real'), { bigint: true }));
+    expect([cached.mode & 0o7777n, cached.uid, cached.mtimeNs]).toEqual([0o640n, 4321n, 2_000_000_000_000_000n]);
+    await fs.lstat(at('.ctl-clear')).catch(() => undefined);
+    expect(cached).toEqual(attrs(await fs.lstat(at('real'), { bigint: true })));
+    // any other file is JS's to change, as always
+    expect(await setattrs(() => fs.chmod(at('hello'), 0o600))).toEqual(['chmod']);
   });
 });
 

@@ -97,8 +97,10 @@ export interface Stat {
   /**
    * Never shown to the kernel (FUSE has no device field); with `directHandles`
    * it tells the binding about the file: STABLE_CONTENT (its content never
-   * changes under this name), or the low 32 bits of the inode number of the
-   * file a direct handle writes to (so cached attributes follow the writes).
+   * changes under this name), or the low 32 bits of the inode number of its
+   * real file in ChangeSource.layerDir, which it may then change itself (writes
+   * through a direct handle, chmod, chown, utimens), its cached attributes
+   * following.
    */
   dev?: number;
 }
@@ -577,6 +579,13 @@ function optionList(o: MountOptions): string[] {
   return list;
 }
 
+/** ChangeSource.layerDir, checked: the binding keeps it in a PATH_MAX buffer, and a cut path would be another. */
+function layerDirOf(c: ChangeSource): string {
+  const dir = c.layerDir ?? '';
+  if (dir !== '' && (!dir.startsWith('/') || Buffer.byteLength(dir) >= 4000)) throw new HacktreeError('MOUNT', `bad layer directory: ${dir}`);
+  return dir;
+}
+
 /** Mounts `ops` at `mountpoint`; resolves once the kernel has sent INIT. */
 export function mount(mountpoint: string, ops: FuseOps, options: MountOptions = {}): Promise<FuseMount> {
   const Native = loadNative();
@@ -603,6 +612,7 @@ export function mount(mountpoint: string, ops: FuseOps, options: MountOptions = 
     attrCache,
     attrCacheMutable: changes !== undefined,
     directHandles: options.directHandles ?? false,
+    layerDir: changes && options.directHandles ? layerDirOf(changes) : '',
   });
   const f = fuse;
 

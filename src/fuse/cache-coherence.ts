@@ -35,6 +35,11 @@ export interface ChangeSource {
    * that libfuse and the kernel send right after most changes.
    */
   statNow?(path: string): Stat | null;
+  /**
+   * The directory that mirrors, path for path, the files whose Stat.dev names their inode
+   * (directHandles): the binding changes their mode, owner and times there itself.
+   */
+  readonly layerDir?: string;
 }
 
 const parentOf = (p: string): string => (p.lastIndexOf('/') <= 0 ? '/' : p.slice(0, p.lastIndexOf('/')));

@@ -3,7 +3,7 @@
 // first write; metadata-only changes to base entries are recorded without
 // copying content); everything else fails with EROFS.
 import fs from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import xattr from '@napi-rs/xattr';
@@ -58,6 +58,8 @@ export class OverlayFs implements Backend {
 
   constructor(private readonly base: CommitFs, private readonly layer: Layer, private readonly log: (msg: string) => void) {}
 
+  get layerDir(): string { return resolve(this.layer.upper); }
+
   observe(changed: (path: string) => void): void {
     this.sideChange = changed;
   }
@@ -108,8 +110,10 @@ export class OverlayFs implements Backend {
   private statOf(e: Entry): Stat {
     if (e.where === 'upper') {
       const st = e.st;
-      // dev (never shown): the real inode, so the binding can follow writes through a direct handle.
-      return { mode: st.mode, ino: e.path === '/' ? 1 : upperIno(st), nlink: e.unlinked ? 0 : st.nlink, uid: st.uid, gid: st.gid, size: st.size, rdev: st.rdev, blksize: st.blksize, blocks: st.blocks, atime: st.atimeMs, mtime: st.mtimeMs, ctime: st.ctimeMs, dev: st.ino % 2 ** 32 };
+      // dev (never shown): a file at a writable path names its real inode, and the binding
+      // may then write it and change its mode, owner and times without asking.
+      const direct = !st.isDirectory() && !e.unlinked && this.layer.rules.writable(e.path);
+      return { mode: st.mode, ino: e.path === '/' ? 1 : upperIno(st), nlink: e.unlinked ? 0 : st.nlink, uid: st.uid, gid: st.gid, size: st.size, rdev: st.rdev, blksize: st.blksize, blocks: st.blocks, atime: st.atimeMs, mtime: st.mtimeMs, ctime: st.ctimeMs, dev: direct ? st.ino % 2 ** 32 : 0 };
     }
     // dev (never shown): what this name holds is the commit's, read-only until copied up.
     const s = { ...this.base.statOf(e.node), dev: STABLE_CONTENT };

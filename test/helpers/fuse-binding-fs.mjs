@@ -245,6 +245,7 @@ const ops = {
     }
   },
   chmod(p, mode) {
+    log({ op: 'chmod', path: p, mode });
     const n = get(p);
     n.mode = (n.mode & S_IFMT) | (mode & 0o7777);
   },
@@ -284,8 +285,11 @@ const ops = {
 };
 
 // {"changes": true}: a writable tree keeping the native cache true, publishing
-// what it knows after each change (everything is at hand in memory).
-if (options.changes === true) options.changes = { statNow: (p) => nodes.get(p) ?? null };
+// what it knows after each change (everything is at hand in memory); with
+// {"backing": FILE}, FILE's directory mirrors the tree for /real (layerDir).
+if (options.changes === true) {
+  options.changes = { statNow: (p) => (p === REAL && backing ? realStat() : nodes.get(p) ?? null), ...(backing ? { layerDir: backing.slice(0, backing.lastIndexOf('/')) } : {}) };
+}
 
 try {
   mounted = await mount(mnt, ops, options);
