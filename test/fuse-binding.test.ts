@@ -709,6 +709,17 @@ describe('fuse binding: direct handles (directHandles)', () => {
     // any other file is JS's to change, as always
     expect(await setattrs(() => fs.chmod(at('hello'), 0o600))).toEqual(['chmod']);
   });
+
+  it('answers "no such name" in a directory only the layer has without JS, by the real directory', async () => {
+    await fs.mkdir(join(base, 'layer', 'lonly'));
+    await fs.writeFile(join(base, 'layer', 'lonly', 'there'), '');
+    await fs.lstat(at('lonly'));
+    const missing = (name: string) => fs.lstat(at('lonly', name)).then(() => 'found', (e: NodeJS.ErrnoException) => e.code);
+    expect(await jsPaths(t!, 'getattr', async () => { expect(await missing('absent')).toBe('ENOENT'); })).toEqual([]);
+    // a name the real directory has, and libfuse's hidden names, are JS's to answer
+    expect(await jsPaths(t!, 'getattr', () => missing('there'))).toEqual(['/lonly/there']);
+    expect(await jsPaths(t!, 'getattr', () => missing('.fuse_hidden0001'))).toEqual(['/lonly/.fuse_hidden0001']);
+  });
 });
 
 /** Where a process's open file descriptors point. */

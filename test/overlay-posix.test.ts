@@ -402,6 +402,31 @@ print(','.join(sorted(x for x in os.listxattr(p) if x.startswith('user.'))))
     } finally { fs.closeSync(fd); }
   });
 
+  it('in a directory only the layer has: names come and go at once, an unlinked open file still works, a renamed directory shows its files', () => {
+    const d = m('var/tmp/made');
+    fs.mkdirSync(d);
+    expect(codeOf(() => fs.statSync(join(d, 'f')))).toBe('ENOENT');
+    fs.writeFileSync(join(d, 'f'), 'x');
+    expect(fs.statSync(join(d, 'f')).size).toBe(1);
+    const fd = fs.openSync(join(d, 'f'), 'r+');
+    try {
+      fs.unlinkSync(join(d, 'f'));
+      expect(codeOf(() => fs.statSync(join(d, 'f')))).toBe('ENOENT');
+      expect(fs.fstatSync(fd).nlink).toBe(0);
+      expect(fs.writeSync(fd, 'yz', 1)).toBe(2);
+      expect(fs.fstatSync(fd).size).toBe(3);
+    } finally { fs.closeSync(fd); }
+    fs.writeFileSync(join(d, 'g'), 'g');
+    fs.renameSync(d, m('var/tmp/moved'));
+    expect(codeOf(() => fs.statSync(join(d, 'g')))).toBe('ENOENT');
+    expect(fs.readFileSync(m('var/tmp/moved/g'), 'utf8')).toBe('g');
+    fs.mkdirSync(d);
+    expect(codeOf(() => fs.statSync(join(d, 'g')))).toBe('ENOENT');
+    expect(names(d)).toEqual([]);
+    fs.rmSync(m('var/tmp/moved'), { recursive: true });
+    fs.rmdirSync(d);
+  });
+
   it('O_APPEND: two appends land at the end', () => {
     const p = m('var/tmp/appended');
     fs.writeFileSync(p, 'a');

@@ -97,10 +97,10 @@ export interface Stat {
   /**
    * Never shown to the kernel (FUSE has no device field); with `directHandles`
    * it tells the binding about the file: STABLE_CONTENT (its content never
-   * changes under this name), or the low 32 bits of the inode number of its
-   * real file in ChangeSource.layerDir, which it may then change itself (writes
-   * through a direct handle, chmod, chown, utimens), its cached attributes
-   * following.
+   * changes under this name), LAYER_ONLY_DIR, or the low 32 bits of the inode
+   * number of its real file in ChangeSource.layerDir, which it may then change
+   * itself (writes through a direct handle, chmod, chown, utimens), its cached
+   * attributes following.
    */
   dev?: number;
 }
@@ -113,6 +113,12 @@ export interface Stat {
 export const DIRECT_FH = 2 ** 52;
 /** Stat.dev of a regular file whose content never changes: opened read-only by the binding (handle 0). */
 export const STABLE_CONTENT = 0xffffffff;
+/**
+ * Stat.dev of a directory only the layer has: a name in it exists exactly when
+ * ChangeSource.layerDir + its path does, so the binding answers "no such name"
+ * itself (except libfuse's own .fuse_hidden* names).
+ */
+export const LAYER_ONLY_DIR = 0xfffffffe;
 
 export interface StatFs {
   bsize: number;

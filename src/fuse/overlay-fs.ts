@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import xattr from '@napi-rs/xattr';
-import { DIRECT_FH, FuseError, ID_UNCHANGED, STABLE_CONTENT, type DirListing, type FuseContext, type Stat, type StatFs, type TimeSpec } from './binding.js';
+import { DIRECT_FH, FuseError, ID_UNCHANGED, LAYER_ONLY_DIR, STABLE_CONTENT, type DirListing, type FuseContext, type Stat, type StatFs, type TimeSpec } from './binding.js';
 import type { Backend } from './backend.js';
 import type { CommitFs, Node } from './commit-fs.js';
 import { inodeOf } from './inode.js';
@@ -55,6 +55,13 @@ export class OverlayFs implements Backend {
   /** libfuse's .fuse_hidden* names → the files, moved out of the tree into layer/hidden. */
   private readonly hidden = new Map<string, string>();
   private sideChange: (path: string) => void = () => {};
+  /**
+   * Upper directories → whether only the layer has them (made here, or opaque, or hiding a
+   * deleted base directory): a name in one exists exactly when its real file does, which
+   * the binding can then check itself (Stat.dev LAYER_ONLY_DIR). Filled by lookups and
+   * mkdir; dropped for whatever a rename or rmdir touches.
+   */
+  private readonly layerOnly = new Map<string, boolean>();
 
   constructor(private readonly base: CommitFs, private readonly layer: Layer, private readonly log: (msg: string) => void) {}
 
@@ -93,7 +100,12 @@ export class OverlayFs implements Backend {
     if (h) return { where: 'upper', path, st: fs.lstatSync(h), unlinked: true };
     if (this.layer.inUpper.has(path)) {
       try {
-        return { where: 'upper', path, st: fs.lstatSync(this.layer.upperPath(path)) };
+        const st = fs.lstatSync(this.layer.upperPath(path));
+        if (st.isDirectory() && !this.layerOnly.has(path)) {
+          const inBase = !this.layer.opaque.has(path) && !this.layer.hidesBase(path) && await this.base.resolve(path).then((n) => n.kind === 'dir', () => false);
+          this.layerOnly.set(path, !inBase);
+        }
+        return { where: 'upper', path, st };
       } catch {
         this.layer.unmarkUpper(path, true);
       }
@@ -112,8 +124,10 @@ export class OverlayFs implements Backend {
       const st = e.st;
       // dev (never shown): a file at a writable path names its real inode, and the binding
       // may then write it and change its mode, owner and times without asking.
-      const direct = !st.isDirectory() && !e.unlinked && this.layer.rules.writable(e.path);
-      return { mode: st.mode, ino: e.path === '/' ? 1 : upperIno(st), nlink: e.unlinked ? 0 : st.nlink, uid: st.uid, gid: st.gid, size: st.size, rdev: st.rdev, blksize: st.blksize, blocks: st.blocks, atime: st.atimeMs, mtime: st.mtimeMs, ctime: st.ctimeMs, dev: direct ? st.ino % 2 ** 32 : 0 };
+      // A directory only the layer has says so: the binding can answer "no such name" in it.
+      const dev = st.isDirectory() ? (this.layerOnly.get(e.path) === true ? LAYER_ONLY_DIR : 0)
+        : !e.unlinked && this.layer.rules.writable(e.path) ? st.ino % 2 ** 32 : 0;
+      return { mode: st.mode, ino: e.path === '/' ? 1 : upperIno(st), nlink: e.unlinked ? 0 : st.nlink, uid: st.uid, gid: st.gid, size: st.size, rdev: st.rdev, blksize: st.blksize, blocks: st.blocks, atime: st.atimeMs, mtime: st.mtimeMs, ctime: st.ctimeMs, dev };
     }
     // dev (never shown): what this name holds is the commit's, read-only until copied up.
     const s = { ...this.base.statOf(e.node), dev: STABLE_CONTENT };
@@ -233,6 +247,7 @@ export class OverlayFs implements Backend {
     applyMeta(p, m, false);
     this.layer.markUpper(dir);
     this.layer.removeMeta(dir);
+    this.layerOnly.set(dir, false);
     this.sideChange(dir); // now an upper directory: another inode number and mtime
   }
 
@@ -343,6 +358,12 @@ export class OverlayFs implements Backend {
     if (o.differs) fs.chownSync(p, o.uid, o.gid);
     if (o.differs || (m & 0o7000)) fs.chmodSync(p, m);
     this.newName(path, true);
+    // No base entry shows here (prepareNew checked): new, or opaque over a deleted one.
+    this.layerOnly.set(path, true);
+  }
+
+  private forgetLayerOnly(path: string): void {
+    for (const p of this.layerOnly.keys()) if (p === path || p.startsWith(path + '/')) this.layerOnly.delete(p);
   }
 
   async symlink(target: string, path: string, ctx: FuseContext): Promise<void> {
@@ -398,6 +419,7 @@ export class OverlayFs implements Backend {
     if (e.where === 'upper' ? !e.st.isDirectory() : e.node.kind !== 'dir') throw err('ENOTDIR');
     if ((await this.readdir(path)).names.length > 0) throw err('ENOTEMPTY');
     await this.remove(e);
+    this.forgetLayerOnly(path);
   }
 
   /** Deletes an entry: its upper copy goes, and a base entry behind it is whited out. */
@@ -431,6 +453,16 @@ export class OverlayFs implements Backend {
 
   async rename(from: string, to: string): Promise<void> {
     if (isHiddenName(to) && !this.layer.inUpper.has(to)) return this.hide(from, to);
+    try {
+      await this.move(from, to);
+    } finally {
+      // What lookups on the way learnt of both subtrees is the old state's.
+      this.forgetLayerOnly(from);
+      this.forgetLayerOnly(to);
+    }
+  }
+
+  private async move(from: string, to: string): Promise<void> {
     if (!this.layer.rules.writable(from)) throw err('EROFS');
     if (!this.layer.rules.writable(to)) throw err('EXDEV');
     this.checkName(to);

@@ -8,7 +8,7 @@
 // A lookup of /.ctl-clear or /.ctl-publish calls clearCache() / cacheAttrs()
 // on the mount; readlink publishes its answer with cacheLink().
 import fs from 'node:fs';
-import { mount, FuseError, UTIME_NOW, UTIME_OMIT, ID_UNCHANGED, DIRECT_FH, STABLE_CONTENT } from '../../dist/fuse/binding.js';
+import { mount, FuseError, UTIME_NOW, UTIME_OMIT, ID_UNCHANGED, DIRECT_FH, STABLE_CONTENT, LAYER_ONLY_DIR } from '../../dist/fuse/binding.js';
 
 const [mnt, optionsJson = '{}'] = process.argv.slice(2);
 const options = JSON.parse(optionsJson);
@@ -283,6 +283,10 @@ const ops = {
   }),
   access: () => {},
 };
+
+// With a backing file, /lonly is a directory only the layer has (its mirror: the backing
+// file's directory + /lonly).
+if (backing) nodes.set('/lonly', makeNode(S_IFDIR | 0o755, root, { dev: LAYER_ONLY_DIR }));
 
 // {"changes": true}: a writable tree keeping the native cache true, publishing
 // what it knows after each change (everything is at hand in memory); with
