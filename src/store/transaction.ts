@@ -94,6 +94,20 @@ export class Transaction {
     });
   }
 
+  /** Where a content object is staged: a pull's fetch workers write the objects they verified there. */
+  contentStagePath(csum: Checksum): string {
+    return this.stagePath(csum, 'file');
+  }
+
+  /**
+   * Takes in a content object already written at contentStagePath(h.object) by
+   * a writer that computed `h` from the bytes it wrote, and checked it against
+   * the checksum the tree names.
+   */
+  adoptStagedContent(h: ContentHashes, meta: FileMeta, size: number): void {
+    this.stageContent(h, meta, size, () => {});
+  }
+
   /** Objects staged and not yet moved in. */
   get pending(): number {
     return this.staged.size;

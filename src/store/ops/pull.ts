@@ -25,6 +25,7 @@ import { parseContentMap, type ContentMap } from '../content-map.js';
 import type { RefName } from '../refs.js';
 import { atomicWriteFileSync } from '../durable.js';
 import type { ObjectSource } from '../remote/source.js';
+import type { ContentStager } from '../remote/fetch-workers.js';
 import { verifyCommitSignature, writeDetached, type PublicKey } from './sign.js';
 import { noProgress, type Progress } from './progress.js';
 
@@ -59,9 +60,11 @@ export async function pull(repo: Repo, source: ObjectSource, targets: PullTarget
   try {
     const commits: Checksum[] = [];
     for (const t of targets) commits.push(...await p.commitChain(t.commit));
+    await p.stopWorkers();
     p.finish(targets.map((t) => ({ ref: t.ref, checksum: t.commit })), commits);
     return p.result(commits);
   } catch (e) {
+    await p.stopWorkers(); // before the staging directory goes: no worker may write into it after
     p.abort();
     throw describeSystemError(e, 'pull failed');
   } finally {
@@ -83,10 +86,13 @@ class Puller {
   private readonly started = Date.now();
   private readonly stats = { metaFetched: 0, contentFetched: 0, contentRebuilt: 0, objects: 0 };
   private readonly progress: Progress;
+  /** Fetches, verifies and writes content objects off this thread, when the source offers it. */
+  private readonly stager: ContentStager | null;
 
   constructor(private readonly repo: Repo, private readonly source: ObjectSource, private readonly opts: PullOptions) {
     this.tx = new Transaction(repo);
     this.progress = opts.progress ?? noProgress;
+    this.stager = source.contentStager?.(repo.mode) ?? null;
   }
 
   /** The commit and, per --depth, its ancestors: each fetched, verified and made complete. */
@@ -175,6 +181,7 @@ class Puller {
   private async file(csum: Checksum, path: string): Promise<void> {
     if (this.repo.hasObject(csum, 'file')) return;
     if (await this.rebuild(csum)) return;
+    if (this.stager) return this.fetchStaged(this.stager, csum, path);
     const got = await this.source.content(csum);
     this.check();
     if (!got) throw new HacktreeError('BAD_SOURCE', `${this.source.label} lacks file object ${csum} (${path})`);
@@ -183,6 +190,16 @@ class Puller {
     this.stats.contentFetched++;
     const raw = this.repo.mode === 'archive' ? got.raw : undefined;
     await this.stageAsync(() => this.tx.writeVerifiedContent(h, got.meta, got.data, raw), got.data.length);
+  }
+
+  /** The stager checks the checksum before it writes the object into staging; here it joins the transaction. */
+  private async fetchStaged(stager: ContentStager, csum: Checksum, path: string): Promise<void> {
+    this.check();
+    const got = await stager.stage(csum, this.tx.contentStagePath(csum), path);
+    this.check();
+    if (!got) throw new HacktreeError('BAD_SOURCE', `${this.source.label} lacks file object ${csum} (${path})`);
+    this.stats.contentFetched++;
+    this.stage(() => this.tx.adoptStagedContent(got.hashes, got.meta, got.size), got.size);
   }
 
   /** Builds the object from bytes already here under other metadata, if the content map says which. */
@@ -248,7 +265,13 @@ class Puller {
   private async all(work: Array<Promise<unknown>>): Promise<void> {
     for (const w of work) {
       this.inflight.add(w);
-      w.then(() => this.inflight.delete(w), (e) => { this.inflight.delete(w); this.failure ??= e; });
+      w.then(() => this.inflight.delete(w), (e) => {
+        this.inflight.delete(w);
+        if (this.failure) return;
+        this.failure = e;
+        // Queued fetches would otherwise all run before the error is reported.
+        void this.stager?.close();
+      });
     }
     await Promise.allSettled(work);
     if (this.failure) throw this.failure;
@@ -261,6 +284,11 @@ class Puller {
   finish(refs: Array<{ ref: RefName; checksum: Checksum }>, commits: Checksum[]): void {
     this.tx.commit(refs);
     for (const c of commits) fs.rmSync(partialPath(this.repo, c), { force: true });
+  }
+
+  /** Waits until no fetch worker can write into staging any more. */
+  async stopWorkers(): Promise<void> {
+    await this.stager?.close();
   }
 
   abort(): void {
