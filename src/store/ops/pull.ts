@@ -60,11 +60,11 @@ export async function pull(repo: Repo, source: ObjectSource, targets: PullTarget
   try {
     const commits: Checksum[] = [];
     for (const t of targets) commits.push(...await p.commitChain(t.commit));
-    await p.stopWorkers();
+    await p.settle();
     p.finish(targets.map((t) => ({ ref: t.ref, checksum: t.commit })), commits);
     return p.result(commits);
   } catch (e) {
-    await p.stopWorkers(); // before the staging directory goes: no worker may write into it after
+    await p.settle(); // before the staging directory goes: nothing may write into it or move from it after
     p.abort();
     throw describeSystemError(e, 'pull failed');
   } finally {
@@ -83,6 +83,8 @@ class Puller {
   private readonly map: ContentMap = new Map();
   private readonly inflight = new Set<Promise<unknown>>();
   private failure: unknown = null;
+  /** The checkpoint moving the last batch into objects/, while the pull goes on. */
+  private checkpointing: Promise<void> | null = null;
   private readonly started = Date.now();
   private readonly stats = { metaFetched: 0, contentFetched: 0, contentRebuilt: 0, objects: 0 };
   private readonly progress: Progress;
@@ -241,10 +243,15 @@ class Puller {
     if (Date.now() - this.batchStart >= BATCH_MS || this.tx.pending >= BATCH_OBJECTS || this.batchBytes >= BATCH_BYTES) this.flush();
   }
 
+  /** Moves the batch in while fetching goes on; a batch due while the last one is still moving waits for it. */
   private flush(): void {
-    this.tx.checkpoint();
+    if (this.checkpointing) return;
     this.batchStart = Date.now();
     this.batchBytes = 0;
+    this.checkpointing = this.tx.checkpointAsync().then(
+      () => { this.checkpointing = null; },
+      (e: unknown) => { this.checkpointing = null; this.failure ??= e; void this.stager?.close(); },
+    );
   }
 
   private report(): void {
@@ -282,13 +289,15 @@ class Puller {
   }
 
   finish(refs: Array<{ ref: RefName; checksum: Checksum }>, commits: Checksum[]): void {
+    this.check(); // a checkpoint may have failed after the last object arrived
     this.tx.commit(refs);
     for (const c of commits) fs.rmSync(partialPath(this.repo, c), { force: true });
   }
 
-  /** Waits until no fetch worker can write into staging any more. */
-  async stopWorkers(): Promise<void> {
+  /** Waits until no fetch worker can write into staging any more, and no checkpoint is moving objects. */
+  async settle(): Promise<void> {
     await this.stager?.close();
+    await this.checkpointing;
   }
 
   abort(): void {
