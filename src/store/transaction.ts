@@ -111,7 +111,13 @@ export class Transaction {
    * the checksum the tree names.
    */
   adoptStagedContent(h: ContentHashes, meta: FileMeta, size: number): void {
-    this.stageContent(h, meta, size, () => {});
+    if (isReg(meta.mode)) this.indexRows.push({ object: h.object, sha256: h.sha256, size, meta });
+    // The writer was handed the staging path only for an object absent from the repo (and
+    // writers hold the repository lock): only this transaction's own batches need checking.
+    const key = 'file' + h.object;
+    if (this.staged.has(key) || this.moving?.has(key)) return;
+    this.stats.contentBytesWritten += size;
+    this.add(h.object, 'file', this.stagePath(h.object, 'file'));
   }
 
   /** Objects staged and not yet moved in. */

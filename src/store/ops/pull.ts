@@ -83,6 +83,8 @@ class Puller {
   private readonly map: ContentMap = new Map();
   private readonly inflight = new Set<Promise<unknown>>();
   private failure: unknown = null;
+  /** No content to rebuild from: the index was empty at the start, and no checkpoint has filled it since. */
+  private indexEmpty: boolean;
   /** The checkpoint moving the last batch into objects/, while the pull goes on. */
   private checkpointing: Promise<void> | null = null;
   private readonly started = Date.now();
@@ -95,6 +97,7 @@ class Puller {
     this.tx = new Transaction(repo);
     this.progress = opts.progress ?? noProgress;
     this.stager = source.contentStager?.(repo.mode) ?? null;
+    this.indexEmpty = repo.index.count() === 0;
   }
 
   /** The commit and, per --depth, its ancestors: each fetched, verified and made complete. */
@@ -207,7 +210,7 @@ class Puller {
   /** Builds the object from bytes already here under other metadata, if the content map says which. */
   private async rebuild(csum: Checksum): Promise<boolean> {
     const e = this.map.get(csum);
-    if (!e) return false;
+    if (!e || this.indexEmpty) return false;
     for (const cand of this.repo.index.byContent(e.sha256)) {
       if (cand.size > (256 << 20) || !this.repo.hasObject(cand.object, 'file')) continue;
       let content: Buffer;
@@ -249,7 +252,7 @@ class Puller {
     this.batchStart = Date.now();
     this.batchBytes = 0;
     this.checkpointing = this.tx.checkpointAsync().then(
-      () => { this.checkpointing = null; },
+      () => { this.checkpointing = null; this.indexEmpty = false; },
       (e: unknown) => { this.checkpointing = null; this.failure ??= e; void this.stager?.close(); },
     );
   }

@@ -1,49 +1,51 @@
 // Content objects of an HTTP pull are fetched, inflated, checksummed and
-// written by worker threads (fetch-worker.ts), so every core works on them and
-// the main thread only walks trees and keeps the transaction. Per object, that
-// work is ~5x what the walk costs: on one thread it was the whole pull's
-// bottleneck. Each worker keeps its own keep-alive connections.
+// written (content-fetcher.ts) by worker threads and, for a smaller share, by
+// the main thread between its own tasks, so every core works on them. Measured
+// on 2 cores: per object that work is ~5x what walking the trees costs, and on
+// the main thread alone it was the pull's bottleneck; each extra thread also
+// costs ~0.4 s of CPU of its own (an isolate compiles the same code again), so
+// the main thread takes part instead of adding one more worker.
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import type { Checksum } from '../checksum.js';
 import type { RepoMode } from '../config.js';
-import type { ContentHashes } from '../content-hash.js';
-import type { FileMeta } from '../objects/file-header.js';
 import { fromErrorRecord, HacktreeError, type ErrorRecord } from '../../errors.js';
 import type { HttpStats } from './http.js';
+import { ContentFetcher, type FetchJob, type FetcherSetup, type StagedContent } from './content-fetcher.js';
 
-/** A content object a worker has verified and written at the staging path it was given. */
-export interface StagedContent {
-  /** Computed from the bytes written; `hashes.object` is the checksum asked for. */
-  hashes: ContentHashes;
-  meta: FileMeta;
-  /** Content bytes (0 for a symlink). */
-  size: number;
-}
+export type { StagedContent };
 
 export interface ContentStager {
   /** Fetches `csum`, verifies it and writes it at `stagePath`; null when the source lacks it. `path` is for messages. */
   stage(csum: Checksum, stagePath: string, path: string): Promise<StagedContent | null>;
   readonly stats: HttpStats;
-  /** Stops the workers; jobs not yet done are refused. Returns once no worker can write any more. */
+  /** Stops fetching; jobs not yet done are refused. Returns once nothing can write into staging any more. */
   close(): Promise<void>;
 }
 
-export interface FetchWorkerSetup { url: string; label: string; mode: RepoMode; concurrency: number }
-export interface FetchJob { id: number; csum: Checksum; stagePath: string; path: string }
 export type FetchReply = { id: number; stats: HttpStats } & ({ staged: StagedContent | null } | { error: ErrorRecord });
 
-/** Requests each worker keeps in flight: enough to hide a round trip while it inflates. */
+/** Requests a worker keeps in flight: enough to hide a round trip while it inflates. */
 const PER_WORKER = 6;
+/** The main thread takes fewer: it also walks the trees and hands out the jobs. */
+const ON_MAIN = 2;
 
 function workerCount(): number {
   const env = Number(process.env.HACKTREE_PULL_WORKERS);
-  if (Number.isInteger(env) && env > 0) return env;
-  return Math.min(Math.max(availableParallelism(), 2), 4);
+  if (Number.isInteger(env) && env >= 0) return env;
+  return Math.min(Math.max(availableParallelism() - 1, 1), 3);
 }
 
 interface Job extends FetchJob { resolve(s: StagedContent | null): void; reject(e: unknown): void }
-interface Slot { worker: Worker; jobs: Map<number, Job>; stats: HttpStats }
+
+/** Where jobs run: a worker thread, or this thread. */
+interface Slot {
+  readonly jobs: Map<number, Job>;
+  readonly limit: number;
+  stats: HttpStats;
+  start(job: FetchJob): void;
+  stop(): Promise<void>;
+}
 
 export class FetchWorkers implements ContentStager {
   private readonly slots: Slot[] = [];
@@ -51,16 +53,9 @@ export class FetchWorkers implements ContentStager {
   private nextId = 0;
   private closed: Promise<void> | null = null;
 
-  constructor(setup: Omit<FetchWorkerSetup, 'concurrency'>) {
-    for (let i = 0; i < workerCount(); i++) {
-      const worker = new Worker(new URL('./fetch-worker.js', import.meta.url), { workerData: { ...setup, concurrency: PER_WORKER } satisfies FetchWorkerSetup });
-      const slot: Slot = { worker, jobs: new Map(), stats: { requests: 0, bytes: 0 } };
-      worker.unref(); // idle workers must not keep the process alive; busy ones are ref'd
-      worker.on('message', (r: FetchReply) => this.done(slot, r));
-      worker.on('error', (e) => this.lost(slot, e));
-      worker.on('exit', (code) => this.lost(slot, new Error(`fetch worker exited with code ${code}`)));
-      this.slots.push(slot);
-    }
+  constructor(setup: Omit<FetcherSetup, 'concurrency'>) {
+    for (let i = 0; i < workerCount(); i++) this.slots.push(this.workerSlot({ ...setup, concurrency: PER_WORKER }));
+    this.slots.push(this.inlineSlot({ ...setup, concurrency: ON_MAIN }));
   }
 
   get stats(): HttpStats {
@@ -80,7 +75,7 @@ export class FetchWorkers implements ContentStager {
   close(): Promise<void> {
     this.closed ??= (async () => {
       for (const j of this.queue.splice(0)) j.reject(stopped());
-      await Promise.all(this.slots.map((s) => s.worker.terminate()));
+      await Promise.all(this.slots.map((s) => s.stop()));
       for (const s of this.slots) {
         for (const j of s.jobs.values()) j.reject(stopped());
         s.jobs.clear();
@@ -89,44 +84,85 @@ export class FetchWorkers implements ContentStager {
     return this.closed;
   }
 
-  /** Hands queued jobs to the least busy workers that have room. */
+  /** Hands queued jobs to the slots with room, the least busy first. */
   private pump(): void {
     while (this.queue.length > 0 && !this.closed) {
       let best: Slot | null = null;
-      for (const s of this.slots) if (s.jobs.size < PER_WORKER && (!best || s.jobs.size < best.jobs.size)) best = s;
+      for (const s of this.slots) if (s.jobs.size < s.limit && (!best || s.jobs.size / s.limit < best.jobs.size / best.limit)) best = s;
       if (!best) return;
       const job = this.queue.shift()!;
-      if (best.jobs.size === 0) best.worker.ref();
       best.jobs.set(job.id, job);
-      best.worker.postMessage({ id: job.id, csum: job.csum, stagePath: job.stagePath, path: job.path } satisfies FetchJob);
+      best.start({ id: job.id, csum: job.csum, stagePath: job.stagePath, path: job.path });
     }
   }
 
-  private done(slot: Slot, r: FetchReply): void {
-    slot.stats = r.stats;
-    const job = slot.jobs.get(r.id);
+  private done(slot: Slot, id: number, outcome: { staged: StagedContent | null } | { error: unknown }): void {
+    const job = slot.jobs.get(id);
     if (!job) return;
-    slot.jobs.delete(r.id);
-    if (slot.jobs.size === 0) slot.worker.unref();
-    if ('error' in r) job.reject(fromErrorRecord(r.error));
-    else job.resolve(r.staged && { ...r.staged, meta: withBuffers(r.staged.meta) });
+    slot.jobs.delete(id);
+    if ('error' in outcome) job.reject(outcome.error);
+    else job.resolve(outcome.staged);
     this.pump();
   }
 
-  /** A worker that died (not by close()) fails the jobs it had; the pull stops on the first. */
-  private lost(slot: Slot, e: unknown): void {
-    if (this.closed) return;
-    for (const j of slot.jobs.values()) j.reject(new HacktreeError('IO', `pull: a fetch worker failed: ${(e as Error).message ?? String(e)}`));
-    slot.jobs.clear();
-    const i = this.slots.indexOf(slot);
-    if (i >= 0) this.slots.splice(i, 1);
-    if (this.slots.length === 0) for (const j of this.queue.splice(0)) j.reject(new HacktreeError('IO', 'pull: no fetch worker left'));
+  private workerSlot(setup: FetcherSetup): Slot {
+    const worker = new Worker(new URL('./fetch-worker.js', import.meta.url), { workerData: setup });
+    worker.unref(); // an idle worker must not keep the process alive; a busy one is ref'd
+    const slot: Slot = {
+      jobs: new Map(),
+      limit: PER_WORKER,
+      stats: { requests: 0, bytes: 0 },
+      start: (job) => {
+        if (slot.jobs.size === 1) worker.ref();
+        worker.postMessage(job);
+      },
+      stop: async () => { await worker.terminate(); },
+    };
+    const lost = (e: unknown): void => {
+      if (this.closed) return;
+      // A worker that died fails the jobs it had (the pull stops on the first); the others go on.
+      for (const j of slot.jobs.values()) j.reject(new HacktreeError('IO', `pull: a fetch worker failed: ${(e as Error).message ?? String(e)}`));
+      slot.jobs.clear();
+      const i = this.slots.indexOf(slot);
+      if (i >= 0) this.slots.splice(i, 1);
+    };
+    worker.on('message', (r: FetchReply) => {
+      slot.stats = r.stats;
+      this.done(slot, r.id, 'error' in r ? { error: fromErrorRecord(r.error) } : { staged: r.staged && { ...r.staged, meta: withBuffers(r.staged.meta) } });
+      if (slot.jobs.size === 0) worker.unref();
+    });
+    worker.on('error', lost);
+    worker.on('exit', (code) => lost(new Error(`exited with code ${code}`)));
+    return slot;
+  }
+
+  private inlineSlot(setup: FetcherSetup): Slot {
+    const fetcher = new ContentFetcher(setup);
+    const running = new Set<Promise<unknown>>();
+    const slot: Slot = {
+      jobs: new Map(),
+      limit: ON_MAIN,
+      stats: { requests: 0, bytes: 0 },
+      start: (job) => {
+        const p = fetcher.stage(job).then(
+          (staged) => { slot.stats = fetcher.stats; this.done(slot, job.id, { staged }); },
+          (error: unknown) => { slot.stats = fetcher.stats; this.done(slot, job.id, { error }); },
+        );
+        running.add(p);
+        void p.finally(() => running.delete(p));
+      },
+      stop: async () => {
+        fetcher.close();
+        await Promise.allSettled([...running]);
+      },
+    };
+    return slot;
   }
 }
 
 const stopped = (): HacktreeError => new HacktreeError('IO', 'pull stopped');
 
 /** Structured clone turns Buffers into plain Uint8Arrays: xattr values are Buffers again. */
-function withBuffers(meta: FileMeta): FileMeta {
+function withBuffers(meta: StagedContent['meta']): StagedContent['meta'] {
   return { ...meta, xattrs: meta.xattrs.map(([k, v]) => [k, Buffer.from(v.buffer, v.byteOffset, v.byteLength)]) };
 }

@@ -59,9 +59,10 @@ const inflateOptions = (size: number) => ({ maxOutputLength: Math.max(size, 1), 
 const badStream = (csum: Checksum, from: string, e: unknown): MalformedObjectError =>
   new MalformedObjectError(`file object ${csum} from ${from}: bad deflate stream (${(e as Error).message})`);
 
-function finish(csum: Checksum, from: string, p: Parsed, data: Buffer): FetchedContent {
+function finish(csum: Checksum, from: string, p: Parsed, data: Buffer, keepRaw: boolean): FetchedContent {
   if (isLnk(p.meta.mode)) return { meta: p.meta, data };
   if (data.length !== p.size) throw new MalformedObjectError(`file object ${csum} from ${from}: holds ${data.length} bytes, its header says ${p.size} (truncated?)`);
+  if (!keepRaw) return { meta: p.meta, data };
   const canonical = serializeArchiveHeader(p.meta, p.size);
   return { meta: p.meta, data, raw: canonical.equals(p.whole.subarray(0, p.dataOffset)) ? p.whole : undefined };
 }
@@ -73,15 +74,18 @@ export async function decodeFilez(csum: Checksum, whole: Buffer, from: string): 
   if (p.body) {
     try { data = await inflateRaw(p.body, inflateOptions(p.size)); } catch (e) { throw badStream(csum, from, e); }
   }
-  return finish(csum, from, p, data);
+  return finish(csum, from, p, data, true);
 }
 
-/** Decodes a .filez on this thread (for worker threads). */
-export function decodeFilezSync(csum: Checksum, whole: Buffer, from: string): FetchedContent {
+/**
+ * Decodes a .filez on this thread (for worker threads). `keepRaw`: whether to offer the
+ * fetched bytes as `raw` (only an archive repository keeps them).
+ */
+export function decodeFilezSync(csum: Checksum, whole: Buffer, from: string, keepRaw: boolean): FetchedContent {
   const p = parse(csum, whole, from);
   let data: Buffer = Buffer.alloc(0);
   if (p.body) {
     try { data = zlib.inflateRawSync(p.body, inflateOptions(p.size)); } catch (e) { throw badStream(csum, from, e); }
   }
-  return finish(csum, from, p, data);
+  return finish(csum, from, p, data, keepRaw);
 }
