@@ -44,6 +44,8 @@ interface Slot {
   readonly limit: number;
   stats: HttpStats;
   start(job: FetchJob): void;
+  /** Sends what start() gathered (a worker gets its jobs in one message per pump). */
+  flush?(): void;
   stop(): Promise<void>;
 }
 
@@ -94,27 +96,34 @@ export class FetchWorkers implements ContentStager {
       best.jobs.set(job.id, job);
       best.start({ id: job.id, csum: job.csum, stagePath: job.stagePath, path: job.path });
     }
+    for (const s of this.slots) s.flush?.();
   }
 
+  /** Settles a job; the caller pumps once it has settled what arrived together. */
   private done(slot: Slot, id: number, outcome: { staged: StagedContent | null } | { error: unknown }): void {
     const job = slot.jobs.get(id);
     if (!job) return;
     slot.jobs.delete(id);
     if ('error' in outcome) job.reject(outcome.error);
     else job.resolve(outcome.staged);
-    this.pump();
   }
 
   private workerSlot(setup: FetcherSetup): Slot {
     const worker = new Worker(new URL('./fetch-worker.js', import.meta.url), { workerData: setup });
     worker.unref(); // an idle worker must not keep the process alive; a busy one is ref'd
+    let outbox: FetchJob[] = [];
     const slot: Slot = {
       jobs: new Map(),
       limit: PER_WORKER,
       stats: { requests: 0, bytes: 0 },
       start: (job) => {
         if (slot.jobs.size === 1) worker.ref();
-        worker.postMessage(job);
+        outbox.push(job);
+      },
+      flush: () => {
+        if (outbox.length === 0) return;
+        worker.postMessage(outbox);
+        outbox = [];
       },
       stop: async () => { await worker.terminate(); },
     };
@@ -126,10 +135,13 @@ export class FetchWorkers implements ContentStager {
       const i = this.slots.indexOf(slot);
       if (i >= 0) this.slots.splice(i, 1);
     };
-    worker.on('message', (r: FetchReply) => {
-      slot.stats = r.stats;
-      this.done(slot, r.id, 'error' in r ? { error: fromErrorRecord(r.error) } : { staged: r.staged && { ...r.staged, meta: withBuffers(r.staged.meta) } });
+    worker.on('message', (replies: FetchReply[]) => {
+      for (const r of replies) {
+        slot.stats = r.stats;
+        this.done(slot, r.id, 'error' in r ? { error: fromErrorRecord(r.error) } : { staged: r.staged && { ...r.staged, meta: withBuffers(r.staged.meta) } });
+      }
       if (slot.jobs.size === 0) worker.unref();
+      this.pump();
     });
     worker.on('error', lost);
     worker.on('exit', (code) => lost(new Error(`exited with code ${code}`)));
@@ -145,8 +157,8 @@ export class FetchWorkers implements ContentStager {
       stats: { requests: 0, bytes: 0 },
       start: (job) => {
         const p = fetcher.stage(job).then(
-          (staged) => { slot.stats = fetcher.stats; this.done(slot, job.id, { staged }); },
-          (error: unknown) => { slot.stats = fetcher.stats; this.done(slot, job.id, { error }); },
+          (staged) => { slot.stats = fetcher.stats; this.done(slot, job.id, { staged }); this.pump(); },
+          (error: unknown) => { slot.stats = fetcher.stats; this.done(slot, job.id, { error }); this.pump(); },
         );
         running.add(p);
         void p.finally(() => running.delete(p));
