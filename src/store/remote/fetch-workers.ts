@@ -29,6 +29,8 @@ export type FetchReply = { id: number; stats: HttpStats } & ({ staged: StagedCon
 const PER_WORKER = 6;
 /** The main thread takes fewer: it also walks the trees and hands out the jobs. */
 const ON_MAIN = 2;
+/** Objects larger than this (compressed) are inflated and written off the main thread, which must stay responsive. */
+const POOLED_ON_MAIN_ABOVE = 256 << 10;
 
 function workerCount(): number {
   const env = Number(process.env.HACKTREE_PULL_WORKERS);
@@ -149,7 +151,7 @@ export class FetchWorkers implements ContentStager {
   }
 
   private inlineSlot(setup: FetcherSetup): Slot {
-    const fetcher = new ContentFetcher(setup);
+    const fetcher = new ContentFetcher(setup, POOLED_ON_MAIN_ABOVE);
     const running = new Set<Promise<unknown>>();
     const slot: Slot = {
       jobs: new Map(),

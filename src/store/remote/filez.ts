@@ -67,14 +67,14 @@ function finish(csum: Checksum, from: string, p: Parsed, data: Buffer, keepRaw: 
   return { meta: p.meta, data, raw: canonical.equals(p.whole.subarray(0, p.dataOffset)) ? p.whole : undefined };
 }
 
-/** Decodes a .filez, inflating in libuv's pool. */
-export async function decodeFilez(csum: Checksum, whole: Buffer, from: string): Promise<FetchedContent> {
+/** Decodes a .filez, inflating in libuv's pool. `keepRaw`: as for decodeFilezSync. */
+export async function decodeFilez(csum: Checksum, whole: Buffer, from: string, keepRaw = true): Promise<FetchedContent> {
   const p = parse(csum, whole, from);
   let data: Buffer = Buffer.alloc(0);
   if (p.body) {
     try { data = await inflateRaw(p.body, inflateOptions(p.size)); } catch (e) { throw badStream(csum, from, e); }
   }
-  return finish(csum, from, p, data, true);
+  return finish(csum, from, p, data, keepRaw);
 }
 
 /**
