@@ -107,6 +107,8 @@ describe('pull over HTTP', () => {
     const uris = filezUris(nginx);
     expect(new Set(uris).size).toBe(uris.length);
     expect(uris.length).toBe(contentObjects(pubGen).size);
+    // Nothing here to rebuild from: the content map is not even fetched.
+    expect(nginx.log().some((e) => e.uri.includes('content-maps'))).toBe(false);
   });
 
   it('ostree pulls what hacktree publishes, and its fsck passes', () => {
@@ -121,6 +123,9 @@ describe('pull over HTTP', () => {
 
   it('hacktree pulls what ostree publishes (no content map: the normal way); both fscks pass', () => {
     const local = fresh();
+    // Some content indexed first: into an empty repository a pull does not ask for a content map at all.
+    htOk(['--repo', local, 'remote', 'add', 'gen', nginx.url('pub-gen')]);
+    htOk(['--repo', local, 'pull', 'gen', 'gen']);
     htOk(['--repo', local, 'remote', 'add', 'upstream', nginx.url('pub-ostree')]);
     nginx.clearLog();
     htOk(['--repo', local, 'pull', 'upstream', 'os']);
