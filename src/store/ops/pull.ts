@@ -97,7 +97,7 @@ class Puller {
     this.tx = new Transaction(repo);
     this.progress = opts.progress ?? noProgress;
     this.stager = source.contentStager?.(repo.mode) ?? null;
-    this.indexEmpty = repo.index.count() === 0;
+    this.indexEmpty = repo.index.isEmpty();
   }
 
   /** The commit and, per --depth, its ancestors: each fetched, verified and made complete. */
