@@ -112,7 +112,7 @@ describe('pull over HTTP', () => {
   });
 
   it('with fetch worker threads, the 3,000-file tree pulls the same and both fscks pass', () => {
-    // On 2 cores a pull uses none by default: this forces the worker path, beside the main thread's.
+    // Two workers whatever the cores, beside the main thread's share.
     const local = fresh();
     htOk(['--repo', local, 'remote', 'add', 'origin', nginx.url('pub-gen')]);
     nginx.clearLog();

@@ -1,13 +1,13 @@
 // Content objects of an HTTP pull are fetched, inflated, checksummed and
-// written (content-fetcher.ts) by the main thread between its own tasks (big
-// objects are inflated and written in libuv's pool there) and, on machines with
-// cores to spare, by worker threads too.
+// written (content-fetcher.ts) by worker threads and, for a smaller share, by
+// the main thread between its own tasks (big objects are inflated and written
+// in libuv's pool there, so it stays responsive).
 //
-// Measured on 2 cores, with nginx on the same machine: each worker thread costs
-// ~0.4 s of CPU of its own (its isolate compiles the same code again), and the
-// main thread alone with eight requests in flight was as fast as with one worker
-// (minbase pull: 2.25 s against 2.36 s median, 2.8 s against 3.1 s of CPU). So
-// workers start from the third core. HACKTREE_PULL_WORKERS sets their number,
+// Measured on 2 cores with nginx on the same machine (minbase pull, medians of
+// 3, rotating order): main thread alone 1.89 s; one worker beside it, with 4 or 2
+// requests on the main thread, 1.77 s and 1.73 s; ostree 1.70 s. A worker costs
+// ~0.3 s of CPU of its own (its isolate compiles the same code again), so there is
+// one per core beyond the first, at most 3. HACKTREE_PULL_WORKERS sets their number,
 // HACKTREE_PULL_ON_MAIN the requests the main thread keeps in flight (0: none).
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
@@ -32,7 +32,7 @@ export type FetchReply = { id: number; stats: HttpStats } & ({ staged: StagedCon
 /** Requests a worker keeps in flight: enough to hide round trips while it inflates. */
 const PER_WORKER = 12;
 /** Requests the main thread keeps in flight: fewer beside workers, as it also walks the trees and hands out jobs. */
-const ON_MAIN = 8, ON_MAIN_BESIDE_WORKERS = 4;
+const ON_MAIN = 8, ON_MAIN_BESIDE_WORKERS = 2;
 /** Objects larger than this (compressed) are inflated and written off the main thread, which must stay responsive. */
 const POOLED_ON_MAIN_ABOVE = 256 << 10;
 
@@ -44,7 +44,7 @@ function envCount(name: string): number | undefined {
 }
 
 function workerCount(): number {
-  return envCount('HACKTREE_PULL_WORKERS') ?? Math.min(Math.max(availableParallelism() - 2, 0), 3);
+  return envCount('HACKTREE_PULL_WORKERS') ?? Math.min(Math.max(availableParallelism() - 1, 1), 3);
 }
 
 interface Job extends FetchJob { resolve(s: StagedContent | null): void; reject(e: unknown): void }
@@ -105,7 +105,7 @@ export class FetchWorkers implements ContentStager {
     while (this.queue.length > 0 && !this.closed) {
       let best: Slot | null = null;
       for (const s of this.slots) if (s.jobs.size < s.limit && (!best || s.jobs.size / s.limit < best.jobs.size / best.limit)) best = s;
-      if (!best) return;
+      if (!best) break; // jobs given out above must still be sent
       const job = this.queue.shift()!;
       best.jobs.set(job.id, job);
       best.start({ id: job.id, csum: job.csum, stagePath: job.stagePath, path: job.path });
