@@ -82,3 +82,25 @@ export function describeSystemError(err: unknown, what: string): HacktreeError {
       return new HacktreeError('IO', `${what}: ${e?.message ?? String(err)}`, { cause: err });
   }
 }
+
+/** An error as it crosses between threads: structured clone keeps neither the class nor an errno's fields. */
+export interface ErrorRecord {
+  message: string;
+  /** Set for a HacktreeError. */
+  hacktree?: ErrorCode;
+  /** errno fields of a system error, so describeSystemError can still name the cause. */
+  code?: string;
+  path?: string;
+  syscall?: string;
+}
+
+export function toErrorRecord(err: unknown): ErrorRecord {
+  if (err instanceof HacktreeError) return { message: err.message, hacktree: err.code };
+  const e = err as NodeJS.ErrnoException;
+  return { message: e?.message ?? String(err), code: e?.code, path: e?.path, syscall: e?.syscall };
+}
+
+export function fromErrorRecord(r: ErrorRecord): Error {
+  if (r.hacktree) return new HacktreeError(r.hacktree, r.message);
+  return Object.assign(new Error(r.message), { code: r.code, path: r.path, syscall: r.syscall });
+}

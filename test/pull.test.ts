@@ -107,6 +107,23 @@ describe('pull over HTTP', () => {
     const uris = filezUris(nginx);
     expect(new Set(uris).size).toBe(uris.length);
     expect(uris.length).toBe(contentObjects(pubGen).size);
+    // Nothing here to rebuild from: the content map is not even fetched.
+    expect(nginx.log().some((e) => e.uri.includes('content-maps'))).toBe(false);
+  });
+
+  it('with fetch worker threads, the 3,000-file tree pulls the same and both fscks pass', () => {
+    // Two workers whatever the cores, beside the main thread's share.
+    const local = fresh();
+    htOk(['--repo', local, 'remote', 'add', 'origin', nginx.url('pub-gen')]);
+    nginx.clearLog();
+    htOk(['--repo', local, 'pull', 'origin', 'gen'], { env: { ...process.env, HACKTREE_PULL_WORKERS: '2' } });
+    expect(htOk(['--repo', local, 'rev-parse', 'origin:gen']).trim()).toBe(genCommit);
+    expect(ostree(local, 'ls', '-R', '-C', '-X', 'origin:gen')).toBe(ostree(pubGen, 'ls', '-R', '-C', '-X', 'gen'));
+    expectFsckOk(local);
+    expect(ostree(local, 'fsck')).toMatch(/no errors found/);
+    const uris = filezUris(nginx);
+    expect(new Set(uris).size).toBe(uris.length);
+    expect(uris.length).toBe(contentObjects(pubGen).size);
   });
 
   it('ostree pulls what hacktree publishes, and its fsck passes', () => {
@@ -121,6 +138,9 @@ describe('pull over HTTP', () => {
 
   it('hacktree pulls what ostree publishes (no content map: the normal way); both fscks pass', () => {
     const local = fresh();
+    // Some content indexed first: into an empty repository a pull does not ask for a content map at all.
+    htOk(['--repo', local, 'remote', 'add', 'gen', nginx.url('pub-gen')]);
+    htOk(['--repo', local, 'pull', 'gen', 'gen']);
     htOk(['--repo', local, 'remote', 'add', 'upstream', nginx.url('pub-ostree')]);
     nginx.clearLog();
     htOk(['--repo', local, 'pull', 'upstream', 'os']);
@@ -255,10 +275,10 @@ describe('pull over HTTP', () => {
     afterAll(() => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }));
 
     /** Pulls from the hostile server (async: the server runs in this process), expects one clear error line, untouched refs and a consistent repo. */
-    async function refused(pattern: RegExp): Promise<void> {
+    async function refused(pattern: RegExp, env?: NodeJS.ProcessEnv): Promise<void> {
       const local = fresh();
       htOk(['--repo', local, 'remote', 'add', 'evil', base]);
-      const r = await htAsync(['--repo', local, 'pull', 'evil', 'os']);
+      const r = await htAsync(['--repo', local, 'pull', 'evil', 'os'], env);
       expectOneLineError(r, pattern);
       expect(refsOf(local)).toEqual([]);
       expectFsckOk(local);
@@ -270,6 +290,21 @@ describe('pull over HTTP', () => {
       rules.clear();
       rules.set(filezPath(a), (res) => { const d = fs.readFileSync(join(pubBB, filezPath(b))); res.writeHead(200, { 'content-length': d.length }); res.end(d); });
       await refused(new RegExp(`corrupt file object ${a}: remote 'evil' sent an object with checksum ${'[0-9a-f]{64}'}`));
+    });
+
+    it('a wrong object and a truncated one are refused as well when fetch worker threads handle them', async () => {
+      const [a, b] = [biggest(), bbObjects().find((o) => o !== biggest())!];
+      const workers = { HACKTREE_PULL_WORKERS: '2', HACKTREE_PULL_ON_MAIN: '0' }; // every object through a worker
+      rules.clear();
+      rules.set(filezPath(a), (res) => { const d = fs.readFileSync(join(pubBB, filezPath(b))); res.writeHead(200, { 'content-length': d.length }); res.end(d); });
+      await refused(new RegExp(`corrupt file object ${a}: remote 'evil' sent an object with checksum ${'[0-9a-f]{64}'}`), workers);
+      rules.clear();
+      rules.set(filezPath(a), (res) => {
+        const d = fs.readFileSync(join(pubBB, filezPath(a)));
+        res.writeHead(200, { 'content-length': d.length >> 1 });
+        res.end(d.subarray(0, d.length >> 1));
+      });
+      await refused(/malformed object: file object [0-9a-f]{64} from remote 'evil': bad deflate stream|truncated/, workers);
     });
 
     it('a truncated object is refused', async () => {

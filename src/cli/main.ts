@@ -1,25 +1,48 @@
 // hacktree's command line: one thin file per command under commands/.
 import { Command, CommanderError } from 'commander';
 import { HacktreeError } from '../errors.js';
-import { register as init } from './commands/init.js';
-import { register as commit } from './commands/commit.js';
-import { register as log } from './commands/log.js';
-import { register as show } from './commands/show.js';
-import { register as refs } from './commands/refs.js';
-import { register as revParse } from './commands/rev-parse.js';
-import { register as ls } from './commands/ls.js';
-import { register as cat } from './commands/cat.js';
-import { register as diff } from './commands/diff.js';
-import { register as checkout } from './commands/checkout.js';
-import { register as fsck } from './commands/fsck.js';
-import { register as prune } from './commands/prune.js';
-import { register as reindex } from './commands/reindex.js';
+import type { CommandEntry } from './command-entry.js';
 import { pullCommands } from './commands/pull-commands.js';
 import { extraCommands } from './extra-commands.js';
 
+// In the order help lists them. Only the command named on the command line is loaded: loading
+// every command's modules (FUSE among them) took ~0.1 s, which each short command paid.
+const COMMANDS: CommandEntry[] = [
+  ['init', () => import('./commands/init.js')],
+  ['commit', () => import('./commands/commit.js')],
+  ['log', () => import('./commands/log.js')],
+  ['show', () => import('./commands/show.js')],
+  ['refs', () => import('./commands/refs.js')],
+  ['rev-parse', () => import('./commands/rev-parse.js')],
+  ['ls', () => import('./commands/ls.js')],
+  ['cat', () => import('./commands/cat.js')],
+  ['diff', () => import('./commands/diff.js')],
+  ['checkout', () => import('./commands/checkout.js')],
+  ['fsck', () => import('./commands/fsck.js')],
+  ['prune', () => import('./commands/prune.js')],
+  ['reindex', () => import('./commands/reindex.js')],
+  ...pullCommands,
+  ...extraCommands,
+];
+
+/** Global options that take a value (as bin/hacktree also knows them). */
+const VALUED = new Set(['--repo', '--sysroot', '--fsync']);
+
+/** The command word of `argv`, if any: the first argument that is neither an option nor a global option's value. */
+function commandWord(argv: string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') return undefined;
+    if (VALUED.has(a)) { i++; continue; }
+    if (!a.startsWith('-')) return a;
+  }
+  return undefined;
+}
+
 export const EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2;
 
-export function buildProgram(): Command {
+/** The program with the command `argv` names, or with every command (help, an unknown name). */
+export async function buildProgram(argv: string[] = []): Promise<Command> {
   const program = new Command('hacktree')
     .description('keep OS roots as commits in an OSTree-compatible store, and mount any of them at once')
     .option('--repo <path>', 'repository (default $HACKTREE_REPO or SYSROOT/repo)')
@@ -28,14 +51,16 @@ export function buildProgram(): Command {
     .showHelpAfterError(false)
     .configureOutput({ outputError: (msg, write) => write(`hacktree: ${msg.replace(/^error: /, '')}`) })
     .exitOverride();
-  for (const r of [init, commit, log, show, refs, revParse, ls, cat, diff, checkout, fsck, prune, reindex, ...pullCommands, ...extraCommands]) r(program);
+  const word = commandWord(argv);
+  const wanted = COMMANDS.some(([name]) => name === word) ? COMMANDS.filter(([name]) => name === word) : COMMANDS;
+  for (const m of await Promise.all(wanted.map(([, load]) => load()))) m.register(program);
   for (const c of program.commands) c.exitOverride().configureOutput(program.configureOutput());
   return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
   try {
-    await buildProgram().parseAsync(argv, { from: 'user' });
+    await (await buildProgram(argv)).parseAsync(argv, { from: 'user' });
     // A command that passes on another program's exit code (enter) sets it.
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT_OK;
   } catch (e) {

@@ -54,6 +54,7 @@ export class ContentIndex {
       verifiedGet: this.db.prepare('SELECT ino, size, ctime_ns FROM verified WHERE object = ?'),
       verifiedPut: this.db.prepare('INSERT OR REPLACE INTO verified (object, ino, size, ctime_ns) VALUES (?, ?, ?, ?)'),
       count: this.db.prepare('SELECT count(*) AS n FROM content'),
+      any: this.db.prepare('SELECT 1 FROM content LIMIT 1'),
     };
     // Nanosecond times pass 2^53: read them as bigint.
     this.stmts.statGet.safeIntegers(true);
@@ -105,6 +106,11 @@ export class ContentIndex {
 
   count(): number {
     return (this.stmts.count.get() as { n: number }).n;
+  }
+
+  /** True when no content object is indexed (cheaper than count() on a large index). */
+  isEmpty(): boolean {
+    return this.stmts.any.get() === undefined;
   }
 
   clear(): void {

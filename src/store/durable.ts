@@ -1,6 +1,6 @@
 // The one place that decides how writes become durable.
 import fs from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -39,4 +39,18 @@ export function fsyncDirSync(dir: string): void {
 export function syncFileSystem(path: string): void {
   const r = spawnSync('sync', ['-f', path], { stdio: ['ignore', 'ignore', 'pipe'] });
   if (r.status !== 0) throw new Error(`sync -f ${path} failed: ${r.stderr?.toString().trim() || r.error?.message}`);
+}
+
+/** syncFileSystem, without blocking this thread while the disk catches up. */
+export function syncFileSystemAsync(path: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('sync', ['-f', path], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const err: Buffer[] = [];
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.on('error', (e) => reject(new Error(`sync -f ${path} failed: ${e.message}`)));
+    child.on('close', (code) => {
+      if (code === 0) resolve();
+      else reject(new Error(`sync -f ${path} failed: ${Buffer.concat(err).toString().trim() || `exit ${code}`}`));
+    });
+  });
 }

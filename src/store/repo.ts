@@ -13,20 +13,12 @@ import { parseDirMeta, type DirMeta } from './objects/dirmeta.js';
 import { checksumPrefix, type FileMeta } from './objects/file-header.js';
 import { isLnk } from './objects/types.js';
 import type { ContentStorage, ObjectInfo } from './modes/storage.js';
-import { bareUserStorage } from './modes/bare-user.js';
-import { bareStorage } from './modes/bare.js';
-import { archiveStorage } from './modes/archive.js';
+import { storageFor } from './modes/by-mode.js';
 import { ContentIndex } from './content-index.js';
 import { RepoLock } from './lock.js';
 import { atomicWriteFileSync } from './durable.js';
 
-export function storageFor(mode: RepoMode): ContentStorage {
-  switch (mode) {
-    case 'bare': return bareStorage;
-    case 'bare-user': case 'bare-user-only': return bareUserStorage;
-    case 'archive': return archiveStorage;
-  }
-}
+export { storageFor };
 
 export class Repo {
   readonly storage: ContentStorage;

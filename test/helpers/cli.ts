@@ -21,9 +21,9 @@ export function htOk(args: string[], opts: SpawnSyncOptions = {}): string {
   return r.stdout;
 }
 
-export function htAsync(args: string[]): Promise<Run> {
+export function htAsync(args: string[], env?: NodeJS.ProcessEnv): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const p = spawn(HACKTREE, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(HACKTREE, args, { stdio: ['ignore', 'pipe', 'pipe'], env: env && { ...process.env, ...env } });
     let stdout = '', stderr = '';
     p.stdout.on('data', (d) => (stdout += d));
     p.stderr.on('data', (d) => (stderr += d));

@@ -1,9 +1,12 @@
-// GET over HTTP(S) for pulls: one keep-alive agent, a bound on requests in
+// GET over HTTP(S) for pulls: kept-alive connections, a bound on requests in
 // flight, retries with backoff on 5xx and broken connections, an idle timeout,
 // and a size cap on every response (a hostile server cannot stream forever).
-import http from 'node:http';
-import https from 'node:https';
+// Responses are read by http-response.ts rather than node's http module, whose
+// per-request cost was most of a pull's CPU time.
+import net from 'node:net';
+import tls from 'node:tls';
 import { HacktreeError } from '../../errors.js';
+import { ProtocolError, ResponseParser } from './http-response.js';
 
 export interface FetchOptions {
   /** Refuse the response once it passes this many bytes. */
@@ -22,37 +25,90 @@ const IDLE_TIMEOUT_MS = Number(process.env.HACKTREE_HTTP_TIMEOUT_MS ?? 30_000);
 /** A failure worth trying again: a 5xx, a reset or refused connection, a cut-off body, a timeout. */
 class Retryable extends Error {}
 
+/** A kept-alive connection the server had closed before we reused it: try again on a new one, at once. */
+class Stale extends Error {}
+
+/** A request's target: what goes on the request line, and the URL for messages. */
+interface Target { target: string; href: string; host: string }
+
+/** What a connection's socket events go to while a request is on it. */
+interface Exchange {
+  data(d: Buffer): void;
+  end(): void;
+  error(e: NodeJS.ErrnoException): void;
+  timeout(): void;
+}
+
+/** One connection to the server, carrying one request at a time. */
+class Connection {
+  current: Exchange | null = null;
+  /** Responses it has carried: a reused connection may have been closed by the server meanwhile. */
+  served = 0;
+  dead = false;
+
+  constructor(readonly socket: net.Socket, private readonly onDead: (c: Connection) => void) {
+    socket.on('data', (d: Buffer) => this.current?.data(d));
+    socket.on('end', () => { this.gone(); this.current?.end(); });
+    socket.on('close', () => { this.gone(); this.current?.end(); });
+    socket.on('error', (e: NodeJS.ErrnoException) => { this.gone(); this.current?.error(e); });
+    socket.on('timeout', () => this.current?.timeout());
+  }
+
+  private gone(): void {
+    if (this.dead) return;
+    this.dead = true;
+    this.onDead(this);
+  }
+
+  destroy(): void {
+    this.gone();
+    this.socket.destroy();
+  }
+}
+
 export class HttpClient {
   readonly stats: HttpStats = { requests: 0, bytes: 0 };
   private readonly base: URL;
-  private readonly agent: http.Agent;
-  private readonly lib: typeof http | typeof https;
+  private readonly idle: Connection[] = [];
+  private readonly open = new Set<Connection>();
   private active = 0;
   private readonly waiting: Array<() => void> = [];
+  private closed = false;
 
-  constructor(url: string) {
+  /** `concurrency`: requests in flight at most (each fetch worker has a client of its own). */
+  constructor(url: string, private readonly concurrency = CONCURRENCY) {
     let u: URL;
     try { u = new URL(url.endsWith('/') ? url : url + '/'); } catch { throw new HacktreeError('USAGE', `invalid remote URL '${url}'`); }
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new HacktreeError('USAGE', `remote URL '${url}' is not http:// or https://`);
     this.base = u;
-    this.lib = u.protocol === 'https:' ? https : http;
-    this.agent = new this.lib.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
   }
 
   urlOf(path: string): string {
     return new URL(path, this.base).toString();
   }
 
+  /** Plain relative paths (every object path) join the base directly: URL parsing was a visible cost per request. */
+  private resolve(path: string): Target {
+    if (/^[A-Za-z0-9_-][A-Za-z0-9._/-]*$/.test(path) && !path.includes('/.') && !path.includes('//')) {
+      const target = this.base.pathname + path;
+      return { target, href: this.base.origin + target, host: this.base.host };
+    }
+    const u = new URL(path, this.base);
+    return { target: u.pathname + u.search, href: u.toString(), host: u.host };
+  }
+
   /** The body, or null on 404. Anything else that is not 200 is an error (5xx after retries). */
   async get(path: string, opts: FetchOptions): Promise<Buffer | null> {
     await this.slot();
     try {
+      const url = this.resolve(path);
       for (let attempt = 1; ; attempt++) {
         try {
-          return await this.once(path, opts);
+          return await this.once(url, opts);
         } catch (e) {
+          if (this.closed) throw new HacktreeError('NETWORK', `GET ${url.href}: the client was closed`);
           if (!(e instanceof Retryable) || attempt >= ATTEMPTS) {
-            if (e instanceof Retryable) throw new HacktreeError('NETWORK', `GET ${this.urlOf(path)} failed after ${attempt} attempts: ${e.message}`);
+            if (e instanceof Retryable) throw new HacktreeError('NETWORK', `GET ${url.href} failed after ${attempt} attempts: ${e.message}`);
             throw e;
           }
           await new Promise((r) => setTimeout(r, BACKOFF_MS * 2 ** (attempt - 1)));
@@ -63,12 +119,15 @@ export class HttpClient {
     }
   }
 
+  /** Drops every connection; requests in flight fail at once, without retries. */
   close(): void {
-    this.agent.destroy();
+    this.closed = true;
+    for (const c of [...this.open]) c.destroy();
+    this.idle.length = 0;
   }
 
   private async slot(): Promise<void> {
-    if (this.active < CONCURRENCY) { this.active++; return; }
+    if (this.active < this.concurrency) { this.active++; return; }
     await new Promise<void>((r) => this.waiting.push(r));
   }
 
@@ -77,49 +136,99 @@ export class HttpClient {
     if (next) next(); else this.active--;
   }
 
-  private once(path: string, opts: FetchOptions): Promise<Buffer | null> {
-    const url = this.urlOf(path);
+  private connect(): Connection {
+    const port = Number(this.base.port) || (this.base.protocol === 'https:' ? 443 : 80);
+    const host = this.base.hostname.replace(/^\[(.*)\]$/, '$1');
+    const socket = this.base.protocol === 'https:'
+      ? tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, ALPNProtocols: ['http/1.1'] })
+      : net.connect({ host, port });
+    socket.setNoDelay(true);
+    const c = new Connection(socket, (gone) => {
+      this.open.delete(gone);
+      const i = this.idle.indexOf(gone);
+      if (i >= 0) this.idle.splice(i, 1);
+    });
+    this.open.add(c);
+    return c;
+  }
+
+  private async once(url: Target, opts: FetchOptions): Promise<Buffer | null> {
+    for (;;) {
+      if (this.closed) throw new HacktreeError('NETWORK', `GET ${url.href}: the client was closed`);
+      const conn = this.idle.pop() ?? this.connect();
+      try {
+        return await this.exchange(conn, url, opts);
+      } catch (e) {
+        if (!(e instanceof Stale)) throw e;
+      }
+    }
+  }
+
+  /** Sends one GET on `conn` and reads its response. */
+  private exchange(conn: Connection, url: Target, opts: FetchOptions): Promise<Buffer | null> {
+    const href = url.href;
+    this.stats.requests++;
     return new Promise((resolve, reject) => {
-      this.stats.requests++;
-      const req = this.lib.get(url, { agent: this.agent }, (res) => {
-        const status = res.statusCode ?? 0;
-        if (status === 404) { res.resume(); resolve(null); return; }
-        if (status >= 500) { res.resume(); reject(new Retryable(`server answered ${status}`)); return; }
-        if (status !== 200) { res.resume(); reject(new HacktreeError('NETWORK', `GET ${url}: server answered ${status} ${res.statusMessage ?? ''}`.trim())); return; }
-        const declared = Number(res.headers['content-length'] ?? NaN);
-        if (declared > opts.maxBytes) {
-          req.destroy();
-          reject(new HacktreeError('MALFORMED_OBJECT', `GET ${url}: response of ${declared} bytes is over the ${opts.maxBytes}-byte limit`));
-          return;
-        }
-        const chunks: Buffer[] = [];
-        let received = 0;
-        let cap = opts.maxBytes;
-        res.on('data', (c: Buffer) => {
+      const chunks: Buffer[] = [];
+      let received = 0, cap = opts.maxBytes, heard = false, settled = false;
+      const socket = conn.socket;
+      const finish = (keep: boolean, err: unknown, value: Buffer | null = null): void => {
+        if (settled) return;
+        settled = true;
+        conn.current = null;
+        socket.setTimeout(0);
+        if (keep && !conn.dead) {
+          conn.served++;
+          socket.unref(); // an idle connection must not keep the process alive
+          this.idle.push(conn);
+        } else conn.destroy();
+        if (err) reject(err); else resolve(value);
+      };
+      /** A reused connection that fails before a byte of the answer was closed by the server while idle. */
+      const broken = (why: string): void => finish(false, conn.served > 0 && !heard ? new Stale(why) : new Retryable(why));
+      const parser = new ResponseParser({
+        head: (h) => {
+          if (h.status === 404) { finish(false, null, null); return false; }
+          if (h.status >= 500) { finish(false, new Retryable(`server answered ${h.status}`)); return false; }
+          if (h.status !== 200) { finish(false, new HacktreeError('NETWORK', `GET ${href}: server answered ${h.status} ${h.reason}`.trim())); return false; }
+          if (h.length !== null && h.length > opts.maxBytes) {
+            finish(false, new HacktreeError('MALFORMED_OBJECT', `GET ${href}: response of ${h.length} bytes is over the ${opts.maxBytes}-byte limit`));
+            return false;
+          }
+          return true;
+        },
+        body: (c) => {
+          if (settled) return;
           chunks.push(c);
           received += c.length;
           this.stats.bytes += c.length;
           if (opts.limit) cap = Math.min(cap, opts.limit(chunks, received));
-          if (received > cap) {
-            req.destroy();
-            reject(new HacktreeError('MALFORMED_OBJECT', `GET ${url}: response is longer than the ${cap} bytes it may have; stopped reading`));
-          }
-        });
-        res.on('end', () => {
-          if (!res.complete) { reject(new Retryable('connection closed before the whole response arrived')); return; }
-          resolve(Buffer.concat(chunks, received));
-        });
-        res.on('aborted', () => reject(new Retryable('connection closed before the whole response arrived')));
-        res.on('error', (e) => reject(new Retryable(e.message)));
+          if (received > cap) finish(false, new HacktreeError('MALFORMED_OBJECT', `GET ${href}: response is longer than the ${cap} bytes it may have; stopped reading`));
+        },
       });
-      req.setTimeout(IDLE_TIMEOUT_MS, () => req.destroy(new Retryable(`no data for ${IDLE_TIMEOUT_MS / 1000} s`)));
-      req.on('error', (e: NodeJS.ErrnoException) => {
-        if (e instanceof Retryable || e instanceof HacktreeError) { reject(e); return; }
-        reject(new Retryable(describeNetError(e)));
-      });
+      conn.current = {
+        data: (d) => {
+          heard = true;
+          try { parser.feed(d); } catch (e) { finish(false, e instanceof ProtocolError ? new Retryable(`bad response: ${e.message}`) : e); return; }
+          if (parser.done) finish(parser.head!.reusable, null, whole(chunks, received));
+        },
+        end: () => {
+          if (parser.eof()) finish(false, null, whole(chunks, received));
+          else broken('connection closed before the whole response arrived');
+        },
+        error: (e) => broken(describeNetError(e)),
+        timeout: () => finish(false, new Retryable(`no data for ${IDLE_TIMEOUT_MS / 1000} s`)),
+      };
+      if (conn.dead) { broken('connection closed before the whole response arrived'); return; }
+      socket.ref();
+      socket.setTimeout(IDLE_TIMEOUT_MS);
+      socket.write(`GET ${url.target} HTTP/1.1\r\nHost: ${url.host}\r\nUser-Agent: hacktree\r\nAccept-Encoding: identity\r\n\r\n`, 'latin1');
     });
   }
 }
+
+/** The body as one Buffer. One chunk is kept as it is: each socket read is a buffer of its own, so no copy is needed. */
+const whole = (chunks: Buffer[], received: number): Buffer => chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received);
 
 function describeNetError(e: NodeJS.ErrnoException): string {
   switch (e.code) {

@@ -2,36 +2,26 @@
 // local repository (pull-local). A source hands over bytes as they came; the
 // puller verifies every one of them before anything enters the repository.
 import fs from 'node:fs';
-import zlib from 'node:zlib';
-import { promisify } from 'node:util';
 import type { Checksum } from '../checksum.js';
 import { isChecksum } from '../checksum.js';
 import type { MetaObjectType } from '../objects/types.js';
 import { isLnk } from '../objects/types.js';
-import { parseArchiveHeader, serializeArchiveHeader, type FileMeta } from '../objects/file-header.js';
 import { objectRelPath } from '../layout.js';
 import { deserialize, type GValue } from '../gvariant.js';
-import { getKey, modeFromConfig, parseKeyFile } from '../config.js';
+import { getKey, modeFromConfig, parseKeyFile, type RepoMode } from '../config.js';
 import { contentMapRelPath, MAX_CONTENT_MAP_BYTES } from '../content-map.js';
-import { HacktreeError, MalformedObjectError } from '../../errors.js';
+import { HacktreeError } from '../../errors.js';
 import { HttpClient, type HttpStats } from './http.js';
+import { decodeFilez, filezFetchOptions, type FetchedContent } from './filez.js';
+import { FetchWorkers, type ContentStager } from './fetch-workers.js';
 import { Repo } from '../repo.js';
 import { listRefs, readRef } from '../refs.js';
 import { SUMMARY_TYPE } from '../ops/summary.js';
 
-const inflateRaw = promisify(zlib.inflateRaw) as (b: Buffer, o: zlib.ZlibOptions & { maxOutputLength?: number }) => Promise<Buffer>;
-
 /** ostree's own cap on a metadata object (OSTREE_MAX_METADATA_SIZE). */
 export const MAX_META_BYTES = 128 << 20;
-/** Content objects are handled whole in memory: larger ones are refused. */
-export const MAX_CONTENT_BYTES = 2 ** 31 - 1;
 
-export interface FetchedContent {
-  meta: FileMeta;
-  data: Buffer;
-  /** The .filez as fetched, when its header is in canonical form: an archive repo may keep it as is. */
-  raw?: Buffer;
-}
+export type { FetchedContent };
 
 export interface ObjectSource {
   /** For messages: `remote 'origin'`, or the source repository's path. */
@@ -45,28 +35,12 @@ export interface ObjectSource {
   detached(commit: Checksum): Promise<Buffer | null>;
   content(csum: Checksum): Promise<FetchedContent | null>;
   contentMap(commit: Checksum): Promise<Buffer | null>;
+  /**
+   * Where the source can, a stager that fetches, verifies and writes content objects off the
+   * main thread (see fetch-workers.ts); else the puller stages what content() returns.
+   */
+  contentStager?(mode: RepoMode): ContentStager;
   close(): void;
-}
-
-/** zlib's deflateBound for raw deflate: a valid stream for `n` bytes is never longer. */
-const deflateBound = (n: number): number => n + (n >> 12) + (n >> 14) + (n >> 25) + 13 + 5 * Math.ceil(n / 16383 + 1);
-
-/** Decodes a .filez: header, then raw deflate inflated to exactly the size the header declares. */
-export async function decodeFilez(csum: Checksum, whole: Buffer, from: string): Promise<FetchedContent> {
-  let h: ReturnType<typeof parseArchiveHeader>;
-  try { h = parseArchiveHeader(whole); } catch (e) { throw new MalformedObjectError(`file object ${csum} from ${from}: ${(e as Error).message.replace(/^malformed object: /, '')}`); }
-  if (isLnk(h.meta.mode)) return { meta: h.meta, data: Buffer.alloc(0) };
-  if (h.size > MAX_CONTENT_BYTES) throw new MalformedObjectError(`file object ${csum} from ${from} declares ${h.size} bytes, over the ${MAX_CONTENT_BYTES}-byte limit`);
-  let data: Buffer;
-  try {
-    data = h.size === 0 && whole.length === h.dataOffset ? Buffer.alloc(0) : await inflateRaw(whole.subarray(h.dataOffset), { maxOutputLength: Math.max(h.size, 1), chunkSize: Math.min(Math.max(h.size, 64), 8 << 20) });
-  } catch (e) {
-    throw new MalformedObjectError(`file object ${csum} from ${from}: bad deflate stream (${(e as Error).message})`);
-  }
-  if (data.length !== h.size) throw new MalformedObjectError(`file object ${csum} from ${from}: holds ${data.length} bytes, its header says ${h.size} (truncated?)`);
-  const canonical = serializeArchiveHeader(h.meta, h.size);
-  const raw = canonical.equals(whole.subarray(0, h.dataOffset)) ? whole : undefined;
-  return { meta: h.meta, data, raw };
 }
 
 function parseRefFile(text: string, what: string): Checksum {
@@ -82,7 +56,13 @@ export class HttpSource implements ObjectSource {
   }
 
   get label(): string { return `remote '${this.name}'`; }
-  get stats(): HttpStats { return this.http.stats; }
+  private readonly stagers: FetchWorkers[] = [];
+  /** Requests and bytes of this thread's client and of every fetch worker's. */
+  get stats(): HttpStats {
+    let { requests, bytes } = this.http.stats;
+    for (const w of this.stagers) { requests += w.stats.requests; bytes += w.stats.bytes; }
+    return { requests, bytes };
+  }
 
   /** Checks that the URL serves an archive repository (ostree only serves those over HTTP). */
   async check(): Promise<void> {
@@ -122,28 +102,24 @@ export class HttpSource implements ObjectSource {
   }
 
   async content(csum: Checksum): Promise<FetchedContent | null> {
-    let cap: number | null = null;
-    const whole = await this.http.get(objectRelPath(csum, 'filez'), {
-      maxBytes: MAX_CONTENT_BYTES,
-      // Once the header is in, the object cannot be longer than header + deflateBound(size).
-      limit: (chunks, received) => {
-        if (cap !== null) return cap;
-        if (received < 8) return MAX_CONTENT_BYTES;
-        const head = Buffer.concat(chunks);
-        const hlen = head.readUInt32BE(0);
-        if (head.length < 8 + hlen) return MAX_CONTENT_BYTES;
-        try { cap = 8 + hlen + deflateBound(parseArchiveHeader(head).size); } catch { cap = 8 + hlen; }
-        return cap;
-      },
-    });
+    const whole = await this.http.get(objectRelPath(csum, 'filez'), filezFetchOptions());
     return whole && decodeFilez(csum, whole, this.label);
+  }
+
+  contentStager(mode: RepoMode): ContentStager {
+    const workers = new FetchWorkers({ url: this.url, label: this.label, mode });
+    this.stagers.push(workers);
+    return workers;
   }
 
   contentMap(commit: Checksum): Promise<Buffer | null> {
     return this.http.get(contentMapRelPath(commit), { maxBytes: MAX_CONTENT_MAP_BYTES });
   }
 
-  close(): void { this.http.close(); }
+  close(): void {
+    this.http.close();
+    for (const w of this.stagers) void w.close();
+  }
 }
 
 /** Another repository on this machine, in any mode. */
