@@ -1,23 +1,28 @@
-// nginx on loopback for the pull benchmark: its own config, pid and logs in a temp dir, stopped
-// by cleanup on any exit. Bytes on the wire are read from its access log ($body_bytes_sent), as
-// benchmarks.md asks: counted at the server, not by the client being measured.
-import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+// A real nginx on 127.0.0.1 serving a directory, for the pull benchmark and the pull tests:
+// its own config, pid and logs under a scratch directory. Optionally a second, throttled port
+// (limit_req), so a test can interrupt a pull midway. The access log records port, URI, status
+// and $body_bytes_sent of every request: bytes on the wire are counted at the server, not by the
+// client being measured (benchmarks.md).
+import fs from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { onCleanup } from './cleanup.js';
-import { have } from './run.js';
 
-export interface Served {
-  url(sub: string): string;
-  /** Body bytes and requests logged since the last clear(). */
-  bytes(): number;
-  requests(filter?: (uri: string) => boolean): number;
-  clear(): void;
-  stop(): void;
+export interface AccessEntry { port: number; uri: string; status: number; bytes: number }
+
+export interface Nginx {
+  port: number;
+  /** The throttled port, when one was asked for. */
+  slowPort: number | null;
+  url(sub: string, slow?: boolean): string;
+  /** Requests logged since the last clearLog(). */
+  log(): AccessEntry[];
+  clearLog(): void;
+  stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.on('error', reject);
@@ -28,19 +33,45 @@ async function freePort(): Promise<number> {
   });
 }
 
-export async function serve(root: string, dir: string): Promise<Served> {
-  if (!have('nginx')) throw new Error('nginx missing (apt-get install nginx-light)');
+async function waitListening(port: number, child: ChildProcess, errorLog: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (child.exitCode !== null) throw new Error(`nginx exited ${child.exitCode}: ${fs.existsSync(errorLog) ? fs.readFileSync(errorLog, 'utf8') : ''}`);
+    const ok = await new Promise<boolean>((r) => {
+      const c = net.connect(port, '127.0.0.1', () => { c.destroy(); r(true); });
+      c.on('error', () => r(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`nginx did not listen on 127.0.0.1:${port}`);
+}
+
+/**
+ * Starts nginx serving `root`; `dir` holds its config, pid and logs. With `slowRate` (e.g.
+ * '150r/s'), a second port lets requests through at that rate. Killed on any exit of this process.
+ */
+export async function startNginx(root: string, dir: string, opts: { slowRate?: string } = {}): Promise<Nginx> {
+  fs.mkdirSync(dir, { recursive: true });
   const port = await freePort();
-  const log = join(dir, 'access.log');
+  const slowPort = opts.slowRate ? await freePort() : null;
+  const access = join(dir, 'access.log');
+  const errorLog = join(dir, 'error.log');
   const conf = join(dir, 'nginx.conf');
-  writeFileSync(conf, `${process.getuid?.() === 0 ? 'user root root;' : ''}
+  // As root, nginx's workers would run as nobody, who cannot read a 0700 scratch directory.
+  const user = process.getuid?.() === 0 ? 'user root root;' : '';
+  // Throttled: requests are queued and let through at a fixed rate (limit_rate alone would not slow small files).
+  const slow = slowPort === null ? '' : `
+  limit_req_zone $server_port zone=slow:1m rate=${opts.slowRate};
+  server { listen 127.0.0.1:${slowPort}; root ${root}; limit_req zone=slow burst=100000; }`;
+  fs.writeFileSync(conf, `
+${user}
 worker_processes 2;
 pid ${join(dir, 'nginx.pid')};
-error_log ${join(dir, 'error.log')};
+error_log ${errorLog};
 events { worker_connections 1024; }
 http {
-  log_format counts '$request_uri $status $body_bytes_sent';
-  access_log ${log} counts;
+  log_format counts '$server_port $request_uri $status $body_bytes_sent';
+  access_log ${access} counts;
   client_body_temp_path ${dir};
   proxy_temp_path ${dir};
   fastcgi_temp_path ${dir};
@@ -49,24 +80,39 @@ http {
   default_type application/octet-stream;
   keepalive_requests 1000000;
   sendfile on;
-  server { listen 127.0.0.1:${port}; root ${root}; }
+  server { listen 127.0.0.1:${port}; root ${root}; }${slow}
 }
 `);
-  const child = spawn('nginx', ['-c', conf, '-g', 'daemon off;'], { stdio: 'ignore' });
-  const undo = onCleanup(() => { try { child.kill('SIGKILL'); } catch { /* gone */ } });
-  for (let i = 0; ; i++) {
-    const up = await new Promise<boolean>((r) => { const c = net.connect(port, '127.0.0.1', () => { c.destroy(); r(true); }); c.on('error', () => r(false)); });
-    if (up) break;
-    if (i > 100 || child.exitCode !== null) { undo.now(); throw new Error(`nginx did not start: ${existsSync(join(dir, 'error.log')) ? readFileSync(join(dir, 'error.log'), 'utf8').trim() : ''}`); }
-    await new Promise((r) => setTimeout(r, 50));
+  const child = spawn('nginx', ['-c', conf, '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const kill = onCleanup(() => { try { child.kill('SIGKILL'); } catch { /* gone */ } });
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  try {
+    await waitListening(port, child, errorLog);
+    if (slowPort !== null) await waitListening(slowPort, child, errorLog);
+  } catch (e) {
+    kill.now();
+    throw new Error(`${(e as Error).message} ${stderr}`);
   }
-  const entries = (): Array<{ uri: string; bytes: number }> => (existsSync(log) ? readFileSync(log, 'utf8') : '').split('\n').filter(Boolean)
-    .map((l) => { const [uri, , b] = l.split(' '); return { uri: uri!, bytes: Number(b) }; });
   return {
-    url: (sub) => `http://127.0.0.1:${port}/${sub}/`,
-    bytes: () => entries().reduce((a, e) => a + e.bytes, 0),
-    requests: (filter = () => true) => entries().filter((e) => filter(e.uri)).length,
-    clear: () => truncateSync(log, 0),
-    stop: () => undo.now(),
+    port,
+    slowPort,
+    url: (sub, wantSlow = false) => `http://127.0.0.1:${wantSlow && slowPort !== null ? slowPort : port}/${sub.replace(/^\//, '')}${sub.endsWith('/') ? '' : '/'}`,
+    log: () => {
+      if (!fs.existsSync(access)) return [];
+      return fs.readFileSync(access, 'utf8').split('\n').filter(Boolean).map((l) => {
+        const [p, uri, status, bytes] = l.split(' ');
+        return { port: Number(p), uri: uri!, status: Number(status), bytes: Number(bytes) };
+      });
+    },
+    // nginx keeps the log open: truncating it in place keeps its descriptor valid (it appends).
+    clearLog: () => fs.truncateSync(access, 0),
+    stop: () => new Promise<void>((resolve) => {
+      kill.forget();
+      if (child.exitCode !== null) { resolve(); return; }
+      child.on('exit', () => resolve());
+      child.kill('SIGQUIT');
+      setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+    }),
   };
 }

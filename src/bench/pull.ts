@@ -11,16 +11,17 @@ import { Samples } from './group.js';
 import { minbaseRoot } from './fixtures.js';
 import { tempDir } from './paths.js';
 import { hacktree, have, must, syncDisks } from './run.js';
-import { serve, type Served } from './nginx.js';
+import { startNginx, type Nginx } from './nginx.js';
 
 const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 200)); // nginx logs a request as it finishes
 
-async function measured(server: Served, pull: () => Promise<{ seconds: number }>): Promise<{ seconds: number; bytes: number; filez: number }> {
-  server.clear();
+async function measured(server: Nginx, pull: () => Promise<{ seconds: number }>): Promise<{ seconds: number; bytes: number; filez: number }> {
+  server.clearLog();
   syncDisks();
   const { seconds } = await pull();
   await settle();
-  return { seconds, bytes: server.bytes(), filez: server.requests((u) => u.endsWith('.filez')) };
+  const log = server.log();
+  return { seconds, bytes: log.reduce((a, e) => a + e.bytes, 0), filez: log.filter((e) => e.uri.endsWith('.filez')).length };
 }
 
 export const group: Group = {
@@ -40,7 +41,8 @@ export const group: Group = {
       await must('chmod', ['-R', 'g+w', join(changed, 'usr')]);
       await hacktree(['--repo', pub, '--fsync=false', 'commit', '-b', 'os-chmod', changed]);
       await hacktree(['--repo', pub, 'summary', '-u']);
-      const server = await serve(www, tmp.path);
+      if (!have('nginx')) throw new Error('nginx missing (apt-get install nginx-light)');
+      const server = await startNginx(www, join(tmp.path, 'nginx'));
       const url = server.url('pub');
       const s = new Samples();
       try {
@@ -77,7 +79,7 @@ export const group: Group = {
           ctx.log(`  run ${i + 1}: re-pull .filez requests: hacktree ${s.get('hacktree-chmod-filez').at(-1)}, ostree ${s.get('ostree-chmod-filez').at(-1)}`);
         }
       } finally {
-        server.stop();
+        await server.stop();
       }
       // Every pull metric is hacktree against ostree, read from the samples `hacktree-KEY` and `ostree-KEY`.
       const vsOstree = (name: string, unit: Metric['unit'], key: string, what: string, target: Metric['target']): void => ctx.report({

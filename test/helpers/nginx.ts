@@ -1,109 +1,12 @@
-// A real nginx on 127.0.0.1 serving a directory, with its own config, pid and
-// logs under a scratch directory. Two ports: one at full speed, one throttled
-// (limit_req) so a test can interrupt a pull midway. The access log records
-// port, URI, status and $body_bytes_sent of every request.
-import fs from 'node:fs';
-import net from 'node:net';
-import { join } from 'node:path';
-import { spawn, type ChildProcess } from 'node:child_process';
+// The nginx the pull tests serve their repositories with: the benchmark's (src/bench/nginx.ts),
+// always with a throttled second port, so a test can interrupt a pull midway.
+import { startNginx as start, type Nginx } from '../../src/bench/nginx.js';
 import { requireTool } from './cli.js';
 
-export interface AccessEntry { port: number; uri: string; status: number; bytes: number }
-
-export interface Nginx {
-  port: number;
-  slowPort: number;
-  url(sub: string, slow?: boolean): string;
-  /** Requests logged since the last clearLog(). */
-  log(): AccessEntry[];
-  clearLog(): void;
-  stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitListening(port: number, child: ChildProcess, errorLog: string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    if (child.exitCode !== null) throw new Error(`nginx exited ${child.exitCode}: ${fs.existsSync(errorLog) ? fs.readFileSync(errorLog, 'utf8') : ''}`);
-    const ok = await new Promise<boolean>((r) => {
-      const c = net.connect(port, '127.0.0.1', () => { c.destroy(); r(true); });
-      c.on('error', () => r(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`nginx did not listen on 127.0.0.1:${port}`);
-}
+export { freePort, type AccessEntry, type Nginx } from '../../src/bench/nginx.js';
 
 /** Starts nginx serving `root`; `dir` holds its config, pid and logs. Throttled port: `slowRate` requests per second. */
 export async function startNginx(root: string, dir: string, slowRate = '150r/s'): Promise<Nginx> {
   requireTool('nginx', 'nginx-light');
-  fs.mkdirSync(dir, { recursive: true });
-  const [port, slowPort] = [await freePort(), await freePort()];
-  const access = join(dir, 'access.log');
-  const errorLog = join(dir, 'error.log');
-  const conf = join(dir, 'nginx.conf');
-  // As root, nginx's workers would run as nobody, who cannot read a 0700 scratch directory.
-  const user = process.getuid?.() === 0 ? 'user root root;' : '';
-  fs.writeFileSync(conf, `
-${user}
-worker_processes 1;
-pid ${join(dir, 'nginx.pid')};
-error_log ${errorLog};
-events { worker_connections 512; }
-http {
-  log_format counts '$server_port $request_uri $status $body_bytes_sent';
-  access_log ${access} counts;
-  client_body_temp_path ${dir};
-  proxy_temp_path ${dir};
-  fastcgi_temp_path ${dir};
-  uwsgi_temp_path ${dir};
-  scgi_temp_path ${dir};
-  default_type application/octet-stream;
-  keepalive_requests 100000;
-  server { listen 127.0.0.1:${port}; root ${root}; }
-  # Throttled: requests are queued and let through at a fixed rate (limit_rate alone would not slow small files).
-  limit_req_zone $server_port zone=slow:1m rate=${slowRate};
-  server { listen 127.0.0.1:${slowPort}; root ${root}; limit_req zone=slow burst=100000; }
-}
-`);
-  const child = spawn('nginx', ['-c', conf, '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += d));
-  try {
-    await waitListening(port, child, errorLog);
-    await waitListening(slowPort, child, errorLog);
-  } catch (e) {
-    child.kill('SIGKILL');
-    throw new Error(`${(e as Error).message} ${stderr}`);
-  }
-  return {
-    port,
-    slowPort,
-    url: (sub, slow = false) => `http://127.0.0.1:${slow ? slowPort : port}/${sub.replace(/^\//, '')}${sub.endsWith('/') ? '' : '/'}`,
-    log: () => {
-      if (!fs.existsSync(access)) return [];
-      return fs.readFileSync(access, 'utf8').split('\n').filter(Boolean).map((l) => {
-        const [p, uri, status, bytes] = l.split(' ');
-        return { port: Number(p), uri: uri!, status: Number(status), bytes: Number(bytes) };
-      });
-    },
-    // nginx keeps the log open: truncating it in place keeps its descriptor valid (it appends).
-    clearLog: () => fs.truncateSync(access, 0),
-    stop: () => new Promise<void>((resolve) => {
-      if (child.exitCode !== null) { resolve(); return; }
-      child.on('exit', () => resolve());
-      child.kill('SIGQUIT');
-      setTimeout(() => child.kill('SIGKILL'), 5000).unref();
-    }),
-  };
+  return start(root, dir, { slowRate });
 }
