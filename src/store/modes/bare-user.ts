@@ -6,7 +6,7 @@ import { parseBareUserMeta, serializeBareUserMeta, type FileMeta } from '../obje
 import { isLnk } from '../objects/types.js';
 import { getXattr, getXattrSync, OSTREEMETA, setXattrSync } from '../fs-xattrs.js';
 import { CorruptObjectError } from '../../errors.js';
-import { MTIME_ZERO, plainStageAsync, stampOf, writePlainContent, type ContentSource, type ContentStorage } from './storage.js';
+import { MTIME_ZERO, plainStorage, stampOf } from './storage.js';
 import { objectNameOf } from './object-name.js';
 
 function adopt(path: string, meta: FileMeta): void {
@@ -22,20 +22,12 @@ function setMeta(path: string, meta: FileMeta): void {
 /** The disk mode ostree gives bare-user objects: no setuid/setgid/sticky, always owner-readable. */
 export const bareUserDiskMode = (mode: number): number => (mode & 0o775) | 0o400;
 
-export const bareUserStorage: ContentStorage = {
-  ext: 'file',
-  plainContent: true,
-  stage(path: string, meta: FileMeta, src: ContentSource): void {
-    if (isLnk(meta.mode)) {
-      fs.writeFileSync(path, Buffer.from(meta.symlinkTarget + '\0', 'utf8'), { mode: 0o644 });
-      setMeta(path, meta);
-      return;
-    }
-    writePlainContent(path, src);
-    adopt(path, meta);
+export const bareUserStorage = plainStorage({
+  stageLink(path: string, meta: FileMeta): void {
+    fs.writeFileSync(path, Buffer.from(meta.symlinkTarget + '\0', 'utf8'), { mode: 0o644 });
+    setMeta(path, meta);
   },
   adopt,
-  stageAsync: plainStageAsync(adopt),
   async readMeta(path: string) {
     const [st, raw] = await Promise.all([fs.promises.stat(path, { bigint: true }), getXattr(path, OSTREEMETA)]);
     const meta = metaOf(path, raw);
@@ -45,8 +37,7 @@ export const bareUserStorage: ContentStorage = {
     const meta = metaOf(path, getXattrSync(path, OSTREEMETA));
     return isLnk(meta.mode) ? withTarget(meta, fs.readFileSync(path)) : { meta, size: fs.statSync(path).size };
   },
-  readContent: (path: string) => fs.promises.readFile(path),
-};
+});
 
 function metaOf(path: string, raw: Buffer | null): FileMeta {
   if (!raw) throw new CorruptObjectError(objectNameOf(path), 'file', `no ${OSTREEMETA} xattr`);

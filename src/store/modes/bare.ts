@@ -2,26 +2,18 @@
 // real symlinks. Writing one needs root.
 import fs from 'node:fs';
 import type { FileMeta } from '../objects/file-header.js';
-import { isLnk, S_IFLNK, S_IFREG } from '../objects/types.js';
+import { S_IFLNK, S_IFREG } from '../objects/types.js';
 import { readXattrs, readXattrsSync, writeXattrsSync } from '../fs-xattrs.js';
-import { MTIME_ZERO, plainStageAsync, stampOf, writePlainContent, type ContentSource, type ContentStorage } from './storage.js';
+import { MTIME_ZERO, plainStorage, stampOf } from './storage.js';
 
-export const bareStorage: ContentStorage = {
-  ext: 'file',
-  plainContent: true,
-  stage(path: string, meta: FileMeta, src: ContentSource): void {
-    if (isLnk(meta.mode)) {
-      fs.symlinkSync(meta.symlinkTarget, path);
-      fs.lchownSync(path, meta.uid, meta.gid);
-      writeXattrsSync(path, meta.xattrs);
-      fs.lutimesSync(path, MTIME_ZERO, MTIME_ZERO);
-      return;
-    }
-    writePlainContent(path, src);
-    adopt(path, meta);
+export const bareStorage = plainStorage({
+  stageLink(path: string, meta: FileMeta): void {
+    fs.symlinkSync(meta.symlinkTarget, path);
+    fs.lchownSync(path, meta.uid, meta.gid);
+    writeXattrsSync(path, meta.xattrs);
+    fs.lutimesSync(path, MTIME_ZERO, MTIME_ZERO);
   },
   adopt,
-  stageAsync: plainStageAsync(adopt),
   async readMeta(path: string) {
     const st = await fs.promises.lstat(path, { bigint: true });
     const target = st.isSymbolicLink() ? await fs.promises.readlink(path) : '';
@@ -31,8 +23,7 @@ export const bareStorage: ContentStorage = {
     const st = fs.lstatSync(path);
     return fromStat(st, st.isSymbolicLink() ? fs.readlinkSync(path) : '', readXattrsSync(path));
   },
-  readContent: (path: string) => fs.promises.readFile(path),
-};
+});
 
 function adopt(path: string, meta: FileMeta): void {
   // chown first: it clears setuid/setgid, which chmod then sets.

@@ -2,6 +2,7 @@
 // (dirtree, dirmeta, commit, commitmeta) are plain files in every mode.
 import fs from 'node:fs';
 import type { FileMeta } from '../objects/file-header.js';
+import { isLnk } from '../objects/types.js';
 
 /** Where the bytes of a content object come from when it is written. */
 export type ContentSource =
@@ -36,16 +37,35 @@ export interface ContentStorage {
 
 export const MTIME_ZERO = new Date(0);
 
-/** Puts content into a new plain object file (bare modes): the caller then gives it its metadata. */
-export function writePlainContent(path: string, src: ContentSource): void {
-  if (src.kind === 'buffer') fs.writeFileSync(path, src.data, { mode: 0o600 });
-  else fs.copyFileSync(src.path, path, fs.constants.COPYFILE_FICLONE);
+/** What a mode that keeps content as plain files (bare, bare-user) does its own way. */
+export interface PlainMode {
+  /** Writes a symlink object at `path`. */
+  stageLink(path: string, meta: FileMeta): void;
+  /** Gives a file holding the content the object's metadata. */
+  adopt(path: string, meta: FileMeta): void;
+  readMeta(path: string): Promise<ObjectInfo>;
+  readMetaSync(path: string): ObjectInfo;
 }
 
-/** stageAsync for the bare modes: write off the event loop, then set the metadata. */
-export function plainStageAsync(adopt: (path: string, meta: FileMeta) => void) {
-  return async (path: string, meta: FileMeta, data: Buffer): Promise<void> => {
-    await fs.promises.writeFile(path, data, { mode: 0o600 });
-    adopt(path, meta);
+/** The storage of a plain mode: regular files are their content, written then adopted. */
+export function plainStorage(mode: PlainMode): ContentStorage {
+  return {
+    ext: 'file',
+    plainContent: true,
+    stage(path: string, meta: FileMeta, src: ContentSource): void {
+      if (isLnk(meta.mode)) return mode.stageLink(path, meta);
+      if (src.kind === 'buffer') fs.writeFileSync(path, src.data, { mode: 0o600 });
+      else fs.copyFileSync(src.path, path, fs.constants.COPYFILE_FICLONE);
+      mode.adopt(path, meta);
+    },
+    adopt: mode.adopt,
+    // Written off the event loop (a pull overlaps it with the network), then adopted.
+    async stageAsync(path: string, meta: FileMeta, data: Buffer): Promise<void> {
+      await fs.promises.writeFile(path, data, { mode: 0o600 });
+      mode.adopt(path, meta);
+    },
+    readMeta: mode.readMeta,
+    readMetaSync: mode.readMetaSync,
+    readContent: (path: string) => fs.promises.readFile(path),
   };
 }
