@@ -23,16 +23,9 @@ ht log example/os
 step "the commit, as ostree sees it"
 ostree --repo="$work/sysroot/repo" ls example/os /bin | head -5
 ostree --repo="$work/sysroot/repo" fsck | tail -1
-if ht --help | grep -q '^  mount '; then
-  mnt="$work/mnt"; mkdir -p "$mnt"
-  step "mount the commit and enter it"
-  ht mount example/os "$mnt"
-  chroot "$mnt" /bin/sh -c 'echo "inside $(cat /etc/hostname): $(ls /bin | wc -l) programs"; id'
-  ht umount "$mnt"
-else
-  co="$work/checkout"
-  step "check the commit out and enter it (mounting arrives with the mount issue)"
-  ht checkout example/os "$co"
-  chroot "$co" /bin/sh -c 'echo "inside $(cat /etc/hostname): $(ls /bin | wc -l) programs"; id'
-fi
+mnt="$work/mnt"; mkdir -p "$mnt"
+step "mount the commit and enter it"
+ht mount example/os "$mnt"
+chroot "$mnt" /bin/sh -c 'echo "inside $(cat /etc/hostname): $(ls /bin | wc -l) programs"; id'
+ht umount "$mnt"
 step "done"

@@ -3,7 +3,6 @@
 // "Cold" = a fresh mount, then `sync; echo 3 > /proc/sys/vm/drop_caches`, for every peer alike.
 // The walk/read metrics use a fresh repo per run: hacktree remembers which objects a mount has
 // verified, and a repo reused across runs would hide the verification cost after run 1.
-import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Context, Group } from './group.js';
@@ -13,11 +12,7 @@ import { minbaseRoot, mountRepo, squashImage } from './fixtures.js';
 import type { Mount } from './mounts.js';
 import { mountHacktree, mountSquashfuse, peakRssMB, withMount } from './mounts.js';
 import { tempDir } from './paths.js';
-import { HACKTREE, dropCaches, hacktree, have, must, q, sh } from './run.js';
-
-/** The mount command is being built concurrently; until `--help` lists it, the group is skipped. */
-const mountAvailable = (): boolean =>
-  /^\s+mount\b/m.test(spawnSync(HACKTREE, ['--help'], { encoding: 'utf8' }).stdout ?? '');
+import { dropCaches, hacktree, have, must, q, sh } from './run.js';
 
 const since = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e9;
 const find = (dir: string) => sh(`find ${q(dir)} -printf '%s %m %u %p\\n' > /dev/null`);
@@ -44,10 +39,6 @@ async function mountAndLs(mount: () => Promise<Mount>, sub: string): Promise<num
 export const group: Group = {
   name: 'mount',
   async run(ctx: Context) {
-    if (!mountAvailable()) {
-      ctx.log('mount: skipped — hacktree mount not available yet');
-      return;
-    }
     const root = await minbaseRoot(ctx.log);
     const missing = !have('squashfuse') ? 'squashfuse missing (apt-get install squashfuse)'
       : !have('mksquashfs') ? 'mksquashfs missing (apt-get install squashfs-tools)' : undefined;
