@@ -97,11 +97,12 @@ class TestFs {
     }
   }
 
-  /** Runs `action` and returns the op calls named `op` that it caused. */
-  async opsDuring(op: string, action: () => unknown): Promise<LogEntry[]> {
+  /** Runs `action` and returns the op calls named `op` (or any of `op`) that it caused. */
+  async opsDuring(op: string | string[], action: () => unknown): Promise<LogEntry[]> {
+    const named = typeof op === 'string' ? [op] : op;
     await this.sync();
     await action();
-    return (await this.sync()).filter((e) => e.op === op);
+    return (await this.sync()).filter((e) => named.includes(e.op));
   }
 
   /** Unmounts from outside (plain, then lazy) and kills the helper; never throws. */
@@ -558,13 +559,7 @@ describe('fuse binding: attrCache on a writable mount (changes)', () => {
     await t?.stop();
   });
 
-  /** What the cache answers for `paths` equals what JS answers once the cache is emptied. */
-  async function coherent(paths: string[]): Promise<void> {
-    const answer = async () => Promise.all(paths.map((p) => fs.lstat(at(p), { bigint: true }).then(attrs, (e: NodeJS.ErrnoException) => e.code)));
-    const cached = await answer();
-    await fs.lstat(at('.ctl-clear')).catch(() => undefined);
-    expect(cached).toEqual(await answer());
-  }
+  const coherent = (paths: string[]): Promise<void> => expectCacheIsJs(mnt, paths);
 
   it('keeps answers until something changes them', async () => {
     await fs.writeFile(at('f'), 'x');
@@ -639,11 +634,8 @@ describe('fuse binding: direct handles (directHandles)', () => {
   let mnt: string;
   let backing: string;
   const at = (...p: string[]): string => join(mnt, ...p);
-  const ops = async (action: () => Promise<unknown>): Promise<string[]> => {
-    await t!.sync();
-    await action();
-    return (await t!.sync()).filter((e) => ['open', 'read', 'write', 'release'].includes(e.op)).map((e) => `${e.op} ${String(e.path)}`);
-  };
+  const ops = async (action: () => Promise<unknown>): Promise<string[]> =>
+    (await t!.opsDuring(['open', 'read', 'write', 'release'], action)).map((e) => `${e.op} ${String(e.path)}`);
 
   beforeAll(async () => {
     mnt = join(base, 'direct');
@@ -683,18 +675,13 @@ describe('fuse binding: direct handles (directHandles)', () => {
     expect(await fs.readFile(backing, 'utf8')).toBe('abcdefg');
     expect(fds()).toHaveLength(0);
     // what the cache says after the writes is what JS says
-    const cached = attrs(await fs.lstat(at('real'), { bigint: true }));
-    await fs.lstat(at('.ctl-clear')).catch(() => undefined);
-    expect(cached).toEqual(attrs(await fs.lstat(at('real'), { bigint: true })));
+    await expectCacheIsJs(mnt, ['real']);
   });
 
   it('changes the mode, owner and times of a layer file natively, the cached attributes following', async () => {
     await fs.lstat(at('real'));
-    const setattrs = async (action: () => Promise<unknown>): Promise<string[]> => {
-      await t!.sync();
-      await action();
-      return (await t!.sync()).filter((e) => ['chmod', 'chown', 'utimens'].includes(e.op)).map((e) => e.op);
-    };
+    const setattrs = async (action: () => Promise<unknown>): Promise<string[]> =>
+      (await t!.opsDuring(['chmod', 'chown', 'utimens'], action)).map((e) => e.op);
     expect(await setattrs(async () => {
       await fs.chmod(at('real'), 0o640);
       await fs.chown(at('real'), 4321, 8765);
@@ -704,8 +691,7 @@ describe('fuse binding: direct handles (directHandles)', () => {
     expect([real.mode & 0o7777, real.uid, real.gid, real.mtimeMs]).toEqual([0o640, 4321, 8765, 2_000_000_000]);
     const cached = attrs(await fs.lstat(at('real'), { bigint: true }));
     expect([cached.mode & 0o7777n, cached.uid, cached.mtimeNs]).toEqual([0o640n, 4321n, 2_000_000_000_000_000n]);
-    await fs.lstat(at('.ctl-clear')).catch(() => undefined);
-    expect(cached).toEqual(attrs(await fs.lstat(at('real'), { bigint: true })));
+    await expectCacheIsJs(mnt, ['real']);
     // any other file is JS's to change, as always
     expect(await setattrs(() => fs.chmod(at('hello'), 0o600))).toEqual(['chmod']);
   });
@@ -721,6 +707,14 @@ describe('fuse binding: direct handles (directHandles)', () => {
     expect(await jsPaths(t!, 'getattr', () => missing('.fuse_hidden0001'))).toEqual(['/lonly/.fuse_hidden0001']);
   });
 });
+
+/** What the native cache answers for `paths` under `mnt` equals what JS answers once the cache is emptied. */
+async function expectCacheIsJs(mnt: string, paths: string[]): Promise<void> {
+  const answer = async () => Promise.all(paths.map((p) => fs.lstat(join(mnt, p), { bigint: true }).then(attrs, (e: NodeJS.ErrnoException) => e.code)));
+  const cached = await answer();
+  await fs.lstat(join(mnt, '.ctl-clear')).catch(() => undefined);
+  expect(cached).toEqual(await answer());
+}
 
 /** Where a process's open file descriptors point. */
 function readdirLinks(pid: number): string[] {
