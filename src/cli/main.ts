@@ -2,8 +2,6 @@
 import { Command, CommanderError } from 'commander';
 import { HacktreeError } from '../errors.js';
 import type { CommandEntry } from './command-entry.js';
-import { pullCommands } from './commands/pull-commands.js';
-import { extraCommands } from './extra-commands.js';
 
 // In the order help lists them. Only the command named on the command line is loaded: loading
 // every command's modules (FUSE among them) took ~0.1 s, which each short command paid.
@@ -21,8 +19,19 @@ const COMMANDS: CommandEntry[] = [
   ['fsck', () => import('./commands/fsck.js')],
   ['prune', () => import('./commands/prune.js')],
   ['reindex', () => import('./commands/reindex.js')],
-  ...pullCommands,
-  ...extraCommands,
+  // moving commits between repositories
+  ['remote', () => import('./commands/remote.js')],
+  ['pull', () => import('./commands/pull.js')],
+  ['pull-local', () => import('./commands/pull-local.js')],
+  ['summary', () => import('./commands/summary.js')],
+  ['sign', () => import('./commands/sign.js')],
+  // the layers above the store: mounting, roots, layers
+  ['mount', () => import('./commands/mount.js')],
+  ['umount', () => import('./commands/umount.js')],
+  ['mounts', () => import('./commands/mounts.js')],
+  ['root', () => import('./commands/root.js')],
+  ['layer', () => import('./commands/layer.js')],
+  ['enter', () => import('./commands/enter.js')],
 ];
 
 /** Global options that take a value (as bin/hacktree also knows them). */
