@@ -48,9 +48,10 @@ async function waitListening(port: number, child: ChildProcess, errorLog: string
 
 /**
  * Starts nginx serving `root`; `dir` holds its config, pid and logs. With `slowRate` (e.g.
- * '150r/s'), a second port lets requests through at that rate. Killed on any exit of this process.
+ * '150r/s'), a second port lets requests through at that rate. `workers`: worker processes
+ * (one keeps the access log in the order requests finished). Killed on any exit of this process.
  */
-export async function startNginx(root: string, dir: string, opts: { slowRate?: string } = {}): Promise<Nginx> {
+export async function startNginx(root: string, dir: string, opts: { slowRate?: string; workers?: number } = {}): Promise<Nginx> {
   fs.mkdirSync(dir, { recursive: true });
   const port = await freePort();
   const slowPort = opts.slowRate ? await freePort() : null;
@@ -65,7 +66,7 @@ export async function startNginx(root: string, dir: string, opts: { slowRate?: s
   server { listen 127.0.0.1:${slowPort}; root ${root}; limit_req zone=slow burst=100000; }`;
   fs.writeFileSync(conf, `
 ${user}
-worker_processes 2;
+worker_processes ${opts.workers ?? 2};
 pid ${join(dir, 'nginx.pid')};
 error_log ${errorLog};
 events { worker_connections 1024; }

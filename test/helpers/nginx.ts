@@ -8,5 +8,6 @@ export { freePort, type AccessEntry, type Nginx } from '../../src/bench/nginx.js
 /** Starts nginx serving `root`; `dir` holds its config, pid and logs. Throttled port: `slowRate` requests per second. */
 export async function startNginx(root: string, dir: string, slowRate = '150r/s'): Promise<Nginx> {
   requireTool('nginx', 'nginx-light');
-  return start(root, dir, { slowRate });
+  // One worker: the tests read the access log as the order in which requests were served.
+  return start(root, dir, { slowRate, workers: 1 });
 }
