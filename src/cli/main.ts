@@ -99,6 +99,14 @@ function reportError(e: unknown): number {
 // A reader that stops early (`| head`) is not an error.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0); throw e; });
 
+let finished = false;
 main(process.argv.slice(2)).then((code) => {
+  finished = true;
   process.exitCode = code;
+});
+// The event loop ran dry while the command still waited: a bug, which must not pass for success.
+process.on('beforeExit', () => {
+  if (finished) return;
+  process.stderr.write('hacktree: internal error: the command stopped before it finished (run with HACKTREE_DEBUG=1 for details)\n');
+  process.exitCode = 70;
 });

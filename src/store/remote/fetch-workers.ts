@@ -10,6 +10,7 @@
 // one per core beyond the first, at most 3. HACKTREE_PULL_WORKERS sets their number,
 // HACKTREE_PULL_ON_MAIN the requests the main thread keeps in flight (0: none).
 import { Worker } from 'node:worker_threads';
+import { once } from 'node:events';
 import { availableParallelism } from 'node:os';
 import type { Checksum } from '../checksum.js';
 import type { RepoMode } from '../config.js';
@@ -125,6 +126,7 @@ export class FetchWorkers implements ContentStager {
   private workerSlot(setup: FetcherSetup): Slot {
     const worker = new Worker(new URL('./fetch-worker.js', import.meta.url), { workerData: setup });
     worker.unref(); // an idle worker must not keep the process alive; a busy one is ref'd
+    let exited = false, stopping = false;
     let outbox: FetchJob[] = [];
     const slot: Slot = {
       jobs: new Map(),
@@ -139,7 +141,15 @@ export class FetchWorkers implements ContentStager {
         worker.postMessage(outbox);
         outbox = [];
       },
-      stop: async () => { await worker.terminate(); },
+      // Ref'd while it stops, and kept so: a reply still on its way would otherwise unref an
+      // idle worker, the loop would run dry before its exit, and a pull stopping on an error
+      // would end without a word.
+      stop: async () => {
+        if (exited) return;
+        stopping = true;
+        worker.ref();
+        await Promise.race([worker.terminate(), once(worker, 'exit')]);
+      },
     };
     const lost = (e: unknown): void => {
       if (this.closed) return;
@@ -154,11 +164,11 @@ export class FetchWorkers implements ContentStager {
         slot.stats = r.stats;
         this.done(slot, r.id, 'error' in r ? { error: fromErrorRecord(r.error) } : { staged: r.staged && { ...r.staged, meta: withBuffers(r.staged.meta) } });
       }
-      if (slot.jobs.size === 0) worker.unref();
+      if (slot.jobs.size === 0 && !stopping) worker.unref();
       this.pump();
     });
     worker.on('error', lost);
-    worker.on('exit', (code) => lost(new Error(`exited with code ${code}`)));
+    worker.on('exit', (code) => { exited = true; lost(new Error(`exited with code ${code}`)); });
     return slot;
   }
 
