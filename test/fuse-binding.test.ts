@@ -105,6 +105,36 @@ class TestFs {
     return (await this.sync()).filter((e) => named.includes(e.op));
   }
 
+  private countMarks = 0;
+
+  /** The binding's requestCounts(), read in the helper during a lookup of a new name. */
+  async counts(): Promise<Record<string, number>> {
+    const n = ++this.countMarks;
+    await fs.stat(join(this.mnt, `.ctl-counts-${n}`)).catch(() => undefined);
+    for (;;) {
+      const e = this.log.find((x) => x.op === 'counts' && x.n === n);
+      if (e) return e.counts as Record<string, number>;
+      if (this.child.exitCode !== null || this.child.signalCode !== null) throw new Error('helper is gone');
+      await new Promise<void>((r) => this.waiters.push(r));
+    }
+  }
+
+  /**
+   * The requests the kernel sent while `action` ran, by opcode (as the binding counts
+   * them: whoever answered), less the lookup that reads the counts afterwards.
+   */
+  async requestsDuring(action: () => unknown): Promise<Record<string, number>> {
+    const before = await this.counts();
+    await action();
+    const after = await this.counts();
+    const diff: Record<string, number> = {};
+    for (const [op, n] of Object.entries(after)) {
+      const d = n - (before[op] ?? 0) - (op === 'lookup' ? 1 : 0);
+      if (d !== 0) diff[op] = d;
+    }
+    return diff;
+  }
+
   /** Unmounts from outside (plain, then lazy) and kills the helper; never throws. */
   async stop(): Promise<void> {
     try {
@@ -336,6 +366,26 @@ describe('fuse binding: writable mount with use_ino and extra options', () => {
     await fs.rmdir(join(mnt, 'd2'));
     await expect(fs.stat(join(mnt, 'd2'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
+
+  it('refuses renameat2 flags (RENAME_NOREPLACE, RENAME_EXCHANGE) with EINVAL, changing nothing', async () => {
+    await fs.writeFile(join(mnt, 'ra'), 'a');
+    await fs.writeFile(join(mnt, 'rb'), 'b');
+    // RENAME_NOREPLACE to a free name (a taken one is EEXIST in the kernel), then RENAME_EXCHANGE
+    const renameat2 = (from: string, to: string, flags: number): string => py(
+      'import ctypes,sys,os; c=ctypes.CDLL(None, use_errno=True); '
+      + 'r=c.renameat2(-100, sys.argv[1].encode(), -100, sys.argv[2].encode(), int(sys.argv[3])); '
+      + 'print(os.strerror(ctypes.get_errno()) if r else "renamed")',
+      from, to, String(flags),
+    ).trim();
+    expect(renameat2(join(mnt, 'ra'), join(mnt, 'rc'), 1)).toBe('Invalid argument');
+    expect(renameat2(join(mnt, 'ra'), join(mnt, 'rb'), 2)).toBe('Invalid argument');
+    expect(await fs.readFile(join(mnt, 'ra'), 'utf8')).toBe('a');
+    expect(await fs.readFile(join(mnt, 'rb'), 'utf8')).toBe('b');
+    await expect(fs.stat(join(mnt, 'rc'))).rejects.toMatchObject({ code: 'ENOENT' });
+    // a plain rename still works
+    await fs.rename(join(mnt, 'ra'), join(mnt, 'rc'));
+    expect(await fs.readFile(join(mnt, 'rc'), 'utf8')).toBe('a');
+  });
 });
 
 describe('fuse binding: read-only mount without use_ino', () => {
@@ -417,6 +467,17 @@ describe('fuse binding: native attribute cache (attrCache)', () => {
       ino: 2n ** 44n + 11n, mode: 0o120777n, uid: 1234n, gid: 5678n, size: 5n,
       atimeNs: ms(T0 + 1001), mtimeNs: ms(T0 + 2002), ctimeNs: ms(T0 + 3003),
     });
+  });
+
+  it('counts every request the kernel sends, also those answered without JS', async () => {
+    await fs.lstat(join(mnt, 'hello'));
+    let reached: string[] = [];
+    const requests = await t!.requestsDuring(async () => {
+      reached = await jsPaths(t!, 'getattr', () => fs.lstat(join(mnt, 'hello')));
+    });
+    expect(reached).toEqual([]);
+    // the lstat's lookup (the kernel keeps nothing: entry_timeout=0), answered in C
+    expect(requests.lookup).toBeGreaterThanOrEqual(1);
   });
 
   it('still asks JS about paths never published', async () => {
@@ -751,6 +812,111 @@ describe('fuse binding: attrCache off', () => {
       expect(await jsPaths(t!, 'readdir', () => fs.readdir(mnt))).toEqual(['/']);
       expect(await jsPaths(t!, 'readdir', () => fs.readdir(join(mnt, 'dir')))).toEqual(['/dir']);
     }
+  });
+});
+
+// A frozen mount, as serve.ts mounts a commit: read-only, the kernel keeping what it learns.
+describe('fuse binding: frozen read-only mount', () => {
+  let t: TestFs | undefined;
+  let mnt: string;
+  const MANY = 300; // more entries than one READDIRPLUS reply holds
+  const DAY = 86400;
+
+  beforeAll(async () => {
+    mnt = join(base, 'frozen');
+    await fs.mkdir(mnt);
+    t = await TestFs.start(mnt, {
+      readOnly: true, frozen: true, useIno: true, kernelCache: true, attrCache: 1000,
+      entryTimeout: DAY, attrTimeout: DAY, negativeTimeout: DAY, many: MANY,
+    });
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  const pick = (r: Record<string, number>, ...ops: string[]): Record<string, number> =>
+    Object.fromEntries(ops.filter((op) => r[op] !== undefined).map((op) => [op, r[op]!]));
+
+  it('opens files in the kernel: a second cat sends no open, release or read; JS reads by path', async () => {
+    const cat = (): string => run('cat', [join(mnt, 'hello')]);
+    let first = '';
+    let second = '';
+    let jsOps: LogEntry[] = [];
+    const r1 = await t!.requestsDuring(async () => {
+      jsOps = await t!.opsDuring(['open', 'read', 'release'], () => { first = cat(); });
+    });
+    expect(first).toBe('hello world\n');
+    // JS never hears of opens: its read gets the path (and handle 0)
+    expect(jsOps.map((e) => `${e.op} ${String(e.path)}`)).toEqual(['read /hello']);
+    expect(r1.read).toBeGreaterThanOrEqual(1);
+    expect(r1.release).toBeUndefined();
+    const r2 = await t!.requestsDuring(() => { second = cat(); });
+    expect(second).toBe(first);
+    // no_open: no OPEN or RELEASE any more, and the pages were kept (FOPEN_KEEP_CACHE)
+    expect(pick(r2, 'open', 'release', 'read')).toEqual({});
+  });
+
+  it('lists each directory once: a second ls sends no opendir, readdir or releasedir, and shows the same', async () => {
+    const ls = (): string => run('ls', ['-la', '--time-style=full-iso', join(mnt, 'dir')]);
+    let first = '';
+    let second = '';
+    let js: string[] = [];
+    const r1 = await t!.requestsDuring(async () => { js = await jsPaths(t!, 'readdir', () => { first = ls(); }); });
+    expect(js).toEqual(['/dir']);
+    expect(first).toMatch(/ inner\n/);
+    expect(r1.readdirplus).toBeGreaterThanOrEqual(1);
+    expect(pick(r1, 'releasedir', 'readdir')).toEqual({});
+    const r2 = await t!.requestsDuring(() => { second = ls(); });
+    expect(second).toBe(first);
+    expect(pick(r2, 'opendir', 'readdir', 'readdirplus', 'releasedir')).toEqual({});
+  });
+
+  it('asks for a symlink target once', async () => {
+    const link = join(mnt, 'link');
+    let target = '';
+    const r1 = await t!.requestsDuring(async () => { target = await fs.readlink(link); });
+    expect(target).toBe('hello');
+    expect(r1.readlink).toBe(1);
+    const r2 = await t!.requestsDuring(async () => { target = await fs.readlink(link); });
+    expect(target).toBe('hello');
+    expect(pick(r2, 'readlink')).toEqual({});
+    // following it too
+    expect(await fs.readFile(link, 'utf8')).toBe('hello world\n');
+  });
+
+  it('gives the kernel attributes with the listing (READDIRPLUS): no lookup per entry, JS inode numbers (use_ino)', async () => {
+    const dir = join(mnt, 'many');
+    const expected = Array.from({ length: MANY }, (_, i) => `f${String(i).padStart(4, '0')}`);
+    let names: string[] = [];
+    const r1 = await t!.requestsDuring(async () => { names = await fs.readdir(dir); });
+    // complete, each name once, in JS's order, over several replies
+    expect(names).toEqual(expected);
+    expect(r1.readdirplus).toBeGreaterThan(1);
+    // every entry's attributes came with the listing: lstat, and scandir's d_ino, need nothing more
+    let out = '';
+    const r2 = await t!.requestsDuring(() => {
+      out = py(
+        'import os,sys,json; d=sys.argv[1]; '
+        + 'print(json.dumps([[e.name, e.inode()] + [getattr(os.lstat(os.path.join(d, e.name)), k) for k in '
+        + '("st_ino","st_mode","st_uid","st_gid","st_size","st_nlink","st_mtime_ns")] for e in os.scandir(d)]))',
+        dir,
+      );
+    });
+    expect(pick(r2, 'lookup', 'getattr')).toEqual({});
+    const rows = JSON.parse(out) as [string, number, number, number, number, number, number, number, number][];
+    expect(rows.map((r) => r[0])).toEqual(expected);
+    rows.forEach(([name, dIno, ino, mode, uid, gid, size, nlink, mtimeNs], i) => {
+      expect([name, dIno, ino, mode, uid, gid, size, nlink]).toEqual([expected[i], 2 ** 48 + i * 7, 2 ** 48 + i * 7, 0o100640, 1000 + i, 2000 + i, i, 1]);
+      expect(mtimeNs).toBe(T0 * 1e6);
+    });
+  });
+
+  it('serves directory requests that come with the kernel handle 0 (fsync, ioctl) and lists the root completely', async () => {
+    // fsync(2) of a directory (FSYNCDIR), lsattr's ioctl on a directory
+    expect(py('import os,sys; fd=os.open(sys.argv[1], os.O_RDONLY|os.O_DIRECTORY); os.fsync(fd); print("synced")', join(mnt, 'dir')).trim()).toBe('synced');
+    spawnSync('lsattr', ['-d', join(mnt, 'dir')]);
+    expect((await fs.readdir(mnt)).sort()).toEqual([...ROOT_NAMES, 'many'].sort());
+    expect(await fs.readFile(join(mnt, 'hello'), 'utf8')).toBe('hello world\n');
   });
 });
 

@@ -1,10 +1,11 @@
 // The one place hacktree touches the FUSE binding (@cocalc/fuse-native, patched
-// by patches/@cocalc+fuse-native+2.4.3.patch: 64-bit inode numbers and file
-// handles, separate atime/mtime with UTIME_NOW/UTIME_OMIT, caller context,
-// arbitrary -o options). Everything else uses the types below, so the binding
-// can be swapped without touching the filesystem code.
+// by patches/@cocalc+fuse-native+2.4.3.patch: built against libfuse 3, 64-bit
+// inode numbers and file handles, separate atime/mtime with UTIME_NOW/UTIME_OMIT,
+// caller context, arbitrary -o options, a native attribute cache, request
+// counts). Everything else uses the types below, so the binding can be swapped
+// without touching the filesystem code.
 //
-// Ops are path based (libfuse 2 high-level API). An op may return its result
+// Ops are path based (libfuse 3 high-level API). An op may return its result
 // directly or as a promise; it fails by throwing a FuseError (or any error whose
 // `code` is an errno name, e.g. what node:fs throws). Anything else becomes EIO
 // and is reported to `onError`.
@@ -239,6 +240,15 @@ export interface MountOptions {
   changes?: ChangeSource;
   /** Handles DIRECT_FH + fd and files marked STABLE_CONTENT are served by the binding (see DIRECT_FH). */
   directHandles?: boolean;
+  /**
+   * A read-only mount (needs readOnly, not changes) of a tree that never changes: the
+   * kernel keeps file pages, directory listings and symlink targets for the mount's
+   * life, whatever clearCache() does. The kernel opens files and directories by itself
+   * (open/opendir are never called: read gets handle 0 and must work by path), asks for
+   * each symlink target once, and gets each listing's attributes with it (READDIRPLUS),
+   * so a walk sends no lookup per entry.
+   */
+  frozen?: boolean;
   /** Called for an op that failed with something other than FuseError / an errno error (it returns EIO). */
   onError?: (op: string, err: unknown) => void;
 }
@@ -254,6 +264,8 @@ export interface FuseMount {
   cacheLink(path: string, target: string): void;
   /** Forgets everything published, directory listings included (attrCache; a no-op without it). */
   clearCache(): void;
+  /** Requests the kernel has sent so far, by opcode name (lookup, getattr, open, read, readdirplus, ...). */
+  requestCounts(): Record<string, number>;
   /** Lazy unmount; safe to call more than once. */
   unmount(): Promise<void>;
 }
@@ -271,6 +283,7 @@ interface NativeFuse {
   cacheLink(path: string, target: string): void;
   clearCache(): void;
   cacheForget(paths: readonly string[], what: number): void;
+  requestCounts(): Record<string, number>;
 }
 
 interface NativeFuseClass {
@@ -286,7 +299,7 @@ function loadNative(): NativeFuseClass {
   const cls = require('@cocalc/fuse-native') as NativeFuseClass;
   // Refuse an unpatched binding: it would silently truncate inodes and times.
   const proto = cls.prototype as Partial<NativeFuse>;
-  if (cls.UTIME_NOW !== UTIME_NOW || typeof proto.context !== 'function' || typeof proto.cacheForget !== 'function') {
+  if (cls.UTIME_NOW !== UTIME_NOW || typeof proto.context !== 'function' || typeof proto.cacheForget !== 'function' || typeof proto.requestCounts !== 'function') {
     throw new HacktreeError('MOUNT', '@cocalc/fuse-native is not patched (run patch-package and rebuild it)');
   }
   nativeClass = cls;
@@ -609,6 +622,7 @@ export function mount(mountpoint: string, ops: FuseOps, options: MountOptions = 
   const forget: Forget = (paths, what) => fuse?.cacheForget(paths, what);
   const publish = (path: string, st: Stat, noCaps: boolean): void => fuse?.cachePut([path], [st], noCaps);
   const changes = attrCache > 0 ? options.changes : undefined;
+  if (options.frozen && (!options.readOnly || options.changes)) throw new HacktreeError('MOUNT', 'a frozen mount must be read-only and unchanging');
   fuse = new Native(mnt, nativeOps(changes ? keepCoherent(ops, changes, forget, publish) : ops, ctxOf, onError), {
     options: optionList(options),
     mkdir: options.mkdir ?? false,
@@ -619,6 +633,7 @@ export function mount(mountpoint: string, ops: FuseOps, options: MountOptions = 
     attrCacheMutable: changes !== undefined,
     directHandles: options.directHandles ?? false,
     layerDir: changes && options.directHandles ? layerDirOf(changes) : '',
+    frozen: options.frozen ?? false,
   });
   const f = fuse;
 
@@ -640,6 +655,9 @@ export function mount(mountpoint: string, ops: FuseOps, options: MountOptions = 
         },
         clearCache(): void {
           f.clearCache();
+        },
+        requestCounts(): Record<string, number> {
+          return f.requestCounts();
         },
         unmount(): Promise<void> {
           unmounting ??= new Promise<void>((res, rej) => {

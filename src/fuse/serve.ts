@@ -41,6 +41,9 @@ export function serve(backend: Backend, mountpoint: string, o: ServeOptions): Pr
     // round trip into JS. A commit never changes; a writable mount keeps the cache coherent
     // (cache-coherence.ts), with the backend reporting what changes besides an op's paths.
     attrCache: ATTR_CACHE_ENTRIES,
+    // A commit never changes: the kernel opens files and directories by itself, keeps
+    // listings and symlink targets, and gets attributes with each listing.
+    frozen: o.readOnly,
     ...(o.readOnly ? {} : { changes: backend, directHandles: true }),
     options: o.extra,
     onError: (op, err) => o.log(`${op} failed: ${err instanceof Error ? err.message : String(err)}`),

@@ -6,7 +6,8 @@
 // readlink, readdir and getxattr are all logged: the attrCache tests count
 // which ones reach JS).
 // A lookup of /.ctl-clear or /.ctl-publish calls clearCache() / cacheAttrs()
-// on the mount; readlink publishes its answer with cacheLink().
+// on the mount, one of /.ctl-counts-N logs requestCounts() (with n: N);
+// readlink publishes its answer with cacheLink().
 import fs from 'node:fs';
 import { mount, FuseError, UTIME_NOW, UTIME_OMIT, ID_UNCHANGED, DIRECT_FH, STABLE_CONTENT, LAYER_ONLY_DIR } from '../../dist/fuse/binding.js';
 
@@ -15,6 +16,9 @@ const options = JSON.parse(optionsJson);
 // {"backing": FILE}: /real is that real file, opened as a direct handle (DIRECT_FH + fd).
 const backing = options.backing ?? null;
 delete options.backing;
+// {"many": N}: /many holds N files, f0000..., each with its own inode number and size.
+const many = options.many ?? 0;
+delete options.many;
 const REAL = '/real';
 function realStat() {
   const st = fs.lstatSync(backing);
@@ -143,6 +147,8 @@ const ops = {
     else if (p === '/.ctl-clear') {
       mounted?.clearCache();
       log({ op: 'ctl', what: 'clear' });
+    } else if (p.startsWith('/.ctl-counts-')) {
+      log({ op: 'counts', n: Number(p.slice(13)), counts: mounted?.requestCounts() ?? {} });
     } else if (p === '/.ctl-publish') {
       mounted?.cacheAttrs(['/dir/inner'], [get('/dir/inner')]);
       log({ op: 'ctl', what: 'publish' });
@@ -283,6 +289,15 @@ const ops = {
   }),
   access: () => {},
 };
+
+if (many > 0) {
+  nodes.set('/many', makeNode(S_IFDIR | 0o755, root));
+  for (let i = 0; i < many; i++) {
+    const node = makeNode(S_IFREG | 0o640, { uid: 1000 + i, gid: 2000 + i }, { ino: 2 ** 48 + i * 7 });
+    writeData(node, Buffer.alloc(i, 'm'), 0);
+    nodes.set(`/many/f${String(i).padStart(4, '0')}`, node);
+  }
+}
 
 // With a backing file, /lonly is a directory only the layer has (its mirror: the backing
 // file's directory + /lonly).
