@@ -6,12 +6,12 @@ cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 if [ "$(id -u)" -ne 0 ]; then echo "install-deps.sh: run as root (apt-get install)" >&2; exit 1; fi
 apt-get update -qq
-# libfuse2/libfuse-dev/pkg-config/build tools: the FUSE binding is built against the system libfuse 2.
-# fuse3: fusermount. ostree: the oracle. busybox-static, debootstrap: test roots.
+# libfuse3-dev/pkg-config/build tools: the FUSE binding is built against the system libfuse 3
+# (pkg-config fuse3). fuse3: fusermount3 (and fusermount). ostree: the oracle. busybox-static, debootstrap: test roots.
 # squashfuse, squashfs-tools, fuse-overlayfs, nginx-light: benchmark peers (nginx also serves pull tests).
 # attr, rsync, procps, file: tools the tests call.
 apt-get install -y -qq --no-install-recommends \
-  libfuse2 libfuse-dev fuse3 pkg-config build-essential python3 \
+  libfuse3-dev fuse3 pkg-config build-essential python3 \
   ostree busybox-static debootstrap squashfuse squashfs-tools fuse-overlayfs nginx-light \
   attr rsync util-linux coreutils procps file ca-certificates >/dev/null
 command -v node >/dev/null || { echo "install-deps.sh: Node.js 20 is required" >&2; exit 1; }

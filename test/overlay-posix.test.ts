@@ -387,7 +387,7 @@ print(','.join(sorted(x for x in os.listxattr(p) if x.startswith('user.'))))
     expect(names(m('var/tmp')).filter((n2) => n2.startsWith('.fuse_hidden'))).toEqual([]);
   });
 
-  // libfuse 2 renames a file unlinked while open to .fuse_hidden*; the layer moves it out of the
+  // libfuse renames a file unlinked while open to .fuse_hidden*; the layer moves it out of the
   // tree and serves that name as unlinked (nlink 0) until the last close.
   it('an unlinked open file: fstat shows nlink 0', () => {
     const p = m('var/tmp/open-unlinked-stat');

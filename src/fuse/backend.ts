@@ -10,8 +10,9 @@ export interface ReadBackend {
   readlink(path: string): Promise<string>;
   /**
    * Reads by path (and the handle, when the backend hands out handles). A
-   * backend without open/release leaves both to libfuse, which answers them
-   * without a round trip to JS: two fewer crossings per file read.
+   * backend without open/release leaves both to the binding, which answers them
+   * without a round trip to JS; on a frozen (read-only) mount the kernel does not
+   * even send them, and reads come with handle 0.
    */
   read(path: string | null, fh: number, buf: Buffer, length: number, position: number): Promise<number>;
   open?(path: string, flags: number, ctx: FuseContext): Promise<number>;

@@ -47,7 +47,7 @@ const err = (code: 'ENOENT' | 'EROFS' | 'EXDEV' | 'EEXIST' | 'ENOTDIR' | 'EISDIR
 /** Upper files get inode numbers from their real inode (so hard links share one), apart from the base's path hashes. */
 const upperIno = (st: fs.Stats): number => inodeOf(`\0upper\0${st.ino}`);
 
-/** libfuse 2 renames a file unlinked while open to this name in the same directory, and unlinks it at the last close. */
+/** libfuse (without hard_remove) renames a file unlinked while open to this name in the same directory, and unlinks it at the last close. */
 const isHiddenName = (path: string): boolean => path.slice(path.lastIndexOf('/') + 1).startsWith('.fuse_hidden');
 
 export class OverlayFs implements Backend {
@@ -441,7 +441,7 @@ export class OverlayFs implements Backend {
     if (baseHas) this.layer.addWhiteout(path);
   }
 
-  /** The unlink of an open file, as libfuse 2 does it: the name goes, the file lives on until closed. */
+  /** The unlink of an open file, as libfuse does it: the name goes, the file lives on until closed. */
   private async hide(from: string, to: string): Promise<void> {
     if (!this.layer.rules.writable(from)) throw err('EROFS');
     const up = await this.copyUp(await this.lookup(from));

@@ -31,7 +31,7 @@ export function serve(backend: Backend, mountpoint: string, o: ServeOptions): Pr
     useIno: true,
     kernelCache: o.readOnly,
     entryTimeout: o.readOnly ? FOREVER : 1,
-    // Writable: no attribute caching in the kernel. libfuse 2's path API gives each name of
+    // Writable: no attribute caching in the kernel. libfuse's path API gives each name of
     // a hard link its own node id, so the kernel cannot see that link() or unlink() through
     // one name changed the link count of the other (shadow-utils' lock needs stat(X.<pid>)
     // to show nlink 2 right after link(X.<pid>, X.lock)), and it cannot be told of changes.
