@@ -157,7 +157,7 @@ export async function runMountDaemon(req: MountRequest, ready: (err: Error | nul
       clearInterval(watch);
       const called = Object.entries(counts).filter(([, n]) => n > 0).map(([k, n]) => `${k}=${n}`).join(' ');
       log(`stopping: ${why}; ops: ${called || 'none'}; content: ${JSON.stringify(base.content.stats)}`);
-      base.content.flush();
+      base.indexWrites.flush();
       // Unmounting an already-unmounted path can hang in libfuse: don't wait for it for long.
       await Promise.race([fuse.unmount().catch(() => {}), new Promise((r) => setTimeout(r, 2000).unref())]);
       fs.rmSync(statePath(mnt), { force: true });

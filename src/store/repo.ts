@@ -77,8 +77,12 @@ export class Repo {
     return fs.lstatSync(this.objectPath(csum, type), { throwIfNoEntry: false }) !== undefined;
   }
 
+  /** Our index; a repo that ostree created gets its hacktree/ directory on first use. */
   get index(): ContentIndex {
-    if (!this.indexDb) this.indexDb = new ContentIndex(indexDbPath(this.path));
+    if (!this.indexDb) {
+      fs.mkdirSync(join(this.path, 'hacktree'), { recursive: true });
+      this.indexDb = new ContentIndex(indexDbPath(this.path));
+    }
     return this.indexDb;
   }
 
