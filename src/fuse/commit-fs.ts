@@ -2,7 +2,7 @@
 // Nothing is walked at mount time: a path is resolved one directory at a time,
 // and parsed directories and resolved paths live in bounded caches.
 import fs from 'node:fs';
-import { LRUCache } from 'lru-cache';
+import { lru } from '../store/lru.js';
 import type { Repo } from '../store/repo.js';
 import type { Checksum } from '../store/checksum.js';
 import type { Commit } from '../store/objects/commit.js';
@@ -43,11 +43,11 @@ export interface CommitFsOptions {
 }
 
 export class CommitFs implements ReadBackend {
-  private readonly dirs = new LRUCache<Checksum, DirIndex>({ max: 4096 });
-  private readonly nodes = new LRUCache<string, Node>({ max: 65536 });
+  private readonly dirs = lru<Checksum, DirIndex>(4096);
+  private readonly nodes = lru<string, Node>(65536);
   /** A commit's directories never change: a listing is built once. */
-  private readonly listings = new LRUCache<string, DirListing>({ max: 2048 });
-  private readonly fileMetas = new LRUCache<Checksum, ObjectInfo>({ max: 65536 });
+  private readonly listings = lru<string, DirListing>(2048);
+  private readonly fileMetas = lru<Checksum, ObjectInfo>(65536);
   readonly content: ContentReader;
   /** Verified marks and tree stats, written to the repo's index in batches. */
   readonly indexWrites: DeferredIndexWrites;

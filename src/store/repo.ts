@@ -1,7 +1,7 @@
 // An open repository: its mode, where objects live, and verified reads of them.
 import fs from 'node:fs';
 import { join, resolve } from 'node:path';
-import { LRUCache } from 'lru-cache';
+import { lru } from './lru.js';
 import { HacktreeError, MissingObjectError, CorruptObjectError, NoRepoError } from '../errors.js';
 import { getKey, initialConfig, modeFromConfig, parseKeyFile, type KeyFile, type RepoMode } from './config.js';
 import { indexDbPath, lockDbPath, objectRelPath, SUBDIRS } from './layout.js';
@@ -23,7 +23,7 @@ export { storageFor };
 export class Repo {
   readonly storage: ContentStorage;
   /** Parsed metadata objects are immutable: a bounded cache saves re-reading them. */
-  private readonly metaCache = new LRUCache<string, Commit | DirTree | DirMeta>({ max: 20_000 });
+  private readonly metaCache = lru<string, Commit | DirTree | DirMeta>(20_000);
   private indexDb: ContentIndex | null = null;
 
   private constructor(readonly path: string, readonly mode: RepoMode, readonly config: KeyFile) {
