@@ -17,6 +17,7 @@ import { CommitFs } from './fuse/commit-fs.js';
 import { OverlayFs } from './fuse/overlay-fs.js';
 import { serve } from './fuse/serve.js';
 import type { Backend } from './fuse/backend.js';
+import type { FuseMount } from './fuse/binding.js';
 import { Layer } from './overlay/layer.js';
 import { Roots } from './roots/roots.js';
 import { HACKTREE_FSTYPE, readMounts, readMountsSync } from './fuse/mountinfo.js';
@@ -115,13 +116,16 @@ export async function runMountDaemon(req: MountRequest, ready: (err: Error | nul
   }
   const { repo, commit, mnt, opts } = prepared;
   const log = (msg: string): void => { process.stderr.write(`${new Date().toISOString()} hacktree mount ${mnt}: ${msg}\n`); };
-  let fuse;
+  let fuse: FuseMount | undefined;
   let base: CommitFs;
   let backend: Backend;
   let layer: Layer | null = null;
   const counts: Record<string, number> = {};
   try {
-    base = await CommitFs.open(repo, commit, { verify: opts.verify, log });
+    // A read-only mount reads checked content natively (the binding opens the object file);
+    // a root's mount does not yet: its base files can be copied up under a read in flight.
+    const contentChecked = req.root ? undefined : (path: string, file: string): void => fuse?.cacheContent(path, file);
+    base = await CommitFs.open(repo, commit, { verify: opts.verify, log, contentChecked });
     if (req.root) {
       layer = Layer.open(new Roots(req.root.sysroot).layerDir(req.root.name), { forMount: true });
       // New entries get exactly the mode the kernel passes (it has applied the caller's umask).

@@ -392,11 +392,14 @@ describe('fuse binding: native attribute cache (attrCache)', () => {
   beforeAll(async () => {
     mnt = join(base, 'cache');
     await fs.mkdir(mnt);
-    t = await TestFs.start(mnt, { ...NO_KERNEL_CACHE, attrCache: 1000 });
+    contentFile = join(base, 'hello-content');
+    await fs.writeFile(contentFile, 'HELLO WORLD\n');
+    t = await TestFs.start(mnt, { ...NO_KERNEL_CACHE, attrCache: 1000, contentFile });
   });
   afterAll(async () => {
     await t?.stop();
   });
+  let contentFile: string;
 
   it('answers getattr of listed children without JS, with exactly the attributes JS gave', async () => {
     const fromJs = new Map<string, Record<string, bigint>>();
@@ -437,6 +440,32 @@ describe('fuse binding: native attribute cache (attrCache)', () => {
     expect(target).toBe('hello');
     // following it: the link and its target come from the cache
     expect(await jsPaths(t!, 'getattr', async () => { expect((await fs.stat(link)).size).toBe(12); })).toEqual([]);
+  });
+
+  it('reads a file from the real file cacheContent published, without JS, until forgotten', async () => {
+    const hello = join(mnt, 'hello');
+    let got = '';
+    // (the helper's JS read answers 'hello world'; the published file holds it in capitals)
+    expect(await jsPaths(t!, 'read', async () => { got = await fs.readFile(hello, 'utf8'); })).toEqual(['/hello']);
+    expect(got).toBe('hello world\n');
+    await fs.lstat(join(mnt, '.ctl-content')).catch(() => undefined);
+    expect(await jsPaths(t!, 'read', async () => { got = await fs.readFile(hello, 'utf8'); })).toEqual([]);
+    expect(got).toBe('HELLO WORLD\n');
+    // partial reads at offsets, and past the end
+    const fh = await fs.open(hello, 'r');
+    try {
+      const buf = Buffer.alloc(8);
+      expect(await jsPaths(t!, 'read', async () => {
+        expect((await fh.read(buf, 0, 5, 6)).bytesRead).toBe(5);
+        expect(buf.subarray(0, 5).toString()).toBe('WORLD');
+        expect((await fh.read(buf, 0, 8, 100)).bytesRead).toBe(0);
+      })).toEqual([]);
+    } finally {
+      await fh.close();
+    }
+    await fs.lstat(join(mnt, '.ctl-clear')).catch(() => undefined);
+    expect(await jsPaths(t!, 'read', async () => { got = await fs.readFile(hello, 'utf8'); })).toEqual(['/hello']);
+    expect(got).toBe('hello world\n');
   });
 
   it('forgets everything on clearCache and publishes with cacheAttrs', async () => {

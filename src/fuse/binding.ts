@@ -252,6 +252,13 @@ export interface FuseMount {
   cacheAttrs(paths: readonly string[], stats: readonly Stat[]): void;
   /** Publishes what readlink would answer for `path` (attrCache; a no-op without it). */
   cacheLink(path: string, target: string): void;
+  /**
+   * Publishes `file`, a real file whose bytes are the content of the regular
+   * file `path` and that the caller has checked: the binding then reads it for
+   * every read of `path` on the libfuse thread (attrCache; a no-op without it).
+   * Forgetting the path's name forgets it.
+   */
+  cacheContent(path: string, file: string): void;
   /** Forgets everything published, directory listings included (attrCache; a no-op without it). */
   clearCache(): void;
   /** Lazy unmount; safe to call more than once. */
@@ -269,6 +276,7 @@ interface NativeFuse {
   context(): FuseContext | null;
   cachePut(paths: readonly string[], stats: readonly Stat[], noCaps?: boolean): void;
   cacheLink(path: string, target: string): void;
+  cacheContent(path: string, file: string): void;
   clearCache(): void;
   cacheForget(paths: readonly string[], what: number): void;
 }
@@ -637,6 +645,9 @@ export function mount(mountpoint: string, ops: FuseOps, options: MountOptions = 
         },
         cacheLink(path: string, target: string): void {
           f.cacheLink(path, target);
+        },
+        cacheContent(path: string, file: string): void {
+          f.cacheContent(path, file);
         },
         clearCache(): void {
           f.clearCache();

@@ -33,11 +33,21 @@ interface DirIndex {
   stats?: TreeStats;
 }
 
-/** How many files ahead of a first read are opened and checked. */
-const PREFETCH = 8;
+/**
+ * How many files ahead of a first read that reaches JS are opened and checked.
+ * Their reads are then served by the binding, so the next read JS sees is the
+ * first one past this window: deep enough that a walk rarely waits on JS.
+ */
+const PREFETCH = 32;
 
 export interface CommitFsOptions {
   verify: boolean;
+  /**
+   * Told, for a regular file whose object has been opened (and checked, unless
+   * verify is off), which real file holds its bytes: what a mount publishes so
+   * that the binding reads it natively. Plain-content repos only (bare, bare-user).
+   */
+  contentChecked?: (path: string, file: string) => void;
   /** Called for each failure that is not the caller's fault (corrupt or missing object). */
   log: (msg: string) => void;
 }
@@ -225,7 +235,13 @@ export class CommitFs implements ReadBackend {
     if (n.kind !== 'file') throw new FuseError('EISDIR');
     if ((n.meta.mode & S_IFMT) !== 0o100000) throw new FuseError('EINVAL');
     if (position === 0) this.prefetchAfter(path);
-    return this.guard(path, () => this.content.read(n.checksum, n, buf, length, position));
+    const got = await this.guard(path, () => this.content.read(n.checksum, n, buf, length, position));
+    this.checked(path, n.checksum);
+    return got;
+  }
+
+  private checked(path: string, csum: Checksum): void {
+    if (this.opts.contentChecked && this.repo.storage.plainContent) this.opts.contentChecked(path, this.repo.objectPath(csum, 'file'));
   }
 
   /**
@@ -248,7 +264,8 @@ export class CommitFs implements ReadBackend {
       const c = this.nodes.get(`${base}/${idx.names[i]}`);
       if (!c) break; // not listed yet: nothing suggests it will be read next
       if (c.kind !== 'file' || (c.meta.mode & S_IFMT) !== 0o100000) continue;
-      this.content.warm(c.checksum, c);
+      const next = c.path;
+      void this.content.warm(c.checksum, c).then((ok) => { if (ok) this.checked(next, c.checksum); });
       ahead++;
     }
   }

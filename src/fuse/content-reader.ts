@@ -69,11 +69,15 @@ export class ContentReader {
     return src.read(buf, length, position);
   }
 
-  /** Opens (and checks) an object ahead of its first read; errors surface on that read. */
-  warm(csum: Checksum, info: ObjectInfo): void {
-    if (this.inflated.has(csum) || this.opened.has(csum) || this.opening.has(csum)) return;
+  /**
+   * Opens (and checks) an object ahead of its first read; errors surface on
+   * that read. Resolves true once the object is open and good, false if it is
+   * not or was already open or opening.
+   */
+  async warm(csum: Checksum, info: ObjectInfo): Promise<boolean> {
+    if (this.inflated.has(csum) || this.opened.has(csum) || this.opening.has(csum)) return false;
     this.stats.prefetched++;
-    this.open(csum, info).catch(() => {});
+    return this.open(csum, info).then(() => true, () => false);
   }
 
   /**

@@ -5,8 +5,9 @@
 // one JSON line per interesting op call, which the test reads (getattr and
 // readlink, readdir and getxattr are all logged: the attrCache tests count
 // which ones reach JS).
-// A lookup of /.ctl-clear or /.ctl-publish calls clearCache() / cacheAttrs()
-// on the mount; readlink publishes its answer with cacheLink().
+// A lookup of /.ctl-clear, /.ctl-publish or /.ctl-content calls clearCache(),
+// cacheAttrs() or cacheContent() on the mount; readlink publishes its answer
+// with cacheLink().
 import fs from 'node:fs';
 import { mount, FuseError, UTIME_NOW, UTIME_OMIT, ID_UNCHANGED, DIRECT_FH, STABLE_CONTENT, LAYER_ONLY_DIR } from '../../dist/fuse/binding.js';
 
@@ -15,6 +16,9 @@ const options = JSON.parse(optionsJson);
 // {"backing": FILE}: /real is that real file, opened as a direct handle (DIRECT_FH + fd).
 const backing = options.backing ?? null;
 delete options.backing;
+// {"contentFile": FILE}: a lookup of /.ctl-content publishes FILE as the content of /hello (cacheContent).
+const contentFile = options.contentFile ?? null;
+delete options.contentFile;
 const REAL = '/real';
 function realStat() {
   const st = fs.lstatSync(backing);
@@ -143,6 +147,9 @@ const ops = {
     else if (p === '/.ctl-clear') {
       mounted?.clearCache();
       log({ op: 'ctl', what: 'clear' });
+    } else if (p === '/.ctl-content') {
+      mounted?.cacheContent('/hello', contentFile);
+      log({ op: 'ctl', what: 'content' });
     } else if (p === '/.ctl-publish') {
       mounted?.cacheAttrs(['/dir/inner'], [get('/dir/inner')]);
       log({ op: 'ctl', what: 'publish' });
