@@ -82,6 +82,8 @@ describe('a mounted commit equals its source', () => {
       const commitTime = JSON.parse(htOk(['--repo', repos['bare-user']!, 'show', '--json', 'awk'])).timestamp;
       expect(first.mtimeMs).toBe(commitTime * 1000);
       expect(fs.statfsSync(mnt).bsize).toBeGreaterThan(0);
+      // listings have "." and ".." as a disk file system's do
+      expect(sh('ls', ['-a', join(mnt, 'private')]).split('\n').slice(0, 2)).toEqual(['.', '..']);
     } finally {
       forceUnmount(mnt);
     }
