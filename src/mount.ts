@@ -122,9 +122,9 @@ export async function runMountDaemon(req: MountRequest, ready: (err: Error | nul
   let layer: Layer | null = null;
   const counts: Record<string, number> = {};
   try {
-    // A read-only mount reads checked content natively (the binding opens the object file);
-    // a root's mount does not yet: its base files can be copied up under a read in flight.
-    const contentChecked = req.root ? undefined : (path: string, file: string): void => fuse?.cacheContent(path, file);
+    // Checked content is read natively: the binding opens the object file. (On a root's mount
+    // the binding keeps it only while the path is still the commit's file: see cacheContent.)
+    const contentChecked = (path: string, file: string): void => fuse?.cacheContent(path, file);
     base = await CommitFs.open(repo, commit, { verify: opts.verify, log, contentChecked });
     if (req.root) {
       layer = Layer.open(new Roots(req.root.sysroot).layerDir(req.root.name), { forMount: true });

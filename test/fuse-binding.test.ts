@@ -673,7 +673,9 @@ describe('fuse binding: direct handles (directHandles)', () => {
     await fs.mkdir(join(base, 'layer'));
     backing = join(base, 'layer', 'real');
     await fs.writeFile(backing, '');
-    t = await TestFs.start(mnt, { ...NO_KERNEL_CACHE, readOnly: false, attrCache: 1000, changes: true, directHandles: true, backing });
+    const contentFile = join(base, 'hello-content-direct');
+    await fs.writeFile(contentFile, 'HELLO WORLD\n');
+    t = await TestFs.start(mnt, { ...NO_KERNEL_CACHE, readOnly: false, attrCache: 1000, changes: true, directHandles: true, backing, contentFile });
   });
   afterAll(async () => {
     await t?.stop();
@@ -684,6 +686,25 @@ describe('fuse binding: direct handles (directHandles)', () => {
     let text = '';
     expect(await ops(async () => { text = await fs.readFile(at('hello'), 'utf8'); })).toEqual(['read /hello']);
     expect(text).toBe('hello world\n');
+  });
+
+  it('keeps published content only for a file its cached attributes call stable, and drops it on a change', async () => {
+    const read = async (): Promise<[string[], string]> => {
+      // the binding opens /hello with keep_cache: drop its pages, so the read reaches the daemon
+      await fs.writeFile('/proc/sys/vm/drop_caches', '1');
+      let text = '';
+      const calls = await ops(async () => { text = await fs.readFile(at('hello'), 'utf8'); });
+      return [calls.filter((c) => c.startsWith('read')), text];
+    };
+    const publish = (): Promise<unknown> => fs.lstat(at('.ctl-content')).catch(() => undefined);
+    await fs.lstat(at('.ctl-clear')).catch(() => undefined);
+    await publish(); // nothing cached says /hello is stable: refused
+    expect(await read()).toEqual([['read /hello'], 'hello world\n']);
+    await fs.lstat(at('hello'));
+    await publish();
+    expect(await read()).toEqual([[], 'HELLO WORLD\n']);
+    await fs.chmod(at('hello'), 0o644); // a change: the content goes with the attributes
+    expect(await read()).toEqual([['read /hello'], 'hello world\n']);
   });
 
   it('reads, writes and closes a direct handle natively, the cached attributes following the writes', async () => {

@@ -255,8 +255,10 @@ export interface FuseMount {
   /**
    * Publishes `file`, a real file whose bytes are the content of the regular
    * file `path` and that the caller has checked: the binding then reads it for
-   * every read of `path` on the libfuse thread (attrCache; a no-op without it).
-   * Forgetting the path's name forgets it.
+   * every read of `path` through a handle of 0 on the libfuse thread (attrCache;
+   * a no-op without it). Any forget of the path's attributes forgets it. With
+   * `changes`, it is kept only while the path's cached attributes carry
+   * STABLE_CONTENT, so a read that finishes after a copy-up cannot publish it.
    */
   cacheContent(path: string, file: string): void;
   /** Forgets everything published, directory listings included (attrCache; a no-op without it). */

@@ -174,6 +174,8 @@ const ops = {
   open(p, flags) {
     logData('open', p);
     if (p === REAL && backing) return DIRECT_FH + fs.openSync(backing, flags & 3);
+    // handle 0, as libfuse's own open gives: what published content serves
+    if (p === '/hello' && contentFile && (flags & 3) === 0) return 0;
     return openFh(get(p));
   },
   create(p, mode, ctx) {
@@ -194,6 +196,7 @@ const ops = {
   },
   release(p, fh) {
     logData('release', p);
+    if (fh === 0) return;
     byFh(fh);
     handles.delete(fh);
   },
