@@ -17,6 +17,7 @@ import { CommitFs } from './fuse/commit-fs.js';
 import { OverlayFs } from './fuse/overlay-fs.js';
 import { serve } from './fuse/serve.js';
 import type { Backend } from './fuse/backend.js';
+import type { FuseMount } from './fuse/binding.js';
 import { Layer } from './overlay/layer.js';
 import { Roots } from './roots/roots.js';
 import { HACKTREE_FSTYPE, readMounts, readMountsSync } from './fuse/mountinfo.js';
@@ -119,13 +120,16 @@ export async function runMountDaemon(req: MountRequest, ready: (err: Error | nul
   }
   const { repo, commit, mnt, opts } = prepared;
   const log = (msg: string): void => { process.stderr.write(`${new Date().toISOString()} hacktree mount ${mnt}: ${msg}\n`); };
-  let fuse;
+  let fuse: FuseMount | undefined;
   let base: CommitFs;
   let backend: Backend;
   let layer: Layer | null = null;
   const counts: Record<string, number> = {};
   try {
-    base = await CommitFs.open(repo, commit, { verify: opts.verify, log });
+    // Checked content is read natively: the binding opens the object file. (On a root's mount
+    // the binding keeps it only while the path is still the commit's file: see cacheContent.)
+    const contentChecked = (path: string, file: string): void => fuse?.cacheContent(path, file);
+    base = await CommitFs.open(repo, commit, { verify: opts.verify, log, contentChecked });
     if (req.root) {
       layer = Layer.open(new Roots(req.root.sysroot).layerDir(req.root.name), { forMount: true });
       // New entries get exactly the mode the kernel passes (it has applied the caller's umask).
@@ -161,8 +165,8 @@ export async function runMountDaemon(req: MountRequest, ready: (err: Error | nul
       clearInterval(watch);
       const called = Object.entries(counts).filter(([, n]) => n > 0).map(([k, n]) => `${k}=${n}`).join(' ');
       const requests = Object.entries(fuse.requestCounts()).map(([k, n]) => `${k}=${n}`).join(' ');
-      log(`stopping: ${why}; ops: ${called || 'none'}; kernel requests: ${requests || 'none'}; content: ${JSON.stringify(base.content.stats)}`);
-      base.content.flush();
+      log(`stopping: ${why}; ops: ${called || 'none'}; content: ${JSON.stringify(base.content.stats)}; kernel requests: ${requests || 'none'}`);
+      base.indexWrites.flush();
       // Unmounting an already-unmounted path can hang in libfuse: don't wait for it for long.
       await Promise.race([fuse.unmount().catch(() => {}), new Promise((r) => setTimeout(r, 2000).unref())]);
       fs.rmSync(statePath(mnt), { force: true });

@@ -442,11 +442,14 @@ describe('fuse binding: native attribute cache (attrCache)', () => {
   beforeAll(async () => {
     mnt = join(base, 'cache');
     await fs.mkdir(mnt);
-    t = await TestFs.start(mnt, { ...NO_KERNEL_CACHE, attrCache: 1000 });
+    contentFile = join(base, 'hello-content');
+    await fs.writeFile(contentFile, 'HELLO WORLD\n');
+    t = await TestFs.start(mnt, { ...NO_KERNEL_CACHE, attrCache: 1000, contentFile });
   });
   afterAll(async () => {
     await t?.stop();
   });
+  let contentFile: string;
 
   it('answers getattr of listed children without JS, with exactly the attributes JS gave', async () => {
     const fromJs = new Map<string, Record<string, bigint>>();
@@ -498,6 +501,32 @@ describe('fuse binding: native attribute cache (attrCache)', () => {
     expect(target).toBe('hello');
     // following it: the link and its target come from the cache
     expect(await jsPaths(t!, 'getattr', async () => { expect((await fs.stat(link)).size).toBe(12); })).toEqual([]);
+  });
+
+  it('reads a file from the real file cacheContent published, without JS, until forgotten', async () => {
+    const hello = join(mnt, 'hello');
+    let got = '';
+    // (the helper's JS read answers 'hello world'; the published file holds it in capitals)
+    expect(await jsPaths(t!, 'read', async () => { got = await fs.readFile(hello, 'utf8'); })).toEqual(['/hello']);
+    expect(got).toBe('hello world\n');
+    await fs.lstat(join(mnt, '.ctl-content')).catch(() => undefined);
+    expect(await jsPaths(t!, 'read', async () => { got = await fs.readFile(hello, 'utf8'); })).toEqual([]);
+    expect(got).toBe('HELLO WORLD\n');
+    // partial reads at offsets, and past the end
+    const fh = await fs.open(hello, 'r');
+    try {
+      const buf = Buffer.alloc(8);
+      expect(await jsPaths(t!, 'read', async () => {
+        expect((await fh.read(buf, 0, 5, 6)).bytesRead).toBe(5);
+        expect(buf.subarray(0, 5).toString()).toBe('WORLD');
+        expect((await fh.read(buf, 0, 8, 100)).bytesRead).toBe(0);
+      })).toEqual([]);
+    } finally {
+      await fh.close();
+    }
+    await fs.lstat(join(mnt, '.ctl-clear')).catch(() => undefined);
+    expect(await jsPaths(t!, 'read', async () => { got = await fs.readFile(hello, 'utf8'); })).toEqual(['/hello']);
+    expect(got).toBe('hello world\n');
   });
 
   it('forgets everything on clearCache and publishes with cacheAttrs', async () => {
@@ -705,7 +734,9 @@ describe('fuse binding: direct handles (directHandles)', () => {
     await fs.mkdir(join(base, 'layer'));
     backing = join(base, 'layer', 'real');
     await fs.writeFile(backing, '');
-    t = await TestFs.start(mnt, { ...NO_KERNEL_CACHE, readOnly: false, attrCache: 1000, changes: true, directHandles: true, backing });
+    const contentFile = join(base, 'hello-content-direct');
+    await fs.writeFile(contentFile, 'HELLO WORLD\n');
+    t = await TestFs.start(mnt, { ...NO_KERNEL_CACHE, readOnly: false, attrCache: 1000, changes: true, directHandles: true, backing, contentFile });
   });
   afterAll(async () => {
     await t?.stop();
@@ -716,6 +747,25 @@ describe('fuse binding: direct handles (directHandles)', () => {
     let text = '';
     expect(await ops(async () => { text = await fs.readFile(at('hello'), 'utf8'); })).toEqual(['read /hello']);
     expect(text).toBe('hello world\n');
+  });
+
+  it('keeps published content only for a file its cached attributes call stable, and drops it on a change', async () => {
+    const read = async (): Promise<[string[], string]> => {
+      // the binding opens /hello with keep_cache: drop its pages, so the read reaches the daemon
+      await fs.writeFile('/proc/sys/vm/drop_caches', '1');
+      let text = '';
+      const calls = await ops(async () => { text = await fs.readFile(at('hello'), 'utf8'); });
+      return [calls.filter((c) => c.startsWith('read')), text];
+    };
+    const publish = (): Promise<unknown> => fs.lstat(at('.ctl-content')).catch(() => undefined);
+    await fs.lstat(at('.ctl-clear')).catch(() => undefined);
+    await publish(); // nothing cached says /hello is stable: refused
+    expect(await read()).toEqual([['read /hello'], 'hello world\n']);
+    await fs.lstat(at('hello'));
+    await publish();
+    expect(await read()).toEqual([[], 'HELLO WORLD\n']);
+    await fs.chmod(at('hello'), 0o644); // a change: the content goes with the attributes
+    expect(await read()).toEqual([['read /hello'], 'hello world\n']);
   });
 
   it('reads, writes and closes a direct handle natively, the cached attributes following the writes', async () => {

@@ -8,6 +8,7 @@ import { ht, htOk, requireRoot, requireTool, sh, ROOT } from './helpers/cli.js';
 import { scratch } from './helpers/tmp.js';
 import { buildAwkwardTree, describeTree, BIG_FILE_SIZE } from './helpers/awkward-tree.js';
 import { forceUnmount, isMounted, mountRev, requireFuse, unmountAll } from './helpers/mounts.js';
+import { logPath } from '../src/mount.js';
 
 const s = scratch('hacktree-mount-');
 const src = join(s.dir, 'src');
@@ -81,6 +82,8 @@ describe('a mounted commit equals its source', () => {
       const commitTime = JSON.parse(htOk(['--repo', repos['bare-user']!, 'show', '--json', 'awk'])).timestamp;
       expect(first.mtimeMs).toBe(commitTime * 1000);
       expect(fs.statfsSync(mnt).bsize).toBeGreaterThan(0);
+      // listings have "." and ".." as a disk file system's do
+      expect(sh('ls', ['-a', join(mnt, 'private')]).split('\n').slice(0, 2)).toEqual(['.', '..']);
     } finally {
       forceUnmount(mnt);
     }
@@ -174,9 +177,9 @@ describe('many mounts and many readers', () => {
     }
   });
 
-  it('8 readers walking and reading the whole tree at once get correct data', async () => {
-    const mnt = join(s.dir, 'mnt-par');
-    mountRev(repos['archive']!, 'awk', mnt);
+  for (const mode of ['archive', 'bare-user']) it(`8 readers walking and reading the whole tree at once get correct data (${mode})`, async () => {
+    const mnt = join(s.dir, `mnt-par-${mode}`);
+    mountRev(repos[mode]!, 'awk', mnt);
     try {
       const want = sh('sh', ['-c', `cd ${src} && find . -type f -print0 | sort -z | xargs -0 sha256sum`]);
       const runs = await Promise.all(Array.from({ length: 8 }, () => new Promise<string>((res, rej) => {
@@ -190,6 +193,42 @@ describe('many mounts and many readers', () => {
     } finally {
       forceUnmount(mnt);
     }
+  });
+});
+
+/** What JS answered on a mount, from the line its daemon logs as it stops. */
+function jsOpsOf(mnt: string): Record<string, number> {
+  const line = fs.readFileSync(logPath(mnt), 'utf8').trim().split('\n').filter((l) => l.includes(' stopping: ')).pop() ?? '';
+  const ops = /ops: (.*?); content:/.exec(line)?.[1] ?? '';
+  return Object.fromEntries(ops.split(' ').filter((kv) => kv.includes('=')).map((kv) => [kv.split('=')[0]!, Number(kv.split('=')[1])]));
+}
+
+describe('what reaches JS', () => {
+  it('symlink targets come with their listing, and checked content is read natively', () => {
+    const mnt = join(s.dir, 'mnt-native');
+    fs.rmSync(logPath(mnt), { force: true });
+    mountRev(repos['bare-user']!, 'awk', mnt);
+    let links: string;
+    try {
+      links = sh('find', [mnt, '-type', 'l', '-printf', '%P -> %l\n']);
+      // big.bin twice, its pages dropped in between: the kernel asks for it
+      // 128 KiB at a time, twice; JS sees its first read, then the binding reads it.
+      const want = createHash('sha256').update(fs.readFileSync(join(src, 'big.bin'))).digest('hex');
+      for (let i = 0; i < 2; i++) {
+        expect(createHash('sha256').update(fs.readFileSync(join(mnt, 'big.bin'))).digest('hex')).toBe(want);
+        fs.writeFileSync('/proc/sys/vm/drop_caches', '1');
+      }
+    } finally {
+      forceUnmount(mnt);
+    }
+    const sorted = (out: string): string[] => out.trim().split('\n').sort();
+    expect(sorted(links)).toEqual(sorted(sh('find', [src, '-type', 'l', '-printf', '%P -> %l\n'])));
+    expect(sorted(links).length).toBeGreaterThan(2);
+    const ops = jsOpsOf(mnt);
+    expect(ops.readdir).toBeGreaterThan(0);
+    expect(ops.readlink ?? 0).toBe(0);
+    expect(ops.read).toBeGreaterThan(0);
+    expect(ops.read).toBeLessThanOrEqual(4); // not 2 × 41 requests of 128 KiB
   });
 });
 

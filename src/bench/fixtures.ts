@@ -87,7 +87,8 @@ export function squashImage(root: string): Promise<string> {
  */
 export function mountRepo(root: string, log: (l: string) => void): Promise<string> {
   const dpkg = existsSync('/var/lib/dpkg/status') ? String(statSync('/var/lib/dpkg/status').mtimeMs) : '';
-  return cached(`mount-repo-${fingerprint(treeId(root), dpkg)}`, async (into) => {
+  // The version tag changes when what commit writes besides objects changes (v2: tree stats).
+  return cached(`mount-repo-${fingerprint(treeId(root), dpkg, 'v2')}`, async (into) => {
     log(`committing ${root} and /usr into ${into} (once; takes minutes)...`);
     // No fsync per commit: a fixture, synced once before the rename makes it valid.
     await hacktree(['--repo', into, 'init']);

@@ -1,7 +1,7 @@
 // Turns a Backend into the binding's path-based ops. Whatever the backend does
 // not implement of the writing calls fails with EROFS: a read-only commit view
 // refuses every change, a writable layer overrides what it supports.
-import { FuseError, type FuseOps } from './binding.js';
+import { FuseError, type DirListing, type FuseOps } from './binding.js';
 import type { Backend } from './backend.js';
 
 const erofs = (): never => { throw new FuseError('EROFS'); };
@@ -21,11 +21,18 @@ export function toFuseOps(b: Backend, counts?: OpCounts): FuseOps {
   return counted as unknown as FuseOps;
 }
 
+/** A listing as a disk file system gives it: "." and ".." first (`ls -a` shows them). */
+async function withDots(b: Backend, path: string): Promise<DirListing> {
+  const slash = path.lastIndexOf('/');
+  const [listing, self, parent] = await Promise.all([b.readdir(path), b.getattr(path), b.getattr(slash <= 0 ? '/' : path.slice(0, slash))]);
+  return { names: ['.', '..', ...listing.names], ...(listing.stats ? { stats: [self, parent, ...listing.stats] } : {}) };
+}
+
 function rawOps(b: Backend): FuseOps {
   return {
     getattr: (path) => b.getattr(path),
     fgetattr: (path, fh) => (b.fgetattr ? b.fgetattr(path, fh) : path === null ? ebadf() : b.getattr(path)),
-    readdir: (path) => b.readdir(path),
+    readdir: (path) => withDots(b, path),
     readlink: (path) => b.readlink(path),
     read: (path, fh, buf, length, position) => b.read(path, fh, buf, length, position),
     ...(b.open ? { open: b.open.bind(b) } : {}),

@@ -262,6 +262,15 @@ export interface FuseMount {
   cacheAttrs(paths: readonly string[], stats: readonly Stat[]): void;
   /** Publishes what readlink would answer for `path` (attrCache; a no-op without it). */
   cacheLink(path: string, target: string): void;
+  /**
+   * Publishes `file`, a real file whose bytes are the content of the regular
+   * file `path` and that the caller has checked: the binding then reads it for
+   * every read of `path` through a handle of 0 on the libfuse thread (attrCache;
+   * a no-op without it). Any forget of the path's attributes forgets it. With
+   * `changes`, it is kept only while the path's cached attributes carry
+   * STABLE_CONTENT, so a read that finishes after a copy-up cannot publish it.
+   */
+  cacheContent(path: string, file: string): void;
   /** Forgets everything published, directory listings included (attrCache; a no-op without it). */
   clearCache(): void;
   /** Requests the kernel has sent so far, by opcode name (lookup, getattr, open, read, readdirplus, ...). */
@@ -281,6 +290,7 @@ interface NativeFuse {
   context(): FuseContext | null;
   cachePut(paths: readonly string[], stats: readonly Stat[], noCaps?: boolean): void;
   cacheLink(path: string, target: string): void;
+  cacheContent(path: string, file: string): void;
   clearCache(): void;
   cacheForget(paths: readonly string[], what: number): void;
   requestCounts(): Record<string, number>;
@@ -652,6 +662,9 @@ export function mount(mountpoint: string, ops: FuseOps, options: MountOptions = 
         },
         cacheLink(path: string, target: string): void {
           f.cacheLink(path, target);
+        },
+        cacheContent(path: string, file: string): void {
+          f.cacheContent(path, file);
         },
         clearCache(): void {
           f.clearCache();

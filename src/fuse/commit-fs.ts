@@ -2,11 +2,12 @@
 // Nothing is walked at mount time: a path is resolved one directory at a time,
 // and parsed directories and resolved paths live in bounded caches.
 import fs from 'node:fs';
-import { LRUCache } from 'lru-cache';
+import { lru } from '../store/lru.js';
 import type { Repo } from '../store/repo.js';
 import type { Checksum } from '../store/checksum.js';
 import type { Commit } from '../store/objects/commit.js';
 import type { DirMeta } from '../store/objects/dirmeta.js';
+import type { DirTree } from '../store/objects/dirtree.js';
 import type { FileMeta } from '../store/objects/file-header.js';
 import type { ObjectInfo, ObjectStamp } from '../store/modes/storage.js';
 import { isLnk, S_IFMT } from '../store/objects/types.js';
@@ -14,41 +15,58 @@ import { FuseError, type DirListing, type Stat, type StatFs } from './binding.js
 import type { ReadBackend } from './backend.js';
 import { inodeOf } from './inode.js';
 import { ContentReader } from './content-reader.js';
+import { DeferredIndexWrites } from '../store/index-writes.js';
+import { parseTreeStats, serializeTreeStats, type TreeStats } from '../store/tree-stats.js';
 
 export type Node =
   | { kind: 'dir'; path: string; tree: Checksum; meta: DirMeta; nlink: number }
   | { kind: 'file'; path: string; checksum: Checksum; meta: FileMeta; size: number; stamp?: ObjectStamp };
 
 interface DirIndex {
-  /** name → file checksum or subdirectory (tree, meta) */
-  entries: Map<string, { checksum: Checksum } | { tree: Checksum; meta: Checksum }>;
+  /** name → file checksum or subdirectory (tree, meta), with its place among the dirtree's files or dirs */
+  entries: Map<string, { checksum: Checksum; at: number } | { tree: Checksum; meta: Checksum; at: number }>;
   names: string[];
   /** name → index in names */
   position: Map<string, number>;
   subdirs: number;
+  /** The entries' stats from the repo's index, when recorded: then no object is read to resolve them. */
+  stats?: TreeStats;
 }
 
-/** How many files ahead of a first read are opened and checked. */
-const PREFETCH = 8;
+/**
+ * How many files ahead of a first read that reaches JS are opened and checked.
+ * Their reads are then served by the binding, so the next read JS sees is the
+ * first one past this window: deep enough that a walk rarely waits on JS.
+ */
+const PREFETCH = 32;
 
 export interface CommitFsOptions {
   verify: boolean;
+  /**
+   * Told, for a regular file whose object has been opened (and checked, unless
+   * verify is off), which real file holds its bytes: what a mount publishes so
+   * that the binding reads it natively. Plain-content repos only (bare, bare-user).
+   */
+  contentChecked?: (path: string, file: string) => void;
   /** Called for each failure that is not the caller's fault (corrupt or missing object). */
   log: (msg: string) => void;
 }
 
 export class CommitFs implements ReadBackend {
-  private readonly dirs = new LRUCache<Checksum, DirIndex>({ max: 4096 });
-  private readonly nodes = new LRUCache<string, Node>({ max: 65536 });
+  private readonly dirs = lru<Checksum, DirIndex>(4096);
+  private readonly nodes = lru<string, Node>(65536);
   /** A commit's directories never change: a listing is built once. */
-  private readonly listings = new LRUCache<string, DirListing>({ max: 2048 });
-  private readonly fileMetas = new LRUCache<Checksum, ObjectInfo>({ max: 65536 });
+  private readonly listings = lru<string, DirListing>(2048);
+  private readonly fileMetas = lru<Checksum, ObjectInfo>(65536);
   readonly content: ContentReader;
+  /** Verified marks and tree stats, written to the repo's index in batches. */
+  readonly indexWrites: DeferredIndexWrites;
   /** Directories have the commit's time; files and symlinks mtime 0, like an ostree checkout's. */
   private readonly dirTimeMs: number;
 
   private constructor(private readonly repo: Repo, private readonly commit: Commit, private readonly root: Node, private readonly opts: CommitFsOptions) {
-    this.content = new ContentReader(repo, { verify: opts.verify });
+    this.indexWrites = new DeferredIndexWrites(() => repo.index);
+    this.content = new ContentReader(repo, { verify: opts.verify }, this.indexWrites);
     this.dirTimeMs = commit.timestamp * 1000;
   }
 
@@ -66,12 +84,47 @@ export class CommitFs implements ReadBackend {
     if (hit) return hit;
     const t = await this.repo.loadDirTree(tree);
     const entries: DirIndex['entries'] = new Map();
-    for (const f of t.files) entries.set(f.name, { checksum: f.checksum });
-    for (const d of t.dirs) entries.set(d.name, { tree: d.tree, meta: d.meta });
+    t.files.forEach((f, at) => entries.set(f.name, { checksum: f.checksum, at }));
+    t.dirs.forEach((d, at) => entries.set(d.name, { tree: d.tree, meta: d.meta, at }));
     const names = [...t.files.map((f) => f.name), ...t.dirs.map((d) => d.name)];
-    const idx = { entries, names, position: new Map(names.map((n, i) => [n, i])), subdirs: t.dirs.length };
+    const idx: DirIndex = { entries, names, position: new Map(names.map((n, i) => [n, i])), subdirs: t.dirs.length, stats: this.recordedStats(tree, t) };
     this.dirs.set(tree, idx);
     return idx;
+  }
+
+  /**
+   * A dirtree's stats from the repo's index. One SQLite lookup on the event
+   * loop, like the verified-object check: a B-tree probe of a few pages, where
+   * resolving the entries one by one costs a thread-pool round trip per entry.
+   */
+  private recordedStats(tree: Checksum, t: DirTree): TreeStats | undefined {
+    let raw: Buffer | undefined;
+    try {
+      raw = this.repo.index.treeStats(tree);
+    } catch {
+      return undefined; // an index we cannot read: the objects still answer
+    }
+    if (!raw) return undefined;
+    try {
+      return parseTreeStats(raw, t);
+    } catch (e) {
+      this.opts.log(`tree stats of ${tree} ignored: ${(e as Error).message}`);
+      return undefined;
+    }
+  }
+
+  /** Records the stats of a directory just listed in full, so that its next first listing (any mount, any commit) reads one record. */
+  private recordStats(tree: Checksum, idx: DirIndex, children: Node[]): void {
+    const stats: TreeStats = { files: [], subdirs: [] };
+    const nFiles = idx.names.length - idx.subdirs;
+    for (const [i, c] of children.entries()) {
+      if (i < nFiles && c.kind === 'file') stats.files.push({ meta: c.meta, size: c.size });
+      else if (i >= nFiles && c.kind === 'dir') stats.subdirs.push(c.nlink - 2);
+      else return;
+    }
+    idx.stats = stats;
+    const raw = serializeTreeStats(stats);
+    this.indexWrites.add((index) => index.putTreeStats(tree, raw));
   }
 
   private async fileMeta(csum: Checksum): Promise<ObjectInfo> {
@@ -93,13 +146,18 @@ export class CommitFs implements ReadBackend {
     const parent = await this.resolve(parentPath);
     if (parent.kind !== 'dir') throw FuseError.of('ENOTDIR');
     const node = await this.guard(path, async () => {
-      const e = (await this.dirIndex(parent.tree)).entries.get(name);
+      const { entries, stats } = await this.dirIndex(parent.tree);
+      const e = entries.get(name);
       if (!e) return null;
       if ('checksum' in e) {
-        return { kind: 'file', path, checksum: e.checksum, ...(await this.fileMeta(e.checksum)) } as Node;
+        return { kind: 'file', path, checksum: e.checksum, ...(stats?.files[e.at] ?? await this.fileMeta(e.checksum)) } as Node;
       }
-      const [meta, idx] = await Promise.all([this.repo.loadDirMeta(e.meta), this.dirIndex(e.tree)]);
-      return { kind: 'dir', path, tree: e.tree, meta, nlink: 2 + idx.subdirs } as Node;
+      const recorded = stats?.subdirs[e.at];
+      const [meta, subdirs] = await Promise.all([
+        this.repo.loadDirMeta(e.meta),
+        recorded ?? this.dirIndex(e.tree).then((i) => i.subdirs),
+      ]);
+      return { kind: 'dir', path, tree: e.tree, meta, nlink: 2 + subdirs } as Node;
     });
     if (!node) throw FuseError.of('ENOENT');
     this.nodes.set(path, node);
@@ -158,7 +216,10 @@ export class CommitFs implements ReadBackend {
       stats.push(this.statOf(c));
     });
     const listing = { names, stats };
-    if (names.length === idx.names.length) this.listings.set(path, listing);
+    if (names.length === idx.names.length) {
+      this.listings.set(path, listing);
+      if (!idx.stats) this.recordStats(dir.tree, idx, children as Node[]);
+    }
     return listing;
   }
 
@@ -174,7 +235,13 @@ export class CommitFs implements ReadBackend {
     if (n.kind !== 'file') throw new FuseError('EISDIR');
     if ((n.meta.mode & S_IFMT) !== 0o100000) throw new FuseError('EINVAL');
     if (position === 0) this.prefetchAfter(path);
-    return this.guard(path, () => this.content.read(n.checksum, n, buf, length, position));
+    const got = await this.guard(path, () => this.content.read(n.checksum, n, buf, length, position));
+    this.checked(path, n.checksum);
+    return got;
+  }
+
+  private checked(path: string, csum: Checksum): void {
+    if (this.opts.contentChecked && this.repo.storage.plainContent) this.opts.contentChecked(path, this.repo.objectPath(csum, 'file'));
   }
 
   /**
@@ -197,7 +264,8 @@ export class CommitFs implements ReadBackend {
       const c = this.nodes.get(`${base}/${idx.names[i]}`);
       if (!c) break; // not listed yet: nothing suggests it will be read next
       if (c.kind !== 'file' || (c.meta.mode & S_IFMT) !== 0o100000) continue;
-      this.content.warm(c.checksum, c);
+      const next = c.path;
+      void this.content.warm(c.checksum, c).then((ok) => { if (ok) this.checked(next, c.checksum); });
       ahead++;
     }
   }

@@ -14,6 +14,7 @@ import { CorruptObjectError, MissingObjectError } from '../errors.js';
 import { ContentHasher } from '../store/content-hash.js';
 import { parseArchiveHeader, type FileMeta } from '../store/objects/file-header.js';
 import { stampOf, type ObjectInfo } from '../store/modes/storage.js';
+import type { DeferredIndexWrites } from '../store/index-writes.js';
 
 const inflateRaw = promisify(zlib.inflateRaw);
 
@@ -44,8 +45,6 @@ export interface ContentReaderOptions {
 
 export class ContentReader {
   private readonly goodThisMount = new Set<Checksum>();
-  private readonly pendingMarks: Array<[Checksum, number, number, bigint]> = [];
-  private flushTimer: NodeJS.Timeout | null = null;
   private readonly inflated: LRUCache<Checksum, Buffer>;
   private readonly opened: LRUCache<Checksum, OpenObject>;
   /** One open (and one check) per object even when many reads arrive at once. */
@@ -53,7 +52,7 @@ export class ContentReader {
   /** Counters for the benchmark and the log. */
   readonly stats = { opened: 0, prefetched: 0, verified: 0, verifiedBytes: 0, inflated: 0, inflatedBytes: 0 };
 
-  constructor(private readonly repo: Repo, private readonly opts: ContentReaderOptions) {
+  constructor(private readonly repo: Repo, private readonly opts: ContentReaderOptions, private readonly writes: DeferredIndexWrites) {
     this.inflated = new LRUCache<Checksum, Buffer>({
       maxSize: opts.archiveCacheBytes ?? 128 * 1024 * 1024,
       sizeCalculation: (b) => Math.max(b.length, 1),
@@ -70,11 +69,15 @@ export class ContentReader {
     return src.read(buf, length, position);
   }
 
-  /** Opens (and checks) an object ahead of its first read; errors surface on that read. */
-  warm(csum: Checksum, info: ObjectInfo): void {
-    if (this.inflated.has(csum) || this.opened.has(csum) || this.opening.has(csum)) return;
+  /**
+   * Opens (and checks) an object ahead of its first read; errors surface on
+   * that read. Resolves true once the object is open and good, false if it is
+   * not or was already open or opening.
+   */
+  async warm(csum: Checksum, info: ObjectInfo): Promise<boolean> {
+    if (this.inflated.has(csum) || this.opened.has(csum) || this.opening.has(csum)) return false;
     this.stats.prefetched++;
-    this.open(csum, info).catch(() => {});
+    return this.open(csum, info).then(() => true, () => false);
   }
 
   /**
@@ -115,7 +118,7 @@ export class ContentReader {
     // The stamp taken when the metadata was read saves an fstat round trip.
     const { ino, size, ctimeNs } = info.stamp ?? stampOf(await fh.stat({ bigint: true }));
     const meta = info.meta;
-    if (this.repo.index.isVerified(csum, ino, size, ctimeNs)) {
+    if (this.wasVerified(csum, ino, size, ctimeNs)) {
       this.goodThisMount.add(csum);
       return;
     }
@@ -131,7 +134,16 @@ export class ContentReader {
     this.stats.verified++;
     this.stats.verifiedBytes += size;
     this.goodThisMount.add(csum);
-    this.mark(csum, ino, size, ctimeNs);
+    this.writes.add((index) => index.markVerified(csum, ino, size, ctimeNs));
+  }
+
+  /** An index that cannot be read (a read-only repo) only means checking again. */
+  private wasVerified(csum: Checksum, ino: number, size: number, ctimeNs: bigint): boolean {
+    try {
+      return this.repo.index.isVerified(csum, ino, size, ctimeNs);
+    } catch {
+      return false;
+    }
   }
 
   private async inflate(csum: Checksum, meta: FileMeta, size: number): Promise<Buffer> {
@@ -156,25 +168,6 @@ export class ContentReader {
     this.stats.inflatedBytes += data.length;
     this.inflated.set(csum, data);
     return data;
-  }
-
-  /** Verified marks are written in batches, so an open never waits on SQLite's commit. */
-  private mark(csum: Checksum, ino: number, size: number, ctimeNs: bigint): void {
-    this.pendingMarks.push([csum, ino, size, ctimeNs]);
-    this.flushTimer ??= setTimeout(() => this.flush(), 500);
-  }
-
-  flush(): void {
-    if (this.flushTimer) clearTimeout(this.flushTimer);
-    this.flushTimer = null;
-    if (this.pendingMarks.length === 0) return;
-    const marks = this.pendingMarks.splice(0);
-    const index = this.repo.index;
-    try {
-      index.batch(() => { for (const [c, i, s, t] of marks) index.markVerified(c, i, s, t); });
-    } catch {
-      // The repo's index is busy or read-only: this mount still remembers them.
-    }
   }
 }
 

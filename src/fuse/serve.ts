@@ -2,6 +2,7 @@
 import { mount, type FuseMount, type MountOptions } from './binding.js';
 import { toFuseOps, type OpCounts } from './adapter.js';
 import type { Backend } from './backend.js';
+import { S_IFLNK, S_IFMT } from '../store/objects/types.js';
 
 /** Content never changes under a commit, so the kernel may keep what it learns for a day. */
 const FOREVER = 86400;
@@ -57,6 +58,20 @@ export function serve(backend: Backend, mountpoint: string, o: ServeOptions): Pr
       const target = await readlink(path, ctx);
       mounted?.cacheLink(path, target);
       return target;
+    };
+    // A listing resolved its symlinks already: publish their targets with it, so
+    // a walk that reads links (tar, cp -a, find -printf %l) asks JS for none.
+    const readdir = ops.readdir!;
+    ops.readdir = async (path, ctx) => {
+      const listing = await readdir(path, ctx);
+      const base = path === '/' ? '' : path;
+      for (const [i, st] of (listing.stats ?? []).entries()) {
+        if ((st.mode & S_IFMT) !== S_IFLNK) continue;
+        const child = `${base}/${listing.names[i]}`;
+        const target = await backend.readlink(child).catch(() => null);
+        if (target !== null) mounted?.cacheLink(child, target);
+      }
+      return listing;
     };
   }
   return mount(mountpoint, ops, opts).then((m) => (mounted = m));

@@ -2,7 +2,8 @@
 // that carry those bytes, with their metadata. Lets a later pull rebuild an
 // object whose metadata changed from bytes already here. Also holds the commit
 // stat cache (so an unchanged tree re-commits without reading file contents)
-// and the set of objects a mount found good.
+// the set of objects a mount found good, and each dirtree's entries as a mount
+// shows them (tree-stats.ts).
 import Database from 'better-sqlite3';
 import type { Checksum } from './checksum.js';
 import type { FileMeta } from './objects/file-header.js';
@@ -53,6 +54,10 @@ export class ContentIndex {
       statPut: this.db.prepare('INSERT OR REPLACE INTO stat_cache (dev, ino, variant, size, mtime_ns, ctime_ns, object) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       verifiedGet: this.db.prepare('SELECT ino, size, ctime_ns FROM verified WHERE object = ?'),
       verifiedPut: this.db.prepare('INSERT OR REPLACE INTO verified (object, ino, size, ctime_ns) VALUES (?, ?, ?, ?)'),
+      treeStatsGet: this.db.prepare('SELECT stats FROM tree_stats WHERE tree = ?').pluck(),
+      treeStatsHas: this.db.prepare('SELECT 1 FROM tree_stats WHERE tree = ?').pluck(),
+      treeStatsPut: this.db.prepare('INSERT OR REPLACE INTO tree_stats (tree, stats) VALUES (?, ?)'),
+      treeStatsDel: this.db.prepare('DELETE FROM tree_stats WHERE tree = ?'),
       count: this.db.prepare('SELECT count(*) AS n FROM content'),
       any: this.db.prepare('SELECT 1 FROM content LIMIT 1'),
     };
@@ -77,6 +82,7 @@ export class ContentIndex {
       CREATE TABLE IF NOT EXISTS verified (
         object BLOB PRIMARY KEY, ino INTEGER NOT NULL, size INTEGER NOT NULL, ctime_ns INTEGER NOT NULL
       ) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS tree_stats (tree BLOB PRIMARY KEY, stats BLOB NOT NULL) WITHOUT ROWID;
     `);
     const row = this.db.prepare('SELECT version FROM schema').get() as { version: number } | undefined;
     if (!row) this.db.prepare('INSERT INTO schema (version) VALUES (?)').run(SCHEMA_VERSION);
@@ -114,7 +120,7 @@ export class ContentIndex {
   }
 
   clear(): void {
-    this.db.exec('DELETE FROM content; DELETE FROM stat_cache; DELETE FROM verified;');
+    this.db.exec('DELETE FROM content; DELETE FROM stat_cache; DELETE FROM verified; DELETE FROM tree_stats;');
   }
 
   statLookup(k: StatKey, s: StatStamp): Checksum | null {
@@ -134,6 +140,24 @@ export class ContentIndex {
 
   markVerified(object: Checksum, ino: number, size: number, ctimeNs: bigint): void {
     this.stmts.verifiedPut.run(b(object), ino, size, ctimeNs);
+  }
+
+  /** The serialized tree stats of a dirtree (tree-stats.ts), if some were recorded. */
+  treeStats(tree: Checksum): Buffer | undefined {
+    return this.stmts.treeStatsGet.get(b(tree)) as Buffer | undefined;
+  }
+
+  hasTreeStats(tree: Checksum): boolean {
+    return this.stmts.treeStatsHas.get(b(tree)) !== undefined;
+  }
+
+  /** Records a dirtree's stats, replacing a record that did not fit. */
+  putTreeStats(tree: Checksum, stats: Buffer): void {
+    this.stmts.treeStatsPut.run(b(tree), stats);
+  }
+
+  removeTreeStats(tree: Checksum): void {
+    this.stmts.treeStatsDel.run(b(tree));
   }
 
   close(): void {

@@ -1,6 +1,7 @@
 // GVariant serialization in normal form, for the type strings OSTree uses.
 // Little-endian framing as GLib writes it on x86; OSTree's own integers are
 // byte-swapped to big-endian by the callers (see be32/be64 in objects).
+import { isUtf8 } from 'node:buffer';
 import { MalformedObjectError } from '../errors.js';
 
 export type GType =
@@ -69,7 +70,20 @@ function parseTypeAt(sig: string, pos: number): [GType, number] {
   throw new Error(`unsupported GVariant type '${c}' in ${sig}`);
 }
 
+// Types are parsed once and cached, so their sizes are too: a dirtree of a thousand
+// entries asks for them a few thousand times.
+const aligns = new WeakMap<GType, number>();
+const fixedSizes = new WeakMap<GType, number>();
+const offsetCounts = new WeakMap<GType, number>();
+
 export function alignOf(t: GType): number {
+  if (t.kind === 'basic') return t.align;
+  let a = aligns.get(t);
+  if (a === undefined) aligns.set(t, a = computeAlign(t));
+  return a;
+}
+
+function computeAlign(t: GType): number {
   switch (t.kind) {
     case 'basic': return t.align;
     case 'string': return 1;
@@ -81,6 +95,13 @@ export function alignOf(t: GType): number {
 
 /** Fixed size in bytes, or 0 when the type is variable-size. */
 export function fixedSizeOf(t: GType): number {
+  if (t.kind === 'basic') return t.size;
+  let n = fixedSizes.get(t);
+  if (n === undefined) fixedSizes.set(t, n = computeFixedSize(t));
+  return n;
+}
+
+function computeFixedSize(t: GType): number {
   switch (t.kind) {
     case 'basic': return t.size;
     case 'string': case 'variant': case 'array': return 0;
@@ -274,7 +295,7 @@ function read(t: GType, d: Buffer): GValue {
       const s = d.subarray(0, d.length - 1);
       if (s.includes(0)) bad('string contains NUL');
       const str = s.toString('utf8');
-      if (!Buffer.from(str, 'utf8').equals(s)) bad('string is not valid UTF-8');
+      if (!isUtf8(s)) bad('string is not valid UTF-8');
       return str;
     }
     case 'variant': {
@@ -286,7 +307,7 @@ function read(t: GType, d: Buffer): GValue {
       return { type, value: read(vt, d.subarray(0, nul)) };
     }
     case 'array': return readArray(t.elem, d);
-    case 'tuple': return readTuple(t.members, d);
+    case 'tuple': return readTuple(t, d);
   }
 }
 
@@ -332,16 +353,25 @@ function readArray(elem: GType, d: Buffer): GValue {
   return out;
 }
 
-function readTuple(members: GType[], d: Buffer): GValue {
+/** How many framing offsets a tuple of these members carries: one per variable-size member but the last. */
+function offsetCount(t: GType & { kind: 'tuple' }): number {
+  let n = offsetCounts.get(t);
+  if (n === undefined) offsetCounts.set(t, n = t.members.filter((m, i) => fixedSizeOf(m) === 0 && i !== t.members.length - 1).length);
+  return n;
+}
+
+function readTuple(t: GType & { kind: 'tuple' }, d: Buffer): GValue {
+  const members = t.members;
   const out: GValue[] = [];
   const width = widthForSize(d.length);
   let offIdx = 0; // offsets are read from the end backwards
   let pos = 0;
   const last = members.length - 1;
-  const nOffsets = members.filter((m, i) => fixedSizeOf(m) === 0 && i !== last).length;
+  const nOffsets = offsetCount(t);
   const bodyEnd = d.length - nOffsets * width;
   if (bodyEnd < 0) bad('tuple too small for its offsets');
-  members.forEach((m, i) => {
+  for (let i = 0; i <= last; i++) {
+    const m = members[i]!;
     const start = alignUp(pos, alignOf(m));
     const fixed = fixedSizeOf(m);
     let end: number;
@@ -354,7 +384,7 @@ function readTuple(members: GType[], d: Buffer): GValue {
     if (start > end || end > bodyEnd) bad('tuple member out of range');
     out.push(read(m, d.subarray(start, end)));
     pos = end;
-  });
+  }
   return out;
 }
 

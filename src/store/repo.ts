@@ -1,7 +1,7 @@
 // An open repository: its mode, where objects live, and verified reads of them.
 import fs from 'node:fs';
 import { join, resolve } from 'node:path';
-import { LRUCache } from 'lru-cache';
+import { lru } from './lru.js';
 import { HacktreeError, MissingObjectError, CorruptObjectError, NoRepoError } from '../errors.js';
 import { getKey, initialConfig, modeFromConfig, parseKeyFile, type KeyFile, type RepoMode } from './config.js';
 import { indexDbPath, lockDbPath, objectRelPath, SUBDIRS } from './layout.js';
@@ -23,7 +23,7 @@ export { storageFor };
 export class Repo {
   readonly storage: ContentStorage;
   /** Parsed metadata objects are immutable: a bounded cache saves re-reading them. */
-  private readonly metaCache = new LRUCache<string, Commit | DirTree | DirMeta>({ max: 20_000 });
+  private readonly metaCache = lru<string, Commit | DirTree | DirMeta>(20_000);
   private indexDb: ContentIndex | null = null;
 
   private constructor(readonly path: string, readonly mode: RepoMode, readonly config: KeyFile) {
@@ -77,8 +77,12 @@ export class Repo {
     return fs.lstatSync(this.objectPath(csum, type), { throwIfNoEntry: false }) !== undefined;
   }
 
+  /** Our index; a repo that ostree created gets its hacktree/ directory on first use. */
   get index(): ContentIndex {
-    if (!this.indexDb) this.indexDb = new ContentIndex(indexDbPath(this.path));
+    if (!this.indexDb) {
+      fs.mkdirSync(join(this.path, 'hacktree'), { recursive: true });
+      this.indexDb = new ContentIndex(indexDbPath(this.path));
+    }
     return this.indexDb;
   }
 

@@ -18,7 +18,7 @@ import { syncFileSystem, syncFileSystemAsync } from './durable.js';
 interface Staged { tmp: string; final: string }
 
 /** Objects staged together, moved into objects/ (and the index) together. */
-interface Batch { staged: Map<string, Staged>; indexRows: IndexedObject[] }
+interface Batch { staged: Map<string, Staged>; indexRows: IndexedObject[]; treeStats: Array<[Checksum, Buffer]> }
 
 export interface TransactionStats {
   objectsWritten: number;
@@ -29,6 +29,7 @@ export class Transaction {
   readonly stageDir: string;
   private staged = new Map<string, Staged>();
   private indexRows: IndexedObject[] = [];
+  private treeStats: Array<[Checksum, Buffer]> = [];
   /** A batch checkpointAsync() is moving in: staged still, until it is in objects/. */
   private moving: Map<string, Staged> | null = null;
   private done = false;
@@ -119,6 +120,11 @@ export class Transaction {
     this.add(h.object, 'file', this.stagePath(h.object, 'file'));
   }
 
+  /** Records a dirtree's stats (tree-stats.ts), indexed with the batch that moves the dirtree in. */
+  addTreeStats(tree: Checksum, stats: Buffer): void {
+    this.treeStats.push([tree, stats]);
+  }
+
   /** Objects staged and not yet moved in. */
   get pending(): number {
     return this.staged.size;
@@ -200,9 +206,10 @@ export class Transaction {
 
   /** What is staged so far; staging goes on into a new batch. */
   private takeBatch(): Batch {
-    const batch = { staged: this.staged, indexRows: this.indexRows };
+    const batch = { staged: this.staged, indexRows: this.indexRows, treeStats: this.treeStats };
     this.staged = new Map();
     this.indexRows = [];
+    this.treeStats = [];
     return batch;
   }
 
@@ -220,9 +227,12 @@ export class Transaction {
 
   /** Indexes a batch once its objects are in objects/ (and synced there). */
   private index(batch: Batch): void {
-    if (batch.indexRows.length === 0) return;
+    if (batch.indexRows.length === 0 && batch.treeStats.length === 0) return;
     const index = this.repo.index;
-    index.batch(() => { for (const r of batch.indexRows) index.put(r); });
+    index.batch(() => {
+      for (const r of batch.indexRows) index.put(r);
+      for (const [tree, stats] of batch.treeStats) index.putTreeStats(tree, stats);
+    });
   }
 
   abort(): void {

@@ -5,9 +5,9 @@
 // one JSON line per interesting op call, which the test reads (getattr and
 // readlink, readdir and getxattr are all logged: the attrCache tests count
 // which ones reach JS).
-// A lookup of /.ctl-clear or /.ctl-publish calls clearCache() / cacheAttrs()
-// on the mount, one of /.ctl-counts-N logs requestCounts() (with n: N);
-// readlink publishes its answer with cacheLink().
+// A lookup of /.ctl-clear, /.ctl-publish or /.ctl-content calls clearCache(),
+// cacheAttrs() or cacheContent() on the mount, one of /.ctl-counts-N logs
+// requestCounts() (with n: N); readlink publishes its answer with cacheLink().
 import fs from 'node:fs';
 import { mount, FuseError, UTIME_NOW, UTIME_OMIT, ID_UNCHANGED, DIRECT_FH, STABLE_CONTENT, LAYER_ONLY_DIR } from '../../dist/fuse/binding.js';
 
@@ -19,6 +19,9 @@ delete options.backing;
 // {"many": N}: /many holds N files, f0000..., each with its own inode number and size.
 const many = options.many ?? 0;
 delete options.many;
+// {"contentFile": FILE}: a lookup of /.ctl-content publishes FILE as the content of /hello (cacheContent).
+const contentFile = options.contentFile ?? null;
+delete options.contentFile;
 const REAL = '/real';
 function realStat() {
   const st = fs.lstatSync(backing);
@@ -149,6 +152,9 @@ const ops = {
       log({ op: 'ctl', what: 'clear' });
     } else if (p.startsWith('/.ctl-counts-')) {
       log({ op: 'counts', n: Number(p.slice(13)), counts: mounted?.requestCounts() ?? {} });
+    } else if (p === '/.ctl-content') {
+      mounted?.cacheContent('/hello', contentFile);
+      log({ op: 'ctl', what: 'content' });
     } else if (p === '/.ctl-publish') {
       mounted?.cacheAttrs(['/dir/inner'], [get('/dir/inner')]);
       log({ op: 'ctl', what: 'publish' });
@@ -173,6 +179,8 @@ const ops = {
   open(p, flags) {
     logData('open', p);
     if (p === REAL && backing) return DIRECT_FH + fs.openSync(backing, flags & 3);
+    // handle 0, as libfuse's own open gives: what published content serves
+    if (p === '/hello' && contentFile && (flags & 3) === 0) return 0;
     return openFh(get(p));
   },
   create(p, mode, ctx) {
@@ -193,6 +201,7 @@ const ops = {
   },
   release(p, fh) {
     logData('release', p);
+    if (fh === 0) return;
     byFh(fh);
     handles.delete(fh);
   },

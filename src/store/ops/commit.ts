@@ -13,6 +13,8 @@ import type { FileMeta } from '../objects/file-header.js';
 import { S_IFLNK, S_IFREG } from '../objects/types.js';
 import { readXattrsSync } from '../fs-xattrs.js';
 import { readRef, type RefName } from '../refs.js';
+import { compareNames } from '../objects/names.js';
+import { serializeTreeStats, type FileStat } from '../tree-stats.js';
 import { noProgress, type Progress } from './progress.js';
 
 export interface CommitOptions {
@@ -106,15 +108,20 @@ class TreeWriter {
   private readonly racyLimit = BigInt(Date.now()) * 1_000_000n - RACY_NS;
   private readonly progress: Progress;
   private done = 0;
+  /** Dirtrees whose stats this commit has recorded (identical directories share one). */
+  private readonly statted = new Set<Checksum>();
 
   constructor(private readonly repo: Repo, private readonly tx: Transaction, private readonly opts: CommitOptions) {
     this.variant = `uid=${opts.ownerUid ?? ''},gid=${opts.ownerGid ?? ''},mode=${repo.mode}`;
     this.progress = opts.progress ?? noProgress;
   }
 
-  writeDir(path: string, rel: string): { tree: Checksum; meta: Checksum } {
+  writeDir(path: string, rel: string): { tree: Checksum; meta: Checksum; subdirs: number } {
     const st = fs.lstatSync(path);
     const tree: DirTree = { files: [], dirs: [] };
+    // What the tree stats need of each entry; a file's is read only if the stats are missing.
+    const fileStats = new Map<string, () => FileStat>();
+    const subdirs = new Map<string, number>();
     for (const ent of fs.readdirSync(path, { encoding: 'buffer' })) {
       const name = ent.toString('utf8');
       if (!Buffer.from(name, 'utf8').equals(ent)) {
@@ -125,12 +132,16 @@ class TreeWriter {
       const cst = fs.lstatSync(child, { bigint: true });
       if (cst.isDirectory()) {
         const d = this.writeDir(child, childRel);
-        tree.dirs.push({ name, ...d });
+        tree.dirs.push({ name, tree: d.tree, meta: d.meta });
+        subdirs.set(name, d.subdirs);
       } else if (cst.isFile()) {
-        tree.files.push({ name, checksum: this.writeFile(child, cst) });
+        const f = this.writeFile(child, cst);
+        tree.files.push({ name, checksum: f.checksum });
+        fileStats.set(name, f.stat);
       } else if (cst.isSymbolicLink()) {
         const meta = this.fileMeta(child, S_IFLNK | 0o777, cst, fs.readlinkSync(child));
         tree.files.push({ name, checksum: this.tx.writeContent(meta, { kind: 'buffer', data: Buffer.alloc(0) }).object });
+        fileStats.set(name, () => ({ meta, size: 0 }));
         this.counts.symlinks++;
       } else {
         if (!this.opts.skipSpecial) {
@@ -147,15 +158,26 @@ class TreeWriter {
       mode: st.mode,
       xattrs: readXattrsSync(path),
     });
-    return { tree: this.tx.writeMeta('dirtree', serializeDirTree(tree)), meta: this.tx.writeMeta('dirmeta', meta) };
+    const treeCsum = this.tx.writeMeta('dirtree', serializeDirTree(tree));
+    if (!this.statted.has(treeCsum) && !this.repo.index.hasTreeStats(treeCsum)) {
+      const byName = (a: { name: string }, b: { name: string }) => compareNames(a.name, b.name);
+      this.tx.addTreeStats(treeCsum, serializeTreeStats({
+        files: tree.files.sort(byName).map((f) => fileStats.get(f.name)!()),
+        subdirs: tree.dirs.sort(byName).map((d) => subdirs.get(d.name)!),
+      }));
+    }
+    this.statted.add(treeCsum);
+    return { tree: treeCsum, meta: this.tx.writeMeta('dirmeta', meta), subdirs: tree.dirs.length };
   }
 
-  private writeFile(path: string, st: fs.BigIntStats): Checksum {
+  /** Writes (or finds) a regular file's object; `stat` gives its tree stats, reading its xattrs again if the object was not written now. */
+  private writeFile(path: string, st: fs.BigIntStats): { checksum: Checksum; stat: () => FileStat } {
     this.counts.files++;
+    const stat = (): FileStat => ({ meta: this.fileMeta(path, S_IFREG | Number(st.mode & 0o7777n), st, ''), size: Number(st.size) });
     const devino = `${st.dev}:${st.ino}`;
     if (st.nlink > 1n) {
       const seen = this.devino.get(devino);
-      if (seen) return seen;
+      if (seen) return { checksum: seen, stat };
     }
     const key = { dev: st.dev, ino: st.ino, variant: this.variant };
     const stamp = { size: st.size, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs };
@@ -163,7 +185,7 @@ class TreeWriter {
     if (cached && this.repo.hasObject(cached, 'file')) {
       this.counts.statCacheHits++;
       this.devino.set(devino, cached);
-      return cached;
+      return { checksum: cached, stat };
     }
     const meta = this.fileMeta(path, S_IFREG | Number(st.mode & 0o7777n), st, '');
     const src = st.size <= BigInt(SMALL_FILE)
@@ -172,7 +194,7 @@ class TreeWriter {
     const { object } = this.tx.writeContent(meta, src);
     if (st.nlink > 1n) this.devino.set(devino, object);
     if (st.ctimeNs < this.racyLimit && st.mtimeNs < this.racyLimit) this.statUpdates.push([key, stamp, object]);
-    return object;
+    return { checksum: object, stat: () => ({ meta, size: Number(st.size) }) };
   }
 
   private fileMeta(path: string, mode: number, st: fs.BigIntStats, target: string): FileMeta {

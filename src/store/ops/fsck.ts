@@ -6,7 +6,9 @@ import { sha256Hex } from '../checksum.js';
 import type { Repo } from '../repo.js';
 import { listRefs, formatRef } from '../refs.js';
 import { parseCommit } from '../objects/commit.js';
-import { parseDirTree } from '../objects/dirtree.js';
+import { parseDirTree, type DirTree } from '../objects/dirtree.js';
+import { xattrsEqual } from '../objects/xattrs.js';
+import { parseTreeStats, type FileStat } from '../tree-stats.js';
 import { parseDirMeta } from '../objects/dirmeta.js';
 import { parseCommitMeta } from '../objects/commitmeta.js';
 import { isNormalForm } from '../gvariant.js';
@@ -21,7 +23,7 @@ import { reachableFrom } from './reachable.js';
 import { noProgress, type Progress } from './progress.js';
 
 export interface FsckProblem {
-  kind: 'corrupt' | 'missing' | 'bad-ref';
+  kind: 'corrupt' | 'missing' | 'bad-ref' | 'bad-tree-stats';
   type?: ObjectType;
   checksum?: Checksum;
   path?: string;
@@ -40,8 +42,9 @@ export function fsck(repo: Repo, progress: Progress = noProgress): FsckReport {
   const problems: FsckProblem[] = [];
   const objects = scanObjects(repo);
   const commits: Checksum[] = [];
+  const seen: Seen = { files: new Map(), trees: new Map() };
   objects.forEach((o, i) => {
-    const message = verifyObject(repo, o.type, o.checksum, o.path);
+    const message = verifyObject(repo, o.type, o.checksum, o.path, seen);
     if (message) problems.push({ kind: 'corrupt', type: o.type, checksum: o.checksum, message: `corrupt ${o.type} object ${o.checksum}: ${message}` });
     else if (o.type === 'commit') commits.push(o.checksum);
     if (i % 128 === 0) progress.update(i, objects.length, o.checksum.slice(0, 12));
@@ -54,19 +57,65 @@ export function fsck(repo: Repo, progress: Progress = noProgress): FsckReport {
   const r = reachableFrom(repo, complete);
   for (const m of r.missing) problems.push({ kind: 'missing', type: m.type, checksum: m.checksum, path: m.path, message: `missing ${m.type} object ${m.checksum} (${m.path} in commit ${m.commit})` });
   for (const c of r.corrupt) if (!problems.some((p) => p.checksum === c.checksum)) problems.push({ kind: 'corrupt', type: c.type, checksum: c.checksum, message: c.message });
+  problems.push(...checkTreeStats(repo, seen));
   progress.finish();
   return { objects: objects.length, commits: commits.length, problems };
 }
 
+/** What the object pass learnt, for checking the index's tree stats against the objects. */
+interface Seen { files: Map<Checksum, FileStat>; trees: Map<Checksum, DirTree> }
+
+/**
+ * A mount trusts a dirtree's recorded stats instead of reading its objects: each
+ * record of a good dirtree must say what the good objects say. One that does not
+ * is reported and dropped (a mount records it again from the objects).
+ */
+function checkTreeStats(repo: Repo, seen: Seen): FsckProblem[] {
+  const problems: FsckProblem[] = [];
+  let index;
+  try { index = repo.index; } catch { return problems; } // no index: nothing is trusted
+  const bad: Checksum[] = [];
+  for (const [tree, t] of seen.trees) {
+    const raw = index.treeStats(tree);
+    if (!raw) continue;
+    let why: string | null = null;
+    try {
+      const stats = parseTreeStats(raw, t);
+      const file = t.files.findIndex((f, i) => {
+        const good = seen.files.get(f.checksum);
+        return good !== undefined && !sameFileStat(good, stats.files[i]!);
+      });
+      const dir = t.dirs.findIndex((d, i) => {
+        const sub = seen.trees.get(d.tree);
+        return sub !== undefined && sub.dirs.length !== stats.subdirs[i];
+      });
+      if (file >= 0) why = `says other metadata for '${t.files[file]!.name}' than its object`;
+      else if (dir >= 0) why = `says another subdirectory count for '${t.dirs[dir]!.name}'`;
+    } catch (e) {
+      why = (e as Error).message;
+    }
+    if (why === null) continue;
+    bad.push(tree);
+    problems.push({ kind: 'bad-tree-stats', type: 'dirtree', checksum: tree, message: `tree stats of dirtree ${tree} ${why}; removed from the index (a mount records them again)` });
+  }
+  if (bad.length > 0) index.batch(() => { for (const t of bad) index.removeTreeStats(t); });
+  return problems;
+}
+
+function sameFileStat(a: FileStat, b: FileStat): boolean {
+  return a.meta.uid === b.meta.uid && a.meta.gid === b.meta.gid && a.meta.mode === b.meta.mode && a.meta.symlinkTarget === b.meta.symlinkTarget
+    && (isLnk(a.meta.mode) || a.size === b.size) && xattrsEqual(a.meta.xattrs, b.meta.xattrs);
+}
+
 /** Returns what is wrong with one object, or null when it is good. */
-export function verifyObject(repo: Repo, type: ObjectType, csum: Checksum, path: string): string | null {
+export function verifyObject(repo: Repo, type: ObjectType, csum: Checksum, path: string, seen?: Seen): string | null {
   try {
-    if (type === 'file') return verifyContent(repo, csum, path);
+    if (type === 'file') return verifyContent(repo, csum, path, seen);
     const data = fs.readFileSync(path);
     // Detached metadata is named after its commit, not its own bytes.
     if (type !== 'commitmeta' && sha256Hex(data) !== csum) return 'checksum mismatch (the bytes on disk changed)';
     if (type === 'commit') parseCommit(data);
-    else if (type === 'dirtree') parseDirTree(data);
+    else if (type === 'dirtree') { const t = parseDirTree(data); if (sha256Hex(data) === csum) seen?.trees.set(csum, t); }
     else if (type === 'dirmeta') parseDirMeta(data);
     else parseCommitMeta(data);
     const sig = NORMAL_TYPES[type];
@@ -77,11 +126,13 @@ export function verifyObject(repo: Repo, type: ObjectType, csum: Checksum, path:
   }
 }
 
-function verifyContent(repo: Repo, csum: Checksum, path: string): string | null {
-  const { meta } = repo.storage.readMetaSync(path);
+function verifyContent(repo: Repo, csum: Checksum, path: string, seen?: Seen): string | null {
+  const { meta, size } = repo.storage.readMetaSync(path);
   let got: string;
   if (isLnk(meta.mode)) got = hashBuffer(meta, Buffer.alloc(0)).object;
   else if (repo.storage.plainContent) got = hashFileSync(meta, path).object;
   else got = hashBuffer(meta, inflateFilez(path, fs.readFileSync(path))).object;
-  return got === csum ? null : 'checksum mismatch (content or metadata changed)';
+  if (got !== csum) return 'checksum mismatch (content or metadata changed)';
+  seen?.files.set(csum, { meta, size });
+  return null;
 }

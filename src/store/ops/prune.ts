@@ -33,6 +33,7 @@ export function prune(repo: Repo, opts: PruneOptions): PruneResult {
     const progress = opts.progress ?? noProgress;
     const result: PruneResult = { objectsDeleted: 0, commitsDeleted: 0, bytesFreed: 0, total: objects.length };
     const deletedContent: Checksum[] = [];
+    const deletedTrees: Checksum[] = [];
     objects.forEach((o, i) => {
       if (reach.present.has(objKey(o.type, o.checksum))) return;
       // A commit's detached metadata goes with it.
@@ -41,12 +42,16 @@ export function prune(repo: Repo, opts: PruneOptions): PruneResult {
       result.objectsDeleted++;
       if (o.type === 'commit') result.commitsDeleted++;
       if (o.type === 'file') deletedContent.push(o.checksum);
+      if (o.type === 'dirtree') deletedTrees.push(o.checksum);
       if (!opts.dryRun) fs.unlinkSync(o.path);
       if (i % 256 === 0) progress.update(i, objects.length);
     });
     if (!opts.dryRun) {
       const index = repo.index;
-      index.batch(() => { for (const c of deletedContent) index.remove(c); });
+      index.batch(() => {
+        for (const c of deletedContent) index.remove(c);
+        for (const t of deletedTrees) index.removeTreeStats(t);
+      });
       removeStaleStaging(repo);
       if (repo.durable && result.objectsDeleted > 0) syncFileSystem(join(repo.path, 'objects'));
     }
