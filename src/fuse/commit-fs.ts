@@ -193,6 +193,19 @@ export class CommitFs implements ReadBackend {
     return this.statOf(await this.resolve(path));
   }
 
+  /** A file child of a listed directory as its tree stats describe it, or null when they do not. */
+  private recordedChild(base: string, idx: DirIndex, name: string): Node | null {
+    const path = `${base}/${name}`;
+    const hit = this.nodes.get(path);
+    if (hit) return hit;
+    const e = idx.entries.get(name);
+    const stat = e && 'checksum' in e ? idx.stats?.files[e.at] : undefined;
+    if (!e || !('checksum' in e) || !stat) return null;
+    const node: Node = { kind: 'file', path, checksum: e.checksum, meta: stat.meta, size: stat.size };
+    this.nodes.set(path, node);
+    return node;
+  }
+
   /** Names in a directory node, files first, as the dirtree lists them. */
   async childNames(dir: Node & { kind: 'dir' }): Promise<string[]> {
     return (await this.guard(dir.path, () => this.dirIndex(dir.tree))).names;
@@ -206,8 +219,16 @@ export class CommitFs implements ReadBackend {
     const idx = await this.guard(path, () => this.dirIndex(dir.tree));
     const base = path === '/' ? '' : path;
     // Attributes with the names: resolving every child also warms the caches the
-    // kernel's following lookups will hit.
-    const children = await Promise.all(idx.names.map((n) => this.resolve(`${base}/${n}`).catch(() => null)));
+    // kernel's following lookups will hit. Files the tree stats describe are
+    // resolved at once; only the rest (directories, unrecorded files) wait.
+    const children: Array<Node | null> = new Array(idx.names.length);
+    const waits: Array<Promise<void>> = [];
+    idx.names.forEach((n, i) => {
+      const c = this.recordedChild(base, idx, n);
+      if (c) children[i] = c;
+      else waits.push(this.resolve(`${base}/${n}`).then((r) => { children[i] = r; }, () => { children[i] = null; }));
+    });
+    if (waits.length > 0) await Promise.all(waits);
     const names: string[] = [], stats: Stat[] = [];
     idx.names.forEach((n, i) => {
       const c = children[i];

@@ -37,6 +37,8 @@ class OpenObject {
   }
 }
 
+const VERIFY_CHUNK = 256 * 1024;
+
 export interface ContentReaderOptions {
   verify: boolean;
   /** Bytes of inflated archive content to keep (archive repos only). */
@@ -123,7 +125,8 @@ export class ContentReader {
       return;
     }
     const h = new ContentHasher(meta);
-    const buf = Buffer.allocUnsafe(Math.min(Math.max(size, 1), 1 << 20));
+    // Up to PREFETCH objects are checked at once: 256 KiB each keeps that to a few MB.
+    const buf = Buffer.allocUnsafe(Math.min(Math.max(size, 1), VERIFY_CHUNK));
     for (let pos = 0; pos < size;) {
       const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
       if (bytesRead === 0) break;
