@@ -699,6 +699,25 @@ describe('fuse binding: attrCache on a writable mount (changes)', () => {
     expect((await fs.readdir(mnt)).includes('e')).toBe(false);
   });
 
+  it('keeps a published symlink target only for a symlink its cache knows as unchanging', async () => {
+    const readlinks = async (p: string): Promise<[string[], string]> => {
+      let target = '';
+      const calls = await jsPaths(t!, 'readlink', async () => { target = await fs.readlink(at(p)); });
+      return [calls, target];
+    };
+    await fs.symlink('somewhere', at('plain-link'));
+    expect(await readlinks('plain-link')).toEqual([['/plain-link'], 'somewhere']);
+    expect(await readlinks('plain-link')).toEqual([['/plain-link'], 'somewhere']); // refused: it may change
+    await fs.symlink('stable-target', at('fixed-link'));
+    await fs.lstat(at('fixed-link'));
+    expect(await readlinks('fixed-link')).toEqual([['/fixed-link'], 'stable-target']);
+    expect(await readlinks('fixed-link')).toEqual([[], 'stable-target']);
+    await fs.unlink(at('fixed-link'));
+    await fs.symlink('elsewhere', at('fixed-link'));
+    expect(await readlinks('fixed-link')).toEqual([['/fixed-link'], 'elsewhere']);
+    expect(await readlinks('fixed-link')).toEqual([['/fixed-link'], 'elsewhere']);
+  });
+
   it('asks JS for security.capability before the first write only, never for a file it created, and again after setxattr', async () => {
     const caps = async (action: () => Promise<unknown>) => (await t!.opsDuring('getxattr', action)).filter((e) => e.name === 'security.capability').length;
     const old = await fs.open(at('xattrs'), 'r+');
@@ -716,6 +735,49 @@ describe('fuse binding: attrCache on a writable mount (changes)', () => {
     } finally {
       await fresh.close();
     }
+  });
+});
+
+describe('fuse binding: directory attributes kept by the kernel on a writable mount (kernelDirAttrs)', () => {
+  let t: TestFs | undefined;
+  let mnt: string;
+  const at = (...p: string[]): string => join(mnt, ...p);
+
+  beforeAll(async () => {
+    mnt = join(base, 'dirattrs');
+    await fs.mkdir(mnt);
+    // as a root's mount: dentries for a second, attributes uncached, the kernel checking permissions
+    t = await TestFs.start(mnt, { ...NO_KERNEL_CACHE, entryTimeout: 1, defaultPermissions: true, readOnly: false, attrCache: 1000, changes: true, kernelDirAttrs: true });
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('spares the GETATTR of each directory on a path, not the file\'s', async () => {
+    await fs.mkdir(at('a', 'b', 'c'), { recursive: true });
+    await fs.writeFile(at('a', 'b', 'c', 'f'), 'x');
+    await fs.lstat(at('a', 'b', 'c', 'f'));
+    const got = await t!.requestsDuring(async () => { for (let i = 0; i < 5; i++) await fs.lstat(at('a', 'b', 'c', 'f')); });
+    // without: 4 a time (a, a/b, a/b/c for the permission checks, then f)
+    expect(got.getattr ?? 0).toBeGreaterThanOrEqual(5);
+    expect(got.getattr ?? 0).toBeLessThanOrEqual(6);
+  });
+
+  it('shows each change of a directory made through the mount at once', async () => {
+    const c = at('a', 'b', 'c');
+    const nlink = (await fs.lstat(c)).nlink;
+    await fs.mkdir(join(c, 'g'));
+    expect((await fs.lstat(c)).nlink).toBe(nlink + 1);
+    await fs.rmdir(join(c, 'g'));
+    expect((await fs.lstat(c)).nlink).toBe(nlink);
+    await fs.chmod(c, 0o700);
+    expect((await fs.lstat(c)).mode & 0o7777).toBe(0o700);
+    await fs.chown(c, 4321, 8765);
+    expect(await fs.lstat(c)).toMatchObject({ uid: 4321, gid: 8765 });
+    await fs.rename(c, at('a', 'b', 'd'));
+    await expect(fs.lstat(c)).rejects.toMatchObject({ code: 'ENOENT' });
+    expect((await fs.lstat(at('a', 'b', 'd'))).mode & 0o7777).toBe(0o700);
+    await expectCacheIsJs(mnt, ['a', 'a/b', 'a/b/d', 'a/b/d/f']);
   });
 });
 

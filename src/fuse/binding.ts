@@ -249,6 +249,14 @@ export interface MountOptions {
    * so a walk sends no lookup per entry.
    */
   frozen?: boolean;
+  /**
+   * With `changes`: the kernel keeps a directory's attributes for a second
+   * (files' stay uncached: each name of a hard link is a node of its own). The
+   * kernel drops them itself when an entry of the directory changes, and takes
+   * a change of the directory's own from its reply; so this spares the GETATTR
+   * of a permission check on every component of every path walked.
+   */
+  kernelDirAttrs?: boolean;
   /** Called for an op that failed with something other than FuseError / an errno error (it returns EIO). */
   onError?: (op: string, err: unknown) => void;
 }
@@ -260,7 +268,11 @@ export interface FuseMount {
    * a no-op without it). Readdir stats are published without this.
    */
   cacheAttrs(paths: readonly string[], stats: readonly Stat[]): void;
-  /** Publishes what readlink would answer for `path` (attrCache; a no-op without it). */
+  /**
+   * Publishes what readlink would answer for `path` (attrCache; a no-op without it).
+   * With `changes`, it is kept only while the path's cached attributes are a
+   * symlink's carrying STABLE_CONTENT (one that cannot change under its name).
+   */
   cacheLink(path: string, target: string): void;
   /**
    * Publishes `file`, a real file whose bytes are the content of the regular
@@ -644,6 +656,7 @@ export function mount(mountpoint: string, ops: FuseOps, options: MountOptions = 
     directHandles: options.directHandles ?? false,
     layerDir: changes && options.directHandles ? layerDirOf(changes) : '',
     frozen: options.frozen ?? false,
+    dirAttrs: (options.kernelDirAttrs ?? false) && changes !== undefined,
   });
   const f = fuse;
 

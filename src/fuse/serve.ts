@@ -45,14 +45,15 @@ export function serve(backend: Backend, mountpoint: string, o: ServeOptions): Pr
     // A commit never changes: the kernel opens files and directories by itself, keeps
     // listings and symlink targets, and gets attributes with each listing.
     frozen: o.readOnly,
-    ...(o.readOnly ? {} : { changes: backend, directHandles: true }),
+    ...(o.readOnly ? {} : { changes: backend, directHandles: true, kernelDirAttrs: true }),
     options: o.extra,
     onError: (op, err) => o.log(`${op} failed: ${err instanceof Error ? err.message : String(err)}`),
   };
   const ops = toFuseOps(backend, o.counts);
   let mounted: FuseMount | undefined;
-  if (o.readOnly) {
-    // Publish each target JS resolves: the next readlink of it stays in C.
+  {
+    // Publish each target JS resolves: the next readlink of it stays in C. (On a root's
+    // mount the binding keeps only the targets of the commit's own symlinks: see cacheLink.)
     const readlink = ops.readlink!;
     ops.readlink = async (path, ctx) => {
       const target = await readlink(path, ctx);
@@ -60,17 +61,23 @@ export function serve(backend: Backend, mountpoint: string, o: ServeOptions): Pr
       return target;
     };
     // A listing resolved its symlinks already: publish their targets with it, so
-    // a walk that reads links (tar, cp -a, find -printf %l) asks JS for none.
+    // a walk that reads links (tar, cp -a, find -printf %l) asks JS for none. On a
+    // root's mount, once the binding holds the listing's attributes (it keeps a
+    // target only for a symlink its cache knows as the commit's).
     const readdir = ops.readdir!;
     ops.readdir = async (path, ctx) => {
       const listing = await readdir(path, ctx);
       const base = path === '/' ? '' : path;
+      const links: Array<[string, string]> = [];
       for (const [i, st] of (listing.stats ?? []).entries()) {
         if ((st.mode & S_IFMT) !== S_IFLNK) continue;
         const child = `${base}/${listing.names[i]}`;
         const target = await backend.readlink(child).catch(() => null);
-        if (target !== null) mounted?.cacheLink(child, target);
+        if (target !== null) links.push([child, target]);
       }
+      const publish = (): void => { for (const [child, target] of links) mounted?.cacheLink(child, target); };
+      if (o.readOnly) publish();
+      else if (links.length > 0) setImmediate(publish);
       return listing;
     };
   }

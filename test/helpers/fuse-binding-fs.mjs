@@ -223,7 +223,9 @@ const ops = {
     return n.target;
   },
   symlink(target, p, ctx) {
-    addNode(p, makeNode(S_IFLNK | 0o777, ctx, { target, size: Buffer.byteLength(target) }));
+    // a target starting "stable-" makes a symlink that says it never changes (as a commit's do)
+    const stable = target.startsWith('stable-') ? { dev: STABLE_CONTENT } : {};
+    addNode(p, makeNode(S_IFLNK | 0o777, ctx, { target, size: Buffer.byteLength(target), ...stable }));
   },
   link(existing, p) {
     const n = get(existing);
