@@ -146,16 +146,16 @@ export class CommitFs implements ReadBackend {
     const parent = await this.resolve(parentPath);
     if (parent.kind !== 'dir') throw FuseError.of('ENOTDIR');
     const node = await this.guard(path, async () => {
-      const { entries, stats } = await this.dirIndex(parent.tree);
-      const e = entries.get(name);
+      const idx = await this.dirIndex(parent.tree);
+      const recorded = this.recordedChild(parentPath === '/' ? '' : parentPath, idx, name);
+      if (recorded) return recorded;
+      const e = idx.entries.get(name);
       if (!e) return null;
-      if ('checksum' in e) {
-        return { kind: 'file', path, checksum: e.checksum, ...(stats?.files[e.at] ?? await this.fileMeta(e.checksum)) } as Node;
-      }
-      const recorded = stats?.subdirs[e.at];
+      if ('checksum' in e) return { kind: 'file', path, checksum: e.checksum, ...(await this.fileMeta(e.checksum)) } as Node;
+      const subdirsRecorded = idx.stats?.subdirs[e.at];
       const [meta, subdirs] = await Promise.all([
         this.repo.loadDirMeta(e.meta),
-        recorded ?? this.dirIndex(e.tree).then((i) => i.subdirs),
+        subdirsRecorded ?? this.dirIndex(e.tree).then((i) => i.subdirs),
       ]);
       return { kind: 'dir', path, tree: e.tree, meta, nlink: 2 + subdirs } as Node;
     });
