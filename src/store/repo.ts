@@ -77,10 +77,9 @@ export class Repo {
     return fs.lstatSync(this.objectPath(csum, type), { throwIfNoEntry: false }) !== undefined;
   }
 
-  /** Our index; a repo that ostree created gets its hacktree/ directory on first use. */
   get index(): ContentIndex {
     if (!this.indexDb) {
-      fs.mkdirSync(join(this.path, 'hacktree'), { recursive: true });
+      this.ensureOwnDir();
       this.indexDb = new ContentIndex(indexDbPath(this.path));
     }
     return this.indexDb;
@@ -88,8 +87,13 @@ export class Repo {
 
   /** Takes the writer lock (commit, prune, reindex, pull); a second writer waits. */
   lock(): RepoLock {
-    fs.mkdirSync(join(this.path, 'hacktree'), { recursive: true });
+    this.ensureOwnDir();
     return RepoLock.acquire(lockDbPath(this.path));
+  }
+
+  /** hacktree/, which a repository ostree created does not have yet. */
+  private ensureOwnDir(): void {
+    fs.mkdirSync(join(this.path, 'hacktree'), { recursive: true });
   }
 
   close(): void {

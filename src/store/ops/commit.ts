@@ -173,7 +173,9 @@ class TreeWriter {
   /** Writes (or finds) a regular file's object; `stat` gives its tree stats, reading its xattrs again if the object was not written now. */
   private writeFile(path: string, st: fs.BigIntStats): { checksum: Checksum; stat: () => FileStat } {
     this.counts.files++;
-    const stat = (): FileStat => ({ meta: this.fileMeta(path, S_IFREG | Number(st.mode & 0o7777n), st, ''), size: Number(st.size) });
+    const metaNow = (): FileMeta => this.fileMeta(path, S_IFREG | Number(st.mode & 0o7777n), st, '');
+    const size = Number(st.size);
+    const stat = (): FileStat => ({ meta: metaNow(), size });
     const devino = `${st.dev}:${st.ino}`;
     if (st.nlink > 1n) {
       const seen = this.devino.get(devino);
@@ -187,14 +189,14 @@ class TreeWriter {
       this.devino.set(devino, cached);
       return { checksum: cached, stat };
     }
-    const meta = this.fileMeta(path, S_IFREG | Number(st.mode & 0o7777n), st, '');
+    const meta = metaNow();
     const src = st.size <= BigInt(SMALL_FILE)
       ? { kind: 'buffer' as const, data: fs.readFileSync(path) }
-      : { kind: 'file' as const, path, size: Number(st.size) };
+      : { kind: 'file' as const, path, size };
     const { object } = this.tx.writeContent(meta, src);
     if (st.nlink > 1n) this.devino.set(devino, object);
     if (st.ctimeNs < this.racyLimit && st.mtimeNs < this.racyLimit) this.statUpdates.push([key, stamp, object]);
-    return { checksum: object, stat: () => ({ meta, size: Number(st.size) }) };
+    return { checksum: object, stat: () => ({ meta, size }) };
   }
 
   private fileMeta(path: string, mode: number, st: fs.BigIntStats, target: string): FileMeta {
