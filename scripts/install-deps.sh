@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 if [ "$(id -u)" -ne 0 ]; then echo "install-deps.sh: run as root (apt-get install)" >&2; exit 1; fi
 apt-get update -qq
-# libfuse3-dev/pkg-config/build tools: the FUSE binding is built against the system libfuse 3
+# libfuse3-dev/pkg-config/build tools: the FUSE addon (native/) is built by npm ci against the system libfuse 3
 # (pkg-config fuse3). fuse3: fusermount3 (and fusermount). ostree: the oracle. busybox-static, debootstrap: test roots.
 # squashfuse, squashfs-tools, fuse-overlayfs, nginx-light: benchmark peers (nginx also serves pull tests).
 # attr, rsync, procps, file: tools the tests call.

@@ -1,5 +1,5 @@
-// Real FUSE mounts through src/fuse/binding.ts and the patched
-// @cocalc/fuse-native. The filesystem runs in a child process
+// Real FUSE mounts through src/fuse/binding.ts and the addon in
+// native/. The filesystem runs in a child process
 // (test/helpers/fuse-binding-fs.mjs, which imports dist/: build first); this
 // process only looks at the mount, with node:fs and the usual tools.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

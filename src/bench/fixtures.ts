@@ -47,7 +47,7 @@ export function minbaseRoot(log: (l: string) => void): Promise<string> {
     const root = await cached('minbase', async (into) => {
       if (!have('debootstrap')) throw new Error('debootstrap missing (apt-get install debootstrap)');
       log(`building the test root with debootstrap into ${into} (about 30 s)...`);
-      await must('debootstrap', ['--variant=minbase', 'bookworm', into, 'http://deb.debian.org/debian']);
+      await must('debootstrap', ['--variant=minbase', 'bookworm', into]);
       await must('find', [into, '-xdev', '(', '-type', 'b', '-o', '-type', 'c', '-o', '-type', 's', '-o', '-type', 'p', ')', '-delete']);
     });
     log(`test root: ${root}: ${describe(root)}`);

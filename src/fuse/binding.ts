@@ -1,5 +1,5 @@
-// The one place hacktree touches the FUSE binding (@cocalc/fuse-native, patched
-// by patches/@cocalc+fuse-native+2.4.3.patch: built against libfuse 3, 64-bit
+// The one place hacktree touches its FUSE addon (native/: it began as
+// fuse-native 2.2.6 and is now our own code, built against libfuse 3, 64-bit
 // inode numbers and file handles, separate atime/mtime with UTIME_NOW/UTIME_OMIT,
 // caller context, arbitrary -o options, a native attribute cache, request
 // counts). Everything else uses the types below, so the binding can be swapped
@@ -318,14 +318,12 @@ let nativeClass: NativeFuseClass | undefined;
 function loadNative(): NativeFuseClass {
   if (nativeClass) return nativeClass;
   const require = createRequire(import.meta.url);
-  const cls = require('@cocalc/fuse-native') as NativeFuseClass;
-  // Refuse an unpatched binding: it would silently truncate inodes and times.
-  const proto = cls.prototype as Partial<NativeFuse>;
-  if (cls.UTIME_NOW !== UTIME_NOW || typeof proto.context !== 'function' || typeof proto.cacheForget !== 'function' || typeof proto.requestCounts !== 'function') {
-    throw new HacktreeError('MOUNT', '@cocalc/fuse-native is not patched (run patch-package and rebuild it)');
+  try {
+    nativeClass = require('../../native/fuse.cjs') as NativeFuseClass;
+  } catch (err) {
+    throw new HacktreeError('MOUNT', `the FUSE addon is not built (run npm ci): ${(err as Error).message}`, { cause: err });
   }
-  nativeClass = cls;
-  return cls;
+  return nativeClass;
 }
 
 const NO_CONTEXT: FuseContext = Object.freeze({ uid: 0, gid: 0, pid: 0, umask: 0 });

@@ -17,7 +17,7 @@ export function debianRoot(): string {
   requireTool('debootstrap', 'debootstrap');
   const tmp = `${dir}.building-${process.pid}`;
   fs.rmSync(tmp, { recursive: true, force: true });
-  const r = spawnSync('debootstrap', ['--variant=minbase', '--include=adduser', 'bookworm', tmp, 'http://deb.debian.org/debian'], { encoding: 'utf8', timeout: 900_000 });
+  const r = spawnSync('debootstrap', ['--variant=minbase', '--include=adduser', 'bookworm', tmp], { encoding: 'utf8', timeout: 900_000 });
   if (r.status !== 0) {
     fs.rmSync(tmp, { recursive: true, force: true });
     throw new Error(`could not build the Debian test root with debootstrap (exit ${r.status}): ${(r.stderr || r.stdout || String(r.error)).trim().split('\n').slice(-3).join(' | ')}`);

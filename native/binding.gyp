@@ -1,0 +1,16 @@
+# hacktree's FUSE addon, built by `npm ci` (the package's install script) against
+# the system libfuse 3 (Debian: libfuse3-dev).
+{
+  "targets": [{
+    "target_name": "hacktree_fuse",
+    "include_dirs": [
+      "<!(node -e \"require('napi-macros')\")",
+      "<!@(pkg-config fuse3 --cflags-only-I | sed s/-I//g)"
+    ],
+    "link_settings": {
+      "libraries": ["<!@(pkg-config --libs-only-L --libs-only-l fuse3)"]
+    },
+    "sources": ["fuse-native.c"],
+    "cflags": ["-g", "-O2", "-Wall"]
+  }]
+}
