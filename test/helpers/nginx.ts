@@ -1,9 +1,9 @@
-// The nginx the pull tests serve their repositories with: the benchmark's (src/bench/nginx.ts),
+// The nginx the pull tests serve their repositories with: the benchmark's (bench/nginx.ts),
 // always with a throttled second port, so a test can interrupt a pull midway.
-import { startNginx as start, type Nginx } from '../../src/bench/nginx.js';
+import { startNginx as start, type Nginx } from '../../bench/nginx.js';
 import { requireTool } from './cli.js';
 
-export { freePort, type AccessEntry, type Nginx } from '../../src/bench/nginx.js';
+export { freePort, type AccessEntry, type Nginx } from '../../bench/nginx.js';
 
 /** Starts nginx serving `root`; `dir` holds its config, pid and logs. Throttled port: `slowRate` requests per second. */
 export async function startNginx(root: string, dir: string, slowRate = '150r/s'): Promise<Nginx> {

@@ -1,4 +1,4 @@
-// What a benchmark group is: one file in src/bench/ exporting `group`, listed in main.ts.
+// What a benchmark group is: one file in bench/ exporting `group`, listed in main.ts.
 import type { Check, Metric } from './metrics.js';
 
 export interface Context {

@@ -1,4 +1,4 @@
-// `npm run bench` = node dist/bench/main.js [--only NAME,...] [--runs N] [--json]
+// `npm run bench` = node .bench-dist/main.js (built from bench/ by `tsc -p bench`) [--only NAME,...] [--runs N] [--json]
 // Runs the selected groups in the order below and prints one line per metric (medians over the
 // runs, against a peer measured in the same run on the same tree), then a summary.
 import { parseArgs } from 'node:util';
@@ -15,9 +15,10 @@ const GROUPS: Array<[string, () => Promise<{ group: Group }>]> = [
   ['mount', () => import('./mount.js')],
   ['overlay', () => import('./overlay.js')],
   ['pull', () => import('./pull.js')],
+  ['passthrough', () => import('./passthrough.js')],
 ];
 
-const USAGE = `usage: node dist/bench/main.js [--only ${GROUPS.map(([n]) => n).join(',')}] [--runs N] [--json]`;
+const USAGE = `usage: node .bench-dist/main.js [--only ${GROUPS.map(([n]) => n).join(',')}] [--runs N] [--json]`;
 
 function usage(msg: string): never {
   process.stderr.write(`bench: ${msg}\n${USAGE}\n`);

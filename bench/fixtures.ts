@@ -97,26 +97,11 @@ export function mountRepo(root: string, log: (l: string) => void): Promise<strin
   }, /^mount-repo-/);
 }
 
-/**
- * A 50 MB tarball of many small files (5,000 files of 4–16 KiB in 100 directories,
- * deterministic pseudo-random bytes): what unpacking into /var/tmp is measured with.
- */
-export function smallFilesTarball(): Promise<string> {
-  return cached('small-files-50mb', async (into) => {
-    const src = join(into, 'tree');
-    mkdirSync(src, { recursive: true });
-    let seed = 12345;
-    const next = (): number => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return seed; };
-    for (let d = 0; d < 100; d++) {
-      mkdirSync(join(src, `d${d}`));
-      for (let f = 0; f < 50; f++) {
-        const size = 4096 + (next() % 12288);
-        const b = Buffer.allocUnsafe(size);
-        for (let i = 0; i < size; i += 4) b.writeUInt32LE(next(), Math.min(i, size - 4));
-        writeFileSync(join(src, `d${d}`, `f${f}.bin`), b);
-      }
-    }
-    await must('tar', ['cf', join(into, 'files.tar'), '-C', src, '.']);
-    removeTree(src);
-  }).then((d) => join(d, 'files.tar'));
+/** The test root as a tarball (~200 MB): what untarring into a root's /var/tmp is measured with. */
+export function rootTarball(root: string): Promise<string> {
+  return cached(`minbase-${fingerprint(treeId(root))}.tar.d`, async (into) => {
+    mkdirSync(into);
+    await must('tar', ['cf', join(into, 'root.tar'), '-C', root, '.']);
+  }, /^minbase-.*\.tar\.d$/).then((d) => join(d, 'root.tar'));
 }
+

@@ -74,6 +74,16 @@ export function mountFuseOverlayfs(lower: string, upper: string, work: string, d
   return mountWith('fuse-overlayfs', ['-o', `lowerdir=${lower},upperdir=${upper},workdir=${work},allow_other`, dir], dir, `${dir}.log`, ['fusermount', '-u', dir]);
 }
 
+/** Kernel overlayfs over a checkout, on the same disk: what a writable overlay costs without FUSE. */
+export function mountKernelOverlay(lower: string, upper: string, work: string, dir: string): Promise<Mount> {
+  return mountWith('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${upper},workdir=${work}`, dir], dir, `${dir}.log`, ['umount', dir]);
+}
+
+/** bench/passthrough/ptfs.c over DIR, in the foreground; its log's last line says whether reads passed through. */
+export function mountPtfs(ptfs: string, source: string, dir: string, passthrough: boolean): Promise<Mount> {
+  return mountWith(ptfs, [...(passthrough ? ['-o', 'passthrough'] : []), source, dir], dir, `${dir}.log`, ['fusermount3', '-u', dir]);
+}
+
 export function mountSquashfuse(image: string, dir: string): Promise<Mount> {
   return mountWith('squashfuse', [image, dir], dir, `${dir}.log`, ['fusermount', '-u', dir]);
 }

@@ -7,8 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { onCleanup } from './cleanup.js';
 
-/** The checkout this file was built in (dist/bench/run.js → ../../). */
-export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** The checkout this file was built in (.bench-dist/run.js → ../). */
+export const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
 export const HACKTREE = join(REPO_ROOT, 'bin', 'hacktree');
 
 export interface Ran {

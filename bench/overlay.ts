@@ -1,0 +1,85 @@
+// Group `overlay`: writes into a root's layer against fuse-overlayfs and kernel overlayfs over a
+// checkout of the same commit (all three on the same disk), and reads of never-written files in
+// a root against the read-only mount of its commit.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Context, Group } from './group.js';
+import { Samples } from './group.js';
+import type { Metric } from './metrics.js';
+import { minbaseRoot, rootTarball } from './fixtures.js';
+import type { Mount } from './mounts.js';
+import { mountFuseOverlayfs, mountHacktree, mountHacktreeRoot, mountKernelOverlay, withMount } from './mounts.js';
+import { tempDir } from './paths.js';
+import { dropCaches, hacktree, have, q, sh } from './run.js';
+
+/**
+ * Untar the test root (~200 MB) into MNT/var/tmp/unpack and `sync`: timed until the data is on
+ * disk, since a writable layer that only looks fast until the page cache is written back is not.
+ * The removal afterwards is not timed.
+ */
+async function untarAndSync(mnt: string, tarball: string): Promise<number> {
+  const d = q(join(mnt, 'var', 'tmp', 'unpack'));
+  await sh('sync');
+  const t = await sh(`mkdir ${d} && tar xf ${q(tarball)} -C ${d} && sync`);
+  await sh(`rm -rf ${d}`);
+  return t.seconds;
+}
+const tarUsr = (mnt: string) => sh(`tar --hard-dereference -cf - -C ${q(join(mnt, 'usr'))} . | wc -c`);
+
+export const group: Group = {
+  name: 'overlay',
+  async run(ctx: Context) {
+    if (!have('fuse-overlayfs')) {
+      ctx.report({ group: 'overlay', name: 'untar', what: '', unit: 's', hacktree: [], peer: null, ratio: 'hacktree/peer', target: null, skipped: 'fuse-overlayfs missing (apt-get install fuse-overlayfs)' });
+      return;
+    }
+    const root = await minbaseRoot(ctx.log);
+    const tarball = await rootTarball(root);
+    const s = new Samples();
+    for (let i = 0; i < ctx.runs; i++) {
+      const tmp = tempDir('overlay');
+      try {
+        const sysroot = join(tmp.path, 'sysroot');
+        const mnt = join(tmp.path, 'mnt');
+        mkdirSync(mnt);
+        await hacktree(['--sysroot', sysroot, 'init']);
+        await hacktree(['--sysroot', sysroot, '--fsync=false', 'commit', '-b', 'os', root]);
+        await hacktree(['--sysroot', sysroot, 'root', 'create', 'bench', 'os']);
+        const co = join(tmp.path, 'checkout');
+        await hacktree(['--sysroot', sysroot, 'checkout', 'os', co]);
+        const overlayDirs = (kind: string): [string, string] => {
+          const upper = join(tmp.path, `${kind}-upper`), work = join(tmp.path, `${kind}-work`);
+          mkdirSync(upper); mkdirSync(work);
+          return [upper, work];
+        };
+        const untar = (mounting: Promise<Mount>) => withMount(mounting, () => untarAndSync(mnt, tarball));
+
+        s.add('untar-h', await untar(mountHacktreeRoot(sysroot, 'bench', mnt)));
+        s.add('untar-o', await untar(mountFuseOverlayfs(co, ...overlayDirs('fuse'), mnt)));
+        s.add('untar-k', await untar(mountKernelOverlay(co, ...overlayDirs('kernel'), mnt)));
+
+        // Reads of files never written: cold tar of /usr in the root vs the read-only mount of the same commit.
+        const repo = join(sysroot, 'repo');
+        await withMount(mountHacktree(repo, 'os', mnt), async () => { await tarUsr(mnt); }); // verify once, for both alike
+        s.add('read-ro', await withMount(mountHacktree(repo, 'os', mnt), async () => { dropCaches(); return (await tarUsr(mnt)).seconds; }));
+        s.add('read-root', await withMount(mountHacktreeRoot(sysroot, 'bench', mnt), async () => { dropCaches(); return (await tarUsr(mnt)).seconds; }));
+      } finally {
+        tmp.remove();
+      }
+    }
+    const m = (x: Omit<Metric, 'group' | 'ratio'>): void => ctx.report({ group: 'overlay', ratio: 'hacktree/peer', ...x });
+    const what = 'untar the test root (~200 MB) into MNT/var/tmp and sync';
+    m({
+      name: 'untar', unit: 's', what: `${what}: root layer vs fuse-overlayfs over a checkout`,
+      hacktree: s.get('untar-h'), peer: { name: 'fuse-overlayfs', values: s.get('untar-o') }, target: { on: 'ratio', cmp: '<=', value: 0.6 },
+    });
+    m({
+      name: 'untar-kernel', unit: 's', what: `${what}: root layer vs kernel overlayfs over a checkout, same disk`,
+      hacktree: s.get('untar-h'), peer: { name: 'kernel overlayfs', values: s.get('untar-k') }, target: null,
+    });
+    m({
+      name: 'read-unwritten', unit: 's', what: 'cold tar of MNT/usr (never written) in a mounted root vs the read-only mount of its commit',
+      hacktree: s.get('read-root'), peer: { name: 'read-only mount', values: s.get('read-ro') }, target: { on: 'ratio', cmp: '<=', value: 1.05 },
+    });
+  },
+};
