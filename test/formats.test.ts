@@ -5,6 +5,7 @@ import { serializeDirMeta, parseDirMeta } from '../src/store/objects/dirmeta.js'
 import { serializeDirTree, parseDirTree } from '../src/store/objects/dirtree.js';
 import { serializeCommit, parseCommit } from '../src/store/objects/commit.js';
 import { sha256Hex } from '../src/store/checksum.js';
+import { parseLinkCounts, serializeLinkCounts } from '../src/store/link-counts.js';
 import { deflateRawSync } from 'node:zlib';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s/g, ''), 'hex');
@@ -107,5 +108,23 @@ describe('gvariant', () => {
       const b = serialize('(a(say)a(sayay))', [[[name, Buffer.alloc(32)]], []]);
       expect(() => parseDirTree(b)).toThrow(/refusing tree entry/);
     }
+  });
+});
+
+describe('link counts (src/store/link-counts.ts)', () => {
+  const A = 'a'.repeat(64), B = 'b'.repeat(64);
+  it('round-trips, in checksum order whatever the map order', () => {
+    const raw = serializeLinkCounts(new Map([[B, 3], [A, 2]]));
+    expect(raw.length).toBe(8 + 2 * 36);
+    expect(raw.subarray(8, 40).toString('hex')).toBe(A);
+    expect([...parseLinkCounts(raw)]).toEqual([[A, 2], [B, 3]]);
+  });
+  it('refuses a record that cannot be right', () => {
+    const raw = serializeLinkCounts(new Map([[A, 2]]));
+    expect(() => parseLinkCounts(raw.subarray(0, raw.length - 1))).toThrow(/bytes for 1 entries/);
+    const one = Buffer.from(raw); one.writeUInt32LE(1, 40);
+    expect(() => parseLinkCounts(one)).toThrow(/a count of 1/);
+    const v2 = Buffer.from(raw); v2.writeUInt32LE(2, 0);
+    expect(() => parseLinkCounts(v2)).toThrow(/unknown version/);
   });
 });

@@ -13,10 +13,11 @@ import type { ObjectInfo, ObjectStamp } from '../store/modes/storage.js';
 import { isLnk, S_IFMT } from '../store/objects/types.js';
 import { FuseError, type DirListing, type Stat, type StatFs } from './binding.js';
 import type { ReadBackend } from './backend.js';
-import { inodeOf } from './inode.js';
+import { inodeOf, linkedFileInode } from './inode.js';
 import { ContentReader } from './content-reader.js';
 import { DeferredIndexWrites } from '../store/index-writes.js';
 import { parseTreeStats, serializeTreeStats, type TreeStats } from '../store/tree-stats.js';
+import { countLinks, parseLinkCounts, serializeLinkCounts, type LinkCounts } from '../store/link-counts.js';
 
 export type Node =
   | { kind: 'dir'; path: string; tree: Checksum; meta: DirMeta; nlink: number }
@@ -64,6 +65,12 @@ export class CommitFs implements ReadBackend {
   /** Directories have the commit's time; files and symlinks mtime 0, like an ostree checkout's. */
   private readonly dirTimeMs: number;
 
+  /**
+   * Regular files with several paths in the commit: each is one inode (numbered by its
+   * checksum) with that many links, as in an ostree checkout, which hard-links them all.
+   */
+  private links: LinkCounts = new Map();
+
   private constructor(private readonly repo: Repo, private readonly commit: Commit, private readonly root: Node, private readonly opts: CommitFsOptions) {
     this.indexWrites = new DeferredIndexWrites(() => repo.index);
     this.content = new ContentReader(repo, { verify: opts.verify }, this.indexWrites);
@@ -76,7 +83,33 @@ export class CommitFs implements ReadBackend {
     const fsys = new CommitFs(repo, commit, { kind: 'dir', path: '/', tree: commit.rootTree, meta, nlink: 2 }, opts);
     const idx = await fsys.dirIndex(commit.rootTree);
     (fsys.root as Node & { kind: 'dir' }).nlink = 2 + idx.subdirs;
+    fsys.links = await fsys.linkCounts(commit.rootTree);
     return fsys;
+  }
+
+  /**
+   * The tree's link counts from the repo's index; a tree that ostree or a pull wrote has none
+   * yet, so they are counted once (every dirtree read, no file object but the repeated ones'
+   * metadata) and recorded for the next mount.
+   */
+  private async linkCounts(rootTree: Checksum): Promise<LinkCounts> {
+    let raw: Buffer | undefined;
+    try {
+      raw = this.repo.index.linkCounts(rootTree);
+    } catch {
+      raw = undefined; // an index we cannot read: count them
+    }
+    if (raw) {
+      try {
+        return parseLinkCounts(raw);
+      } catch (e) {
+        this.opts.log(`link counts of ${rootTree} ignored: ${(e as Error).message}`);
+      }
+    }
+    const links = await this.guard('/', () => countLinks(this.repo, rootTree));
+    const counted = serializeLinkCounts(links);
+    this.indexWrites.add((index) => index.putLinkCounts(rootTree, counted));
+    return links;
   }
 
   private async dirIndex(tree: Checksum): Promise<DirIndex> {
@@ -183,8 +216,9 @@ export class CommitFs implements ReadBackend {
       };
     }
     const size = isLnk(n.meta.mode) ? Buffer.byteLength(n.meta.symlinkTarget) : n.size;
+    const links = this.links.get(n.checksum);
     return {
-      mode: n.meta.mode, ino: inodeOf(n.path), nlink: 1, uid: n.meta.uid, gid: n.meta.gid,
+      mode: n.meta.mode, ino: links ? linkedFileInode(n.checksum) : inodeOf(n.path), nlink: links ?? 1, uid: n.meta.uid, gid: n.meta.gid,
       size, blksize: 4096, blocks: Math.ceil(size / 512), atime: 0, mtime: 0, ctime: 0,
     };
   }

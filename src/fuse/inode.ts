@@ -1,7 +1,8 @@
 // Inode numbers, computed in one place so they are stable: the same path of the
 // same commit gets the same number on every mount. A 53-bit hash of the path
 // (the root is 1); collisions are possible in principle (~1e-6 for 139k
-// entries) and would only confuse tools that compare inode numbers.
+// entries) and would only confuse tools that compare inode numbers. A regular file
+// with several paths in the commit is one inode, numbered by its object instead.
 
 export const ROOT_INO = 1;
 
@@ -19,3 +20,6 @@ export function inodeOf(path: string): number {
   const ino = 4294967296 * (2097151 & h2) + (h1 >>> 0);
   return ino <= ROOT_INO ? ino + 2 : ino;
 }
+
+/** The inode of a regular file that has several paths in the commit (link-counts.ts): one for all of them. */
+export const linkedFileInode = (checksum: string): number => inodeOf(`\0file\0${checksum}`);

@@ -58,6 +58,9 @@ export class ContentIndex {
       treeStatsHas: this.db.prepare('SELECT 1 FROM tree_stats WHERE tree = ?').pluck(),
       treeStatsPut: this.db.prepare('INSERT OR REPLACE INTO tree_stats (tree, stats) VALUES (?, ?)'),
       treeStatsDel: this.db.prepare('DELETE FROM tree_stats WHERE tree = ?'),
+      linksGet: this.db.prepare('SELECT links FROM tree_links WHERE tree = ?').pluck(),
+      linksPut: this.db.prepare('INSERT OR REPLACE INTO tree_links (tree, links) VALUES (?, ?)'),
+      linksDel: this.db.prepare('DELETE FROM tree_links WHERE tree = ?'),
       count: this.db.prepare('SELECT count(*) AS n FROM content'),
       any: this.db.prepare('SELECT 1 FROM content LIMIT 1'),
     };
@@ -83,6 +86,7 @@ export class ContentIndex {
         object BLOB PRIMARY KEY, ino INTEGER NOT NULL, size INTEGER NOT NULL, ctime_ns INTEGER NOT NULL
       ) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS tree_stats (tree BLOB PRIMARY KEY, stats BLOB NOT NULL) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS tree_links (tree BLOB PRIMARY KEY, links BLOB NOT NULL) WITHOUT ROWID;
     `);
     const row = this.db.prepare('SELECT version FROM schema').get() as { version: number } | undefined;
     if (!row) this.db.prepare('INSERT INTO schema (version) VALUES (?)').run(SCHEMA_VERSION);
@@ -158,6 +162,19 @@ export class ContentIndex {
 
   removeTreeStats(tree: Checksum): void {
     this.stmts.treeStatsDel.run(b(tree));
+  }
+
+  /** A root dirtree's link counts (link-counts.ts), if recorded. */
+  linkCounts(rootTree: Checksum): Buffer | undefined {
+    return this.stmts.linksGet.get(b(rootTree)) as Buffer | undefined;
+  }
+
+  putLinkCounts(rootTree: Checksum, links: Buffer): void {
+    this.stmts.linksPut.run(b(rootTree), links);
+  }
+
+  removeLinkCounts(rootTree: Checksum): void {
+    this.stmts.linksDel.run(b(rootTree));
   }
 
   close(): void {

@@ -11,14 +11,15 @@ import type { FileMeta } from './objects/file-header.js';
 import { isReg } from './objects/types.js';
 import type { ContentSource } from './modes/storage.js';
 import { hashBuffer, hashFileSync, type ContentHashes } from './content-hash.js';
-import type { IndexedObject } from './content-index.js';
+import type { ContentIndex, IndexedObject } from './content-index.js';
 import { writeRef, type RefName } from './refs.js';
 import { syncFileSystem, syncFileSystemAsync } from './durable.js';
 
 interface Staged { tmp: string; final: string }
 
 /** Objects staged together, moved into objects/ (and the index) together. */
-interface Batch { staged: Map<string, Staged>; indexRows: IndexedObject[]; treeStats: Array<[Checksum, Buffer]> }
+/** `records`: rows of the repo's index that describe objects of the batch (tree stats, link counts). */
+interface Batch { staged: Map<string, Staged>; indexRows: IndexedObject[]; records: Array<(index: ContentIndex) => void> }
 
 export interface TransactionStats {
   objectsWritten: number;
@@ -29,7 +30,7 @@ export class Transaction {
   readonly stageDir: string;
   private staged = new Map<string, Staged>();
   private indexRows: IndexedObject[] = [];
-  private treeStats: Array<[Checksum, Buffer]> = [];
+  private records: Batch['records'] = [];
   /** A batch checkpointAsync() is moving in: staged still, until it is in objects/. */
   private moving: Map<string, Staged> | null = null;
   private done = false;
@@ -122,7 +123,12 @@ export class Transaction {
 
   /** Records a dirtree's stats (tree-stats.ts), indexed with the batch that moves the dirtree in. */
   addTreeStats(tree: Checksum, stats: Buffer): void {
-    this.treeStats.push([tree, stats]);
+    this.records.push((index) => index.putTreeStats(tree, stats));
+  }
+
+  /** Records a root dirtree's link counts (link-counts.ts), indexed with the batch that moves the dirtree in. */
+  addLinkCounts(rootTree: Checksum, links: Buffer): void {
+    this.records.push((index) => index.putLinkCounts(rootTree, links));
   }
 
   /** Objects staged and not yet moved in. */
@@ -206,10 +212,10 @@ export class Transaction {
 
   /** What is staged so far; staging goes on into a new batch. */
   private takeBatch(): Batch {
-    const batch = { staged: this.staged, indexRows: this.indexRows, treeStats: this.treeStats };
+    const batch = { staged: this.staged, indexRows: this.indexRows, records: this.records };
     this.staged = new Map();
     this.indexRows = [];
-    this.treeStats = [];
+    this.records = [];
     return batch;
   }
 
@@ -227,11 +233,11 @@ export class Transaction {
 
   /** Indexes a batch once its objects are in objects/ (and synced there). */
   private index(batch: Batch): void {
-    if (batch.indexRows.length === 0 && batch.treeStats.length === 0) return;
+    if (batch.indexRows.length === 0 && batch.records.length === 0) return;
     const index = this.repo.index;
     index.batch(() => {
       for (const r of batch.indexRows) index.put(r);
-      for (const [tree, stats] of batch.treeStats) index.putTreeStats(tree, stats);
+      for (const write of batch.records) write(index);
     });
   }
 

@@ -15,6 +15,7 @@ import { readXattrsSync } from '../fs-xattrs.js';
 import { readRef, type RefName } from '../refs.js';
 import { compareNames } from '../objects/names.js';
 import { serializeTreeStats, type FileStat } from '../tree-stats.js';
+import { serializeLinkCounts } from '../link-counts.js';
 import { noProgress, type Progress } from './progress.js';
 
 export interface CommitOptions {
@@ -64,6 +65,7 @@ export function commitTree(repo: Repo, dir: string, opts: CommitOptions): Commit
   try {
     const w = new TreeWriter(repo, tx, opts);
     const root = w.writeDir(dir, '/');
+    if (repo.index.linkCounts(root.tree) === undefined) tx.addLinkCounts(root.tree, serializeLinkCounts(w.repeatedFiles()));
     const parent = opts.parent === undefined ? readRef(repo.path, opts.branch) : opts.parent;
     const checksum = writeCommitObject(tx, { ...opts, parent }, root);
     tx.commit([{ ref: opts.branch, checksum }]);
@@ -108,6 +110,8 @@ class TreeWriter {
   private readonly racyLimit = BigInt(Date.now()) * 1_000_000n - RACY_NS;
   private readonly progress: Progress;
   private done = 0;
+  /** Paths of each regular file's object, for the link counts (link-counts.ts). */
+  private readonly paths = new Map<Checksum, number>();
   /** Dirtrees whose stats this commit has recorded (identical directories share one). */
   private readonly statted = new Set<Checksum>();
 
@@ -137,6 +141,7 @@ class TreeWriter {
       } else if (cst.isFile()) {
         const f = this.writeFile(child, cst);
         tree.files.push({ name, checksum: f.checksum });
+        this.paths.set(f.checksum, (this.paths.get(f.checksum) ?? 0) + 1);
         fileStats.set(name, f.stat);
       } else if (cst.isSymbolicLink()) {
         const meta = this.fileMeta(child, S_IFLNK | 0o777, cst, fs.readlinkSync(child));
@@ -168,6 +173,11 @@ class TreeWriter {
     }
     this.statted.add(treeCsum);
     return { tree: treeCsum, meta: this.tx.writeMeta('dirmeta', meta), subdirs: tree.dirs.length };
+  }
+
+  /** The regular files written at more than one path, and how many. */
+  repeatedFiles(): Map<Checksum, number> {
+    return new Map([...this.paths].filter(([, n]) => n > 1));
   }
 
   /** Writes (or finds) a regular file's object; `stat` gives its tree stats, reading its xattrs again if the object was not written now. */

@@ -9,6 +9,7 @@ import { parseCommit } from '../objects/commit.js';
 import { parseDirTree, type DirTree } from '../objects/dirtree.js';
 import { xattrsEqual } from '../objects/xattrs.js';
 import { parseTreeStats, type FileStat } from '../tree-stats.js';
+import { parseLinkCounts, pathsPerFile } from '../link-counts.js';
 import { parseDirMeta } from '../objects/dirmeta.js';
 import { parseCommitMeta } from '../objects/commitmeta.js';
 import { isNormalForm } from '../gvariant.js';
@@ -23,7 +24,7 @@ import { reachableFrom } from './reachable.js';
 import { noProgress, type Progress } from './progress.js';
 
 export interface FsckProblem {
-  kind: 'corrupt' | 'missing' | 'bad-ref' | 'bad-tree-stats';
+  kind: 'corrupt' | 'missing' | 'bad-ref' | 'bad-tree-stats' | 'bad-link-counts';
   type?: ObjectType;
   checksum?: Checksum;
   path?: string;
@@ -58,6 +59,7 @@ export function fsck(repo: Repo, progress: Progress = noProgress): FsckReport {
   for (const m of r.missing) problems.push({ kind: 'missing', type: m.type, checksum: m.checksum, path: m.path, message: `missing ${m.type} object ${m.checksum} (${m.path} in commit ${m.commit})` });
   for (const c of r.corrupt) if (!problems.some((p) => p.checksum === c.checksum)) problems.push({ kind: 'corrupt', type: c.type, checksum: c.checksum, message: c.message });
   problems.push(...checkTreeStats(repo, seen));
+  problems.push(...checkLinkCounts(repo, complete, seen));
   progress.finish();
   return { objects: objects.length, commits: commits.length, problems };
 }
@@ -99,6 +101,36 @@ function checkTreeStats(repo: Repo, seen: Seen): FsckProblem[] {
     problems.push({ kind: 'bad-tree-stats', type: 'dirtree', checksum: tree, message: `tree stats of dirtree ${tree} ${why}; removed from the index (a mount records them again)` });
   }
   if (bad.length > 0) index.batch(() => { for (const t of bad) index.removeTreeStats(t); });
+  return problems;
+}
+
+/**
+ * A mount shows a file's link count from the index's record of its commit's tree: each record
+ * of a complete, good tree must count what its dirtrees hold. One that does not is reported and
+ * dropped (a mount counts again).
+ */
+function checkLinkCounts(repo: Repo, commits: Checksum[], seen: Seen): FsckProblem[] {
+  const problems: FsckProblem[] = [];
+  let index;
+  try { index = repo.index; } catch { return problems; }
+  const roots = new Set(commits.map((c) => { try { return repo.loadCommitSync(c).rootTree; } catch { return null; } }));
+  for (const root of roots) {
+    const raw = root === null ? undefined : index.linkCounts(root);
+    if (root === null || !raw) continue;
+    let why: string | null = null;
+    try {
+      const recorded = parseLinkCounts(raw);
+      const counted = [...pathsPerFile(root, seen.trees)].filter(([c, n]) => n > 1 && !isLnk(seen.files.get(c)?.meta.mode ?? 0));
+      const differs = counted.length !== recorded.size || counted.some(([c, n]) => recorded.get(c) !== n);
+      if (differs) why = `count ${recorded.size} files with several paths where its dirtrees hold ${counted.length} (or other counts)`;
+    } catch (e) {
+      if (!seen.trees.has(root)) continue; // a tree fsck could not read is reported as such
+      why = (e as Error).message;
+    }
+    if (why === null) continue;
+    index.removeLinkCounts(root);
+    problems.push({ kind: 'bad-link-counts', type: 'dirtree', checksum: root, message: `link counts of tree ${root} ${why}; removed from the index (a mount counts again)` });
+  }
   return problems;
 }
 
