@@ -1,4 +1,5 @@
 // hacktree's command line: one thin file per command under commands/.
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { HacktreeError } from '../errors.js';
 import type { CommandEntry } from './command-entry.js';
@@ -50,6 +51,15 @@ function commandWord(argv: string[]): string | undefined {
 
 export const EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2;
 
+/** The package's version (dist/cli/main.js → ../../package.json). */
+function version(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
 /** The program with the command `argv` names, or with every command (help, an unknown name). */
 export async function buildProgram(argv: string[] = []): Promise<Command> {
   const program = new Command('hacktree')
@@ -57,6 +67,7 @@ export async function buildProgram(argv: string[] = []): Promise<Command> {
     .option('--repo <path>', 'repository (default $HACKTREE_REPO or SYSROOT/repo)')
     .option('--sysroot <path>', 'hacktree state: repo and roots (default $HACKTREE_SYSROOT or /var/lib/hacktree)')
     .option('--fsync <bool>', 'sync objects and refs to disk before reporting success (default true)')
+    .version(`hacktree ${version()}`, '--version', 'print the version')
     .showHelpAfterError(false)
     .configureOutput({ outputError: (msg, write) => write(`hacktree: ${msg.replace(/^error: /, '')}`) })
     .exitOverride();

@@ -1,4 +1,5 @@
-// REV syntax: a branch, REMOTE:BRANCH, a full checksum, a unique prefix, and REV^ for the parent.
+// REV syntax: a branch, REMOTE:BRANCH, a full checksum, a unique prefix, then any of git's
+// ancestry suffixes: REV^ (the parent), REV~N (N generations back), REV^0 (REV itself).
 import fs from 'node:fs';
 import { join } from 'node:path';
 import { HacktreeError, UnknownRevError, UsageError } from '../errors.js';
@@ -7,12 +8,20 @@ import type { Repo } from './repo.js';
 import { parseRefName, readRef } from './refs.js';
 
 const HEX_PREFIX = /^[0-9a-f]{4,63}$/;
+/** One ancestry suffix at the end of a REV (ref names and checksums hold neither ^ nor ~). */
+const SUFFIX = /(\^|~)(\d*)$/;
 
 export function resolveRev(repo: Repo, rev: string): Checksum {
   if (rev === '') throw new UsageError('empty revision');
   let base = rev;
   let up = 0;
-  while (base.endsWith('^')) { base = base.slice(0, -1); up++; }
+  for (let m = SUFFIX.exec(base); m && m.index > 0; m = SUFFIX.exec(base)) {
+    const n = m[2] === '' ? 1 : Number(m[2]);
+    // REV^N names the Nth parent; an OSTree commit has one.
+    if (m[1] === '^' && n > 1) throw new UnknownRevError(rev, `an OSTree commit has one parent, not ${n}`);
+    up += n;
+    base = base.slice(0, m.index);
+  }
   let csum = resolveBase(repo, base, rev);
   for (let i = 0; i < up; i++) {
     const parent = repo.loadCommitSync(csum).parent;

@@ -6,6 +6,7 @@ import type { Commit } from '../../store/objects/commit.js';
 import { openRepo } from '../context.js';
 import { formatDate } from '../dates.js';
 import { out, printJson } from '../output.js';
+import { UsageError } from '../../errors.js';
 
 export function commitJson(checksum: Checksum, c: Commit): Record<string, unknown> {
   return {
@@ -32,10 +33,10 @@ export function printCommit(checksum: Checksum, c: Commit): void {
   out('');
 }
 
-/** History from `start` back along parents, stopping where history was not kept. */
-export function history(repo: Repo, start: Checksum): Array<[Checksum, Commit]> {
+/** History from `start` back along parents (at most `max` commits), stopping where history was not kept. */
+export function history(repo: Repo, start: Checksum, max = Infinity): Array<[Checksum, Commit]> {
   const outList: Array<[Checksum, Commit]> = [];
-  for (let cur: Checksum | null = start; cur && repo.hasObject(cur, 'commit');) {
+  for (let cur: Checksum | null = start; cur && outList.length < max && repo.hasObject(cur, 'commit');) {
     const c = repo.loadCommitSync(cur);
     outList.push([cur, c]);
     cur = c.parent;
@@ -47,11 +48,16 @@ export function register(program: Command): void {
   program.command('log')
     .description('show the history of a commit')
     .argument('<rev>')
+    .option('-n, --max-count <n>', 'show at most N commits')
+    .option('--oneline', 'one line per commit: short checksum, date, subject')
     .option('--json', 'print JSON')
-    .action((rev: string, o: { json?: boolean }, cmd: Command) => {
+    .action((rev: string, o: { json?: boolean; maxCount?: string; oneline?: boolean }, cmd: Command) => {
+      const max = o.maxCount === undefined ? Infinity : Number(o.maxCount);
+      if (max !== Infinity && (!Number.isInteger(max) || max < 0)) throw new UsageError(`-n wants a count, not '${o.maxCount}'`);
       const repo = openRepo(cmd);
-      const h = history(repo, resolveRev(repo, rev));
+      const h = history(repo, resolveRev(repo, rev), max);
       if (o.json) printJson(h.map(([k, c]) => commitJson(k, c)));
+      else if (o.oneline) for (const [k, c] of h) out(`${k.slice(0, 12)} ${formatDate(c.timestamp)} ${c.subject}`);
       else for (const [k, c] of h) printCommit(k, c);
     });
 }
