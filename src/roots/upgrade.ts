@@ -184,7 +184,3 @@ export function rollBackFailed(roots: Roots, name: string, why: string): void {
   const rec = roots.get(name);
   if (rec.pending) rollBackPending(roots, rec, why);
 }
-
-export function assertUnmounted(mountedAt: string | null, name: string): void {
-  if (mountedAt) throw new HacktreeError('MOUNT', `root '${name}' is mounted at ${mountedAt}: unmount it first (the running mount would keep serving the old commit)`);
-}

@@ -33,13 +33,6 @@ export function getKey(kf: KeyFile, section: string, key: string): string | unde
   return kf.find((s) => s.section === section)?.entries.find(([k]) => k === key)?.[1];
 }
 
-export function setKey(kf: KeyFile, section: string, key: string, value: string): void {
-  let s = kf.find((x) => x.section === section);
-  if (!s) { s = { section, entries: [] }; kf.push(s); }
-  const e = s.entries.find(([k]) => k === key);
-  if (e) e[1] = value; else s.entries.push([key, value]);
-}
-
 /** ostree writes archive mode as `archive-z2`; both spellings mean the same. */
 export function modeFromConfig(value: string | undefined): RepoMode | undefined {
   switch (value) {

@@ -49,13 +49,3 @@ export function hashFileSync(meta: FileMeta, path: string): ContentHashes & { si
   }
   return { ...h.digest(), size };
 }
-
-export async function hashFile(meta: FileMeta, path: string): Promise<ContentHashes & { size: number }> {
-  const h = new ContentHasher(meta);
-  let size = 0;
-  for await (const chunk of fs.createReadStream(path, { highWaterMark: CHUNK })) {
-    h.update(chunk as Buffer);
-    size += (chunk as Buffer).length;
-  }
-  return { ...h.digest(), size };
-}

@@ -46,8 +46,3 @@ export function parseCommit(b: Buffer): Commit {
     rootMeta: bytesToChecksum(dmeta),
   };
 }
-
-export function metadataString(c: Commit, key: string): string | undefined {
-  const e = c.metadata.find(([k]) => k === key);
-  return e && e[1].type === 's' ? (e[1].value as string) : undefined;
-}

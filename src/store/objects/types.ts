@@ -2,8 +2,6 @@
 export type MetaObjectType = 'dirtree' | 'dirmeta' | 'commit' | 'commitmeta';
 export type ObjectType = 'file' | MetaObjectType;
 
-export const META_TYPES: readonly MetaObjectType[] = ['dirtree', 'dirmeta', 'commit', 'commitmeta'];
-
 /** Extended attributes as OSTree stores them: sorted by name, values raw. */
 export type Xattrs = Array<[name: string, value: Buffer]>;
 
