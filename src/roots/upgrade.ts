@@ -9,7 +9,6 @@
 import fs from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { HacktreeError } from '../errors.js';
 import type { Repo } from '../store/repo.js';
 import type { Checksum } from '../store/checksum.js';
 import { lookupPath } from '../store/tree-walk.js';
