@@ -22,7 +22,12 @@ export type ErrorCode =
   | 'MOUNT'
   | 'CHECK_FAILED'
   | 'NETWORK'
-  | 'BAD_SIGNATURE';
+  | 'BAD_SIGNATURE'
+  // Failures at run time that are not usage mistakes (exit 1, as ostree and git use it):
+  | 'EXISTS'
+  | 'IS_DIRECTORY'
+  | 'UNCHANGED'
+  | 'UNSUPPORTED';
 
 export class HacktreeError extends Error {
   constructor(readonly code: ErrorCode, message: string, options?: { cause?: unknown }) {

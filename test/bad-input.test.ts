@@ -40,7 +40,12 @@ describe('bad input', () => {
     expectOneLineError(ht(['--repo', repo, 'log', 'nosuch']), 1, /unknown revision 'nosuch'/);
     expectOneLineError(ht(['--repo', repo, 'show', 'main^']), 1, /unknown revision 'main\^': commit \w+ has no parent/);
     expectOneLineError(ht(['--repo', repo, 'ls', 'main', '/missing']), 1, /\/missing: no such file or directory/);
-    expectOneLineError(ht(['--repo', repo, 'checkout', 'main', src]), 2, /already exists/);
+  });
+
+  it('failures at run time exit 1, not 2 (the code of a usage mistake), as ostree and git do', () => {
+    expectOneLineError(ht(['--repo', repo, 'checkout', 'main', src]), 1, /already exists/);
+    expectOneLineError(ht(['--repo', repo, 'cat', 'main', '/']), 1, /^hacktree: \/ is a directory$/);
+    expectOneLineError(ht(['--repo', repo, 'summary']), 1, /only -u \(update\) is supported/);
   });
 
   it('usage mistakes exit 2', () => {

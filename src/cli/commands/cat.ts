@@ -13,7 +13,7 @@ export function register(program: Command): void {
     .action(async (rev: string, path: string, _o: unknown, cmd: Command) => {
       const repo = openRepo(cmd);
       const e = await lookupPath(repo, resolveRev(repo, rev), path);
-      if (e.kind !== 'file') throw new HacktreeError('USAGE', `${path} is a directory`);
+      if (e.kind !== 'file') throw new HacktreeError('IS_DIRECTORY', `${path} is a directory`);
       const { meta, content } = await repo.readContent(e.checksum);
       if (isLnk(meta.mode)) throw new HacktreeError('USAGE', `${path} is a symlink to ${meta.symlinkTarget}`);
       await new Promise<void>((res, rej) => process.stdout.write(content, (err) => (err ? rej(err) : res())));

@@ -24,7 +24,7 @@ export interface CheckoutOptions {
 export interface CheckoutResult { files: number; dirs: number; hardlinks: number; copies: number }
 
 export function checkout(repo: Repo, commit: Checksum, dest: string, opts: CheckoutOptions): CheckoutResult {
-  if (fs.existsSync(dest)) throw new HacktreeError('USAGE', `checkout destination ${dest} already exists`);
+  if (fs.existsSync(dest)) throw new HacktreeError('EXISTS', `checkout destination ${dest} already exists`);
   const c = repo.loadCommitSync(commit);
   let tree = c.rootTree, meta = c.rootMeta;
   let fileAt: Checksum | null = null;
