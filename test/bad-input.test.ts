@@ -48,6 +48,14 @@ describe('bad input', () => {
     expectOneLineError(ht(['--repo', repo, 'summary']), 1, /only -u \(update\) is supported/);
   });
 
+  it('with --json, the one error line is JSON: a code and the message', () => {
+    const json = (r: { code: number; stderr: string }) => ({ code: r.code, lines: r.stderr.trim().split('\n').map((l) => JSON.parse(l)) });
+    expect(json(ht(['--repo', repo, 'log', '--json', 'nosuch']))).toEqual(
+      { code: 1, lines: [{ error: { code: 'UNKNOWN_REV', message: "unknown revision 'nosuch': no such ref, commit or prefix" } }] });
+    expect(json(ht(['--repo', repo, 'ls', '--json', '--bogus', 'main']))).toEqual(
+      { code: 2, lines: [{ error: { code: 'USAGE', message: "unknown option '--bogus'" } }] });
+  });
+
   it('usage mistakes exit 2', () => {
     expectOneLineError(ht(['--repo', repo, 'commit', src]), 2, /required option '-b, --branch/);
     expectOneLineError(ht(['--repo', repo, 'frobnicate']), 2, /unknown command 'frobnicate'/);

@@ -69,7 +69,7 @@ export async function buildProgram(argv: string[] = []): Promise<Command> {
     .option('--fsync <bool>', 'sync objects and refs to disk before reporting success (default true)')
     .version(`hacktree ${version()}`, '--version', 'print the version')
     .showHelpAfterError(false)
-    .configureOutput({ outputError: (msg, write) => write(`hacktree: ${msg.replace(/^error: /, '')}`) })
+    .configureOutput({ outputError: (msg, write) => write(errorLine('USAGE', msg.replace(/^error: /, '').trim(), wantsJson(argv))) })
     .exitOverride();
   const word = commandWord(argv);
   const wanted = COMMANDS.some(([name]) => name === word) ? COMMANDS.filter(([name]) => name === word) : COMMANDS;
@@ -78,17 +78,28 @@ export async function buildProgram(argv: string[] = []): Promise<Command> {
   return program;
 }
 
+/** Whether the command asked for JSON: then its errors are JSON too. */
+function wantsJson(argv: string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end < 0 ? argv : argv.slice(0, end)).includes('--json');
+}
+
+/** The one line an error prints on stderr: `hacktree: MESSAGE`, or `{"error":{"code":..,"message":..}}` under --json. */
+function errorLine(code: string, message: string, json: boolean): string {
+  return json ? `${JSON.stringify({ error: { code, message } })}\n` : `hacktree: ${message}\n`;
+}
+
 export async function main(argv: string[]): Promise<number> {
   try {
     await (await buildProgram(argv)).parseAsync(argv, { from: 'user' });
     // A command that passes on another program's exit code (enter) sets it.
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT_OK;
   } catch (e) {
-    return reportError(e);
+    return reportError(e, wantsJson(argv));
   }
 }
 
-function reportError(e: unknown): number {
+function reportError(e: unknown, json: boolean): number {
   if (e instanceof CommanderError) {
     // commander has printed its message already; help and version are not failures.
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT_OK;
@@ -96,14 +107,14 @@ function reportError(e: unknown): number {
   }
   const debug = process.env.HACKTREE_DEBUG === '1';
   if (e instanceof HacktreeError) {
-    process.stderr.write(`hacktree: ${e.message}\n`);
+    process.stderr.write(errorLine(e.code, e.message, json));
     if (debug) process.stderr.write(`${e.stack}\n`);
     return e.code === 'USAGE' ? EXIT_USAGE : EXIT_FAILED;
   }
   const err = e as NodeJS.ErrnoException;
-  process.stderr.write(`hacktree: ${err?.message ?? String(e)}\n`);
+  process.stderr.write(errorLine('INTERNAL', err?.message ?? String(e), json));
   if (debug) process.stderr.write(`${err?.stack}\n`);
-  else process.stderr.write('hacktree: (an unexpected error: run with HACKTREE_DEBUG=1 for details)\n');
+  else if (!json) process.stderr.write('hacktree: (an unexpected error: run with HACKTREE_DEBUG=1 for details)\n');
   return EXIT_FAILED;
 }
 
