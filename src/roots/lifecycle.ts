@@ -13,6 +13,7 @@ import type { Roots, RootRecord } from './roots.js';
 import { commitPending, recover, rollBackFailed, switchCommit, type UpgradeOutcome } from './upgrade.js';
 import { holdRootMount, scratchMountpoint } from './root-mount.js';
 import { enterRoot } from './enter.js';
+import { earlierDeployments, keepOf } from './retention.js';
 
 export const POST_UPGRADE = '/usr/lib/hacktree/post-upgrade';
 
@@ -57,7 +58,7 @@ export async function upgradeRoot(repo: Repo, roots: Roots, name: string, rev: s
   const lock = lockRoot(roots, name, 60_000);
   try {
     const rec = recover(roots, name);
-    if (rec.commit === to) throw new HacktreeError('USAGE', `root '${name}' already runs ${to.slice(0, 12)}`);
+    if (rec.commit === to) throw new HacktreeError('UNCHANGED', `root '${name}' already runs ${to.slice(0, 12)}`);
     const check = o.check ? ['/bin/sh', '-c', o.check] : (await hasPostUpgrade(repo, to)) ? [POST_UPGRADE] : null;
     const outcome = await switchCommit(repo, roots, name, to, rev, 'upgrade', check !== null);
     if (!check) return { ...outcome, checked: false };
@@ -80,15 +81,39 @@ export async function upgradeRoot(repo: Repo, roots: Roots, name: string, rev: s
   }
 }
 
-/** Back to the commit before the last upgrade or rollback; the layer stays as it is. */
-export async function rollbackRoot(repo: Repo, roots: Roots, name: string): Promise<UpgradeOutcome> {
+/**
+ * Back to the commit before the last upgrade or rollback, or to `rev`, any
+ * commit the root ran before; the layer stays as it is.
+ */
+export async function rollbackRoot(repo: Repo, roots: Roots, name: string, rev?: string): Promise<UpgradeOutcome> {
   refuseMounted(roots, name);
+  const want = rev === undefined ? undefined : resolveRev(repo, rev);
   const lock = lockRoot(roots, name, 60_000);
   try {
     const rec = recover(roots, name);
-    if (!rec.previous) throw new HacktreeError('USAGE', `root '${name}' has no previous commit to roll back to`);
-    if (!repo.hasObject(rec.previous, 'commit')) throw new HacktreeError('MISSING_OBJECT', `root '${name}''s previous commit ${rec.previous} is no longer in the repository`);
-    return await switchCommit(repo, roots, name, rec.previous, rec.previousRev ?? rec.previous, 'rollback');
+    const earlier = earlierDeployments(rec);
+    const to = want === undefined ? earlier[0] : earlier.find((d) => d.commit === want);
+    if (!to) {
+      if (want === rec.commit) throw new HacktreeError('UNCHANGED', `root '${name}' already runs ${want.slice(0, 12)}`);
+      throw new HacktreeError('NOT_FOUND', want === undefined ? `root '${name}' has no previous commit to roll back to` : `root '${name}' never ran ${want.slice(0, 12)} (see \`hacktree root history ${name}\`)`);
+    }
+    if (!repo.hasObject(to.commit, 'commit')) {
+      throw new HacktreeError('MISSING_OBJECT', `cannot roll root '${name}' back: its earlier commit ${to.commit.slice(0, 12)} is no longer in the repository (\`hacktree root config ${name} --keep\` is ${keepOf(rec)})`);
+    }
+    return await switchCommit(repo, roots, name, to.commit, to.rev, 'rollback');
+  } finally {
+    lock.release();
+  }
+}
+
+/** Changes how many commits prune keeps for the root; under the root's lock, so no upgrade writes over it. */
+export function configureRoot(roots: Roots, name: string, c: { keep: number }): RootRecord {
+  roots.get(name);
+  const lock = lockRoot(roots, name, 60_000);
+  try {
+    const rec = { ...recover(roots, name), keep: c.keep };
+    roots.update(rec);
+    return rec;
   } finally {
     lock.release();
   }

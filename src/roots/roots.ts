@@ -41,6 +41,8 @@ export interface RootRecord {
   previous?: Checksum;
   previousRev?: string;
   history?: Deployment[];
+  /** How many commits prune keeps for the root: the current one and keep-1 earlier ones (retention.ts). */
+  keep?: number;
   conflicts?: Conflict[];
   pending?: PendingUpgrade;
 }
@@ -80,7 +82,7 @@ export class Roots {
     this.checkName(name);
     for (const r of extraRules) { const bad = checkRule(r); if (bad) throw new UsageError(bad); }
     const dir = this.rootDir(name);
-    if (fs.existsSync(join(dir, 'root.json'))) throw new HacktreeError('USAGE', `a root named '${name}' exists already`);
+    if (fs.existsSync(join(dir, 'root.json'))) throw new HacktreeError('EXISTS', `a root named '${name}' exists already`);
     fs.mkdirSync(dir, { recursive: true });
     const layer = Layer.open(this.layerDir(name));
     layer.db.setRules([...DEFAULT_RULES, ...extraRules]);

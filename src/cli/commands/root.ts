@@ -4,10 +4,11 @@ import { Layer } from '../../overlay/layer.js';
 import { Repo } from '../../store/repo.js';
 import { resolveRev } from '../../store/rev.js';
 import { findRootMount, mountInBackground, serveInForeground, unmount, type MountRequest } from '../../mount.js';
-import { HacktreeError } from '../../errors.js';
+import { HacktreeError, UsageError } from '../../errors.js';
 import { globals, openRepo, repoPath, sysrootPath } from '../context.js';
 import { out, printJson, warn } from '../output.js';
-import { loadRoot, rollbackRoot, upgradeRoot } from '../../roots/lifecycle.js';
+import { configureRoot, loadRoot, rollbackRoot, upgradeRoot } from '../../roots/lifecycle.js';
+import { keepOf, rollbackCommits } from '../../roots/retention.js';
 import { formatDate } from '../dates.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
@@ -60,6 +61,8 @@ export function register(program: Command): void {
       const layer = Layer.open(roots.layerDir(name), { scanUpper: false });
       const info = {
         ...r,
+        keep: keepOf(r),
+        rollback: rollbackCommits(r),
         mountedAt: mountedAt(roots, name),
         defaultMountpoint: roots.defaultMountpoint(name),
         rules: [...layer.rules.globs],
@@ -69,6 +72,7 @@ export function register(program: Command): void {
       if (o.json) { printJson(info); return; }
       out(`root ${info.name}\ncommit ${info.commit} (from ${info.rev})\ncreated ${info.created}`);
       out(`mounted ${info.mountedAt ?? 'no'} (default mountpoint ${info.defaultMountpoint})`);
+      out(`keeps ${info.keep} commit${info.keep === 1 ? '' : 's'}; may roll back to: ${info.rollback.map((d) => `${d.commit.slice(0, 12)} (${d.rev})`).join(', ') || 'nothing'}`);
       out(`layer ${info.layer.entries} entries, ${info.layer.bytes} bytes, ${info.layer.whiteouts} deletions, ${info.layer.metadataChanges} metadata changes`);
       if (info.conflicts?.length) {
         out('open conflicts (the layer\'s version is kept):');
@@ -114,11 +118,26 @@ export function register(program: Command): void {
     });
 
   root.command('rollback')
-    .description('return the root to the commit it ran before its last upgrade or rollback')
+    .description('return the root to the commit it ran before its last upgrade or rollback, or to REV, an earlier one')
     .argument('<name>')
-    .action(async (name: string, _o: unknown, cmd: Command) => {
-      const r = await rollbackRoot(openRepo(cmd), rootsOf(cmd), name);
+    .argument('[rev]')
+    .action(async (name: string, rev: string | undefined, _o: unknown, cmd: Command) => {
+      const r = await rollbackRoot(openRepo(cmd), rootsOf(cmd), name, rev);
       out(`root ${name}: ${r.from.slice(0, 12)} -> ${r.to.slice(0, 12)}`);
+    });
+
+  root.command('config')
+    .description('show or set what prune keeps for a root: the current commit and up to N-1 earlier ones')
+    .argument('<name>')
+    .option('--keep <n>', 'keep N commits (default 2: the current one and the one rollback returns to)')
+    .option('--json', 'print JSON')
+    .action((name: string, o: { keep?: string; json?: boolean }, cmd: Command) => {
+      const roots = rootsOf(cmd);
+      if (o.keep !== undefined && !/^[1-9]\d{0,5}$/.test(o.keep)) throw new UsageError(`--keep must be a whole number from 1, not '${o.keep}'`);
+      const r = o.keep !== undefined ? configureRoot(roots, name, { keep: Number(o.keep) }) : loadRoot(roots, name);
+      const keep = keepOf(r);
+      if (o.json) printJson({ name, keep });
+      else out(`root ${name}: keeps ${keep} commit${keep === 1 ? '' : 's'}`);
     });
 
   root.command('history')

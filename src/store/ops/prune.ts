@@ -1,13 +1,17 @@
 // Delete what no kept commit needs, as `ostree prune` does.
 import fs from 'node:fs';
 import { join } from 'node:path';
-import type { Checksum } from '../checksum.js';
+import { isChecksum, type Checksum } from '../checksum.js';
+import { HacktreeError } from '../../errors.js';
 import type { Repo } from '../repo.js';
 import { listRefs } from '../refs.js';
 import { scanObjects } from './object-scan.js';
 import { objKey, reachableFrom } from './reachable.js';
 import { noProgress, type Progress } from './progress.js';
 import { syncFileSystem } from '../durable.js';
+
+/** A commit to keep for a reason the store does not know of (a root runs it, say). */
+export interface KeepCommit { commit: Checksum; reason: string }
 
 export interface PruneOptions {
   /** Keep only commits reachable from refs (otherwise every commit object is kept). */
@@ -16,11 +20,22 @@ export interface PruneOptions {
   depth?: number;
   /** Drop commits older than this (seconds since the epoch); ref heads are always kept. */
   keepYoungerThan?: number;
+  /** Commits kept whatever the options above say, with everything they reach. */
+  keep?: KeepCommit[];
   dryRun?: boolean;
   progress?: Progress;
 }
 
-export interface PruneResult { objectsDeleted: number; commitsDeleted: number; bytesFreed: number; total: number }
+export interface PruneResult {
+  objectsDeleted: number;
+  commitsDeleted: number;
+  /** Of the object files deleted (or that a dry run would delete). */
+  bytesFreed: number;
+  total: number;
+  dryRun: boolean;
+  /** The commits of `keep` present in the repository, each once, with every reason given. */
+  kept: Array<{ commit: Checksum; reasons: string[] }>;
+}
 
 export function prune(repo: Repo, opts: PruneOptions): PruneResult {
   const lock = repo.lock();
@@ -28,10 +43,14 @@ export function prune(repo: Repo, opts: PruneOptions): PruneResult {
     const objects = scanObjects(repo);
     const allCommits = objects.filter((o) => o.type === 'commit').map((o) => o.checksum);
     const selective = opts.refsOnly || (opts.depth !== undefined && opts.depth >= 0) || opts.keepYoungerThan !== undefined;
-    const kept = selective ? keptFromRefs(repo, opts) : allCommits;
+    const extra = groupKeeps(repo, opts.keep ?? []);
+    const kept = [...(selective ? keptFromRefs(repo, opts) : allCommits), ...extra.map((k) => k.commit)];
     const reach = reachableFrom(repo, kept);
+    // What lies below an unreadable tree is unknown, and so not safe to delete.
+    const bad = reach.corrupt[0];
+    if (bad) throw new HacktreeError('CORRUPT_OBJECT', `prune deleted nothing: ${bad.message} (see hacktree fsck)`);
     const progress = opts.progress ?? noProgress;
-    const result: PruneResult = { objectsDeleted: 0, commitsDeleted: 0, bytesFreed: 0, total: objects.length };
+    const result: PruneResult = { objectsDeleted: 0, commitsDeleted: 0, bytesFreed: 0, total: objects.length, dryRun: !!opts.dryRun, kept: extra };
     const deletedContent: Checksum[] = [];
     const deletedTrees: Checksum[] = [];
     objects.forEach((o, i) => {
@@ -50,7 +69,7 @@ export function prune(repo: Repo, opts: PruneOptions): PruneResult {
       const index = repo.index;
       index.batch(() => {
         for (const c of deletedContent) index.remove(c);
-        for (const t of deletedTrees) index.removeTreeStats(t);
+        for (const t of deletedTrees) { index.removeTreeStats(t); index.removeLinkCounts(t); }
       });
       removeStaleStaging(repo);
       if (repo.durable && result.objectsDeleted > 0) syncFileSystem(join(repo.path, 'objects'));
@@ -60,6 +79,16 @@ export function prune(repo: Repo, opts: PruneOptions): PruneResult {
   } finally {
     lock.release();
   }
+}
+
+function groupKeeps(repo: Repo, keep: KeepCommit[]): PruneResult['kept'] {
+  const by = new Map<Checksum, string[]>();
+  for (const k of keep) {
+    // Refusing beats skipping: a commit named wrongly here is one prune could not protect.
+    if (!isChecksum(k.commit)) throw new HacktreeError('BAD_REPO', `cannot keep '${k.commit}' (${k.reason}): not a commit checksum`);
+    if (repo.hasObject(k.commit, 'commit')) by.set(k.commit, [...(by.get(k.commit) ?? []), k.reason]);
+  }
+  return [...by].map(([commit, reasons]) => ({ commit, reasons }));
 }
 
 function keptFromRefs(repo: Repo, opts: PruneOptions): Checksum[] {
