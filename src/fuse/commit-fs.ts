@@ -295,6 +295,11 @@ export class CommitFs implements ReadBackend {
     return got;
   }
 
+  /** Writes a file's content to the new file `dest`, checked as a read of it is (a root's copy-up). */
+  async copyContent(file: Node & { kind: 'file' }, dest: string): Promise<void> {
+    await this.guard(file.path, () => this.content.copyTo(file.checksum, file, dest));
+  }
+
   private checked(path: string, csum: Checksum): void {
     if (this.opts.contentChecked && this.repo.storage.plainContent) this.opts.contentChecked(path, this.repo.objectPath(csum, 'file'));
   }

@@ -52,3 +52,43 @@ export class Rules {
     return this.res.some((r) => r.test(path));
   }
 }
+
+// What the rules mean for each kind of change. Each decision is the errno the
+// change is refused with, or null when it may go ahead; the layer throws it.
+
+export type Refusal = 'EROFS' | 'EXDEV' | null;
+
+/** Making, changing or deleting the entry at `path` (also hiding it while open, and any write-open). */
+export function changeRefusal(rules: Rules, path: string): Refusal {
+  return rules.writable(path) ? null : 'EROFS';
+}
+
+/**
+ * A hard link `path` to `existing`. The new name is a change (EROFS outside the set); an
+ * `existing` outside the set cannot be copied up to share an inode with it, and EXDEV
+ * (as across file systems) makes `ln` fail plainly and `cp -l` fall back to copying.
+ */
+export function linkRefusal(rules: Rules, existing: string, path: string): Refusal {
+  if (!rules.writable(path)) return 'EROFS';
+  if (!rules.writable(existing)) return 'EXDEV';
+  return null;
+}
+
+/**
+ * rename(from, to) by path. Taking `from` away is a change (EROFS outside the set); a
+ * target outside the set gives EXDEV, so that `mv` copies instead, and the copy then
+ * gets EROFS where it is really refused.
+ */
+export function renameRefusal(rules: Rules, from: string, to: string): Refusal {
+  if (!rules.writable(from)) return 'EROFS';
+  if (!rules.writable(to)) return 'EXDEV';
+  return null;
+}
+
+/**
+ * Renaming a directory the commit has at that name too (`dirInBase`) would mean copying it
+ * up whole: EXDEV instead, as overlayfs without redirect_dir, and `mv` copies.
+ */
+export function dirRenameRefusal(dirInBase: boolean): Refusal {
+  return dirInBase ? 'EXDEV' : null;
+}

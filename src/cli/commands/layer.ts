@@ -15,7 +15,8 @@ export function register(program: Command): void {
     .argument('<name>')
     .option('--json', 'print JSON')
     .action((name: string, o: { json?: boolean }, cmd: Command) => {
-      const { changes, specials } = layerDiff(openRepo(cmd), rootsOf(cmd), name);
+      const repo = openRepo(cmd), roots = rootsOf(cmd);
+      const { changes, specials } = layerDiff(repo, roots.layerDir(name), roots.get(name).commit);
       if (o.json) printJson(changes);
       else for (const c of changes) out(`${c.change}    ${c.path}`);
       if (specials.length && !o.json) warn(`${specials.length} device node(s)/fifo(s) in the layer cannot be committed, e.g. ${specials[0]}`);
@@ -29,7 +30,8 @@ export function register(program: Command): void {
     .option('-m, --body <body>', 'full description')
     .option('--json', 'print JSON')
     .action((name: string, o: { branch: string; subject?: string; body?: string; json?: boolean }, cmd: Command) => {
-      const r = layerCommit(openRepo(cmd), rootsOf(cmd), name, { branch: parseRefName(o.branch), subject: o.subject, body: o.body });
+      const repo = openRepo(cmd), roots = rootsOf(cmd), branch = parseRefName(o.branch);
+      const r = layerCommit(repo, roots.layerDir(name), roots.get(name).commit, { branch, subject: o.subject ?? `layer of root ${name}`, body: o.body });
       if (r.leftOut.length) warn(`left out ${r.leftOut.length} device node(s)/fifo(s) that OSTree cannot store, e.g. ${r.leftOut[0]}`);
       if (o.json) printJson(r);
       else out(r.checksum);
@@ -40,8 +42,10 @@ export function register(program: Command): void {
     .argument('<name>')
     .argument('[paths...]')
     .action((name: string, paths: string[], _o: unknown, cmd: Command) => {
-      const m = findRootMount(rootsOf(cmd).sysroot, name);
+      const roots = rootsOf(cmd);
+      const m = findRootMount(roots.sysroot, name);
       if (m) throw new HacktreeError('MOUNT', `root '${name}' is mounted at ${m.mountpoint}: unmount it before resetting its layer`);
-      layerReset(rootsOf(cmd), name, paths);
+      roots.get(name);
+      layerReset(roots.layerDir(name), paths);
     });
 }

@@ -1,0 +1,141 @@
+// The layer's behaviour without a mount: a LayeredTree over an in-memory
+// commit. copy-up, whiteouts, opaque directories, metadata records, the
+// refusals, and names standing for files unlinked while open.
+import fs from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { BaseNode, BaseTree } from '../src/overlay/base-tree.js';
+import { Layer, parentOf } from '../src/overlay/layer.js';
+import { LayeredTree } from '../src/overlay/layered-tree.js';
+import { Rules } from '../src/overlay/rules.js';
+import { scratch } from './helpers/tmp.js';
+
+type FakeNode = BaseNode & { content?: string };
+
+const absent = (code: 'ENOENT' | 'ENOTDIR'): Error => Object.assign(new Error(code), { code });
+
+/** A commit held in memory: path → entry. */
+class FakeBase implements BaseTree<FakeNode> {
+  private readonly nodes = new Map<string, FakeNode>();
+  constructor(spec: Record<string, number | [mode: number, content: string]>) {
+    this.nodes.set('/', { kind: 'dir', path: '/', meta: { uid: 0, gid: 0, mode: 0o40755, xattrs: [] } });
+    for (const [path, v] of Object.entries(spec)) {
+      const [mode, content] = typeof v === 'number' ? [v, ''] : v;
+      const meta = { uid: 0, gid: 0, mode, xattrs: [] as Array<[string, Buffer]> };
+      this.nodes.set(path, (mode & 0o170000) === 0o40000 ? { kind: 'dir', path, meta } : { kind: 'file', path, meta: { ...meta, symlinkTarget: '' }, content });
+    }
+  }
+  async resolve(path: string): Promise<FakeNode> {
+    const n = this.nodes.get(path);
+    if (n) return n;
+    const parent = this.nodes.get(parentOf(path));
+    throw absent(parent && parent.kind !== 'dir' ? 'ENOTDIR' : 'ENOENT');
+  }
+  async childNames(dir: FakeNode & { kind: 'dir' }): Promise<string[]> {
+    return [...this.nodes.keys()].filter((p) => p !== '/' && parentOf(p) === dir.path).map((p) => p.slice(p.lastIndexOf('/') + 1));
+  }
+  async copyContent(file: FakeNode & { kind: 'file' }, dest: string): Promise<void> {
+    fs.writeFileSync(dest, file.content ?? '', { flag: 'wx', mode: 0o600 });
+  }
+}
+
+const codeOf = async (p: Promise<unknown>): Promise<unknown> => p.then(() => null, (e: { code?: unknown }) => e.code);
+const names = async (t: LayeredTree<FakeNode>, dir: string): Promise<string[]> => (await t.list(dir)).map(([n]) => n).sort();
+const ROOT = { uid: 0, gid: 0 };
+
+describe('a layered tree over an in-memory commit', () => {
+  let tmp: { dir: string; cleanup: () => void };
+  let layer: Layer;
+  let t: LayeredTree<FakeNode>;
+
+  beforeEach(() => {
+    tmp = scratch();
+    layer = Layer.open(join(tmp.dir, 'layer'), { forMount: true });
+    layer.rules = new Rules(['/var/**', '/etc/passwd']);
+    t = new LayeredTree(layer, new FakeBase({
+      '/etc': 0o40755, '/etc/passwd': [0o100644, 'root:x:0:0::/root:/bin/sh\n'], '/etc/os-release': [0o100644, 'ID=test\n'],
+      '/var': 0o40755, '/var/lib': 0o40755, '/var/lib/x': [0o100640, 'x'], '/var/cache': 0o40755, '/var/cache/a': [0o100644, 'a'],
+      '/usr': 0o40755, '/usr/sh': [0o100755, '#!'],
+    }));
+  });
+  afterEach(() => { layer.close(); tmp.cleanup(); });
+
+  it('refuses changes outside the rules with EROFS, renames and links out of them with EXDEV', async () => {
+    expect(await codeOf(t.openFile('/etc/os-release', fs.constants.O_WRONLY))).toBe('EROFS');
+    expect(await codeOf(t.create('/usr/new', 0o644, ROOT))).toBe('EROFS');
+    expect(await codeOf(t.chmod('/usr/sh', 0o700))).toBe('EROFS');
+    expect(await codeOf(t.rename('/var/lib/x', '/usr/x'))).toBe('EXDEV');
+    expect(await codeOf(t.rename('/usr/sh', '/var/sh'))).toBe('EROFS');
+    expect(await codeOf(t.link('/usr/sh', '/var/sh'))).toBe('EXDEV');
+    // A base directory is not copied up whole to be renamed.
+    expect(await codeOf(t.rename('/var/cache', '/var/cache2'))).toBe('EXDEV');
+    expect(await codeOf(t.mkdir(`/var/${'n'.repeat(256)}`, 0o755, ROOT))).toBe('ENAMETOOLONG');
+    expect(fs.readdirSync(layer.upper)).toEqual([]);
+  });
+
+  it('copies a file up on a write-open, with its content and mode; a read-open stays the commit\'s', async () => {
+    expect(await t.openFile('/etc/passwd', fs.constants.O_RDONLY)).toBeNull();
+    expect(layer.inUpper.has('/etc/passwd')).toBe(false);
+    const fd = (await t.openFile('/etc/passwd', fs.constants.O_RDWR))!;
+    fs.closeSync(fd);
+    const p = join(layer.upper, 'etc/passwd');
+    expect(fs.readFileSync(p, 'utf8')).toBe('root:x:0:0::/root:/bin/sh\n');
+    expect(fs.statSync(p).mode).toBe(0o100644);
+    expect(fs.statSync(join(layer.upper, 'etc')).mode).toBe(0o40755);
+    expect((await t.lookup('/etc/passwd')).where).toBe('upper');
+  });
+
+  it('records a chmod of a base file without copying it', async () => {
+    await t.chmod('/var/lib/x', 0o600);
+    expect(layer.meta.get('/var/lib/x')?.mode).toBe(0o100600);
+    expect(layer.inUpper.has('/var/lib/x')).toBe(false);
+    const e = await t.lookup('/var/lib/x');
+    expect(e.where === 'base' && e.over?.mode).toBe(0o100600);
+  });
+
+  it('whites out deleted base entries, and makes a directory made in a deleted one\'s place opaque', async () => {
+    expect(await codeOf(t.rmdir('/var/cache'))).toBe('ENOTEMPTY');
+    await t.unlink('/var/cache/a');
+    expect(layer.whiteouts.has('/var/cache/a')).toBe(true);
+    expect(await codeOf(t.lookup('/var/cache/a'))).toBe('ENOENT');
+    await t.rmdir('/var/cache');
+    expect([...layer.whiteouts]).toEqual(['/var/cache']);
+    expect(await names(t, '/var')).toEqual(['lib']);
+    await t.mkdir('/var/cache', 0o755, ROOT);
+    expect(layer.whiteouts.has('/var/cache')).toBe(false);
+    expect(layer.opaque.has('/var/cache')).toBe(true);
+    expect(await names(t, '/var/cache')).toEqual([]);
+    expect(t.isLayerOnlyDir('/var/cache')).toBe(true);
+  });
+
+  it('renames a file within the rules: the new name in upper/, the old one whited out', async () => {
+    await t.rename('/var/lib/x', '/var/y');
+    expect(fs.readFileSync(join(layer.upper, 'var/y'), 'utf8')).toBe('x');
+    expect(layer.whiteouts.has('/var/lib/x')).toBe(true);
+    expect(await names(t, '/var/lib')).toEqual([]);
+    expect(await names(t, '/var')).toEqual(['cache', 'lib', 'y']);
+  });
+
+  it('gives new entries the caller\'s ids, and the group of a setgid parent', async () => {
+    await t.mkdir('/var/shared', 0o2775, ROOT);
+    await t.chown('/var/shared', null, 50);
+    fs.closeSync(await t.create('/var/shared/f', 0o644, { uid: 1000, gid: 100 }));
+    const st = fs.statSync(join(layer.upper, 'var/shared/f'));
+    expect([st.uid, st.gid, st.mode]).toEqual([1000, 50, 0o100644]);
+    await t.mkdir('/var/shared/d', 0o755, { uid: 1000, gid: 100 });
+    expect(fs.statSync(join(layer.upper, 'var/shared/d')).mode).toBe(0o42755);
+  });
+
+  it('keeps a file unlinked while open reachable by the name that stands for it', async () => {
+    fs.closeSync(await t.create('/var/f', 0o644, ROOT));
+    await t.detach('/var/f', '/var/.fuse_hidden1');
+    expect(await codeOf(t.lookup('/var/f'))).toBe('ENOENT');
+    expect(t.isDetached('/var/.fuse_hidden1')).toBe(true);
+    const e = await t.lookup('/var/.fuse_hidden1');
+    expect(e.where === 'upper' && e.unlinked).toBe(true);
+    expect(await names(t, '/var')).toEqual(['cache', 'lib']);
+    await t.unlink('/var/.fuse_hidden1');
+    expect(t.isDetached('/var/.fuse_hidden1')).toBe(false);
+    expect(fs.readdirSync(layer.hidden)).toEqual([]);
+  });
+});
