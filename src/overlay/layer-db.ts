@@ -40,7 +40,6 @@ export class LayerDb {
       addWhiteout: this.db.prepare('INSERT OR IGNORE INTO whiteout (path) VALUES (?)'),
       delWhiteout: this.db.prepare('DELETE FROM whiteout WHERE path = ?'),
       addOpaque: this.db.prepare('INSERT OR IGNORE INTO opaque (path) VALUES (?)'),
-      delOpaque: this.db.prepare('DELETE FROM opaque WHERE path = ?'),
       putMeta: this.db.prepare('INSERT OR REPLACE INTO meta (path, uid, gid, mode, xattrs, mtime, atime) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       delMeta: this.db.prepare('DELETE FROM meta WHERE path = ?'),
     };
@@ -70,7 +69,6 @@ export class LayerDb {
   addWhiteout(path: string): void { this.st.addWhiteout.run(path); }
   removeWhiteout(path: string): void { this.st.delWhiteout.run(path); }
   addOpaque(path: string): void { this.st.addOpaque.run(path); }
-  removeOpaque(path: string): void { this.st.delOpaque.run(path); }
   putMeta(path: string, m: MetaOverride): void {
     this.st.putMeta.run(path, m.uid, m.gid, m.mode, serialize('a(ayay)', xattrsToGValue(m.xattrs)), m.mtime, m.atime);
   }
@@ -84,10 +82,6 @@ export class LayerDb {
         else this.db.prepare(`DELETE FROM ${t} WHERE path = ? OR substr(path, 1, ?) = ?`).run(path, path.length + 1, `${path}/`);
       }
     })();
-  }
-
-  transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
   }
 
   close(): void { this.db.close(); }

@@ -76,7 +76,6 @@ export class Layer {
   addWhiteout(p: string): void { this.whiteouts.add(p); this.db.addWhiteout(p); }
   removeWhiteout(p: string): void { if (this.whiteouts.delete(p)) this.db.removeWhiteout(p); }
   addOpaque(p: string): void { this.opaque.add(p); this.db.addOpaque(p); }
-  removeOpaque(p: string): void { if (this.opaque.delete(p)) this.db.removeOpaque(p); }
   setMeta(p: string, m: MetaOverride): void { this.meta.set(p, m); this.db.putMeta(p, m); }
   removeMeta(p: string): void { if (this.meta.delete(p)) this.db.removeMeta(p); }
 
