@@ -1,5 +1,5 @@
 # hacktree's FUSE addon, built by `npm ci` (the package's install script) against
-# the system libfuse 3 (Debian: libfuse3-dev).
+# the system libfuse 3 (Debian: libfuse3-dev). src/addon.c says what each file does.
 {
   "targets": [{
     "target_name": "hacktree_fuse",
@@ -10,7 +10,24 @@
     "link_settings": {
       "libraries": ["<!@(pkg-config --libs-only-L --libs-only-l fuse3)"]
     },
-    "sources": ["fuse-native.c"],
+    "sources": [
+      "src/addon.c",
+      "src/session.c",
+      "src/bridge.c",
+      "src/ops.c",
+      "src/ops_attr.c",
+      "src/ops_file.c",
+      "src/ops_dir.c",
+      "src/ops_name.c",
+      "src/ops_xattr.c",
+      "src/attr_cache.c",
+      "src/cache_table.c",
+      "src/cache_methods.c",
+      "src/dir_listing.c",
+      "src/direct.c",
+      "src/requests.c",
+      "src/convert.c"
+    ],
     "cflags": ["-g", "-O2", "-Wall"]
   }]
 }

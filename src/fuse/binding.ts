@@ -1,18 +1,22 @@
-// The one place hacktree touches its FUSE addon (native/: it began as
-// fuse-native 2.2.6 and is now our own code, built against libfuse 3, 64-bit
-// inode numbers and file handles, separate atime/mtime with UTIME_NOW/UTIME_OMIT,
-// caller context, arbitrary -o options, a native attribute cache, request
-// counts). Everything else uses the types below, so the binding can be swapped
-// without touching the filesystem code.
+// The one place hacktree touches its FUSE addon (native/src/, loaded from
+// native/build/Release/hacktree_fuse.node: it began as fuse-native 2.2.6 and is
+// now our own code, built against libfuse 3, 64-bit inode numbers and file
+// handles, separate atime/mtime with UTIME_NOW/UTIME_OMIT, caller context,
+// arbitrary -o options, a native attribute cache, request counts). Everything
+// else uses the types below, so the binding can be swapped without touching the
+// filesystem code.
 //
 // Ops are path based (libfuse 3 high-level API). An op may return its result
 // directly or as a promise; it fails by throwing a FuseError (or any error whose
 // `code` is an errno name, e.g. what node:fs throws). Anything else becomes EIO
 // and is reported to `onError`.
 
+import { execFile } from 'node:child_process';
+import type { Stats } from 'node:fs';
+import fsp from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { constants as osConstants } from 'node:os';
-import { resolve as resolvePath } from 'node:path';
+import { join as joinPath, resolve as resolvePath } from 'node:path';
 import { HacktreeError } from '../errors.js';
 import { keepCoherent, type ChangeSource, type Forget } from './cache-coherence.js';
 
@@ -291,43 +295,270 @@ export interface FuseMount {
   unmount(): Promise<void>;
 }
 
-// --- the native binding --------------------------------------------------
+// --- the native addon ----------------------------------------------------
+//
+// native/build/Release/hacktree_fuse.node (native/src/addon.c). A mount is a
+// buffer the addon keeps its state in (`thread`); libfuse's threads hand each op
+// that needs JS to `dispatch` (with their own locals buffer, which carries the
+// caller's context), and JS answers through `fuse_native_signal`.
 
-type Done = (err: number, ...results: unknown[]) => void;
-type NativeOp = (...args: never[]) => void;
+type Dispatch = (locals: Buffer, opcode: number, ...args: unknown[]) => void;
 
-interface NativeFuse {
-  mount(cb: (err: Error | null) => void): void;
-  unmount(cb: (err: Error | null) => void): void;
-  context(): FuseContext | null;
-  cachePut(paths: readonly string[], stats: readonly Stat[], noCaps?: boolean): void;
-  cacheLink(path: string, target: string): void;
-  cacheContent(path: string, file: string): void;
-  clearCache(): void;
-  cacheForget(paths: readonly string[], what: number): void;
-  requestCounts(): Record<string, number>;
+interface Addon {
+  readonly sizeof_fuse_thread_t: number;
+  fuse_native_mount(mnt: string, options: string, thread: Buffer, dispatch: Dispatch, implemented: Uint32Array,
+    attrCacheMax: number, mountFlags: number, layerDir: string): void;
+  fuse_native_unmount(thread: Buffer): void;
+  fuse_native_signal(locals: Buffer, result: number, ...payload: unknown[]): void;
+  fuse_native_cache_put(thread: Buffer, paths: readonly string[], stats: Uint32Array[], noCaps: number): void;
+  fuse_native_cache_link(thread: Buffer, path: string, target: string): void;
+  fuse_native_cache_content(thread: Buffer, path: string, file: string): void;
+  fuse_native_cache_forget(thread: Buffer, paths: readonly string[], what: number): void;
+  fuse_native_cache_clear(thread: Buffer): void;
+  fuse_native_request_counts(thread: Buffer): Record<string, number>;
+  /** The opcode of each op (init, and every op of FuseOps). */
+  readonly [opcode: `op_${string}`]: number;
 }
 
-interface NativeFuseClass {
-  new (mnt: string, ops: Record<string, NativeOp>, opts: Record<string, unknown>): NativeFuse;
-  readonly UTIME_NOW: string;
-  readonly UTIME_OMIT: string;
-}
-
-let nativeClass: NativeFuseClass | undefined;
-function loadNative(): NativeFuseClass {
-  if (nativeClass) return nativeClass;
+let addon: Addon | undefined;
+function loadAddon(): Addon {
+  if (addon) return addon;
   const require = createRequire(import.meta.url);
   try {
-    nativeClass = require('../../native/fuse.cjs') as NativeFuseClass;
+    addon = require('../../native/build/Release/hacktree_fuse.node') as Addon;
   } catch (err) {
     throw new HacktreeError('MOUNT', `the FUSE addon is not built (run npm ci): ${(err as Error).message}`, { cause: err });
   }
-  return nativeClass;
+  return addon;
 }
 
-const NO_CONTEXT: FuseContext = Object.freeze({ uid: 0, gid: 0, pid: 0, umask: 0 });
+// Mount flags (native/src/session.h MOUNT_*).
+const MOUNT_MUTABLE = 1;
+const MOUNT_DIRECT = 2;
+const MOUNT_FROZEN = 4;
+const MOUNT_DIR_ATTRS = 8;
+
+// --- values the addon reads (native/src/convert.c) -----------------------
+
+const TWO_32 = 4294967296;
+/** `num` as two uint32s at idx, idx + 1; two's complement for a negative one (times before 1970). */
+function setDoubleInt(arr: Uint32Array, idx: number, num: number): void {
+  arr[idx] = num % TWO_32;
+  arr[idx + 1] = (num - arr[idx]!) / TWO_32;
+}
+function setSplitInt(arr: Uint32Array, lowIdx: number, highIdx: number, num: number): void {
+  arr[lowIdx] = num % TWO_32;
+  arr[highIdx] = (num - arr[lowIdx]!) / TWO_32;
+}
+function toDateMS(t: number | Date | undefined): number {
+  if (typeof t === 'number') return t;
+  if (!t) return Date.now();
+  return t.getTime();
+}
+
+/** A Stat as the addon reads it (populate_stat): 19 uint32s, ints[18] the high word of ino. */
+function statArray(stat?: Stat): Uint32Array {
+  const ints = new Uint32Array(19);
+  ints[0] = stat?.mode || 0;
+  ints[1] = stat?.uid || 0;
+  ints[2] = stat?.gid || 0;
+  setDoubleInt(ints, 3, stat?.size || 0);
+  ints[5] = stat?.dev || 0;
+  ints[6] = stat?.nlink || 1;
+  setSplitInt(ints, 7, 18, stat?.ino || 0);
+  ints[8] = stat?.rdev || 0;
+  ints[9] = stat?.blksize || 0;
+  setDoubleInt(ints, 10, stat?.blocks || 0);
+  setDoubleInt(ints, 12, toDateMS(stat?.atime));
+  setDoubleInt(ints, 14, toDateMS(stat?.mtime));
+  setDoubleInt(ints, 16, toDateMS(stat?.ctime));
+  return ints;
+}
+
+/** A StatFs as the addon reads it (populate_statvfs): the 64-bit counts have their low word at 2..7, their high word at 11..16. */
+function statfsArray(statfs?: StatFs & { fsid?: number; flag?: number }): Uint32Array {
+  const ints = new Uint32Array(17);
+  ints[0] = statfs?.bsize || 0;
+  ints[1] = statfs?.frsize || 0;
+  setSplitInt(ints, 2, 11, statfs?.blocks || 0);
+  setSplitInt(ints, 3, 12, statfs?.bfree || 0);
+  setSplitInt(ints, 4, 13, statfs?.bavail || 0);
+  setSplitInt(ints, 5, 14, statfs?.files || 0);
+  setSplitInt(ints, 6, 15, statfs?.ffree || 0);
+  setSplitInt(ints, 7, 16, statfs?.favail || 0);
+  ints[8] = statfs?.fsid || 0;
+  ints[9] = statfs?.flag || 0;
+  ints[10] = statfs?.namemax || 0;
+  return ints;
+}
+
+const UTIME_NOW_NSEC = 1073741823; // ((1 << 30) - 1)
+const UTIME_OMIT_NSEC = 1073741822; // ((1 << 30) - 2)
+function timeSpec(sec: number, nsec: number): TimeSpec {
+  if (nsec === UTIME_NOW_NSEC) return UTIME_NOW;
+  if (nsec === UTIME_OMIT_NSEC) return UTIME_OMIT;
+  return sec * 1000 + Math.floor(nsec / 1000000);
+}
+
+/** The caller context at the start of a thread-locals buffer (uid, gid, pid, umask as uint32s). */
+const contexts = new WeakMap<Buffer, Uint32Array>();
+function contextOf(locals: Buffer): FuseContext {
+  let c = contexts.get(locals);
+  if (!c) {
+    c = new Uint32Array(locals.buffer, locals.byteOffset, 4);
+    contexts.set(locals, c);
+  }
+  return { uid: c[0]!, gid: c[1]!, pid: c[2]!, umask: c[3]! };
+}
+
+// --- the op table --------------------------------------------------------
+
+/** What each op gets from the addon, after the locals and the opcode (native/src/ops_*.c). */
+interface NativeArgs {
+  getattr: [path: string];
+  fgetattr: [path: string | null, fh: number];
+  readdir: [path: string];
+  opendir: [path: string, flags: number];
+  releasedir: [path: string | null, fh: number];
+  open: [path: string, flags: number];
+  read: [path: string | null, fh: number, buf: Buffer, length: number, position: number];
+  write: [path: string | null, fh: number, buf: Buffer, length: number, position: number];
+  release: [path: string | null, fh: number];
+  flush: [path: string | null, fh: number];
+  fsync: [path: string | null, datasync: number, fh: number];
+  readlink: [path: string];
+  getxattr: [path: string, name: string, buf: Buffer];
+  listxattr: [path: string, buf: Buffer];
+  setxattr: [path: string, name: string, value: Buffer, flags: number];
+  removexattr: [path: string, name: string];
+  statfs: [path: string];
+  access: [path: string, mode: number];
+  create: [path: string, mode: number];
+  mknod: [path: string, mode: number, rdev: number];
+  mkdir: [path: string, mode: number];
+  symlink: [target: string, path: string];
+  link: [existing: string, path: string];
+  unlink: [path: string];
+  rmdir: [path: string];
+  rename: [from: string, to: string];
+  truncate: [path: string, size: number];
+  ftruncate: [path: string | null, fh: number, size: number];
+  chmod: [path: string, mode: number];
+  /** (uid_t)-1 arrives as 4294967295. */
+  chown: [path: string, uid: number, gid: number];
+  /** UTIME_NOW / UTIME_OMIT arrive as markers in the nsec fields. */
+  utimens: [path: string, atimeSec: number, atimeNsec: number, mtimeSec: number, mtimeNsec: number];
+}
+type OpName = keyof NativeArgs;
+// Every op of FuseOps is in the table, and nothing else.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
+const everyOp: Same<OpName, keyof FuseOps> = true;
+void everyOp;
+
+/** What the addon takes back for an op: its result (0, a byte count or -errno), then what comes with it. */
+type Answer = unknown[];
+interface Reply<A> {
+  /** The op's value; throwing makes it EIO (and an onError report). */
+  ok(value: unknown, args: A): Answer;
+  fail(errno: number, args: A): Answer;
+}
+interface OpSpec<N extends OpName> {
+  call(op: NonNullable<FuseOps[N]>, args: NativeArgs[N], ctx: FuseContext): unknown;
+  reply: Reply<NativeArgs[N]>;
+}
+
+const done: Reply<unknown> = { ok: () => [0], fail: (e) => [e] };
+const attrs: Reply<unknown> = { ok: (v) => [0, statArray(v as Stat)], fail: (e) => [e, statArray()] };
+const fsStats: Reply<unknown> = { ok: (v) => [0, statfsArray(v as StatFs)], fail: (e) => [e, statfsArray()] };
+/** A file handle: 0 or nothing for none. */
+const handle: Reply<unknown> = { ok: (v) => [0, typeof v === 'number' ? v : 0], fail: (e) => [e, 0] };
+const listing: Reply<unknown> = {
+  ok: (v) => {
+    const l = v as DirListing;
+    return [0, l.names, l.stats ? l.stats.map((st) => statArray(st)) : []];
+  },
+  fail: (e) => [e, [], []],
+};
+const target: Reply<unknown> = { ok: (v) => [0, v === undefined ? '' : v], fail: (e) => [e, ''] };
+/**
+ * read/write: a byte count, with the buffer the addon lent (the third argument),
+ * which it detaches once answered.
+ */
+const count = (op: string): Reply<[unknown, unknown, Buffer, ...unknown[]]> => ({
+  ok: (n, [, , buf]) => {
+    if (typeof n === 'number' && Number.isInteger(n) && n >= 0) return [n, buf.buffer];
+    throw new TypeError(`${op} returned ${String(n)}, not a byte count`);
+  },
+  fail: (e, [, , buf]) => [e, buf.buffer],
+});
+const setxattrReply: Reply<NativeArgs['setxattr']> = { ok: (_v, [, , value]) => [0, value.buffer], fail: (e, [, , value]) => [e, value.buffer] };
+/** Size probes (an empty buffer) get the size; a buffer too small gets ERANGE (libfuse would reply with more bytes than it holds). */
+const getxattrReply: Reply<NativeArgs['getxattr']> = {
+  ok: (v, [, , buf]) => {
+    const value = v as Buffer | null;
+    if (!value) return [-Errno.ENODATA, buf.buffer];
+    if (buf.length && value.length > buf.length) return [-Errno.ERANGE, buf.buffer];
+    value.copy(buf);
+    return [value.length, buf.buffer];
+  },
+  fail: (e, [, , buf]) => [e, buf.buffer],
+};
+const listxattrReply: Reply<NativeArgs['listxattr']> = {
+  ok: (v, [, buf]) => {
+    const list = v as string[] | null | undefined;
+    if (!list) return [0, buf.buffer];
+    let size = 0;
+    for (const name of list) size += Buffer.byteLength(name) + 1;
+    if (!buf.length) return [size, buf.buffer];
+    if (size > buf.length) return [-Errno.ERANGE, buf.buffer];
+    let ptr = 0;
+    for (const name of list) {
+      buf.write(name, ptr);
+      ptr += Buffer.byteLength(name);
+      buf[ptr++] = 0;
+    }
+    return [ptr, buf.buffer];
+  },
+  fail: (e, [, buf]) => [e, buf.buffer],
+};
+
 const UNSET_ID = 0xffffffff;
+const id = (n: number): number => (n === UNSET_ID ? ID_UNCHANGED : n);
+
+/** Every op: how the addon's arguments call it, and how its answer goes back. */
+const OPS: { [N in OpName]: OpSpec<N> } = {
+  getattr: { call: (f, [path], ctx) => f(path, ctx), reply: attrs },
+  fgetattr: { call: (f, [path, fh], ctx) => f(path, fh, ctx), reply: attrs },
+  readdir: { call: (f, [path], ctx) => f(path, ctx), reply: listing },
+  opendir: { call: (f, [path, flags], ctx) => f(path, flags, ctx), reply: handle },
+  releasedir: { call: (f, [path, fh], ctx) => f(path, fh, ctx), reply: done },
+  open: { call: (f, [path, flags], ctx) => f(path, flags, ctx), reply: handle },
+  read: { call: (f, [path, fh, buf, len, pos], ctx) => f(path, fh, buf, len, pos, ctx), reply: count('read') },
+  write: { call: (f, [path, fh, buf, len, pos], ctx) => f(path, fh, buf, len, pos, ctx), reply: count('write') },
+  release: { call: (f, [path, fh], ctx) => f(path, fh, ctx), reply: done },
+  flush: { call: (f, [path, fh], ctx) => f(path, fh, ctx), reply: done },
+  fsync: { call: (f, [path, datasync, fh], ctx) => f(path, fh, datasync !== 0, ctx), reply: done },
+  readlink: { call: (f, [path], ctx) => f(path, ctx), reply: target },
+  getxattr: { call: (f, [path, name], ctx) => f(path, name, ctx), reply: getxattrReply },
+  listxattr: { call: (f, [path], ctx) => f(path, ctx), reply: listxattrReply },
+  setxattr: { call: (f, [path, name, value, flags], ctx) => f(path, name, value, flags, ctx), reply: setxattrReply },
+  removexattr: { call: (f, [path, name], ctx) => f(path, name, ctx), reply: done },
+  statfs: { call: (f, [path], ctx) => f(path, ctx), reply: fsStats },
+  access: { call: (f, [path, mode], ctx) => f(path, mode, ctx), reply: done },
+  create: { call: (f, [path, mode], ctx) => f(path, mode, ctx), reply: handle },
+  mknod: { call: (f, [path, mode, rdev], ctx) => f(path, mode, rdev, ctx), reply: done },
+  mkdir: { call: (f, [path, mode], ctx) => f(path, mode, ctx), reply: done },
+  symlink: { call: (f, [target, path], ctx) => f(target, path, ctx), reply: done },
+  link: { call: (f, [existing, path], ctx) => f(existing, path, ctx), reply: done },
+  unlink: { call: (f, [path], ctx) => f(path, ctx), reply: done },
+  rmdir: { call: (f, [path], ctx) => f(path, ctx), reply: done },
+  rename: { call: (f, [from, to], ctx) => f(from, to, ctx), reply: done },
+  truncate: { call: (f, [path, size], ctx) => f(path, size, ctx), reply: done },
+  ftruncate: { call: (f, [path, fh, size], ctx) => f(path, fh, size, ctx), reply: done },
+  chmod: { call: (f, [path, mode], ctx) => f(path, mode, ctx), reply: done },
+  chown: { call: (f, [path, uid, gid], ctx) => f(path, id(uid), id(gid), ctx), reply: done },
+  utimens: { call: (f, [path, aSec, aNsec, mSec, mNsec], ctx) => f(path, timeSpec(aSec, aNsec), timeSpec(mSec, mNsec), ctx), reply: done },
+};
 
 function errnoOf(err: unknown, op: string, onError: (op: string, err: unknown) => void): number {
   if (err instanceof FuseError) return -err.errno;
@@ -345,254 +576,78 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
   return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
 }
 
-/** Builds the callback-style op table that fuse-native calls. */
-function nativeOps(ops: FuseOps, ctxOf: () => FuseContext, onError: (op: string, err: unknown) => void): Record<string, NativeOp> {
-  const table: Record<string, NativeOp> = {};
+type Handler = (locals: Buffer, args: unknown[]) => void;
 
-  // Runs `fn`, then reports (0, result) or (-errno) through `done`.
-  function settle(op: string, done: Done, fn: () => unknown): void {
-    let r: unknown;
-    try {
-      r = fn();
-    } catch (err) {
-      done(errnoOf(err, op, onError));
-      return;
-    }
-    if (isThenable(r)) r.then((v) => done(0, v), (err: unknown) => done(errnoOf(err, op, onError)));
-    else done(0, r);
-  }
-  // read/write report a byte count or -errno in the first argument.
-  function settleCount(op: string, cb: (n: number) => void, fn: () => R<number>): void {
-    settle(op, (err, n) => {
-      if (err !== 0) cb(err);
-      else if (typeof n === 'number' && Number.isInteger(n) && n >= 0) cb(n);
-      else cb(errnoOf(new TypeError(`${op} returned ${String(n)}, not a byte count`), op, onError));
-    }, fn);
-  }
-  const handle = (v: unknown): number => (typeof v === 'number' ? v : 0);
+/**
+ * The addon's dispatch function for `ops`, and which opcodes it implements:
+ * each op is called with the caller's context, and its value or error goes back
+ * (on the next tick) as the table says; `timeoutMs` > 0 fails an op still
+ * running after that long with ETIMEDOUT. `onInit` runs when the kernel's INIT
+ * arrives.
+ */
+function dispatcher(a: Addon, ops: FuseOps, timeoutMs: number, onError: (op: string, err: unknown) => void, onInit: () => void): { dispatch: Dispatch; implemented: Uint32Array } {
+  const answer = (locals: Buffer, reply: Answer): void => { process.nextTick(a.fuse_native_signal, locals, ...reply); };
+  const handlers: Handler[] = [];
+  const implemented = new Uint32Array(64);
 
-  const o = ops;
-  table.getattr = ((path: string, cb: Done) => {
-    const ctx = ctxOf();
-    settle('getattr', cb, () => o.getattr(path, ctx));
-  }) as NativeOp;
-  if (o.fgetattr) {
-    const f = o.fgetattr.bind(o);
-    table.fgetattr = ((path: string, fh: number, cb: Done) => {
-      const ctx = ctxOf();
-      settle('fgetattr', cb, () => f(path, fh, ctx));
-    }) as NativeOp;
+  function handlerOf<N extends OpName>(name: N, spec: OpSpec<N>, f: NonNullable<FuseOps[N]>): Handler {
+    return (locals, raw) => {
+      const args = raw as NativeArgs[N];
+      let answered = false;
+      let timer: NodeJS.Timeout | undefined;
+      const reply = (r: Answer): void => {
+        if (answered) return;
+        answered = true;
+        if (timer !== undefined) clearTimeout(timer);
+        answer(locals, r);
+      };
+      const fail = (err: unknown): void => reply(spec.reply.fail(errnoOf(err, name, onError), args));
+      const succeed = (v: unknown): void => {
+        let r: Answer;
+        try {
+          r = spec.reply.ok(v, args);
+        } catch (err) {
+          fail(err);
+          return;
+        }
+        reply(r);
+      };
+      if (timeoutMs > 0) timer = setTimeout(() => reply(spec.reply.fail(-ERRNO.ETIMEDOUT, args)), timeoutMs);
+      let r: unknown;
+      try {
+        r = spec.call(f, args, contextOf(locals));
+      } catch (err) {
+        fail(err);
+        return;
+      }
+      if (isThenable(r)) r.then(succeed, fail);
+      else succeed(r);
+    };
   }
-  if (o.readdir) {
-    const f = o.readdir.bind(o);
-    table.readdir = ((path: string, cb: Done) => {
-      const ctx = ctxOf();
-      settle('readdir', (err, v) => {
-        if (err !== 0) return cb(err);
-        const l = v as DirListing;
-        cb(0, l.names, l.stats);
-      }, () => f(path, ctx));
-    }) as NativeOp;
+
+  for (const name of Object.keys(OPS) as OpName[]) {
+    const op = ops[name];
+    if (!op) continue;
+    const opcode = a[`op_${name}`];
+    if (opcode === undefined) throw new HacktreeError('MOUNT', `the FUSE addon has no op ${name} (rebuild it: npm ci)`);
+    implemented[opcode] = 1;
+    handlers[opcode] = handlerOf(name, OPS[name] as OpSpec<typeof name>, (op as (...args: never[]) => unknown).bind(ops) as never);
   }
-  if (o.opendir) {
-    const f = o.opendir.bind(o);
-    table.opendir = ((path: string, flags: number, cb: Done) => {
-      const ctx = ctxOf();
-      settle('opendir', (err, fh) => cb(err, handle(fh)), () => f(path, flags, ctx));
-    }) as NativeOp;
-  }
-  if (o.releasedir) {
-    const f = o.releasedir.bind(o);
-    table.releasedir = ((path: string, fh: number, cb: Done) => {
-      const ctx = ctxOf();
-      settle('releasedir', cb, () => f(path, fh, ctx));
-    }) as NativeOp;
-  }
-  if (o.open) {
-    const f = o.open.bind(o);
-    table.open = ((path: string, flags: number, cb: Done) => {
-      const ctx = ctxOf();
-      settle('open', (err, fh) => cb(err, handle(fh)), () => f(path, flags, ctx));
-    }) as NativeOp;
-  }
-  if (o.read) {
-    const f = o.read.bind(o);
-    table.read = ((path: string, fh: number, buf: Buffer, len: number, pos: number, cb: (n: number) => void) => {
-      const ctx = ctxOf();
-      settleCount('read', cb, () => f(path, fh, buf, len, pos, ctx));
-    }) as NativeOp;
-  }
-  if (o.write) {
-    const f = o.write.bind(o);
-    table.write = ((path: string, fh: number, buf: Buffer, len: number, pos: number, cb: (n: number) => void) => {
-      const ctx = ctxOf();
-      settleCount('write', cb, () => f(path, fh, buf, len, pos, ctx));
-    }) as NativeOp;
-  }
-  if (o.release) {
-    const f = o.release.bind(o);
-    table.release = ((path: string, fh: number, cb: Done) => {
-      const ctx = ctxOf();
-      settle('release', cb, () => f(path, fh, ctx));
-    }) as NativeOp;
-  }
-  if (o.flush) {
-    const f = o.flush.bind(o);
-    table.flush = ((path: string, fh: number, cb: Done) => {
-      const ctx = ctxOf();
-      settle('flush', cb, () => f(path, fh, ctx));
-    }) as NativeOp;
-  }
-  if (o.fsync) {
-    const f = o.fsync.bind(o);
-    table.fsync = ((path: string, datasync: number, fh: number, cb: Done) => {
-      const ctx = ctxOf();
-      settle('fsync', cb, () => f(path, fh, datasync !== 0, ctx));
-    }) as NativeOp;
-  }
-  if (o.readlink) {
-    const f = o.readlink.bind(o);
-    table.readlink = ((path: string, cb: Done) => {
-      const ctx = ctxOf();
-      settle('readlink', cb, () => f(path, ctx));
-    }) as NativeOp;
-  }
-  if (o.getxattr) {
-    const f = o.getxattr.bind(o);
-    table.getxattr = ((path: string, name: string, _position: number, cb: Done) => {
-      const ctx = ctxOf();
-      settle('getxattr', cb, () => f(path, name, ctx));
-    }) as NativeOp;
-  }
-  if (o.listxattr) {
-    const f = o.listxattr.bind(o);
-    table.listxattr = ((path: string, cb: Done) => {
-      const ctx = ctxOf();
-      settle('listxattr', cb, () => f(path, ctx));
-    }) as NativeOp;
-  }
-  if (o.setxattr) {
-    const f = o.setxattr.bind(o);
-    table.setxattr = ((path: string, name: string, value: Buffer, _position: number, flags: number, cb: Done) => {
-      const ctx = ctxOf();
-      settle('setxattr', cb, () => f(path, name, value, flags, ctx));
-    }) as NativeOp;
-  }
-  if (o.removexattr) {
-    const f = o.removexattr.bind(o);
-    table.removexattr = ((path: string, name: string, cb: Done) => {
-      const ctx = ctxOf();
-      settle('removexattr', cb, () => f(path, name, ctx));
-    }) as NativeOp;
-  }
-  if (o.statfs) {
-    const f = o.statfs.bind(o);
-    table.statfs = ((path: string, cb: Done) => {
-      const ctx = ctxOf();
-      settle('statfs', cb, () => f(path, ctx));
-    }) as NativeOp;
-  }
-  if (o.access) {
-    const f = o.access.bind(o);
-    table.access = ((path: string, mode: number, cb: Done) => {
-      const ctx = ctxOf();
-      settle('access', cb, () => f(path, mode, ctx));
-    }) as NativeOp;
-  }
-  if (o.create) {
-    const f = o.create.bind(o);
-    table.create = ((path: string, mode: number, cb: Done) => {
-      const ctx = ctxOf();
-      settle('create', (err, fh) => cb(err, handle(fh)), () => f(path, mode, ctx));
-    }) as NativeOp;
-  }
-  if (o.mknod) {
-    const f = o.mknod.bind(o);
-    table.mknod = ((path: string, mode: number, rdev: number, cb: Done) => {
-      const ctx = ctxOf();
-      settle('mknod', cb, () => f(path, mode, rdev, ctx));
-    }) as NativeOp;
-  }
-  if (o.mkdir) {
-    const f = o.mkdir.bind(o);
-    table.mkdir = ((path: string, mode: number, cb: Done) => {
-      const ctx = ctxOf();
-      settle('mkdir', cb, () => f(path, mode, ctx));
-    }) as NativeOp;
-  }
-  if (o.symlink) {
-    const f = o.symlink.bind(o);
-    table.symlink = ((target: string, path: string, cb: Done) => {
-      const ctx = ctxOf();
-      settle('symlink', cb, () => f(target, path, ctx));
-    }) as NativeOp;
-  }
-  if (o.link) {
-    const f = o.link.bind(o);
-    table.link = ((existing: string, path: string, cb: Done) => {
-      const ctx = ctxOf();
-      settle('link', cb, () => f(existing, path, ctx));
-    }) as NativeOp;
-  }
-  if (o.unlink) {
-    const f = o.unlink.bind(o);
-    table.unlink = ((path: string, cb: Done) => {
-      const ctx = ctxOf();
-      settle('unlink', cb, () => f(path, ctx));
-    }) as NativeOp;
-  }
-  if (o.rmdir) {
-    const f = o.rmdir.bind(o);
-    table.rmdir = ((path: string, cb: Done) => {
-      const ctx = ctxOf();
-      settle('rmdir', cb, () => f(path, ctx));
-    }) as NativeOp;
-  }
-  if (o.rename) {
-    const f = o.rename.bind(o);
-    table.rename = ((from: string, to: string, cb: Done) => {
-      const ctx = ctxOf();
-      settle('rename', cb, () => f(from, to, ctx));
-    }) as NativeOp;
-  }
-  if (o.truncate) {
-    const f = o.truncate.bind(o);
-    table.truncate = ((path: string, size: number, cb: Done) => {
-      const ctx = ctxOf();
-      settle('truncate', cb, () => f(path, size, ctx));
-    }) as NativeOp;
-  }
-  if (o.ftruncate) {
-    const f = o.ftruncate.bind(o);
-    table.ftruncate = ((path: string, fh: number, size: number, cb: Done) => {
-      const ctx = ctxOf();
-      settle('ftruncate', cb, () => f(path, fh, size, ctx));
-    }) as NativeOp;
-  }
-  if (o.chmod) {
-    const f = o.chmod.bind(o);
-    table.chmod = ((path: string, mode: number, cb: Done) => {
-      const ctx = ctxOf();
-      settle('chmod', cb, () => f(path, mode, ctx));
-    }) as NativeOp;
-  }
-  if (o.chown) {
-    const f = o.chown.bind(o);
-    table.chown = ((path: string, uid: number, gid: number, cb: Done) => {
-      const ctx = ctxOf();
-      // the binding hands (uid_t)-1 over as 4294967295
-      settle('chown', cb, () => f(path, uid === UNSET_ID ? ID_UNCHANGED : uid, gid === UNSET_ID ? ID_UNCHANGED : gid, ctx));
-    }) as NativeOp;
-  }
-  if (o.utimens) {
-    const f = o.utimens.bind(o);
-    table.utimens = ((path: string, atime: TimeSpec, mtime: TimeSpec, cb: Done) => {
-      const ctx = ctxOf();
-      settle('utimens', cb, () => f(path, atime, mtime, ctx));
-    }) as NativeOp;
-  }
-  return table;
+  implemented[a.op_init] = 1;
+  handlers[a.op_init] = (locals) => {
+    onInit();
+    answer(locals, [0]);
+  };
+  // The addon asks only for the ops marked implemented.
+  const dispatch: Dispatch = (locals, opcode, ...args) => {
+    const h = handlers[opcode];
+    if (h) h(locals, args);
+    else answer(locals, [-Errno.ENOSYS]);
+  };
+  return { dispatch, implemented };
 }
+
+// --- mounting ------------------------------------------------------------
 
 function optionList(o: MountOptions): string[] {
   const list: string[] = [];
@@ -618,6 +673,17 @@ function optionList(o: MountOptions): string[] {
   return list;
 }
 
+/**
+ * The options as libfuse's argument: "-oa,b,..." or "". `debug` (libfuse logs every
+ * request) also with DEBUG=* in the environment, as fuse-native did.
+ */
+function fuseArgument(o: MountOptions): string {
+  const list: string[] = [];
+  if (/\*|(^,)fuse-bindings(,$)/.test(process.env.DEBUG ?? '') || o.debug) list.push('debug');
+  for (const opt of optionList(o)) if (opt) list.push(String(opt));
+  return list.length ? `-o${list.join(',')}` : '';
+}
+
 /** ChangeSource.layerDir, checked: the binding keeps it in a PATH_MAX buffer, and a cut path would be another. */
 function layerDirOf(c: ChangeSource): string {
   const dir = c.layerDir ?? '';
@@ -625,9 +691,36 @@ function layerDirOf(c: ChangeSource): string {
   return dir;
 }
 
+/** The mountpoint must be a directory (made first with `mkdir`) and not a mount already. */
+async function checkMountpoint(mnt: string, mkdir: boolean): Promise<void> {
+  let st: Stats;
+  try {
+    st = await fsp.stat(mnt);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    if (!mkdir) throw new Error('Mountpoint does not exist');
+    await fsp.mkdir(mnt, { recursive: true });
+    st = await fsp.stat(mnt);
+  }
+  if (!st.isDirectory()) throw new Error('Mountpoint is not a directory');
+  const parent = await fsp.stat(joinPath(mnt, '..')).catch(() => undefined);
+  if (parent && parent.dev !== st.dev) throw new Error('Mountpoint in use');
+}
+
+/** `fusermount -uz` (lazy: the kernel lets go of the mount at once, open files keep it); fusermount3 where there is no fusermount. */
+function fusermountLazy(mnt: string): Promise<void> {
+  const run = (tool: string): Promise<void> => new Promise((res, rej) => {
+    execFile(tool, ['-uz', mnt], (err: Error | null) => (err ? rej(err) : res()));
+  });
+  return run('fusermount').catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return run('fusermount3');
+    throw err;
+  });
+}
+
 /** Mounts `ops` at `mountpoint`; resolves once the kernel has sent INIT. */
 export function mount(mountpoint: string, ops: FuseOps, options: MountOptions = {}): Promise<FuseMount> {
-  const Native = loadNative();
+  const a = loadAddon();
   const mnt = resolvePath(mountpoint);
   const onError = options.onError ?? ((op: string, err: unknown) => {
     process.stderr.write(`hacktree fuse: ${op} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
@@ -636,60 +729,68 @@ export function mount(mountpoint: string, ops: FuseOps, options: MountOptions = 
   if (!Number.isSafeInteger(attrCache) || attrCache < 0 || attrCache > 2 ** 30) {
     throw new HacktreeError('MOUNT', `bad attrCache: ${attrCache}`);
   }
-  let fuse: NativeFuse | undefined;
-  const ctxOf = (): FuseContext => fuse?.context() ?? NO_CONTEXT;
-  // Bound before the kernel can send the first op.
-  const forget: Forget = (paths, what) => fuse?.cacheForget(paths, what);
-  const publish = (path: string, st: Stat, noCaps: boolean): void => fuse?.cachePut([path], [st], noCaps);
+  // The addon's state of this mount; it lives as long as the process.
+  const thread = Buffer.alloc(a.sizeof_fuse_thread_t);
+  // The native cache's methods are no-ops without it.
+  const cachePut = (paths: readonly string[], stats: readonly Stat[], noCaps: boolean): void => {
+    if (attrCache > 0) a.fuse_native_cache_put(thread, paths, stats.map((st) => statArray(st)), noCaps ? 1 : 0);
+  };
+  const forget: Forget = (paths, what) => {
+    if (attrCache > 0) a.fuse_native_cache_forget(thread, paths, what);
+  };
+  const publish = (path: string, st: Stat, noCaps: boolean): void => cachePut([path], [st], noCaps);
   const changes = attrCache > 0 ? options.changes : undefined;
   if (options.frozen && (!options.readOnly || options.changes)) throw new HacktreeError('MOUNT', 'a frozen mount must be read-only and unchanging');
-  fuse = new Native(mnt, nativeOps(changes ? keepCoherent(ops, changes, forget, publish) : ops, ctxOf, onError), {
-    options: optionList(options),
-    mkdir: options.mkdir ?? false,
-    timeout: options.timeoutMs ?? false,
-    utimeOmitOk: true, // utimens gets UTIME_NOW/UTIME_OMIT, and single-time changes (touch -m) at all
-    debug: options.debug ?? false,
-    attrCache,
-    attrCacheMutable: changes !== undefined,
-    directHandles: options.directHandles ?? false,
-    layerDir: changes && options.directHandles ? layerDirOf(changes) : '',
-    frozen: options.frozen ?? false,
-    dirAttrs: (options.kernelDirAttrs ?? false) && changes !== undefined,
-  });
-  const f = fuse;
+  // false/unset: no timeout; 0 was fuse-native's default of 15 s.
+  const timeoutMs = options.timeoutMs === false || options.timeoutMs === undefined ? 0 : (options.timeoutMs || 15_000);
+  let onInit = (): void => {};
+  const { dispatch, implemented } = dispatcher(a, changes ? keepCoherent(ops, changes, forget, publish) : ops, timeoutMs, onError, () => onInit());
+  const argument = fuseArgument(options);
+  const layerDir = changes && options.directHandles ? layerDirOf(changes) : '';
+  const flags = (changes !== undefined ? MOUNT_MUTABLE : 0) | (options.directHandles ? MOUNT_DIRECT : 0) |
+    (options.frozen ? MOUNT_FROZEN : 0) | ((options.kernelDirAttrs ?? false) && changes !== undefined ? MOUNT_DIR_ATTRS : 0);
+
+  let unmounting: Promise<void> | undefined;
+  const mounted: FuseMount = {
+    mountpoint: mnt,
+    cacheAttrs(paths: readonly string[], stats: readonly Stat[]): void {
+      if (paths.length !== stats.length) throw new TypeError('cacheAttrs: paths and stats differ in length');
+      cachePut(paths, stats, false);
+    },
+    cacheLink(path: string, target: string): void {
+      if (attrCache > 0) a.fuse_native_cache_link(thread, path, target);
+    },
+    cacheContent(path: string, file: string): void {
+      if (attrCache > 0) a.fuse_native_cache_content(thread, path, file);
+    },
+    clearCache(): void {
+      if (attrCache > 0) a.fuse_native_cache_clear(thread);
+    },
+    requestCounts(): Record<string, number> {
+      return a.fuse_native_request_counts(thread);
+    },
+    unmount(): Promise<void> {
+      unmounting ??= (async () => {
+        try {
+          await fusermountLazy(mnt);
+          a.fuse_native_unmount(thread);
+        } catch (e) {
+          throw new HacktreeError('MOUNT', `cannot unmount ${mnt}: ${(e as Error).message}`, { cause: e });
+        }
+      })();
+      return unmounting;
+    },
+  };
 
   return new Promise<FuseMount>((resolve, reject) => {
-    f.mount((err) => {
-      if (err) {
-        reject(new HacktreeError('MOUNT', `cannot mount FUSE filesystem at ${mnt}: ${err.message}`, { cause: err }));
-        return;
+    const failed = (err: Error): void => reject(new HacktreeError('MOUNT', `cannot mount FUSE filesystem at ${mnt}: ${err.message}`, { cause: err }));
+    checkMountpoint(mnt, options.mkdir ?? false).then(() => {
+      onInit = () => resolve(mounted);
+      try {
+        a.fuse_native_mount(mnt, argument, thread, dispatch, implemented, attrCache, flags, layerDir);
+      } catch (err) {
+        failed(err as Error);
       }
-      let unmounting: Promise<void> | undefined;
-      resolve({
-        mountpoint: mnt,
-        cacheAttrs(paths: readonly string[], stats: readonly Stat[]): void {
-          if (paths.length !== stats.length) throw new TypeError('cacheAttrs: paths and stats differ in length');
-          f.cachePut(paths, stats);
-        },
-        cacheLink(path: string, target: string): void {
-          f.cacheLink(path, target);
-        },
-        cacheContent(path: string, file: string): void {
-          f.cacheContent(path, file);
-        },
-        clearCache(): void {
-          f.clearCache();
-        },
-        requestCounts(): Record<string, number> {
-          return f.requestCounts();
-        },
-        unmount(): Promise<void> {
-          unmounting ??= new Promise<void>((res, rej) => {
-            f.unmount((e) => (e ? rej(new HacktreeError('MOUNT', `cannot unmount ${mnt}: ${e.message}`, { cause: e })) : res()));
-          });
-          return unmounting;
-        },
-      });
-    });
+    }, failed);
   });
 }

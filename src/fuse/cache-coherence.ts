@@ -15,7 +15,7 @@
 import fs from 'node:fs';
 import type { FuseOps, Stat } from './binding.js';
 
-/** What a forget drops: the same bits as fuse-native.c's FORGET_*. */
+/** What a forget drops: the same bits as native/src/attr_cache.h's FORGET_*. */
 export const FORGET_STAT = 1;     // attributes: size, times, mode, owner, link count
 export const FORGET_NAME = 2;     // all that is known of the path: attributes, symlink target, xattr answers
 export const FORGET_LISTING = 4;  // the listing of the directory at the path
