@@ -58,15 +58,44 @@ async function extrasOf(b: ReadBackend, path: string, stat: Stat): Promise<Pick<
   return { ...(symlink !== undefined ? { symlink } : {}), xattrs };
 }
 
+/** Entries resolved at once: a directory of 18k entries (man1) must not hold 18k pending promises and records. */
+const BATCH = 256;
+
 async function listing(b: ReadBackend, path: string): Promise<Buffer> {
   const l = await b.readdir(path);
   const stats = l.stats ?? await Promise.all(l.names.map((n) => b.getattr(child(path, n))));
-  const entries = await Promise.all(l.names.map(async (name, i): Promise<LlEntry | null> => {
-    const stat = stats[i]!;
-    // An entry whose target or xattrs cannot be read is left out, as a damaged one is.
-    return extrasOf(b, child(path, name), stat).then((x) => ({ name, stat, ...x }), () => null);
-  }));
-  return encodeEntries(entries.filter((e): e is LlEntry => e !== null), true);
+  const out = new EntryWriter();
+  for (let at = 0; at < l.names.length; at += BATCH) {
+    const names = l.names.slice(at, at + BATCH);
+    const entries = await Promise.all(names.map(async (name, i): Promise<LlEntry | null> => {
+      const stat = stats[at + i]!;
+      // An entry whose target or xattrs cannot be read is left out, as a damaged one is.
+      return extrasOf(b, child(path, name), stat).then((x) => ({ name, stat, ...x }), () => null);
+    }));
+    const kept = entries.filter((e): e is LlEntry => e !== null);
+    out.add(encodeEntries(kept, false), kept.length);
+  }
+  return out.done();
+}
+
+/** A listing as the addon takes it (encodeEntries(all, true)), built batch by batch. */
+class EntryWriter {
+  private buf = Buffer.allocUnsafe(64 * 1024);
+  private len = 4;
+  private count = 0;
+  add(records: Buffer, count: number): void {
+    if (this.len + records.length > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + records.length));
+      this.buf.copy(bigger, 0, 0, this.len);
+      this.buf = bigger;
+    }
+    this.len += records.copy(this.buf, this.len);
+    this.count += count;
+  }
+  done(): Buffer {
+    this.buf.writeUInt32LE(this.count, 0);
+    return this.buf.subarray(0, this.len);
+  }
 }
 
 const fusermount = fs.existsSync('/usr/bin/fusermount3') ? 'fusermount3' : 'fusermount';
