@@ -129,7 +129,8 @@ export async function runMountDaemon(req: MountRequest, ready: (err: Error | nul
     // Checked content is read natively: the binding opens the object file. (On a root's mount
     // the binding keeps it only while the path is still the commit's file: see cacheContent.)
     const contentChecked = (path: string, file: string): void => fuse?.cacheContent(path, file);
-    base = await CommitFs.open(repo, commit, { verify: opts.verify, log, contentChecked });
+    // A commit's mount keeps every listing natively (native/ll): JS keeps a working set only.
+    base = await CommitFs.open(repo, commit, { verify: opts.verify, log, contentChecked, ...(req.root ? {} : { cacheScale: 1 / 8 }) });
     if (req.root) {
       layer = Layer.open(new Roots(req.root.sysroot).layerDir(req.root.name), { forMount: true });
       // New entries get exactly the mode the kernel passes (it has applied the caller's umask).

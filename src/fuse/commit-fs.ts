@@ -2,6 +2,7 @@
 // Nothing is walked at mount time: a path is resolved one directory at a time,
 // and parsed directories and resolved paths live in bounded caches.
 import fs from 'node:fs';
+import type { LRUCache } from 'lru-cache';
 import { lru } from '../store/lru.js';
 import type { Repo } from '../store/repo.js';
 import type { Checksum } from '../store/checksum.js';
@@ -51,14 +52,19 @@ export interface CommitFsOptions {
   contentChecked?: (path: string, file: string) => void;
   /** Called for each failure that is not the caller's fault (corrupt or missing object). */
   log: (msg: string) => void;
+  /**
+   * Scales the caches of parsed directories, resolved paths and listings (default 1). A
+   * commit's mount keeps every listing in native/ll, so JS needs only a working set there.
+   */
+  cacheScale?: number;
 }
 
 export class CommitFs implements ReadBackend {
-  private readonly dirs = lru<Checksum, DirIndex>(4096);
-  private readonly nodes = lru<string, Node>(65536);
+  private readonly dirs: LRUCache<Checksum, DirIndex>;
+  private readonly nodes: LRUCache<string, Node>;
   /** A commit's directories never change: a listing is built once. */
-  private readonly listings = lru<string, DirListing>(2048);
-  private readonly fileMetas = lru<Checksum, ObjectInfo>(65536);
+  private readonly listings: LRUCache<string, DirListing>;
+  private readonly fileMetas: LRUCache<Checksum, ObjectInfo>;
   readonly content: ContentReader;
   /** Verified marks and tree stats, written to the repo's index in batches. */
   readonly indexWrites: DeferredIndexWrites;
@@ -72,6 +78,11 @@ export class CommitFs implements ReadBackend {
   private links: LinkCounts = new Map();
 
   private constructor(private readonly repo: Repo, private readonly commit: Commit, private readonly root: Node, private readonly opts: CommitFsOptions) {
+    const k = opts.cacheScale ?? 1;
+    this.dirs = lru(Math.ceil(4096 * k));
+    this.nodes = lru(Math.ceil(65536 * k));
+    this.listings = lru(Math.ceil(2048 * k));
+    this.fileMetas = lru(Math.ceil(65536 * k));
     this.indexWrites = new DeferredIndexWrites(() => repo.index);
     this.content = new ContentReader(repo, { verify: opts.verify }, this.indexWrites);
     this.dirTimeMs = commit.timestamp * 1000;

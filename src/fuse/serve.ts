@@ -3,6 +3,7 @@ import { mount, type FuseMount, type MountOptions } from './binding.js';
 import { toFuseOps, type OpCounts } from './adapter.js';
 import type { Backend } from './backend.js';
 import { S_IFLNK, S_IFMT } from '../store/objects/types.js';
+import { serveFrozen } from './ll/serve-frozen.js';
 
 /** Content never changes under a commit, so the kernel may keep what it learns for a day. */
 const FOREVER = 86400;
@@ -21,6 +22,8 @@ export interface ServeOptions {
 }
 
 export function serve(backend: Backend, mountpoint: string, o: ServeOptions): Promise<FuseMount> {
+  // A commit is served by the low-level core (native/ll): what it has been told once, it answers itself.
+  if (o.readOnly) return serveFrozen(backend, mountpoint, o);
   const opts: MountOptions = {
     fsname: o.fsname,
     subtype: 'hacktree',

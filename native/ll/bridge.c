@@ -1,0 +1,262 @@
+// The bridge to JS: one thread-safe function carries every call (the INIT, a directory to
+// list, a read, statfs) to the event loop without blocking libfuse's thread; JS answers each
+// call later through a reply function, given the call's id. Replies go to the kernel from
+// the event loop, under reply_lock, so none is sent once the session is gone.
+#include "ll.h"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+#define CHECK(call) do { if ((call) != napi_ok) { napi_throw_error(env, NULL, #call " failed"); return NULL; } } while (0)
+
+// Answers every request waiting for `dir`'s listing, once it is published (err 0) or failed.
+static void settle_listing(struct ll_fs *fs, struct ll_node *dir, struct ll_dir *d, int err) {
+  pthread_mutex_lock(&fs->lock);
+  if (d != NULL) { dir->dir = d; dir->list_state = LIST_DONE; }
+  else dir->list_state = LIST_NONE; // the next request asks again
+  struct ll_waiter *w = dir->waiters;
+  dir->waiters = NULL;
+  pthread_mutex_unlock(&fs->lock);
+  pthread_mutex_lock(&fs->reply_lock);
+  while (w != NULL) {
+    struct ll_waiter *next = w->next;
+    if (fs->stopped) fuse_reply_none(w->req);
+    else ll_answer_waiter(fs, dir, w, d != NULL ? 0 : err);
+    free(w);
+    w = next;
+  }
+  pthread_mutex_unlock(&fs->reply_lock);
+}
+
+void ll_call_js(struct ll_fs *fs, int kind, fuse_req_t req, struct ll_node *node, size_t size, off_t off) {
+  struct ll_call *c = malloc(sizeof *c);
+  if (c != NULL) {
+    *c = (struct ll_call) { .fs = fs, .kind = kind, .req = req, .node = node, .size = size, .off = off };
+    if (napi_call_threadsafe_function(fs->tsfn, c, napi_tsfn_nonblocking) == napi_ok) return;
+    free(c);
+  }
+  if (kind == CALL_LIST) settle_listing(fs, node, NULL, EIO);
+  else if (req != NULL) fuse_reply_err(req, EIO);
+}
+
+// (event loop) handler(kind, id, path, size, offset)
+static void call_js(napi_env env, napi_value fn, void *context, void *data) {
+  (void) context;
+  struct ll_call *c = data;
+  if (env == NULL) { free(c); return; }
+  napi_value argv[5], undefined;
+  napi_get_undefined(env, &undefined);
+  napi_create_int32(env, c->kind, &argv[0]);
+  napi_create_double(env, (double) (uintptr_t) c, &argv[1]);
+  char *path = c->node != NULL ? ll_path_of(c->node) : NULL;
+  if (path != NULL) napi_create_string_utf8(env, path, NAPI_AUTO_LENGTH, &argv[2]);
+  else argv[2] = undefined;
+  free(path);
+  napi_create_double(env, (double) c->size, &argv[3]);
+  napi_create_double(env, (double) c->off, &argv[4]);
+  if (c->kind == CALL_INIT) free(c); // nothing to answer
+  napi_call_function(env, undefined, fn, 5, argv, NULL);
+}
+
+static struct ll_call *call_arg(napi_env env, napi_value v) {
+  double id = 0;
+  napi_get_value_double(env, v, &id);
+  return (struct ll_call *) (uintptr_t) id;
+}
+
+static struct ll_fs *fs_arg(napi_env env, napi_value v) {
+  void *p = NULL;
+  napi_get_value_external(env, v, &p);
+  return p;
+}
+
+// mount(mountpoint, options[], rootRecord, handler) → the mount (an external)
+static napi_value js_mount(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char mnt[4096], err[512];
+  size_t len;
+  CHECK(napi_get_value_string_utf8(env, argv[0], mnt, sizeof mnt, &len));
+  uint32_t nopts = 0;
+  CHECK(napi_get_array_length(env, argv[1], &nopts));
+  void *root;
+  size_t root_len;
+  CHECK(napi_get_buffer_info(env, argv[2], &root, &root_len));
+  struct ll_fs *fs = calloc(1, sizeof *fs);
+  char **opts = calloc(nopts + 1, sizeof(char *));
+  if (fs == NULL || opts == NULL) { napi_throw_error(env, NULL, "out of memory"); return NULL; }
+  for (uint32_t i = 0; i < nopts; i++) {
+    napi_value o;
+    size_t olen = 0;
+    napi_get_element(env, argv[1], i, &o);
+    napi_get_value_string_utf8(env, o, NULL, 0, &olen);
+    opts[i] = malloc(olen + 1);
+    if (opts[i] != NULL) napi_get_value_string_utf8(env, o, opts[i], olen + 1, &olen);
+  }
+  pthread_mutex_init(&fs->lock, NULL);
+  pthread_mutex_init(&fs->reply_lock, NULL);
+  const uint8_t *p = root;
+  int bad = ll_parse_attrs(&p, p + root_len, &fs->root) != 0 || !S_ISDIR(fs->root.attr.mode);
+  napi_value name;
+  napi_create_string_utf8(env, "hacktree_ll", NAPI_AUTO_LENGTH, &name);
+  int rc = -1;
+  if (bad) snprintf(err, sizeof err, "bad root attributes");
+  else if (napi_create_threadsafe_function(env, argv[3], NULL, name, 0, 1, NULL, NULL, NULL, call_js, &fs->tsfn) != napi_ok) snprintf(err, sizeof err, "napi_create_threadsafe_function failed");
+  else rc = ll_session_start(fs, mnt, opts, (int) nopts, err, sizeof err);
+  for (uint32_t i = 0; i < nopts; i++) free(opts[i]);
+  free(opts);
+  if (rc != 0) {
+    if (!bad && fs->tsfn != NULL) napi_release_threadsafe_function(fs->tsfn, napi_tsfn_abort);
+    napi_throw_error(env, NULL, err);
+    return NULL; // (fs leaks: nothing else points to it, and a failed mount is rare)
+  }
+  napi_value ext;
+  CHECK(napi_create_external(env, fs, NULL, NULL, &ext));
+  return ext;
+}
+
+// replyList(id, listing | null, errno)
+static napi_value js_reply_list(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct ll_call *c = call_arg(env, argv[0]);
+  int32_t err = EIO;
+  napi_get_value_int32(env, argv[2], &err);
+  bool is_buf = false;
+  napi_is_buffer(env, argv[1], &is_buf);
+  struct ll_dir *d = NULL;
+  if (is_buf) {
+    void *buf;
+    size_t len;
+    CHECK(napi_get_buffer_info(env, argv[1], &buf, &len));
+    pthread_mutex_lock(&c->fs->lock);
+    d = ll_parse_listing(c->fs, c->node, buf, len);
+    pthread_mutex_unlock(&c->fs->lock);
+    if (d == NULL) err = EIO;
+  }
+  settle_listing(c->fs, c->node, d, err > 0 ? err : EIO);
+  free(c);
+  return NULL;
+}
+
+// replyRead(id, bytes | null, n or -errno)
+static napi_value js_reply_read(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct ll_call *c = call_arg(env, argv[0]);
+  int64_t n = -EIO;
+  napi_get_value_int64(env, argv[2], &n);
+  void *buf = NULL;
+  size_t len = 0;
+  bool is_buf = false;
+  napi_is_buffer(env, argv[1], &is_buf);
+  if (is_buf) napi_get_buffer_info(env, argv[1], &buf, &len);
+  if (n > (int64_t) len || (n >= 0 && !is_buf)) n = -EIO;
+  pthread_mutex_lock(&c->fs->reply_lock);
+  if (c->fs->stopped) fuse_reply_none(c->req);
+  else if (n < 0) fuse_reply_err(c->req, (int) -n);
+  else fuse_reply_buf(c->req, buf, (size_t) n);
+  pthread_mutex_unlock(&c->fs->reply_lock);
+  free(c);
+  return NULL;
+}
+
+// replyStatfs(id, [bsize, frsize, blocks, bfree, bavail, files, ffree, favail, namemax] | null, errno)
+static napi_value js_reply_statfs(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct ll_call *c = call_arg(env, argv[0]);
+  int32_t err = EIO;
+  napi_get_value_int32(env, argv[2], &err);
+  bool is_array = false;
+  napi_is_array(env, argv[1], &is_array);
+  double v[9] = { 0 };
+  for (uint32_t i = 0; is_array && i < 9; i++) {
+    napi_value e;
+    napi_get_element(env, argv[1], i, &e);
+    napi_get_value_double(env, e, &v[i]);
+  }
+  struct statvfs sv = {
+    .f_bsize = (unsigned long) v[0], .f_frsize = (unsigned long) v[1], .f_blocks = (fsblkcnt_t) v[2],
+    .f_bfree = (fsblkcnt_t) v[3], .f_bavail = (fsblkcnt_t) v[4], .f_files = (fsfilcnt_t) v[5],
+    .f_ffree = (fsfilcnt_t) v[6], .f_favail = (fsfilcnt_t) v[7], .f_namemax = (unsigned long) v[8],
+  };
+  pthread_mutex_lock(&c->fs->reply_lock);
+  if (c->fs->stopped) fuse_reply_none(c->req);
+  else if (!is_array) fuse_reply_err(c->req, err > 0 ? err : EIO);
+  else fuse_reply_statfs(c->req, &sv);
+  pthread_mutex_unlock(&c->fs->reply_lock);
+  free(c);
+  return NULL;
+}
+
+// cacheContent(mount, path, file): the checked object file holding the regular file at path.
+static napi_value js_cache_content(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct ll_fs *fs = fs_arg(env, argv[0]);
+  char path[4096], file[4096];
+  size_t plen, flen;
+  CHECK(napi_get_value_string_utf8(env, argv[1], path, sizeof path, &plen));
+  CHECK(napi_get_value_string_utf8(env, argv[2], file, sizeof file, &flen));
+  if (plen >= sizeof path - 1 || flen >= sizeof file - 1) return NULL; // cut: not that file
+  pthread_mutex_lock(&fs->lock);
+  struct ll_node *n = ll_node_at(fs, path);
+  if (n != NULL && S_ISREG(n->attr.mode) && n->content == NULL) n->content = strdup(file);
+  pthread_mutex_unlock(&fs->lock);
+  return NULL;
+}
+
+// requestCounts(mount) → { opcode name: requests }
+static napi_value js_request_counts(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], result;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct ll_fs *fs = fs_arg(env, argv[0]);
+  CHECK(napi_create_object(env, &result));
+  for (uint32_t op = 0; op < LL_OPCODES; op++) {
+    uint64_t n = __atomic_load_n(&fs->requests[op], __ATOMIC_RELAXED);
+    if (n == 0) continue;
+    char other[32];
+    const char *name = ll_opcode_names[op];
+    if (name == NULL) { snprintf(other, sizeof other, "opcode_%u", op); name = other; }
+    napi_value v;
+    napi_create_double(env, (double) n, &v);
+    napi_set_named_property(env, result, name, v);
+  }
+  return result;
+}
+
+// detach(mount): after the unmount, the event loop need not wait for the kernel any more.
+// (The thread-safe function is never released: a libfuse thread may still call it.)
+static napi_value js_detach(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  napi_unref_threadsafe_function(env, fs_arg(env, argv[0])->tsfn);
+  return NULL;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  const napi_property_descriptor props[] = {
+    { "mount", NULL, js_mount, NULL, NULL, NULL, napi_default, NULL },
+    { "replyList", NULL, js_reply_list, NULL, NULL, NULL, napi_default, NULL },
+    { "replyRead", NULL, js_reply_read, NULL, NULL, NULL, napi_default, NULL },
+    { "replyStatfs", NULL, js_reply_statfs, NULL, NULL, NULL, napi_default, NULL },
+    { "cacheContent", NULL, js_cache_content, NULL, NULL, NULL, napi_default, NULL },
+    { "requestCounts", NULL, js_request_counts, NULL, NULL, NULL, napi_default, NULL },
+    { "detach", NULL, js_detach, NULL, NULL, NULL, napi_default, NULL },
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -1,0 +1,125 @@
+// hacktree_ll: serves a read-only commit on libfuse 3's low-level API. A commit never
+// changes, so whatever JS has told the addon once (a directory's listing with each entry's
+// attributes, symlink target and xattrs; which checked object file holds a file's bytes) is
+// answered again on libfuse's threads without entering JS. JS is asked (bridge.c) only to
+// list a directory the first time, to read a file whose content it has not published, and
+// for statfs.
+//
+// session.c  mount, the loop thread, INIT, request counts, unmount
+// nodes.c    the node table: listings, hard links, paths
+// ops.c      the fuse_lowlevel_ops
+// bridge.c   calls into JS and JS's replies (N-API)
+#ifndef HACKTREE_LL_H
+#define HACKTREE_LL_H
+
+#define FUSE_USE_VERSION 312
+#define _GNU_SOURCE
+#include <fuse_lowlevel.h>
+#include <node_api.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/** Entries, attributes and negative lookups are kept by the kernel this long: a commit never changes. */
+#define LL_FOREVER 86400.0
+/** Reads of up to 1 MiB per request; session.c passes the matching max_read= option. */
+#define LL_MAX_REQUEST (1u << 20)
+#define LL_OPCODES 64
+
+/** What JS said of a path; times in ms since the epoch. */
+struct ll_attr {
+  uint64_t ino, size, blocks;
+  int64_t atime_ms, mtime_ms, ctime_ms;
+  uint32_t mode, nlink, uid, gid, rdev, blksize;
+};
+
+struct ll_node;
+
+struct ll_entry {
+  const char *name;       // in the listing's name block
+  struct ll_node *node;
+};
+
+/** A directory as JS listed it: immutable once published (node->dir). */
+struct ll_dir {
+  uint32_t count, mask;   // mask + 1 slots in `slots`, a power of two above 2 * count
+  uint32_t *slots;        // open addressing by name hash: index + 1 into entries, 0 empty
+  char *names;
+  struct ll_entry entries[];
+};
+
+enum ll_list_state { LIST_NONE, LIST_PENDING, LIST_DONE };
+
+/** A request waiting for its directory's listing. */
+struct ll_waiter {
+  struct ll_waiter *next;
+  fuse_req_t req;
+  int kind;               // WAIT_LOOKUP, WAIT_READDIR, WAIT_READDIRPLUS
+  size_t size;
+  off_t off;
+  char name[];
+};
+enum { WAIT_LOOKUP, WAIT_READDIR, WAIT_READDIRPLUS };
+
+struct ll_node {
+  struct ll_attr attr;
+  // The name the node was first listed under: its path for JS (any name of a hard link reads the same).
+  struct ll_node *parent;
+  const char *name;
+  struct ll_node *link_next;  // chain in the hard-link table
+  uint64_t nlookup;           // atomic: what the kernel holds (entry replies minus FORGETs)
+  char *symlink;              // target, for a symlink
+  char *xattrs;               // (u32 name length, u32 value length, name, value)*
+  uint32_t xattrs_len;
+  // Under fs->lock:
+  uint8_t list_state;
+  struct ll_dir *dir;
+  struct ll_waiter *waiters;
+  char *content;              // the checked object file of a regular file; set once, never freed
+};
+
+struct ll_fs {
+  struct fuse_session *se;
+  pthread_t loop;
+  char *mountpoint;
+  struct ll_node root;
+  pthread_mutex_t lock;
+  struct ll_node *links[4096];   // regular files with several names, by st_ino (under lock)
+  napi_threadsafe_function tsfn;
+  // JS replies on the event loop; the loop thread takes this before the session's fd goes away.
+  pthread_mutex_t reply_lock;
+  int stopped;                   // under reply_lock: the session no longer takes replies
+  int no_open, no_opendir;       // the kernel opens files/directories itself after ENOSYS
+  uint64_t requests[LL_OPCODES]; // atomic: requests the kernel sent, by opcode
+};
+
+// nodes.c
+struct ll_node *ll_node_of(struct ll_fs *fs, fuse_ino_t ino);
+struct ll_dir *ll_parse_listing(struct ll_fs *fs, struct ll_node *dir, const uint8_t *buf, size_t len);
+int ll_parse_attrs(const uint8_t **p, const uint8_t *end, struct ll_node *n);
+const struct ll_entry *ll_dir_find(const struct ll_dir *d, const char *name);
+char *ll_path_of(const struct ll_node *n);
+struct ll_node *ll_node_at(struct ll_fs *fs, const char *path);
+void ll_stat_of(const struct ll_node *n, struct stat *st);
+
+// ops.c
+extern const struct fuse_lowlevel_ops ll_ops;
+void ll_answer_waiter(struct ll_fs *fs, struct ll_node *dir, struct ll_waiter *w, int err);
+
+// bridge.c: calls into JS (from any thread, never blocking)
+enum { CALL_INIT, CALL_LIST, CALL_READ, CALL_STATFS };
+struct ll_call {
+  struct ll_fs *fs;
+  int kind;
+  fuse_req_t req;          // READ, STATFS
+  struct ll_node *node;    // LIST, READ
+  size_t size;
+  off_t off;
+};
+void ll_call_js(struct ll_fs *fs, int kind, fuse_req_t req, struct ll_node *node, size_t size, off_t off);
+
+// session.c
+int ll_session_start(struct ll_fs *fs, const char *mountpoint, char **opts, int nopts, char *err, size_t errlen);
+extern const char *const ll_opcode_names[LL_OPCODES];
+
+#endif

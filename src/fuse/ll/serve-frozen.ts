@@ -1,0 +1,162 @@
+// Serves a commit read-only through native/ll. JS is asked three things: a directory's
+// listing (once per directory for the mount's life: names, attributes, symlink targets and
+// xattrs of every entry, after which lookups, getattrs, readdirs, readlinks and xattrs under
+// it never reach JS), the bytes of a file whose checked object file the addon does not know
+// yet (a backend publishes it with contentChecked → FuseMount.cacheContent), and statfs.
+import fs from 'node:fs';
+import { execFile } from 'node:child_process';
+import { constants as osConstants } from 'node:os';
+import { resolve as resolvePath } from 'node:path';
+import { FuseError, type FuseMount, type Stat } from '../binding.js';
+import type { ReadBackend } from '../backend.js';
+import { CommitFs } from '../commit-fs.js';
+import { HacktreeError } from '../../errors.js';
+import { isLnk } from '../../store/objects/types.js';
+import type { ServeOptions } from '../serve.js';
+import { Call, encodeEntries, loadLl, type LlEntry, type LlMount } from './binding.js';
+
+const ERRNO = osConstants.errno as Record<string, number>;
+
+/**
+ * libfuse's high-level options, which fuse_session_new refuses; this core does what they ask
+ * anyway (inode numbers are the backend's, the kernel caches everything for a day).
+ */
+const HIGH_LEVEL = new Set(['use_ino', 'readdir_ino', 'kernel_cache', 'auto_cache', 'noauto_cache', 'entry_timeout', 'negative_timeout',
+  'attr_timeout', 'ac_attr_timeout', 'remember', 'hard_remove', 'direct_io', 'intr', 'intr_signal', 'nopath', 'modules']);
+
+export function mountOptions(o: ServeOptions): string[] {
+  const escape = (v: string): string => v.replace(/\\/g, '\\\\').replace(/,/g, '\\,');
+  const list = [`fsname=${escape(o.fsname)}`, 'subtype=hacktree', 'ro', 'default_permissions'];
+  if (o.asRoot) list.push('allow_other', 'suid', 'dev');
+  for (const opt of o.extra) if (!HIGH_LEVEL.has(opt.split('=', 1)[0]!)) list.push(opt);
+  return list;
+}
+
+function errnoOf(err: unknown, what: string, log: (msg: string) => void): number {
+  if (err instanceof FuseError) return err.errno;
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && ERRNO[code] !== undefined) return ERRNO[code]!;
+  log(`${what} failed: ${err instanceof Error ? err.message : String(err)}`);
+  return ERRNO.EIO!;
+}
+
+const child = (dir: string, name: string): string => (dir === '/' ? `/${name}` : `${dir}/${name}`);
+
+/** What the addon keeps of one path besides its attributes. */
+async function extrasOf(b: ReadBackend, path: string, stat: Stat): Promise<Pick<LlEntry, 'symlink' | 'xattrs'>> {
+  if (b instanceof CommitFs) {
+    // One resolve (a cache hit right after the listing) instead of a call per attribute.
+    const n = await b.resolve(path);
+    return { ...(n.kind === 'file' && isLnk(n.meta.mode) ? { symlink: n.meta.symlinkTarget } : {}), xattrs: n.meta.xattrs };
+  }
+  const symlink = isLnk(stat.mode) ? await b.readlink(path) : undefined;
+  const xattrs: Array<[string, Buffer]> = [];
+  for (const k of await b.listxattr(path)) {
+    const v = await b.getxattr(path, k);
+    if (v) xattrs.push([k, v]);
+  }
+  return { ...(symlink !== undefined ? { symlink } : {}), xattrs };
+}
+
+/** Entries resolved at once: a directory of 18k entries (man1) must not hold 18k pending promises and records. */
+const BATCH = 256;
+
+async function listing(b: ReadBackend, path: string): Promise<Buffer> {
+  const l = await b.readdir(path);
+  const stats = l.stats ?? await Promise.all(l.names.map((n) => b.getattr(child(path, n))));
+  const out = new EntryWriter();
+  for (let at = 0; at < l.names.length; at += BATCH) {
+    const names = l.names.slice(at, at + BATCH);
+    const entries = await Promise.all(names.map(async (name, i): Promise<LlEntry | null> => {
+      const stat = stats[at + i]!;
+      // An entry whose target or xattrs cannot be read is left out, as a damaged one is.
+      return extrasOf(b, child(path, name), stat).then((x) => ({ name, stat, ...x }), () => null);
+    }));
+    const kept = entries.filter((e): e is LlEntry => e !== null);
+    out.add(encodeEntries(kept, false), kept.length);
+  }
+  return out.done();
+}
+
+/** A listing as the addon takes it (encodeEntries(all, true)), built batch by batch. */
+class EntryWriter {
+  private buf = Buffer.allocUnsafe(64 * 1024);
+  private len = 4;
+  private count = 0;
+  add(records: Buffer, count: number): void {
+    if (this.len + records.length > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + records.length));
+      this.buf.copy(bigger, 0, 0, this.len);
+      this.buf = bigger;
+    }
+    this.len += records.copy(this.buf, this.len);
+    this.count += count;
+  }
+  done(): Buffer {
+    this.buf.writeUInt32LE(this.count, 0);
+    return this.buf.subarray(0, this.len);
+  }
+}
+
+const fusermount = fs.existsSync('/usr/bin/fusermount3') ? 'fusermount3' : 'fusermount';
+
+/** Mounts `backend` read-only at `mountpoint` through native/ll; resolves once the kernel has sent INIT. */
+export async function serveFrozen(backend: ReadBackend, mountpoint: string, o: ServeOptions): Promise<FuseMount> {
+  const ll = loadLl();
+  const mnt = resolvePath(mountpoint);
+  const counts = o.counts ?? {};
+  const count = (op: string): void => { counts[op] = (counts[op] ?? 0) + 1; };
+  const rootStat = await backend.getattr('/');
+  const root = encodeEntries([{ name: '', stat: rootStat, ...(await extrasOf(backend, '/', rootStat)) }], false);
+  let ready: () => void = () => {};
+  const inited = new Promise<void>((res) => { ready = res; });
+
+  const handler = (kind: Call, id: number, path: string | undefined, size: number, offset: number): void => {
+    switch (kind) {
+      case Call.Init:
+        ready();
+        return;
+      case Call.List:
+        count('readdir');
+        listing(backend, path!).then((buf) => ll.replyList(id, buf, 0), (err: unknown) => ll.replyList(id, null, errnoOf(err, `readdir ${path}`, o.log)));
+        return;
+      case Call.Read: {
+        count('read');
+        const buf = Buffer.allocUnsafe(size);
+        backend.read(path!, 0, buf, size, offset).then((n) => ll.replyRead(id, buf, n), (err: unknown) => ll.replyRead(id, null, -errnoOf(err, `read ${path}`, o.log)));
+        return;
+      }
+      case Call.Statfs:
+        count('statfs');
+        backend.statfs().then(
+          (s) => ll.replyStatfs(id, [s.bsize, s.frsize, s.blocks, s.bfree, s.bavail, s.files, s.ffree, s.favail, s.namemax], 0),
+          (err: unknown) => ll.replyStatfs(id, null, errnoOf(err, 'statfs', o.log)));
+        return;
+    }
+  };
+
+  let m: LlMount;
+  try {
+    m = ll.mount(mnt, mountOptions(o), root, handler);
+  } catch (err) {
+    throw new HacktreeError('MOUNT', `cannot mount FUSE filesystem at ${mnt}: ${(err as Error).message}`, { cause: err });
+  }
+  await inited;
+  let unmounting: Promise<void> | undefined;
+  return {
+    mountpoint: mnt,
+    // Listings carry attributes and symlink targets already: nothing to publish one by one.
+    cacheAttrs: () => {},
+    cacheLink: () => {},
+    cacheContent: (path, file) => ll.cacheContent(m, path, file),
+    clearCache: () => {},
+    requestCounts: () => ll.requestCounts(m),
+    unmount: () => (unmounting ??= new Promise<void>((res, rej) => {
+      execFile(fusermount, ['-uz', mnt], (err) => {
+        ll.detach(m);
+        if (err) rej(new HacktreeError('MOUNT', `cannot unmount ${mnt}: ${err.message}`, { cause: err }));
+        else res();
+      });
+    })),
+  };
+}
