@@ -22,7 +22,10 @@ const ERRNO = osConstants.errno as Record<string, number>;
  * anyway (inode numbers are the backend's, the kernel caches everything for a day).
  */
 const HIGH_LEVEL = new Set(['use_ino', 'readdir_ino', 'kernel_cache', 'auto_cache', 'noauto_cache', 'entry_timeout', 'negative_timeout',
-  'attr_timeout', 'ac_attr_timeout', 'remember', 'hard_remove', 'direct_io', 'intr', 'intr_signal', 'nopath', 'modules']);
+  'attr_timeout', 'ac_attr_timeout', 'remember', 'hard_remove', 'direct_io', 'intr', 'intr_signal', 'nopath', 'modules',
+  // The core sets max_read itself (1 MiB, native/ll/session.c): libfuse 3.14 ends a session whose
+  // mount option and INIT disagree.
+  'max_read']);
 
 export function mountOptions(o: ServeOptions): string[] {
   const escape = (v: string): string => v.replace(/\\/g, '\\\\').replace(/,/g, '\\,');
