@@ -3,6 +3,7 @@
 // call later through a reply function, given the call's id. Replies go to the kernel from
 // the event loop, under reply_lock, so none is sent once the session is gone.
 #include "ll.h"
+#include "../common/opcode-names.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -226,7 +227,7 @@ static napi_value js_request_counts(napi_env env, napi_callback_info info) {
     uint64_t n = __atomic_load_n(&fs->requests[op], __ATOMIC_RELAXED);
     if (n == 0) continue;
     char other[32];
-    const char *name = ll_opcode_names[op];
+    const char *name = FUSE_OPCODE_NAMES[op];
     if (name == NULL) { snprintf(other, sizeof other, "opcode_%u", op); name = other; }
     napi_value v;
     napi_create_double(env, (double) n, &v);

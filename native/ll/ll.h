@@ -120,6 +120,5 @@ void ll_call_js(struct ll_fs *fs, int kind, fuse_req_t req, struct ll_node *node
 
 // session.c
 int ll_session_start(struct ll_fs *fs, const char *mountpoint, char **opts, int nopts, char *err, size_t errlen);
-extern const char *const ll_opcode_names[LL_OPCODES];
 
 #endif

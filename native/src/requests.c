@@ -11,6 +11,7 @@
 #include <linux/fuse.h>
 
 #include "requests.h"
+#include "../common/opcode-names.h"
 #include "session.h"
 
 // Per libfuse thread: the binding's own requests to libfuse.
@@ -312,25 +313,6 @@ const struct fuse_custom_io requests_io = {
   .splice_send = NULL,
 };
 
-// Names of the kernel's opcodes, for requestCounts().
-static const char *const OPCODE_NAMES[REQUEST_OPCODES] = {
-  [FUSE_LOOKUP] = "lookup", [FUSE_FORGET] = "forget", [FUSE_GETATTR] = "getattr",
-  [FUSE_SETATTR] = "setattr", [FUSE_READLINK] = "readlink", [FUSE_SYMLINK] = "symlink",
-  [FUSE_MKNOD] = "mknod", [FUSE_MKDIR] = "mkdir", [FUSE_UNLINK] = "unlink",
-  [FUSE_RMDIR] = "rmdir", [FUSE_RENAME] = "rename", [FUSE_LINK] = "link",
-  [FUSE_OPEN] = "open", [FUSE_READ] = "read", [FUSE_WRITE] = "write",
-  [FUSE_STATFS] = "statfs", [FUSE_RELEASE] = "release", [FUSE_FSYNC] = "fsync",
-  [FUSE_SETXATTR] = "setxattr", [FUSE_GETXATTR] = "getxattr", [FUSE_LISTXATTR] = "listxattr",
-  [FUSE_REMOVEXATTR] = "removexattr", [FUSE_FLUSH] = "flush", [FUSE_INIT] = "init",
-  [FUSE_OPENDIR] = "opendir", [FUSE_READDIR] = "readdir", [FUSE_RELEASEDIR] = "releasedir",
-  [FUSE_FSYNCDIR] = "fsyncdir", [FUSE_GETLK] = "getlk", [FUSE_SETLK] = "setlk",
-  [FUSE_SETLKW] = "setlkw", [FUSE_ACCESS] = "access", [FUSE_CREATE] = "create",
-  [FUSE_INTERRUPT] = "interrupt", [FUSE_BMAP] = "bmap", [FUSE_DESTROY] = "destroy",
-  [FUSE_IOCTL] = "ioctl", [FUSE_POLL] = "poll", [FUSE_NOTIFY_REPLY] = "notify_reply",
-  [FUSE_BATCH_FORGET] = "batch_forget", [FUSE_FALLOCATE] = "fallocate",
-  [FUSE_READDIRPLUS] = "readdirplus", [FUSE_RENAME2] = "rename2", [FUSE_LSEEK] = "lseek",
-  [FUSE_COPY_FILE_RANGE] = "copy_file_range",
-};
 
 napi_value fuse_native_request_counts (napi_env env, napi_callback_info info) {
   NAPI_ARGV(1)
@@ -342,7 +324,7 @@ napi_value fuse_native_request_counts (napi_env env, napi_callback_info info) {
     uint64_t n = __atomic_load_n(&(ft->requests.counts[op]), __ATOMIC_RELAXED);
     if (n == 0) continue;
     char other[32];
-    const char *name = OPCODE_NAMES[op];
+    const char *name = FUSE_OPCODE_NAMES[op];
     if (name == NULL) {
       snprintf(other, sizeof(other), "opcode_%u", op);
       name = other;
