@@ -36,7 +36,8 @@ typedef struct {
   napi_ref pin;       // the fuse_thread_t buffer: JS may drop it, the FUSE thread may not
   // Which ops JS implements, by opcode (set before the FUSE thread starts).
   uint8_t implemented[OP_COUNT];
-  // Creating a libfuse thread's locals, on the JS thread (bridge_locals).
+  // Creating a libfuse thread's locals, on the JS thread (bridge_locals): one
+  // thread at a time (mut) sends async and waits on sem for `created`.
   uv_async_t async;
   uv_mutex_t mut;
   uv_sem_t sem;
@@ -119,7 +120,8 @@ int bridge_start (bridge_t *b, napi_env env, struct fuse_thread *ft, napi_value 
 void bridge_stop (bridge_t *b);
 
 // The calling libfuse thread's locals (created through the JS thread on first
-// use), with the caller of the current op recorded.
+// use), with the caller of the current op recorded. Never freed: a libfuse
+// worker thread that ends leaves its locals (and their uv_async) behind.
 fuse_thread_locals_t * bridge_locals (void);
 // Hands op `op` (its arguments in `l`) to JS and waits for the answer: JS's result.
 int bridge_call (fuse_thread_locals_t *l, uint32_t op);
