@@ -68,6 +68,23 @@ static struct ll_call *call_arg(napi_env env, napi_value v) {
   return (struct ll_call *) (uintptr_t) id;
 }
 
+// A reply from JS, (id, value, status): the call it answers, or NULL (and a JS exception).
+static struct ll_call *reply_args(napi_env env, napi_callback_info info, napi_value argv[3]) {
+  size_t argc = 3;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  return call_arg(env, argv[0]);
+}
+
+// Takes the reply lock for an answer to `c`; false (the request freed, the lock released)
+// once the session has stopped and takes no answer.
+static bool reply_begin(struct ll_call *c) {
+  pthread_mutex_lock(&c->fs->reply_lock);
+  if (!c->fs->stopped) return true;
+  fuse_reply_none(c->req);
+  pthread_mutex_unlock(&c->fs->reply_lock);
+  return false;
+}
+
 static struct ll_fs *fs_arg(napi_env env, napi_value v) {
   void *p = NULL;
   napi_get_value_external(env, v, &p);
@@ -122,10 +139,9 @@ static napi_value js_mount(napi_env env, napi_callback_info info) {
 
 // replyList(id, listing | null, errno)
 static napi_value js_reply_list(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  struct ll_call *c = call_arg(env, argv[0]);
+  struct ll_call *c = reply_args(env, info, argv);
+  if (c == NULL) return NULL;
   int32_t err = EIO;
   napi_get_value_int32(env, argv[2], &err);
   bool is_buf = false;
@@ -147,10 +163,9 @@ static napi_value js_reply_list(napi_env env, napi_callback_info info) {
 
 // replyRead(id, bytes | null, n or -errno)
 static napi_value js_reply_read(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  struct ll_call *c = call_arg(env, argv[0]);
+  struct ll_call *c = reply_args(env, info, argv);
+  if (c == NULL) return NULL;
   int64_t n = -EIO;
   napi_get_value_int64(env, argv[2], &n);
   void *buf = NULL;
@@ -159,21 +174,20 @@ static napi_value js_reply_read(napi_env env, napi_callback_info info) {
   napi_is_buffer(env, argv[1], &is_buf);
   if (is_buf) napi_get_buffer_info(env, argv[1], &buf, &len);
   if (n > (int64_t) len || (n >= 0 && !is_buf)) n = -EIO;
-  pthread_mutex_lock(&c->fs->reply_lock);
-  if (c->fs->stopped) fuse_reply_none(c->req);
-  else if (n < 0) fuse_reply_err(c->req, (int) -n);
-  else fuse_reply_buf(c->req, buf, (size_t) n);
-  pthread_mutex_unlock(&c->fs->reply_lock);
+  if (reply_begin(c)) {
+    if (n < 0) fuse_reply_err(c->req, (int) -n);
+    else fuse_reply_buf(c->req, buf, (size_t) n);
+    pthread_mutex_unlock(&c->fs->reply_lock);
+  }
   free(c);
   return NULL;
 }
 
 // replyStatfs(id, [bsize, frsize, blocks, bfree, bavail, files, ffree, favail, namemax] | null, errno)
 static napi_value js_reply_statfs(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  struct ll_call *c = call_arg(env, argv[0]);
+  struct ll_call *c = reply_args(env, info, argv);
+  if (c == NULL) return NULL;
   int32_t err = EIO;
   napi_get_value_int32(env, argv[2], &err);
   bool is_array = false;
@@ -189,11 +203,11 @@ static napi_value js_reply_statfs(napi_env env, napi_callback_info info) {
     .f_bfree = (fsblkcnt_t) v[3], .f_bavail = (fsblkcnt_t) v[4], .f_files = (fsfilcnt_t) v[5],
     .f_ffree = (fsfilcnt_t) v[6], .f_favail = (fsfilcnt_t) v[7], .f_namemax = (unsigned long) v[8],
   };
-  pthread_mutex_lock(&c->fs->reply_lock);
-  if (c->fs->stopped) fuse_reply_none(c->req);
-  else if (!is_array) fuse_reply_err(c->req, err > 0 ? err : EIO);
-  else fuse_reply_statfs(c->req, &sv);
-  pthread_mutex_unlock(&c->fs->reply_lock);
+  if (reply_begin(c)) {
+    if (!is_array) fuse_reply_err(c->req, err > 0 ? err : EIO);
+    else fuse_reply_statfs(c->req, &sv);
+    pthread_mutex_unlock(&c->fs->reply_lock);
+  }
   free(c);
   return NULL;
 }
