@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { ht, htOk, requireRoot, sh, ROOT } from './helpers/cli.js';
+import { ht, htAsync, htOk, requireRoot, sh, ROOT } from './helpers/cli.js';
 import { scratch } from './helpers/tmp.js';
 import { forceUnmount, isMounted, requireFuse, unmountAll } from './helpers/mounts.js';
 import { debianRoot } from './helpers/debian-root.js';
@@ -36,9 +36,11 @@ const ACCOUNT_FILE = /^\/etc\/(passwd|shadow|group|gshadow|subuid|subgid)(-|\+|\
 
 describe('a Debian root: account tools just work and are captured', () => {
   let base = '';
-  beforeAll(() => {
-    const deb = debianRoot();
-    base = H('commit', '-b', 'debian/bookworm', '-s', 'minbase + adduser', deb).trim();
+  beforeAll(async () => {
+    const deb = await debianRoot();
+    const c = await htAsync(['--sysroot', sysroot, 'commit', '-b', 'debian/bookworm', '-s', 'minbase + adduser', deb]);
+    if (c.code !== 0) throw new Error(`commit of the Debian root exited ${c.code}: ${c.stderr}`);
+    base = c.stdout.trim();
     H('root', 'create', 'deb', 'debian/bookworm');
     H('root', 'mount', 'deb');
     // What `hacktree enter` will provide: a /run of its own (adduser locks /run/adduser).
