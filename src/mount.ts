@@ -21,6 +21,8 @@ import type { FuseMount } from './fuse/binding.js';
 import { Layer } from './overlay/layer.js';
 import { Roots } from './roots/roots.js';
 import { HACKTREE_FSTYPE, readMounts, readMountsSync } from './fuse/mountinfo.js';
+import { isPartial, lazyFetcher } from './store/remote/lazy-commit.js';
+import type { LazyFetchStats } from './store/remote/lazy-fetcher.js';
 
 export interface MountOptionsParsed {
   verify: boolean;
@@ -60,7 +62,11 @@ export function runDir(): string {
 
 const keyOf = (mnt: string): string => createHash('sha256').update(mnt).digest('hex').slice(0, 16);
 
-export interface MountState { pid: number; mountpoint: string; repo: string; commit: Checksum; rev: string; started: string; root?: string; sysroot?: string }
+export interface MountState {
+  pid: number; mountpoint: string; repo: string; commit: Checksum; rev: string; started: string; root?: string; sysroot?: string;
+  /** A lazy mount's remote and what it has fetched so far (rewritten as it changes). */
+  lazy?: { remote: string } & LazyFetchStats;
+}
 
 function statePath(mnt: string): string { return join(runDir(), `${keyOf(mnt)}.json`); }
 export function logPath(mnt: string): string { return join(runDir(), `${keyOf(mnt)}.log`); }
@@ -88,6 +94,8 @@ export interface MountRequest {
   root?: { name: string; sysroot: string };
   mountpoint: string;
   options: string[];
+  /** The remote a partial commit's missing objects are fetched from, and how long a read waits for one. */
+  lazy?: { remote: string; timeoutMs: number };
 }
 
 /** Checks the request; returns the commit and the absolute mountpoint. */
@@ -120,6 +128,14 @@ export async function runMountDaemon(req: MountRequest, ready: (err: Error | nul
   }
   const { repo, commit, mnt, opts } = prepared;
   const log = (msg: string): void => { process.stderr.write(`${new Date().toISOString()} hacktree mount ${mnt}: ${msg}\n`); };
+  const partial = isPartial(repo, commit);
+  if (partial && !req.lazy) {
+    const e = new HacktreeError('MISSING_OBJECT', `commit ${commit} is partial (a lazy mount's or an interrupted pull's): mount it as REMOTE:BRANCH, or pull it first`);
+    ready(e);
+    throw e;
+  }
+  const fetcher = partial && req.lazy ? lazyFetcher(repo, req.lazy.remote, req.lazy.timeoutMs) : null;
+  repo.fetcher = fetcher;
   let fuse: FuseMount | undefined;
   let base: CommitFs;
   let backend: Backend;
@@ -130,7 +146,8 @@ export async function runMountDaemon(req: MountRequest, ready: (err: Error | nul
     // the binding keeps it only while the path is still the commit's file: see cacheContent.)
     const contentChecked = (path: string, file: string): void => fuse?.cacheContent(path, file);
     // A commit's mount keeps every listing natively (native/ll): JS keeps a working set only.
-    base = await CommitFs.open(repo, commit, { verify: opts.verify, log, contentChecked, ...(req.root ? {} : { cacheScale: 1 / 8 }) });
+    // A partial commit's hard links are counted only once it is whole: counting reads every dirtree.
+    base = await CommitFs.open(repo, commit, { verify: opts.verify, log, contentChecked, countLinks: !partial, ...(req.root ? {} : { cacheScale: 1 / 8 }) });
     if (req.root) {
       layer = Layer.open(new Roots(req.root.sysroot).layerDir(req.root.name), { forMount: true });
       // New entries get exactly the mode the kernel passes (it has applied the caller's umask).
@@ -149,12 +166,15 @@ export async function runMountDaemon(req: MountRequest, ready: (err: Error | nul
       counts,
     });
   } catch (e) {
+    await fetcher?.close();
     ready(e as Error);
     throw e;
   }
   fs.mkdirSync(runDir(), { recursive: true });
   const state: MountState = { pid: process.pid, mountpoint: mnt, repo: repo.path, commit, rev: req.rev, started: new Date().toISOString(), ...(req.root ? { root: req.root.name, sysroot: resolve(req.root.sysroot) } : {}) };
-  fs.writeFileSync(statePath(mnt), JSON.stringify(state), { mode: 0o644 });
+  const lazyState = (): MountState['lazy'] => (fetcher && req.lazy ? { remote: req.lazy.remote, ...fetcher.stats } : undefined);
+  const writeState = (): void => { fs.writeFileSync(statePath(mnt), JSON.stringify({ ...state, lazy: lazyState() }), { mode: 0o644 }); };
+  writeState();
   log(`serving commit ${commit} (${req.rev}) from ${repo.path}`);
   ready(null);
 
@@ -168,6 +188,7 @@ export async function runMountDaemon(req: MountRequest, ready: (err: Error | nul
       const requests = Object.entries(fuse.requestCounts()).map(([k, n]) => `${k}=${n}`).join(' ');
       log(`stopping: ${why}; ops: ${called || 'none'}; content: ${JSON.stringify(base.content.stats)}; kernel requests: ${requests || 'none'}`);
       base.indexWrites.flush();
+      await fetcher?.close();
       // Unmounting an already-unmounted path can hang in libfuse: don't wait for it for long.
       await Promise.race([fuse.unmount().catch(() => {}), new Promise((r) => setTimeout(r, 2000).unref())]);
       fs.rmSync(statePath(mnt), { force: true });
@@ -175,7 +196,10 @@ export async function runMountDaemon(req: MountRequest, ready: (err: Error | nul
       done();
     };
     // Unmounted from outside (umount, fusermount -u): the binding keeps the process, so notice and leave.
+    let reported = JSON.stringify(lazyState());
     const watch = setInterval(() => {
+      const now = JSON.stringify(lazyState());
+      if (now !== reported) { reported = now; writeState(); }
       readMounts().then((ms) => { if (!ms.some((m) => m.mountpoint === mnt && m.fstype === HACKTREE_FSTYPE)) void stop('unmounted'); }, () => {});
     }, 1000);
     process.on('SIGTERM', () => void stop('SIGTERM'));

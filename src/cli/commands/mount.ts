@@ -2,6 +2,11 @@ import { Option, type Command } from 'commander';
 import { mountInBackground, serveInForeground, type MountRequest } from '../../mount.js';
 import { globals, repoPath } from '../context.js';
 import { out } from '../output.js';
+import { Repo } from '../../store/repo.js';
+import { listRemotes } from '../../store/remote/remotes.js';
+import { isPartial, lazyCommit } from '../../store/remote/lazy-commit.js';
+import { resolveRev } from '../../store/rev.js';
+import { UsageError } from '../../errors.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
@@ -12,13 +17,38 @@ export function register(program: Command): void {
     .argument('<mountpoint>')
     .option('-f, --foreground', 'stay in the foreground and log each error')
     .option('-o, --options <opts>', 'mount options: verify=all|none, nonempty, or FUSE options (repeatable)', collect, [])
+    .option('--fetch-timeout <seconds>', 'a lazy mount: how long a read waits for an object from the remote before it fails with EIO', '10')
     .addOption(new Option('--ready-fd <fd>', 'report readiness on this fd (used when daemonizing)').hideHelp())
-    .action(async (rev: string, mountpoint: string, o: { foreground?: boolean; options: string[]; readyFd?: string }, cmd: Command) => {
-      const req: MountRequest = { repoPath: repoPath(globals(cmd)), rev, mountpoint, options: o.options };
+    .addOption(new Option('--lazy-remote <name>', 'fetch missing objects from this remote (set by mount itself)').hideHelp())
+    .action(async (rev: string, mountpoint: string, o: { foreground?: boolean; options: string[]; readyFd?: string; fetchTimeout: string; lazyRemote?: string }, cmd: Command) => {
+      const timeout = Number(o.fetchTimeout);
+      if (!(timeout > 0)) throw new UsageError(`--fetch-timeout takes a positive number of seconds, not '${o.fetchTimeout}'`);
+      const remote = o.lazyRemote ?? (o.foreground ? undefined : await lazyRemoteOf(repoPath(globals(cmd)), rev));
+      const req: MountRequest = { repoPath: repoPath(globals(cmd)), rev, mountpoint, options: o.options, ...(remote ? { lazy: { remote, timeoutMs: timeout * 1000 } } : {}) };
       if (o.foreground) await serveInForeground(req, o.readyFd !== undefined ? Number(o.readyFd) : null);
       const g = globals(cmd);
-      const argv = [process.argv[1]!, '--repo', repoPath(g), 'mount', '-f', '--ready-fd', '3', ...o.options.flatMap((x) => ['-o', x]), rev, mountpoint];
+      const lazyArgs = remote ? ['--lazy-remote', remote, '--fetch-timeout', o.fetchTimeout] : [];
+      const argv = [process.argv[1]!, '--repo', repoPath(g), 'mount', '-f', '--ready-fd', '3', ...lazyArgs, ...o.options.flatMap((x) => ['-o', x]), rev, mountpoint];
       const { commit, mnt } = await mountInBackground(req, argv);
       out(`mounted ${commit} at ${mnt}`);
     });
+}
+
+/**
+ * REMOTE:BRANCH of a configured remote mounts lazily: its commit is fetched now (unless
+ * the remote-tracking ref already names one here) and the rest as reads need it. Returns
+ * the remote while the commit is partial, so that the daemon may fetch.
+ */
+async function lazyRemoteOf(repoPath: string, rev: string): Promise<string | undefined> {
+  const m = /^([A-Za-z0-9._-]+):([^~^]+)$/.exec(rev);
+  if (!m) return undefined;
+  const repo = Repo.open(repoPath);
+  try {
+    const [, remote, branch] = m as unknown as [string, string, string];
+    if (!listRemotes(repo).some((r) => r.name === remote)) return undefined;
+    await lazyCommit(repo, remote, branch);
+    return isPartial(repo, resolveRev(repo, rev)) ? remote : undefined;
+  } finally {
+    repo.close();
+  }
 }
