@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { ht, htAsync, htOk, requireRoot } from './helpers/cli.js';
 import { scratch } from './helpers/tmp.js';
 import { forceUnmount, isMounted, requireFuse, unmountAll } from './helpers/mounts.js';
-import { startNginx, type Nginx } from './helpers/nginx.js';
+import { startCachingProxy, startNginx, type Nginx } from './helpers/nginx.js';
 import { contentObjects } from './helpers/trees.js';
 
 const s = scratch('hacktree-lazy-');
@@ -200,6 +200,74 @@ describe('a lazy mount of a remote that was never pulled', () => {
       forceUnmount(mnt);
     }
     expect(isMounted(mnt)).toBe(false);
+  });
+});
+
+describe('prefetch', () => {
+  it('fetches the subtrees asked for and nothing else, then all of it, which completes the commit', async () => {
+    const repo = freshRepo();
+    const r = await htAsync(['--repo', repo, 'prefetch', 'origin:os', '/a', '--json']);
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toMatchObject({ commit, complete: false });
+    for (let i = 0; i < 5; i++) {
+      expect(hasObject(repo, objectOf(`/a/f${i}`))).toBe(true);
+      expect(hasObject(repo, objectOf(`/b/f${i}`))).toBe(false);
+    }
+    // Offline, the prefetched subtree mounts and reads.
+    const mnt = join(s.dir, 'm-prefetch');
+    relay.up = false;
+    try {
+      await mountLazy(repo, mnt, ['--fetch-timeout', '1']);
+      expect((await readInChild(join(mnt, 'a', 'f2'))).out).toBe(fs.readFileSync(join(src, 'a', 'f2'), 'utf8'));
+    } finally {
+      relay.up = true;
+      forceUnmount(mnt);
+    }
+    const all = JSON.parse((await htAsync(['--repo', repo, 'prefetch', 'origin:os', '--json'])).stdout);
+    expect(all).toMatchObject({ commit, complete: true });
+    expect(fs.existsSync(join(repo, 'state', `${commit}.commitpartial`))).toBe(false);
+    expect(ht(['--repo', repo, 'fsck']).code).toBe(0);
+  });
+
+  it('takes only REMOTE:BRANCH of a configured remote (exit 2 otherwise)', async () => {
+    const repo = freshRepo();
+    const r = await htAsync(['--repo', repo, 'prefetch', 'elsewhere:os']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('through a caching HTTP proxy', () => {
+  it("serves a second machine's lazy mount from the proxy's cache, not the origin", async () => {
+    const proxy = await startCachingProxy(nginx.port, join(s.dir, 'proxy'));
+    try {
+      const viaProxy = (): string => {
+        const repo = join(s.dir, `local-${++n}`);
+        htOk(['--repo', repo, 'init']);
+        htOk(['--repo', repo, 'remote', 'add', 'origin', `http://127.0.0.1:${proxy.port}/pub`]);
+        return repo;
+      };
+      const first = join(s.dir, 'm-proxy-1'), second = join(s.dir, 'm-proxy-2');
+      const readAll = async (mnt: string): Promise<void> => {
+        for (const d of ['a', 'b', 'c']) expect((await readInChild(join(mnt, d, 'f1'))).out).toBe(fs.readFileSync(join(src, d, 'f1'), 'utf8'));
+      };
+      try {
+        await mountLazy(viaProxy(), first);
+        await readAll(first);
+        nginx.clearLog();
+        await mountLazy(viaProxy(), second);
+        await readAll(second);
+      } finally {
+        forceUnmount(first);
+        forceUnmount(second);
+      }
+      // The origin saw the second machine ask for its ref, and for no object at all.
+      const origin = nginx.log().filter((e) => e.port === nginx.port);
+      expect(origin.filter((e) => e.uri.includes('/objects/'))).toEqual([]);
+      expect(origin.some((e) => e.uri.endsWith('/refs/heads/os'))).toBe(true);
+    } finally {
+      await proxy.stop();
+    }
   });
 });
 

@@ -3,9 +3,7 @@ import { mountInBackground, serveInForeground, type MountRequest } from '../../m
 import { globals, repoPath } from '../context.js';
 import { out } from '../output.js';
 import { Repo } from '../../store/repo.js';
-import { listRemotes } from '../../store/remote/remotes.js';
-import { isPartial, lazyCommit } from '../../store/remote/lazy-commit.js';
-import { resolveRev } from '../../store/rev.js';
+import { isPartial, lazyCommit, remoteBranchOf } from '../../store/remote/lazy-commit.js';
 import { UsageError } from '../../errors.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
@@ -40,14 +38,11 @@ export function register(program: Command): void {
  * the remote while the commit is partial, so that the daemon may fetch.
  */
 async function lazyRemoteOf(repoPath: string, rev: string): Promise<string | undefined> {
-  const m = /^([A-Za-z0-9._-]+):([^~^]+)$/.exec(rev);
-  if (!m) return undefined;
   const repo = Repo.open(repoPath);
   try {
-    const [, remote, branch] = m as unknown as [string, string, string];
-    if (!listRemotes(repo).some((r) => r.name === remote)) return undefined;
-    await lazyCommit(repo, remote, branch);
-    return isPartial(repo, resolveRev(repo, rev)) ? remote : undefined;
+    const rb = remoteBranchOf(repo, rev);
+    if (!rb) return undefined;
+    return isPartial(repo, await lazyCommit(repo, rb.remote, rb.branch)) ? rb.remote : undefined;
   } finally {
     repo.close();
   }

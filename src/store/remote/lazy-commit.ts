@@ -14,7 +14,7 @@ import { readRef, writeRef } from '../refs.js';
 import { atomicWriteFileSync } from '../durable.js';
 import { CorruptObjectError, HacktreeError } from '../../errors.js';
 import { verifyCommitSignature, writeDetached } from '../ops/sign.js';
-import { getRemote, trustedKeys } from './remotes.js';
+import { getRemote, listRemotes, trustedKeys } from './remotes.js';
 import { HttpSource } from './source.js';
 import { LazyFetcher } from './lazy-fetcher.js';
 import { Transaction } from '../transaction.js';
@@ -24,6 +24,13 @@ const partialPath = (repo: Repo, c: Checksum): string => join(repo.path, 'state'
 /** True when some of the commit's objects may be missing (a lazy mount's, or an interrupted pull's). */
 export function isPartial(repo: Repo, commit: Checksum): boolean {
   return fs.existsSync(partialPath(repo, commit));
+}
+
+/** REMOTE:BRANCH (no ancestry suffix) naming a configured remote, or null. */
+export function remoteBranchOf(repo: Repo, rev: string): { remote: string; branch: string } | null {
+  const m = /^([A-Za-z0-9._-]+):([^~^]+)$/.exec(rev);
+  if (!m || !listRemotes(repo).some((r) => r.name === m[1])) return null;
+  return { remote: m[1]!, branch: m[2]! };
 }
 
 /**
