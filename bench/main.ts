@@ -15,6 +15,7 @@ const GROUPS: Array<[string, () => Promise<{ group: Group }>]> = [
   ['mount', () => import('./mount.js')],
   ['overlay', () => import('./overlay.js')],
   ['pull', () => import('./pull.js')],
+  ['lazy', () => import('./lazy.js')],
   ['passthrough', () => import('./passthrough.js')],
 ];
 

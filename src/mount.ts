@@ -147,7 +147,7 @@ export async function runMountDaemon(req: MountRequest, ready: (err: Error | nul
     const contentChecked = (path: string, file: string): void => fuse?.cacheContent(path, file);
     // A commit's mount keeps every listing natively (native/ll): JS keeps a working set only.
     // A partial commit's hard links are counted only once it is whole: counting reads every dirtree.
-    base = await CommitFs.open(repo, commit, { verify: opts.verify, log, contentChecked, countLinks: !partial, ...(req.root ? {} : { cacheScale: 1 / 8 }) });
+    base = await CommitFs.open(repo, commit, { verify: opts.verify, log, contentChecked, countLinks: !partial, recordStats: !partial, ...(req.root ? {} : { cacheScale: 1 / 8 }) });
     if (req.root) {
       layer = Layer.open(new Roots(req.root.sysroot).layerDir(req.root.name), { forMount: true });
       // New entries get exactly the mode the kernel passes (it has applied the caller's umask).

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import net from 'node:net';
+import crypto from 'node:crypto';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { ht, htAsync, htOk, requireRoot } from './helpers/cli.js';
@@ -84,6 +85,9 @@ beforeAll(async () => {
     for (let i = 0; i < 5; i++) fs.writeFileSync(join(src, d, `f${i}`), `${d}${i} `.repeat(1000 + i));
   }
   fs.writeFileSync(join(src, 'top'), 'top file\n');
+  // Incompressible, so its .filez is larger than the part a listing asks for.
+  fs.mkdirSync(join(src, 'big'));
+  for (const name of ['one', 'two']) fs.writeFileSync(join(src, 'big', name), crypto.randomBytes(200_000));
   htOk(['--repo', pub, 'init', '--mode', 'archive']);
   commit = htOk(['--repo', pub, 'commit', '-b', 'os', '-s', 'lazy', src]).trim();
   nginx = await startNginx(join(s.dir, 'www'), join(s.dir, 'nginx'));
@@ -124,6 +128,24 @@ describe('a lazy mount of a remote that was never pulled', () => {
       }
       expect(state.lazy).toMatchObject({ remote: 'origin', failures: 0 });
       expect(state.lazy.objects).toBeGreaterThan(0);
+    } finally {
+      forceUnmount(mnt);
+    }
+    // A large file is listed by the header of its object, and its content fetched when it is read.
+    try {
+      await mountLazy(repo(), mnt);
+      const listed = await new Promise<string>((res) => {
+        const p = spawn('stat', ['-c', '%s %a', join(mnt, 'big', 'one')], { stdio: ['ignore', 'pipe', 'ignore'] });
+        let out = '';
+        p.stdout.on('data', (d) => (out += d));
+        p.on('close', () => res(out.trim()));
+      });
+      expect(listed).toBe('200000 644');
+      expect(hasObject(repo(), objectOf('/big/one'))).toBe(false);
+      const read = await readInChild(join(mnt, 'big', 'one'));
+      expect(Buffer.from(read.out, 'latin1').length).toBeGreaterThan(0);
+      expect(hasObject(repo(), objectOf('/big/one'))).toBe(true);
+      expect(fs.readFileSync(join(repo(), 'objects', objectOf('/big/one').slice(0, 2), `${objectOf('/big/one').slice(2)}.file`))).toEqual(fs.readFileSync(join(src, 'big', 'one')));
     } finally {
       forceUnmount(mnt);
     }
@@ -175,6 +197,18 @@ describe('a lazy mount of a remote that was never pulled', () => {
       // be listed whole: the kernel would otherwise keep a listing without it for good.)
       expect((await readInChild(join(mnt, 'a', 'f0'))).out).toBe(fs.readFileSync(join(src, 'a', 'f0'), 'utf8'));
       expect((await readInChild(join(mnt, 'c', 'f4'))).ok).toBe(false);
+      // A large object too: its header is well-formed (another file's, of the same size and mode), its content is not this one's.
+      const bigVictim = join(pub, 'objects', objectOf('/big/two').slice(0, 2), `${objectOf('/big/two').slice(2)}.filez`);
+      const bigGood = fs.readFileSync(bigVictim);
+      fs.copyFileSync(join(pub, 'objects', objectOf('/big/one').slice(0, 2), `${objectOf('/big/one').slice(2)}.filez`), bigVictim);
+      try {
+        const big = await readInChild(join(mnt, 'big', 'two'));
+        expect(big.ok).toBe(false);
+        expect(big.out).toMatch(/Input\/output error/);
+        expect(hasObject(repo(), objectOf('/big/two'))).toBe(false);
+      } finally {
+        fs.writeFileSync(bigVictim, bigGood);
+      }
       // Once the server sends the right bytes, the same mount lists and reads the directory.
       fs.writeFileSync(file, good);
       expect((await readInChild(join(mnt, 'c', 'f3'))).out).toBe(fs.readFileSync(join(src, 'c', 'f3'), 'utf8'));

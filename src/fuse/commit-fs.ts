@@ -63,6 +63,12 @@ export interface CommitFsOptions {
    * path as its own inode until the commit is whole.
    */
   countLinks?: boolean;
+  /**
+   * Record the stats of each directory listed in full into the index (default true). Not for a
+   * partial commit: a lazy mount lists files by the headers the remote sent, which only a read
+   * of the whole object verifies.
+   */
+  recordStats?: boolean;
 }
 
 export class CommitFs implements ReadBackend {
@@ -292,7 +298,7 @@ export class CommitFs implements ReadBackend {
     if (names.length < idx.names.length) listing.damaged = idx.names.length - names.length;
     else {
       this.listings.set(path, listing);
-      if (!idx.stats) this.recordStats(dir.tree, idx, children as Node[]);
+      if (!idx.stats && this.opts.recordStats !== false) this.recordStats(dir.tree, idx, children as Node[]);
     }
     return listing;
   }
@@ -339,12 +345,21 @@ export class CommitFs implements ReadBackend {
     const base = dirPath === '/' ? '' : dirPath;
     let i = idx.position.get(path.slice(slash + 1));
     if (i === undefined) return;
+    // Objects that are not here (a lazy mount) are fetched ahead only for a walk that reads the
+    // directory in order (the regular file before this one was read too), not for one program started.
+    let fetch = false;
+    for (let j = i - 1; j >= 0 && j >= i - 8; j--) {
+      const prev = this.nodes.get(`${base}/${idx.names[j]}`);
+      if (prev?.kind !== 'file' || (prev.meta.mode & S_IFMT) !== 0o100000) continue; // symlinks are never read
+      fetch = this.content.isOpen(prev.checksum);
+      break;
+    }
     for (let ahead = 0; ahead < PREFETCH && ++i < idx.names.length;) {
       const c = this.nodes.get(`${base}/${idx.names[i]}`);
       if (!c) break; // not listed yet: nothing suggests it will be read next
       if (c.kind !== 'file' || (c.meta.mode & S_IFMT) !== 0o100000) continue;
       const next = c.path;
-      void this.content.warm(c.checksum, c).then((ok) => { if (ok) this.checked(next, c.checksum); });
+      void this.content.warm(c.checksum, c, fetch).then((ok) => { if (ok) this.checked(next, c.checksum); });
       ahead++;
     }
   }

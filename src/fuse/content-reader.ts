@@ -76,10 +76,15 @@ export class ContentReader {
    * that read. Resolves true once the object is open and good, false if it is
    * not or was already open or opening.
    */
-  async warm(csum: Checksum, info: ObjectInfo): Promise<boolean> {
-    if (this.inflated.has(csum) || this.opened.has(csum) || this.opening.has(csum)) return false;
+  async warm(csum: Checksum, info: ObjectInfo, fetch: boolean): Promise<boolean> {
+    if (this.isOpen(csum) || this.opening.has(csum)) return false;
     this.stats.prefetched++;
-    return this.open(csum, info).then(() => true, () => false);
+    return this.open(csum, info, fetch).then(() => true, () => false);
+  }
+
+  /** True once the object has been opened (and checked) or inflated in this mount. */
+  isOpen(csum: Checksum): boolean {
+    return this.inflated.has(csum) || this.opened.has(csum);
   }
 
   /**
@@ -92,10 +97,12 @@ export class ContentReader {
     else await fs.promises.copyFile(this.repo.objectPath(csum, 'file'), dest, fs.constants.COPYFILE_EXCL | fs.constants.COPYFILE_FICLONE);
   }
 
-  private open(csum: Checksum, info: ObjectInfo): Promise<Buffer | OpenObject> {
+  /** `fetch`: on a lazy mount, an object only known by its header is fetched now (through the repository). */
+  private open(csum: Checksum, info: ObjectInfo, fetch = true): Promise<Buffer | OpenObject> {
     let p = this.opening.get(csum);
     if (!p) {
-      p = (this.repo.storage.plainContent ? this.openPlain(csum, info) : this.inflate(csum, info.meta, info.size))
+      const open = (): Promise<Buffer | OpenObject> => (this.repo.storage.plainContent ? this.openPlain(csum, info) : this.inflate(csum, info.meta, info.size));
+      p = (fetch ? this.repo.fetchedIfMissing('file', csum, open) : open())
         .finally(() => this.opening.delete(csum));
       this.opening.set(csum, p);
     }

@@ -110,15 +110,16 @@ export class Repo {
 
   /** Reads a metadata object and checks its bytes against its name. */
   async readMetaObject(type: MetaObjectType, csum: Checksum): Promise<Buffer> {
-    let data: Buffer;
     try {
-      data = await this.fetchedIfMissing(type, csum, () => readSmallFile(this.objectPath(csum, type)));
+      return await this.fetchedIfMissing(type, csum, async () => {
+        const data = await readSmallFile(this.objectPath(csum, type));
+        if (sha256Hex(data) !== csum) throw new CorruptObjectError(csum, type, 'checksum mismatch');
+        return data;
+      });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new MissingObjectError(csum, type);
       throw e;
     }
-    if (sha256Hex(data) !== csum) throw new CorruptObjectError(csum, type, 'checksum mismatch');
-    return data;
   }
 
   readMetaObjectSync(type: MetaObjectType, csum: Checksum): Buffer {
@@ -166,19 +167,39 @@ export class Repo {
   }
 
   async loadFileMeta(csum: Checksum): Promise<ObjectInfo> {
-    try {
-      return await this.fetchedIfMissing('file', csum, () => this.storage.readMeta(this.objectPath(csum, 'file')));
-    } catch (e) {
-      throw fileObjectError(csum, e);
-    }
-  }
-
-  /** `read`, and when the object is not here and the fetcher brings it, `read` again. */
-  private async fetchedIfMissing<T>(type: ObjectType, csum: Checksum, read: () => Promise<T>): Promise<T> {
+    const read = (): Promise<ObjectInfo> => this.storage.readMeta(this.objectPath(csum, 'file')).catch((e: unknown) => { throw fileObjectError(csum, e); });
+    const info = this.fetcher?.fetchInfo;
+    if (!info) return this.fetchedIfMissing('file', csum, read);
     try {
       return await read();
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || !this.fetcher || !(await this.fetcher.fetch(type, csum))) throw e;
+      if (!(e instanceof MissingObjectError)) return this.fetchedIfMissing('file', csum, read);
+      const got = await info.call(this.fetcher, csum);
+      if (!got) throw e;
+      return got;
+    }
+  }
+
+  /** Makes sure the object is here whole, fetching it when a fetcher can (prefetch). */
+  async ensureObject(type: ObjectType, csum: Checksum): Promise<void> {
+    await this.fetchedIfMissing(type, csum, async () => {
+      if (!(await fs.promises.lstat(this.objectPath(csum, type)).catch(() => null))) throw new MissingObjectError(csum, type);
+    });
+  }
+
+  /**
+   * `read`, and when the object is not here (or is torn: a lazy mount's fetched objects reach
+   * the disk in the background, so a crash may leave one short) and the fetcher brings it,
+   * `read` again.
+   */
+  async fetchedIfMissing<T>(type: ObjectType, csum: Checksum, read: () => Promise<T>): Promise<T> {
+    try {
+      return await read();
+    } catch (e) {
+      const missing = (e as NodeJS.ErrnoException).code === 'ENOENT' || e instanceof MissingObjectError;
+      if (!this.fetcher || !(missing || e instanceof CorruptObjectError)) throw e;
+      if (!missing) fs.rmSync(this.objectPath(csum, type), { force: true });
+      if (!(await this.fetcher.fetch(type, csum))) throw e;
       return read();
     }
   }

@@ -36,8 +36,14 @@ export class Transaction {
   private done = false;
   readonly stats: TransactionStats = { objectsWritten: 0, contentBytesWritten: 0 };
 
-  constructor(readonly repo: Repo) {
+  /**
+   * `durable: false`: batches move in without waiting for the disk (a lazy mount's fetched
+   * objects, which it syncs in the background and fetches again if a crash tore one).
+   */
+  private readonly durable: boolean;
+  constructor(readonly repo: Repo, opts: { durable?: boolean } = {}) {
     this.stageDir = fs.mkdtempSync(join(repo.path, 'tmp', 'staging-'));
+    this.durable = opts.durable ?? repo.durable;
   }
 
   /** True if the object is in the repo or staged here. */
@@ -157,10 +163,10 @@ export class Transaction {
     const batch = this.takeBatch();
     this.moving = batch.staged;
     try {
-      if (this.repo.durable && batch.staged.size > 0) await syncFileSystemAsync(this.stageDir);
+      if (this.durable && batch.staged.size > 0) await syncFileSystemAsync(this.stageDir);
       if (this.done) return;
       this.rename(batch);
-      if (this.repo.durable && batch.staged.size > 0) await syncFileSystemAsync(join(this.repo.path, 'objects'));
+      if (this.durable && batch.staged.size > 0) await syncFileSystemAsync(join(this.repo.path, 'objects'));
       this.index(batch);
     } finally {
       this.moving = null;
@@ -194,7 +200,7 @@ export class Transaction {
     if (this.done) throw new Error('transaction already finished');
     try {
       this.moveIn();
-      for (const { ref, checksum } of refs) writeRef(this.repo.path, ref, checksum, this.repo.durable);
+      for (const { ref, checksum } of refs) writeRef(this.repo.path, ref, checksum, this.durable);
     } finally {
       this.cleanup();
     }
@@ -203,7 +209,7 @@ export class Transaction {
   private moveIn(): void {
     if (this.moving) throw new Error('a checkpoint is still running');
     const batch = this.takeBatch();
-    const durable = this.repo.durable;
+    const durable = this.durable;
     if (durable && batch.staged.size > 0) syncFileSystem(this.stageDir);
     this.rename(batch);
     if (durable && batch.staged.size > 0) syncFileSystem(join(this.repo.path, 'objects'));

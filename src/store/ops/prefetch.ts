@@ -37,7 +37,8 @@ export async function prefetch(repo: Repo, commit: Checksum, paths: string[], pr
     queue.push(async () => { await get(); });
   };
   const entry = (e: TreeEntry): void => {
-    if (e.kind === 'file') { want('file', e.checksum, () => repo.loadFileMeta(e.checksum)); return; }
+    // The whole object, not only the metadata a listing needs (which a lazy mount may have from its header).
+    if (e.kind === 'file') { want('file', e.checksum, () => repo.ensureObject('file', e.checksum)); return; }
     want('dirmeta', e.meta, () => repo.loadDirMeta(e.meta));
     want('dirtree', e.tree, async () => {
       const t = await repo.loadDirTree(e.tree);

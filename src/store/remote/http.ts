@@ -13,6 +13,8 @@ export interface FetchOptions {
   maxBytes: number;
   /** Called as bytes arrive; may lower the cap once it knows more (the .filez header declares its size). */
   limit?: (soFar: Buffer[], received: number) => number;
+  /** Ask for the first `range` bytes only; `partial` is told whether the answer is a part (206) or all of it (200). */
+  range?: { bytes: number; partial: (yes: boolean) => void };
 }
 
 export interface HttpStats { requests: number; bytes: number }
@@ -190,7 +192,8 @@ export class HttpClient {
         head: (h) => {
           if (h.status === 404) { finish(false, null, null); return false; }
           if (h.status >= 500) { finish(false, new Retryable(`server answered ${h.status}`)); return false; }
-          if (h.status !== 200) { finish(false, new HacktreeError('NETWORK', `GET ${href}: server answered ${h.status} ${h.reason}`.trim())); return false; }
+          opts.range?.partial(h.status === 206);
+          if (h.status !== 200 && !(h.status === 206 && opts.range)) { finish(false, new HacktreeError('NETWORK', `GET ${href}: server answered ${h.status} ${h.reason}`.trim())); return false; }
           if (h.length !== null && h.length > opts.maxBytes) {
             finish(false, new HacktreeError('MALFORMED_OBJECT', `GET ${href}: response of ${h.length} bytes is over the ${opts.maxBytes}-byte limit`));
             return false;
@@ -222,7 +225,8 @@ export class HttpClient {
       if (conn.dead) { broken('connection closed before the whole response arrived'); return; }
       socket.ref();
       socket.setTimeout(IDLE_TIMEOUT_MS);
-      socket.write(`GET ${url.target} HTTP/1.1\r\nHost: ${url.host}\r\nUser-Agent: hacktree\r\nAccept-Encoding: identity\r\n\r\n`, 'latin1');
+      const range = opts.range ? `Range: bytes=0-${opts.range.bytes - 1}\r\n` : '';
+      socket.write(`GET ${url.target} HTTP/1.1\r\nHost: ${url.host}\r\nUser-Agent: hacktree\r\nAccept-Encoding: identity\r\n${range}\r\n`, 'latin1');
     });
   }
 }

@@ -19,6 +19,9 @@ import { HttpSource } from './source.js';
 import { LazyFetcher } from './lazy-fetcher.js';
 import { Transaction } from '../transaction.js';
 
+/** Requests in flight for a lazy mount: a directory's entries are fetched together when it is listed. */
+const LAZY_CONCURRENCY = 32;
+
 const partialPath = (repo: Repo, c: Checksum): string => join(repo.path, 'state', `${c}.commitpartial`);
 
 /** True when some of the commit's objects may be missing (a lazy mount's, or an interrupted pull's). */
@@ -73,5 +76,6 @@ export async function lazyCommit(repo: Repo, remoteName: string, branch: string)
 /** The fetcher a mount of a partial commit reads missing objects through. */
 export function lazyFetcher(repo: Repo, remoteName: string, timeoutMs: number): LazyFetcher {
   const remote = getRemote(repo, remoteName);
-  return new LazyFetcher(repo, new HttpSource(remoteName, remote.url), { timeoutMs });
+  // Reads wait on each object: more requests in flight than a pull's client, which has workers besides.
+  return new LazyFetcher(repo, new HttpSource(remoteName, remote.url, LAZY_CONCURRENCY), { timeoutMs });
 }

@@ -13,6 +13,7 @@ import { contentMapRelPath, MAX_CONTENT_MAP_BYTES } from '../content-map.js';
 import { HacktreeError } from '../../errors.js';
 import { HttpClient, type HttpStats } from './http.js';
 import { decodeFilez, filezFetchOptions, type FetchedContent } from './filez.js';
+import { parseArchiveHeader, type FileMeta } from '../objects/file-header.js';
 import { FetchWorkers, type ContentStager } from './fetch-workers.js';
 import { Repo } from '../repo.js';
 import { listRefs, readRef } from '../refs.js';
@@ -34,6 +35,8 @@ export interface ObjectSource {
   meta(type: MetaObjectType, csum: Checksum): Promise<Buffer | null>;
   detached(commit: Checksum): Promise<Buffer | null>;
   content(csum: Checksum): Promise<FetchedContent | null>;
+  /** HTTP sources: the start of a content object (see HttpSource.contentHead). */
+  contentHead?(csum: Checksum, bytes: number): Promise<{ whole: FetchedContent } | { meta: FileMeta; size: number } | null>;
   contentMap(commit: Checksum): Promise<Buffer | null>;
   /**
    * Where the source can, a stager that fetches, verifies and writes content objects off the
@@ -51,8 +54,9 @@ function parseRefFile(text: string, what: string): Checksum {
 
 export class HttpSource implements ObjectSource {
   private readonly http: HttpClient;
-  constructor(readonly name: string, readonly url: string) {
-    this.http = new HttpClient(url);
+  /** `concurrency`: requests in flight (the client's default suits a pull, which has fetch workers besides). */
+  constructor(readonly name: string, readonly url: string, concurrency?: number) {
+    this.http = new HttpClient(url, concurrency);
   }
 
   get label(): string { return `remote '${this.name}'`; }
@@ -104,6 +108,24 @@ export class HttpSource implements ObjectSource {
   async content(csum: Checksum): Promise<FetchedContent | null> {
     const whole = await this.http.get(objectRelPath(csum, 'filez'), filezFetchOptions());
     return whole && decodeFilez(csum, whole, this.label);
+  }
+
+  /**
+   * The start of a .filez: the whole object when it is shorter than `bytes` (then as content()
+   * gives it), else the metadata its header declares, not verifiable until the rest arrives.
+   */
+  async contentHead(csum: Checksum, bytes: number): Promise<{ whole: FetchedContent } | { meta: FileMeta; size: number } | null> {
+    let partial = false;
+    const got = await this.http.get(objectRelPath(csum, 'filez'), { ...filezFetchOptions(), range: { bytes, partial: (p) => { partial = p; } } });
+    if (!got) return null;
+    if (!partial || got.length < bytes) return { whole: await decodeFilez(csum, got, this.label) };
+    let h;
+    try { h = parseArchiveHeader(got); } catch {
+      // A header longer than the part asked for (large xattrs): the whole object, then.
+      const all = await this.content(csum);
+      return all && { whole: all };
+    }
+    return { meta: h.meta, size: h.size };
   }
 
   contentStager(mode: RepoMode): ContentStager {
