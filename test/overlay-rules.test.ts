@@ -74,7 +74,7 @@ describe('new entries and metadata records', () => {
     expect(ownerOfNew({ mode: 0o40755, gid: 50 }, { uid: 0, gid: 0 }, daemon).differs).toBe(false);
   });
 
-  const record = (): MetaOverride => ({ uid: 0, gid: 0, mode: 0o100644, xattrs: [['user.a', Buffer.from('1')]], mtime: null, atime: null });
+  const record = (): MetaOverride => ({ uid: 0, gid: 0, mode: 0o100644, xattrs: [['user.a', Buffer.from('1')]], mtime: null, atime: null, ctime: null });
 
   it('records chmod, chown and utimens of a base entry', () => {
     const m = record();

@@ -30,7 +30,11 @@ export interface WriteBackend {
   truncate?(path: string, size: number, ctx: FuseContext): Promise<void>;
   ftruncate?(fh: number, size: number): Promise<void>;
   unlink?(path: string, ctx: FuseContext): Promise<void>;
-  rename?(from: string, to: string, ctx: FuseContext): Promise<void>;
+  /**
+   * `flags`: renameat2's RENAME_NOREPLACE (1) and RENAME_EXCHANGE (2); the path-based core
+   * passes none (it refuses them itself), a core that passes them gets them honoured.
+   */
+  rename?(from: string, to: string, ctx: FuseContext, flags?: number): Promise<void>;
   mkdir?(path: string, mode: number, ctx: FuseContext): Promise<void>;
   rmdir?(path: string, ctx: FuseContext): Promise<void>;
   symlink?(target: string, path: string, ctx: FuseContext): Promise<void>;

@@ -234,6 +234,11 @@ export class CommitFs implements ReadBackend {
     };
   }
 
+  /** True when both are paths of one regular file of the commit (see links). */
+  sameFile(a: Node, b: Node): boolean {
+    return a.kind === 'file' && b.kind === 'file' && a.checksum === b.checksum && this.links.has(a.checksum);
+  }
+
   async getattr(path: string): Promise<Stat> {
     return this.statOf(await this.resolve(path));
   }

@@ -60,7 +60,10 @@ export class OverlayFs implements Backend {
       // A directory only the layer has says so: the binding can answer "no such name" in it.
       const dev = st.isDirectory() ? (this.tree.isLayerOnlyDir(e.path) ? LAYER_ONLY_DIR : 0)
         : !e.unlinked && this.tree.takesWrites(e.path) ? st.ino % 2 ** 32 : 0;
-      return { mode: st.mode, ino: e.path === '/' ? 1 : upperIno(st), nlink: e.unlinked ? 0 : st.nlink, uid: st.uid, gid: st.gid, size: st.size, rdev: st.rdev, blksize: st.blksize, blocks: st.blocks, atime: st.atimeMs, mtime: st.mtimeMs, ctime: st.ctimeMs, dev };
+      // libfuse's path API takes one link off what it is told of a name it hid (.fuse_hidden*,
+      // see detach): the one that name would have on a disk.
+      const nlink = this.tree.linksOf(st) + (e.unlinked ? 1 : 0);
+      return { mode: st.mode, ino: e.path === '/' ? 1 : upperIno(st), nlink, uid: st.uid, gid: st.gid, size: st.size, rdev: st.rdev, blksize: st.blksize, blocks: st.blocks, atime: st.atimeMs, mtime: st.mtimeMs, ctime: st.ctimeMs, dev };
     }
     // dev (never shown): what this name holds is the commit's, read-only until copied up.
     return withOverride({ ...this.base.statOf(e.node), dev: STABLE_CONTENT }, e.over);
@@ -172,8 +175,8 @@ export class OverlayFs implements Backend {
     return this.tree.rmdir(path);
   }
 
-  rename(from: string, to: string): Promise<void> {
-    return isHiddenName(to) ? this.tree.detach(from, to) : this.tree.rename(from, to);
+  rename(from: string, to: string, _ctx?: FuseContext, flags = 0): Promise<void> {
+    return isHiddenName(to) && flags === 0 ? this.tree.detach(from, to) : this.tree.rename(from, to, flags);
   }
 
   // --- metadata ---------------------------------------------------------------

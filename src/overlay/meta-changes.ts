@@ -19,14 +19,15 @@ export type TimeChange = number | 'now' | 'omit';
 /** The metadata a base entry has in this root: the layer's record if any, else the commit's. */
 export function metaOf(e: BaseEntry<BaseNode>): MetaOverride {
   const m = e.node.meta;
-  return e.over ?? { uid: m.uid, gid: m.gid, mode: m.mode, xattrs: m.xattrs, mtime: null, atime: null };
+  return e.over ?? { uid: m.uid, gid: m.gid, mode: m.mode, xattrs: m.xattrs, mtime: null, atime: null, ctime: null };
 }
 
 /** How a base entry with recorded metadata looks: the commit's attributes `s`, with the record's over them. */
 export function withOverride<S extends { uid: number; gid: number; mode: number; mtime: number; atime: number; ctime: number }>(s: S, over: MetaOverride | undefined): S {
   if (!over) return s;
-  // ctime: the change is newer than the commit's entry, as far as anyone can tell.
-  return { ...s, uid: over.uid, gid: over.gid, mode: over.mode, mtime: over.mtime ?? s.mtime, atime: over.atime ?? s.atime, ctime: Math.max(s.ctime, over.mtime ?? 0) };
+  // ctime: when the record last changed (records older than that field: newer than the
+  // commit's entry, as far as anyone can tell).
+  return { ...s, uid: over.uid, gid: over.gid, mode: over.mode, mtime: over.mtime ?? s.mtime, atime: over.atime ?? s.atime, ctime: over.ctime ?? Math.max(s.ctime, over.mtime ?? 0) };
 }
 
 /** One change, in both forms. */
