@@ -25,6 +25,9 @@ const H = (args: string[]): string => htOk(['--sysroot', sys, ...args]);
 /** Files the commit has for the 'basefiles' scenario (name → mode), as posix-probe.py's BASE_FILES. */
 const BASE_FILES: Record<string, number> = { c1: 0o644, c2: 0o4755, c3: 0o2755, c4: 0o644, c5: 0o644, c6: 0o600, c7: 0o644, c8: 0o644 };
 
+/** Files the commit has for the 'baselinks' scenario: one content object is one inode of the commit. */
+const BASE_LINKS: Record<string, string> = { k1: 'kkk\n', k2: 'kkk\n', k3: 'kkk\n', m1: 'mmm\n', m2: 'mmm\n' };
+
 /** scenario → line label → why the root's mount still answers otherwise. */
 const KNOWN: Record<string, Record<string, string>> = {
   ctime: {
@@ -40,6 +43,11 @@ const KNOWN: Record<string, Record<string, string>> = {
   rename: {
     'RENAME_NOREPLACE to new': 'the path-based core refuses rename flags (EINVAL); Backend.rename takes them, for the low-level core to pass',
     'RENAME_EXCHANGE': 'as RENAME_NOREPLACE',
+  },
+  baselinks: {
+    'link k4 to k1': "a commit's paths of one content object are one inode (as in an ostree checkout), but identical files are not links someone made: a copy-up (here for link()) gives the copied name an inode of its own rather than copying every name up and changing them all",
+    'write through k2': 'as above: the written name leaves the inode, the others keep it and count one link less',
+    'content of k1': 'as above',
   },
   limits: {
     'mkdir 30 levels of 200 bytes': 'the path-based core passes whole paths and refuses those past PATH_MAX (the low-level core passes names)',
@@ -100,6 +108,8 @@ beforeAll(() => {
     fs.writeFileSync(join(bb, 'data', 'bf', n), `content ${n}\n`);
     fs.chmodSync(join(bb, 'data', 'bf', n), mode);
   }
+  fs.mkdirSync(join(bb, 'data', 'bl'));
+  for (const [n, content] of Object.entries(BASE_LINKS)) fs.writeFileSync(join(bb, 'data', 'bl', n), content);
   fs.mkdirSync(join(bb, 'var', 'tmp'), { recursive: true });
   H(['init']);
   H(['commit', '-b', 'bb', bb]);
@@ -130,5 +140,14 @@ describe('the writable layer answers as ext4 does', () => {
         fs.chmodSync(join(dir, n), mode);
       }
     }, 'data/bf'));
+  });
+  it("the commit's hard links: link counts as names go; a copied-up name leaves the inode (see KNOWN)", () => {
+    compare('baselinks', both('baselinks', (dir) => {
+      fs.writeFileSync(join(dir, 'k1'), BASE_LINKS.k1!);
+      fs.linkSync(join(dir, 'k1'), join(dir, 'k2'));
+      fs.linkSync(join(dir, 'k1'), join(dir, 'k3'));
+      fs.writeFileSync(join(dir, 'm1'), BASE_LINKS.m1!);
+      fs.linkSync(join(dir, 'm1'), join(dir, 'm2'));
+    }, 'data/bl'));
   });
 });

@@ -72,7 +72,14 @@ export class OverlayFs implements Backend {
   // --- reading ----------------------------------------------------------------
 
   async getattr(path: string): Promise<Stat> {
-    return this.statOf(await this.tree.lookup(path));
+    return this.statAt(await this.tree.lookup(path));
+  }
+
+  /** statOf, with the link count of a commit's hard-linked file as the layer left it (see LayeredTree.baseLinks). */
+  private async statAt(e: Entry<Node>): Promise<Stat> {
+    const st = this.statOf(e);
+    if (e.where === 'base' && e.node.kind === 'file' && st.nlink > 1) st.nlink = (await this.tree.baseLinks(e)) ?? st.nlink;
+    return st;
   }
 
   async fgetattr(path: string | null, fh: number): Promise<Stat> {
@@ -86,7 +93,7 @@ export class OverlayFs implements Backend {
 
   async readdir(path: string): Promise<DirListing> {
     const out: DirListing = { names: [], stats: [] };
-    for (const [name, e] of await this.tree.list(path)) { out.names.push(name); out.stats!.push(this.statOf(e)); }
+    for (const [name, e] of await this.tree.list(path)) { out.names.push(name); out.stats!.push(await this.statAt(e)); }
     return out;
   }
 

@@ -77,6 +77,19 @@ export class LayeredTree<N extends BaseNode> {
     return this.look.linksOf(st);
   }
 
+  /**
+   * The link count of a commit's file that has several paths in the commit: those the
+   * layer still shows as the commit's. A path copied up (written, renamed, linked to)
+   * leaves the commit's inode for one of its own, and a deleted one is no link any more.
+   * null: as the commit counts (the layer has changed nothing yet).
+   */
+  async baseLinks(e: Entry<N>): Promise<number | null> {
+    if (e.where !== 'base' || !this.look.base.linkedPaths) return null;
+    if (this.layer.inUpper.size <= 1 && this.layer.whiteouts.size === 0) return null;
+    const paths = await this.look.base.linkedPaths(e.node);
+    return paths.filter((p) => !this.layer.inUpper.has(p) && !this.layer.hidesBase(p)).length;
+  }
+
   /** The real file in upper/ for `path`. */
   upperPath(path: string): string {
     return this.layer.upperPath(path);

@@ -517,7 +517,21 @@ def basefiles(d):
     say('rename', ('moved ' if os.lstat(f'{d}/c8c').st_ctime_ns != before else 'same ') + desc(f'{d}/c8c'))
 
 
-SCENARIOS = {f.__name__: f for f in (sockets, ctime, chown, rename, remove, limits, truncate, hardlinks, basefiles)}
+# Hard links the commit has: k1 k2 k3 one file, m1 m2 another (made beforehand in the
+# reference directory with link()).
+def baselinks(d):
+    def group(names):
+        st = [os.lstat(f'{d}/{n}') for n in names]
+        return f'inodes={len({s.st_ino for s in st})} nlink=' + ','.join(str(s.st_nlink) for s in st)
+    say('k group', group(['k1', 'k2', 'k3']))
+    say('m group', group(['m1', 'm2']))
+    say('unlink m2', err(lambda: os.unlink(f'{d}/m2')) + ' ' + group(['m1']))
+    say('link k4 to k1', err(lambda: os.link(f'{d}/k1', f'{d}/k4')) + ' ' + group(['k1', 'k2', 'k3', 'k4']))
+    say('write through k2', err(lambda: write(f'{d}/k2', b'new', os.O_WRONLY | os.O_TRUNC)) + ' ' + group(['k1', 'k2', 'k3', 'k4']))
+    say('content of k1', cat(f'{d}/k1'))
+
+
+SCENARIOS = {f.__name__: f for f in (sockets, ctime, chown, rename, remove, limits, truncate, hardlinks, basefiles, baselinks)}
 
 if __name__ == '__main__':
     name, where = sys.argv[1], sys.argv[2]
