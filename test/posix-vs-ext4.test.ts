@@ -49,6 +49,12 @@ const KNOWN: Record<string, Record<string, string>> = {
     'write through k2': 'as above: the written name leaves the inode, the others keep it and count one link less',
     'content of k1': 'as above',
   },
+  sparse: {
+    'SEEK_DATA from 1 MiB': "FUSE_LSEEK is not answered (ENOSYS), so the kernel takes the whole file for data; answering needs lseek(SEEK_DATA/SEEK_HOLE) on the layer's descriptor, which node:fs lacks",
+    'SEEK_HOLE from 0': 'as above',
+    'fallocate 1 MiB': 'the path-based core has no fallocate op (EOPNOTSUPP); OverlayFs.fallocate does it, for the low-level core to call',
+    'fallocate KEEP_SIZE': 'as above',
+  },
   limits: {
     'mkdir 30 levels of 200 bytes': 'the path-based core passes whole paths and refuses those past PATH_MAX (the low-level core passes names)',
   },
@@ -133,6 +139,7 @@ describe('the writable layer answers as ext4 does', () => {
   it('name and path limits', () => compare('limits', both('limits')));
   it('truncate and utimensat: permissions, UTIME_NOW/UTIME_OMIT, negative lengths', () => compare('truncate', both('truncate')));
   it('hard links made in the layer', () => compare('hardlinks', both('hardlinks')));
+  it('sparse files, files over 4 GiB, SEEK_DATA/SEEK_HOLE, fallocate', () => compare('sparse', both('sparse')));
   it("the commit's files: metadata records and copy-up move ctime, setuid/setgid go as on ext4", () => {
     compare('basefiles', both('basefiles', (dir) => {
       for (const [n, mode] of Object.entries(BASE_FILES)) {

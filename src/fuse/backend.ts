@@ -46,6 +46,8 @@ export interface WriteBackend {
   removexattr?(path: string, name: string, ctx: FuseContext): Promise<void>;
   mknod?(path: string, mode: number, rdev: number, ctx: FuseContext): Promise<void>;
   fsync?(fh: number, datasync: boolean): Promise<void>;
+  /** fallocate(2) on an open file (`mode`: its FALLOC_FL_* bits). Not wired into the path-based core. */
+  fallocate?(fh: number, mode: number, offset: number, length: number): Promise<void>;
 }
 
 export type Backend = ReadBackend & WriteBackend & ChangeSource;

@@ -9,6 +9,7 @@ import type { Backend } from './backend.js';
 import type { CommitFs, Node } from './commit-fs.js';
 import { inodeOf } from './inode.js';
 import type { Layer } from '../overlay/layer.js';
+import { fallocateFd } from '../overlay/fallocate.js';
 import { LayeredTree } from '../overlay/layered-tree.js';
 import type { Entry, UpperEntry } from '../overlay/lookup.js';
 import { withOverride } from '../overlay/meta-changes.js';
@@ -152,6 +153,10 @@ export class OverlayFs implements Backend {
 
   async ftruncate(fh: number, size: number): Promise<void> {
     await fsFtruncate(fdOf(fh), size);
+  }
+
+  fallocate(fh: number, mode: number, offset: number, length: number): Promise<void> {
+    return fallocateFd(fdOf(fh), mode, offset, length);
   }
 
   async fsync(fh: number, datasync: boolean): Promise<void> {

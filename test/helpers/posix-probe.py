@@ -494,6 +494,34 @@ def hardlinks(d):
     say('link to symlink', err(lambda: os.link(f'{d}/sl', f'{d}/sl2')) + ' ' + desc(f'{d}/sl2'))
 
 
+def sparse(d):
+    f = f'{d}/sparse'
+    fd = os.open(f, os.O_RDWR | os.O_CREAT, 0o644)
+    far = 5 * 2**30 + 7
+    os.pwrite(fd, b'START', 0)
+    say('write past 4 GiB', str(os.pwrite(fd, b'END', far)))
+    st = os.fstat(fd)
+    say('size, sparse', f'{st.st_size} {st.st_blocks < 1024}')
+    say('read the hole', repr(os.pread(fd, 4, 4 * 2**30)))
+    say('read the end', repr(os.pread(fd, 8, far)))
+    os.ftruncate(fd, 6 * 2**30)
+    say('truncate to 6 GiB', f'{os.fstat(fd).st_size} {os.fstat(fd).st_blocks < 1024}')
+    say('SEEK_DATA from 1 MiB', err(lambda: str(os.lseek(fd, 2**20, os.SEEK_DATA))))
+    say('SEEK_HOLE from 0', err(lambda: str(os.lseek(fd, 0, os.SEEK_HOLE))))
+    say('posix_fallocate 1 MiB at the end', err(lambda: os.posix_fallocate(fd, 6 * 2**30, 2**20)) + f' {os.fstat(fd).st_size}')
+    g = os.open(f'{d}/alloc', os.O_RDWR | os.O_CREAT, 0o644)
+
+    def fallocate(mode, off, n):
+        if libc.fallocate(g, mode, ctypes.c_long(off), ctypes.c_long(n)) != 0:
+            e = ctypes.get_errno()
+            raise OSError(e, os.strerror(e))
+    say('fallocate 1 MiB', err(lambda: fallocate(0, 0, 2**20)) + f' {os.fstat(g).st_size} {os.fstat(g).st_blocks >= 2048}')
+    say('fallocate KEEP_SIZE', err(lambda: fallocate(1, 2**20, 2**20)) + f' {os.fstat(g).st_size}')
+    os.close(g)
+    os.close(fd)
+    os.unlink(f)
+
+
 # Files the commit has (made beforehand in the reference directory, with the same
 # content, modes and owners): what changes to them do before and after copy-up.
 BASE_FILES = {'c1': 0o644, 'c2': 0o4755, 'c3': 0o2755, 'c4': 0o644, 'c5': 0o644, 'c6': 0o600, 'c7': 0o644, 'c8': 0o644}
@@ -531,7 +559,7 @@ def baselinks(d):
     say('content of k1', cat(f'{d}/k1'))
 
 
-SCENARIOS = {f.__name__: f for f in (sockets, ctime, chown, rename, remove, limits, truncate, hardlinks, basefiles, baselinks)}
+SCENARIOS = {f.__name__: f for f in (sockets, ctime, chown, rename, remove, limits, truncate, hardlinks, basefiles, baselinks, sparse)}
 
 if __name__ == '__main__':
     name, where = sys.argv[1], sys.argv[2]
