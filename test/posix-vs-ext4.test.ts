@@ -55,6 +55,9 @@ const KNOWN: Record<string, Record<string, string>> = {
     'fallocate 1 MiB': 'the path-based core has no fallocate op (EOPNOTSUPP); OverlayFs.fallocate does it, for the low-level core to call',
     'fallocate KEEP_SIZE': 'as above',
   },
+  misc: {
+    'O_TMPFILE': 'the path-based core has no tmpfile op (EOPNOTSUPP: programs fall back to a named file)',
+  },
   limits: {
     'mkdir 30 levels of 200 bytes': 'the path-based core passes whole paths and refuses those past PATH_MAX (the low-level core passes names)',
   },
@@ -139,6 +142,7 @@ describe('the writable layer answers as ext4 does', () => {
   it('name and path limits', () => compare('limits', both('limits')));
   it('truncate and utimensat: permissions, UTIME_NOW/UTIME_OMIT, negative lengths', () => compare('truncate', both('truncate')));
   it('hard links made in the layer', () => compare('hardlinks', both('hardlinks')));
+  it('xattrs (security.capability, trusted.*), shared writable mmap, POSIX locks and flock, O_TMPFILE, copy_file_range', () => compare('misc', both('misc')));
   it('sparse files, files over 4 GiB, SEEK_DATA/SEEK_HOLE, fallocate', () => compare('sparse', both('sparse')));
   it("the commit's files: metadata records and copy-up move ctime, setuid/setgid go as on ext4", () => {
     compare('basefiles', both('basefiles', (dir) => {

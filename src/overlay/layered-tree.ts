@@ -12,7 +12,6 @@
 // (copy-up content, truncation) and directory listings go through the pool.
 import fs from 'node:fs';
 import { join } from 'node:path';
-import xattr from '@napi-rs/xattr';
 import { isLnk } from '../store/objects/types.js';
 import type { BaseNode, BaseTree } from './base-tree.js';
 import { CopyUp } from './copy-up.js';
@@ -23,6 +22,7 @@ import { chmodChange, chownChange, metaOf, removexattrChange, setxattrChange, ut
 import { checkNameLength } from './names.js';
 import { makeDir, makeFile, makeNode, makeSymlink, ownerOfNew, type Caller } from './new-entries.js';
 import { changeRefusal, dirRenameRefusal, linkRefusal, renameRefusal } from './rules.js';
+import { getXattr, listXattrs } from './upper-xattrs.js';
 import { nameMade, nameMoved, nameRemoved } from './whiteouts.js';
 
 const O_ACCMODE = 3;
@@ -108,14 +108,14 @@ export class LayeredTree<N extends BaseNode> {
 
   async getxattr(path: string, name: string): Promise<Buffer | null> {
     const e = await this.look.lookup(path);
-    if (e.where === 'upper') return xattr.getAttribute(this.layer.upperPath(path), name);
+    if (e.where === 'upper') return getXattr(this.layer.upperPath(path), name);
     const found = metaOf(e).xattrs.find(([k]) => k === name);
     return found ? found[1] : null;
   }
 
   async listxattr(path: string): Promise<string[]> {
     const e = await this.look.lookup(path);
-    if (e.where === 'upper') return xattr.listAttributes(this.layer.upperPath(path));
+    if (e.where === 'upper') return listXattrs(this.layer.upperPath(path));
     return metaOf(e).xattrs.map(([k]) => k);
   }
 

@@ -3,12 +3,12 @@
 // up: its content stays the commit's, and `layer diff` shows it as modified. An
 // entry already in upper/ is changed in place.
 import fs from 'node:fs';
-import xattr from '@napi-rs/xattr';
 import { S_IFMT } from '../store/objects/types.js';
 import type { BaseNode } from './base-tree.js';
 import { LayerError } from './errors.js';
 import type { MetaOverride } from './layer-db.js';
 import type { BaseEntry } from './lookup.js';
+import { getXattr, removeXattr, setXattr } from './upper-xattrs.js';
 
 /** setxattr(2) flags. */
 export const XATTR_CREATE = 1, XATTR_REPLACE = 2;
@@ -75,10 +75,10 @@ export function utimensChange(atime: TimeChange, mtime: TimeChange, now = Date.n
 export function setxattrChange(name: string, value: Buffer, flags: number): MetaChange {
   return {
     async upper(p) {
-      const had = (await xattr.getAttribute(p, name)) !== null;
+      const had = (await getXattr(p, name)) !== null;
       if ((flags & XATTR_CREATE) && had) throw LayerError.of('EEXIST');
       if ((flags & XATTR_REPLACE) && !had) throw LayerError.of('ENODATA');
-      await xattr.setAttribute(p, name, value);
+      await setXattr(p, name, value);
     },
     base(m) {
       const i = m.xattrs.findIndex(([k]) => k === name);
@@ -92,8 +92,8 @@ export function setxattrChange(name: string, value: Buffer, flags: number): Meta
 export function removexattrChange(name: string): MetaChange {
   return {
     async upper(p) {
-      if ((await xattr.getAttribute(p, name)) === null) throw LayerError.of('ENODATA');
-      await xattr.removeAttribute(p, name);
+      if ((await getXattr(p, name)) === null) throw LayerError.of('ENODATA');
+      await removeXattr(p, name);
     },
     base(m) {
       const i = m.xattrs.findIndex(([k]) => k === name);

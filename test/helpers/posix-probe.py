@@ -522,6 +522,79 @@ def sparse(d):
     os.unlink(f)
 
 
+def misc(d):
+    import fcntl
+    import mmap
+    import struct
+    f = f'{d}/f'
+    write(f, b'0123456789')
+    # A file capability (as setcap cap_net_raw+ep writes it: VFS_CAP_REVISION_2).
+    cap = struct.pack('<IIIII', 0x02000001, 1 << 13, 1 << 13, 0, 0)
+    say('security.capability', err(lambda: os.setxattr(f, 'security.capability', cap)) + ' ' + err(lambda: os.getxattr(f, 'security.capability').hex()))
+    say('capability dropped by write', err(lambda: write(f, b'x', os.O_WRONLY)) + ' ' + err(lambda: os.getxattr(f, 'security.capability').hex()))
+    say('trusted.*', err(lambda: os.setxattr(f, 'trusted.t', b'v')) + ' ' + err(lambda: os.getxattr(f, 'trusted.t').decode()))
+    say('trusted.* as 1000', as_user(lambda: os.getxattr(f, 'trusted.t').decode()))
+    say('user.* on a symlink', err(lambda: (os.symlink('f', f'{d}/l'), os.setxattr(f'{d}/l', 'user.x', b'1', follow_symlinks=False))[1]))
+    say('user.* on a fifo', err(lambda: (os.mkfifo(f'{d}/p'), os.setxattr(f'{d}/p', 'user.x', b'1'))[1]))
+    say('xattr value 64 KiB', err(lambda: os.setxattr(f, 'user.big', b'v' * 65536)))
+    say('xattr missing', err(lambda: os.getxattr(f, 'user.none')))
+    # Shared writable mmap: what is stored through the map is what read() sees.
+    g = f'{d}/m'
+    write(g, b'\0' * 8192)
+    fd = os.open(g, os.O_RDWR)
+    m = mmap.mmap(fd, 8192, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+    m[100:105] = b'mmap!'
+    m.flush()
+    m.close()
+    os.close(fd)
+    say('shared mmap write', repr(open(g, 'rb').read()[100:105]))
+    # POSIX record locks between two processes, and flock.
+    fd = os.open(f, os.O_RDWR)
+    fcntl.lockf(fd, fcntl.LOCK_EX, 5, 0)
+    say('fcntl lock held elsewhere', as_user(lambda: lock_other(f), 0, 0))
+    fcntl.lockf(fd, fcntl.LOCK_UN, 5, 0)
+    say('fcntl lock after release', as_user(lambda: lock_other(f), 0, 0))
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    say('flock held elsewhere', as_user(lambda: flock_other(f), 0, 0))
+    os.close(fd)
+    # O_TMPFILE, and linking it in; copy_file_range.
+    def tmpfile():
+        t = os.open(d, os.O_TMPFILE | os.O_RDWR, 0o600)
+        os.write(t, b'anon')
+        r = f'nlink={os.fstat(t).st_nlink} ' + os.pread(t, 4, 0).decode()
+        os.close(t)
+        return r
+    say('O_TMPFILE', err(tmpfile))
+    def cfr():
+        a, b = os.open(f, os.O_RDONLY), os.open(f'{d}/copy', os.O_WRONLY | os.O_CREAT, 0o644)
+        try:
+            return str(os.copy_file_range(a, b, 4))
+        finally:
+            os.close(a)
+            os.close(b)
+    say('copy_file_range', err(cfr) + ' ' + cat(f'{d}/copy'))
+
+
+def lock_other(p):
+    import fcntl
+    fd = os.open(p, os.O_RDWR)
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 5, 0)
+        return 'got it'
+    finally:
+        os.close(fd)
+
+
+def flock_other(p):
+    import fcntl
+    fd = os.open(p, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return 'got it'
+    finally:
+        os.close(fd)
+
+
 # Files the commit has (made beforehand in the reference directory, with the same
 # content, modes and owners): what changes to them do before and after copy-up.
 BASE_FILES = {'c1': 0o644, 'c2': 0o4755, 'c3': 0o2755, 'c4': 0o644, 'c5': 0o644, 'c6': 0o600, 'c7': 0o644, 'c8': 0o644}
@@ -559,7 +632,7 @@ def baselinks(d):
     say('content of k1', cat(f'{d}/k1'))
 
 
-SCENARIOS = {f.__name__: f for f in (sockets, ctime, chown, rename, remove, limits, truncate, hardlinks, basefiles, baselinks, sparse)}
+SCENARIOS = {f.__name__: f for f in (sockets, ctime, chown, rename, remove, limits, truncate, hardlinks, basefiles, baselinks, sparse, misc)}
 
 if __name__ == '__main__':
     name, where = sys.argv[1], sys.argv[2]
