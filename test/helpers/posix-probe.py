@@ -97,28 +97,36 @@ def moved(p, op, fields=('st_ctime_ns',), follow=False):
     return f'{r} {",".join(changed) or "same"}'
 
 
+def check(rc):
+    """A libc call's -1 as the OSError Python would raise."""
+    if rc != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e))
+
+
 def utimensat(p, at, mt, follow=True):
     """utimensat with (sec, nsec) pairs; nsec may be UTIME_NOW/UTIME_OMIT; None for a NULL times argument."""
     class Timespec(ctypes.Structure):
         _fields_ = [('tv_sec', ctypes.c_long), ('tv_nsec', ctypes.c_long)]
     times = None if at is None else (Timespec * 2)(Timespec(*at), Timespec(*mt))
-    if libc.utimensat(AT_FDCWD, p.encode(), times, 0 if follow else 0x100) != 0:
-        e = ctypes.get_errno()
-        raise OSError(e, os.strerror(e))
+    check(libc.utimensat(AT_FDCWD, p.encode(), times, 0 if follow else 0x100))
 
 
 def renameat2(a, b, flags):
-    if libc.renameat2(AT_FDCWD, a.encode(), AT_FDCWD, b.encode(), flags) != 0:
-        e = ctypes.get_errno()
-        raise OSError(e, os.strerror(e))
+    check(libc.renameat2(AT_FDCWD, a.encode(), AT_FDCWD, b.encode(), flags))
+
+
+def with_fd(p, flags, fn, mode=0o644):
+    """fn(fd) on p opened with flags; the fd is closed after."""
+    fd = os.open(p, flags, mode)
+    try:
+        return fn(fd)
+    finally:
+        os.close(fd)
 
 
 def write(p, data=b'x', flags=os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode=0o644):
-    fd = os.open(p, flags, mode)
-    try:
-        os.write(fd, data)
-    finally:
-        os.close(fd)
+    with_fd(p, flags, lambda fd: os.write(fd, data), mode)
 
 
 # --- scenarios --------------------------------------------------------------------
@@ -214,11 +222,7 @@ def ctime(d):
 
 
 def trunc_fd(p, n):
-    fd = os.open(p, os.O_WRONLY)
-    try:
-        os.ftruncate(fd, n)
-    finally:
-        os.close(fd)
+    with_fd(p, os.O_WRONLY, lambda fd: os.ftruncate(fd, n))
 
 
 def chown(d):
@@ -512,9 +516,7 @@ def sparse(d):
     g = os.open(f'{d}/alloc', os.O_RDWR | os.O_CREAT, 0o644)
 
     def fallocate(mode, off, n):
-        if libc.fallocate(g, mode, ctypes.c_long(off), ctypes.c_long(n)) != 0:
-            e = ctypes.get_errno()
-            raise OSError(e, os.strerror(e))
+        check(libc.fallocate(g, mode, ctypes.c_long(off), ctypes.c_long(n)))
     say('fallocate 1 MiB', err(lambda: fallocate(0, 0, 2**20)) + f' {os.fstat(g).st_size} {os.fstat(g).st_blocks >= 2048}')
     say('fallocate KEEP_SIZE', err(lambda: fallocate(1, 2**20, 2**20)) + f' {os.fstat(g).st_size}')
     os.close(g)
@@ -566,33 +568,18 @@ def misc(d):
         return r
     say('O_TMPFILE', err(tmpfile))
     def cfr():
-        a, b = os.open(f, os.O_RDONLY), os.open(f'{d}/copy', os.O_WRONLY | os.O_CREAT, 0o644)
-        try:
-            return str(os.copy_file_range(a, b, 4))
-        finally:
-            os.close(a)
-            os.close(b)
+        return with_fd(f, os.O_RDONLY, lambda a: with_fd(f'{d}/copy', os.O_WRONLY | os.O_CREAT, lambda b: str(os.copy_file_range(a, b, 4))))
     say('copy_file_range', err(cfr) + ' ' + cat(f'{d}/copy'))
 
 
 def lock_other(p):
     import fcntl
-    fd = os.open(p, os.O_RDWR)
-    try:
-        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 5, 0)
-        return 'got it'
-    finally:
-        os.close(fd)
+    return with_fd(p, os.O_RDWR, lambda fd: (fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 5, 0), 'got it')[1])
 
 
 def flock_other(p):
     import fcntl
-    fd = os.open(p, os.O_RDWR)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return 'got it'
-    finally:
-        os.close(fd)
+    return with_fd(p, os.O_RDWR, lambda fd: (fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB), 'got it')[1])
 
 
 # Files the commit has (made beforehand in the reference directory, with the same
