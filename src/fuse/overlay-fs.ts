@@ -63,7 +63,7 @@ export class OverlayFs implements Backend {
         : !e.unlinked && this.tree.takesWrites(e.path) ? st.ino % 2 ** 32 : 0;
       // libfuse's path API takes one link off what it is told of a name it hid (.fuse_hidden*,
       // see detach): the one that name would have on a disk.
-      const nlink = this.tree.linksOf(st) + (e.unlinked ? 1 : 0);
+      const nlink = this.tree.linksOf(st) + (e.unlinked && this.tree.isDetached(e.path) ? 1 : 0);
       return { mode: st.mode, ino: e.path === '/' ? 1 : upperIno(st), nlink, uid: st.uid, gid: st.gid, size: st.size, rdev: st.rdev, blksize: st.blksize, blocks: st.blocks, atime: st.atimeMs, mtime: st.mtimeMs, ctime: st.ctimeMs, dev };
     }
     // dev (never shown): what this name holds is the commit's, read-only until copied up.

@@ -92,7 +92,7 @@ async function makeSocket(p: string, mode: number): Promise<void> {
   const server = net.createServer();
   try {
     await new Promise<void>((res, rej) => { server.once('error', rej); server.listen(`/proc/self/fd/${dir}/${tmpName}`, res); });
-    // Not renameSync(tmp, p) over anything: the caller checked that `p` is free.
+    // `p` is free (the caller checked): nothing is renamed over.
     fs.renameSync(`${dirname(p)}/${tmpName}`, p);
     fs.chmodSync(p, mode & 0o7777);
   } catch (x) {
