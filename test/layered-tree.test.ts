@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BaseNode, BaseTree } from '../src/overlay/base-tree.js';
 import { Layer, parentOf } from '../src/overlay/layer.js';
-import { LayeredTree } from '../src/overlay/layered-tree.js';
+import { LayeredTree, RENAME_EXCHANGE, RENAME_NOREPLACE } from '../src/overlay/layered-tree.js';
 import { Rules } from '../src/overlay/rules.js';
 import { scratch } from './helpers/tmp.js';
 
@@ -114,6 +114,27 @@ describe('a layered tree over an in-memory commit', () => {
     expect(layer.whiteouts.has('/var/lib/x')).toBe(true);
     expect(await names(t, '/var/lib')).toEqual([]);
     expect(await names(t, '/var')).toEqual(['cache', 'lib', 'y']);
+  });
+
+  it('renameat2: RENAME_NOREPLACE refuses an existing target; RENAME_EXCHANGE swaps files, also a base one; two names of one inode stay', async () => {
+    fs.closeSync(await t.create('/var/a', 0o644, ROOT));
+    fs.writeFileSync(join(layer.upper, 'var/a'), 'A');
+    expect(await codeOf(t.rename('/var/a', '/var/lib/x', RENAME_NOREPLACE))).toBe('EEXIST');
+    expect(await codeOf(t.rename('/var/a', '/var/b', RENAME_NOREPLACE | RENAME_EXCHANGE))).toBe('EINVAL');
+    expect(await codeOf(t.rename('/var/a', '/var/none', RENAME_EXCHANGE))).toBe('ENOENT');
+    await t.rename('/var/a', '/var/lib/x', RENAME_EXCHANGE);
+    expect(fs.readFileSync(join(layer.upper, 'var/a'), 'utf8')).toBe('x');
+    expect(fs.readFileSync(join(layer.upper, 'var/lib/x'), 'utf8')).toBe('A');
+    expect(await names(t, '/var')).toEqual(['a', 'cache', 'lib']);
+    expect(await names(t, '/var/lib')).toEqual(['x']);
+    expect(layer.whiteouts.size).toBe(0);
+    expect(await codeOf(t.rename('/var/a', '/etc/os-release', RENAME_EXCHANGE))).toBe('EXDEV');
+    expect(await codeOf(t.rename('/var/a', '/var/cache', RENAME_EXCHANGE))).toBe('EXDEV');
+    await t.rename('/var/a', '/var/b', RENAME_NOREPLACE);
+    expect(await names(t, '/var')).toEqual(['b', 'cache', 'lib']);
+    await t.link('/var/b', '/var/c');
+    await t.rename('/var/b', '/var/c');
+    expect(await names(t, '/var')).toEqual(['b', 'c', 'cache', 'lib']);
   });
 
   it('gives new entries the caller\'s ids, and the group of a setgid parent', async () => {

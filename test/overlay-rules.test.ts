@@ -2,7 +2,7 @@
 // are refused with EROFS or EXDEV, who owns a new entry, how a metadata record
 // shows. (overlay-posix.test.ts checks the same through a real mount.)
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_RULES, Rules, changeRefusal, dirRenameRefusal, linkRefusal, renameRefusal } from '../src/overlay/rules.js';
+import { DEFAULT_RULES, Rules, volatileDirOf, changeRefusal, dirRenameRefusal, linkRefusal, renameRefusal } from '../src/overlay/rules.js';
 import { ownerOfNew } from '../src/overlay/new-entries.js';
 import { chmodChange, chownChange, removexattrChange, setxattrChange, utimensChange, withOverride, XATTR_CREATE, XATTR_REPLACE } from '../src/overlay/meta-changes.js';
 import { checkNameLength } from '../src/overlay/names.js';
@@ -15,6 +15,14 @@ describe('which paths take writes (the default rules)', () => {
   it('takes writes below /var, /home, /root, /tmp and /srv, but not the directories themselves', () => {
     for (const p of ['/var/log/x', '/var/a', '/home/alice/.profile', '/root/.bashrc', '/tmp/x', '/srv/www/index.html']) expect(rules.writable(p), p).toBe(true);
     for (const p of ['/var', '/home', '/tmp', '/usr/bin/sh', '/etc', '/variable', '/']) expect(rules.writable(p), p).toBe(false);
+  });
+
+  it('takes writes below /run and /tmp whatever the rules say (volatile: see VOLATILE_DIRS)', () => {
+    const none = new Rules([]);
+    for (const p of ['/run/adduser', '/run/user/1000/bus', '/tmp/x']) expect(none.writable(p), p).toBe(true);
+    for (const p of ['/run', '/tmp', '/running', '/tmpx/a']) expect(none.writable(p), p).toBe(false);
+    expect(volatileDirOf('/run/lock/x')).toBe('/run');
+    expect(volatileDirOf('/var/run')).toBeNull();
   });
 
   it('takes in /etc exactly what the account tools write', () => {
@@ -74,7 +82,7 @@ describe('new entries and metadata records', () => {
     expect(ownerOfNew({ mode: 0o40755, gid: 50 }, { uid: 0, gid: 0 }, daemon).differs).toBe(false);
   });
 
-  const record = (): MetaOverride => ({ uid: 0, gid: 0, mode: 0o100644, xattrs: [['user.a', Buffer.from('1')]], mtime: null, atime: null });
+  const record = (): MetaOverride => ({ uid: 0, gid: 0, mode: 0o100644, xattrs: [['user.a', Buffer.from('1')]], mtime: null, atime: null, ctime: null });
 
   it('records chmod, chown and utimens of a base entry', () => {
     const m = record();

@@ -30,7 +30,11 @@ export interface WriteBackend {
   truncate?(path: string, size: number, ctx: FuseContext): Promise<void>;
   ftruncate?(fh: number, size: number): Promise<void>;
   unlink?(path: string, ctx: FuseContext): Promise<void>;
-  rename?(from: string, to: string, ctx: FuseContext): Promise<void>;
+  /**
+   * `flags`: renameat2's RENAME_NOREPLACE (1) and RENAME_EXCHANGE (2); the path-based core
+   * passes none (it refuses them itself), a core that passes them gets them honoured.
+   */
+  rename?(from: string, to: string, ctx: FuseContext, flags?: number): Promise<void>;
   mkdir?(path: string, mode: number, ctx: FuseContext): Promise<void>;
   rmdir?(path: string, ctx: FuseContext): Promise<void>;
   symlink?(target: string, path: string, ctx: FuseContext): Promise<void>;
@@ -42,6 +46,8 @@ export interface WriteBackend {
   removexattr?(path: string, name: string, ctx: FuseContext): Promise<void>;
   mknod?(path: string, mode: number, rdev: number, ctx: FuseContext): Promise<void>;
   fsync?(fh: number, datasync: boolean): Promise<void>;
+  /** fallocate(2) on an open file (`mode`: its FALLOC_FL_* bits). Not wired into the path-based core. */
+  fallocate?(fh: number, mode: number, offset: number, length: number): Promise<void>;
 }
 
 export type Backend = ReadBackend & WriteBackend & ChangeSource;

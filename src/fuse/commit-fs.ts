@@ -247,6 +247,40 @@ export class CommitFs implements ReadBackend {
     };
   }
 
+  /** Checksum → every path of a file the commit has under several (see linkedPaths). */
+  private linkPaths?: Promise<Map<Checksum, string[]>>;
+
+  /**
+   * Every path of the commit that is the same file as `n` (`n`'s own alone for a file
+   * with one path). The paths of all such files are found by one walk of the commit's
+   * dirtrees, at the first ask.
+   */
+  linkedPaths(n: Node): Promise<string[]> {
+    if (n.kind !== 'file' || !this.links.has(n.checksum)) return Promise.resolve([n.path]);
+    this.linkPaths ??= this.guard('/', () => this.walkLinkedPaths());
+    return this.linkPaths.then((m) => m.get(n.checksum) ?? [n.path]);
+  }
+
+  private async walkLinkedPaths(): Promise<Map<Checksum, string[]>> {
+    const out = new Map<Checksum, string[]>();
+    const walk = async (tree: Checksum, prefix: string): Promise<void> => {
+      const t = await this.repo.loadDirTree(tree);
+      for (const f of t.files) {
+        if (!this.links.has(f.checksum)) continue;
+        const list = out.get(f.checksum);
+        if (list) list.push(`${prefix}/${f.name}`); else out.set(f.checksum, [`${prefix}/${f.name}`]);
+      }
+      await Promise.all(t.dirs.map((d) => walk(d.tree, `${prefix}/${d.name}`)));
+    };
+    if (this.links.size > 0) await walk(this.commit.rootTree, '');
+    return out;
+  }
+
+  /** True when both are paths of one regular file of the commit (see links). */
+  sameFile(a: Node, b: Node): boolean {
+    return a.kind === 'file' && b.kind === 'file' && a.checksum === b.checksum && this.links.has(a.checksum);
+  }
+
   async getattr(path: string): Promise<Stat> {
     return this.statOf(await this.resolve(path));
   }

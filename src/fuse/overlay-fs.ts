@@ -9,6 +9,7 @@ import type { Backend } from './backend.js';
 import type { CommitFs, Node } from './commit-fs.js';
 import { inodeOf } from './inode.js';
 import type { Layer } from '../overlay/layer.js';
+import { fallocateFd } from '../overlay/fallocate.js';
 import { LayeredTree } from '../overlay/layered-tree.js';
 import type { Entry, UpperEntry } from '../overlay/lookup.js';
 import { withOverride } from '../overlay/meta-changes.js';
@@ -60,7 +61,10 @@ export class OverlayFs implements Backend {
       // A directory only the layer has says so: the binding can answer "no such name" in it.
       const dev = st.isDirectory() ? (this.tree.isLayerOnlyDir(e.path) ? LAYER_ONLY_DIR : 0)
         : !e.unlinked && this.tree.takesWrites(e.path) ? st.ino % 2 ** 32 : 0;
-      return { mode: st.mode, ino: e.path === '/' ? 1 : upperIno(st), nlink: e.unlinked ? 0 : st.nlink, uid: st.uid, gid: st.gid, size: st.size, rdev: st.rdev, blksize: st.blksize, blocks: st.blocks, atime: st.atimeMs, mtime: st.mtimeMs, ctime: st.ctimeMs, dev };
+      // libfuse's path API takes one link off what it is told of a name it hid (.fuse_hidden*,
+      // see detach): the one that name would have on a disk.
+      const nlink = this.tree.linksOf(st) + (e.unlinked && this.tree.isDetached(e.path) ? 1 : 0);
+      return { mode: st.mode, ino: e.path === '/' ? 1 : upperIno(st), nlink, uid: st.uid, gid: st.gid, size: st.size, rdev: st.rdev, blksize: st.blksize, blocks: st.blocks, atime: st.atimeMs, mtime: st.mtimeMs, ctime: st.ctimeMs, dev };
     }
     // dev (never shown): what this name holds is the commit's, read-only until copied up.
     return withOverride({ ...this.base.statOf(e.node), dev: STABLE_CONTENT }, e.over);
@@ -69,7 +73,14 @@ export class OverlayFs implements Backend {
   // --- reading ----------------------------------------------------------------
 
   async getattr(path: string): Promise<Stat> {
-    return this.statOf(await this.tree.lookup(path));
+    return this.statAt(await this.tree.lookup(path));
+  }
+
+  /** statOf, with the link count of a commit's hard-linked file as the layer left it (see LayeredTree.baseLinks). */
+  private async statAt(e: Entry<Node>): Promise<Stat> {
+    const st = this.statOf(e);
+    if (e.where === 'base' && e.node.kind === 'file' && st.nlink > 1) st.nlink = (await this.tree.baseLinks(e)) ?? st.nlink;
+    return st;
   }
 
   async fgetattr(path: string | null, fh: number): Promise<Stat> {
@@ -83,7 +94,7 @@ export class OverlayFs implements Backend {
 
   async readdir(path: string): Promise<DirListing> {
     const out: DirListing = { names: [], stats: [] };
-    for (const [name, e] of await this.tree.list(path)) { out.names.push(name); out.stats!.push(this.statOf(e)); }
+    for (const [name, e] of await this.tree.list(path)) { out.names.push(name); out.stats!.push(await this.statAt(e)); }
     return out;
   }
 
@@ -144,6 +155,10 @@ export class OverlayFs implements Backend {
     await fsFtruncate(fdOf(fh), size);
   }
 
+  fallocate(fh: number, mode: number, offset: number, length: number): Promise<void> {
+    return fallocateFd(fdOf(fh), mode, offset, length);
+  }
+
   async fsync(fh: number, datasync: boolean): Promise<void> {
     if (fh !== 0) await (datasync ? fsFdatasync(fdOf(fh)) : fsFsync(fdOf(fh)));
   }
@@ -172,8 +187,8 @@ export class OverlayFs implements Backend {
     return this.tree.rmdir(path);
   }
 
-  rename(from: string, to: string): Promise<void> {
-    return isHiddenName(to) ? this.tree.detach(from, to) : this.tree.rename(from, to);
+  rename(from: string, to: string, _ctx?: FuseContext, flags = 0): Promise<void> {
+    return isHiddenName(to) && flags === 0 ? this.tree.detach(from, to) : this.tree.rename(from, to, flags);
   }
 
   // --- metadata ---------------------------------------------------------------

@@ -23,4 +23,8 @@ export interface BaseTree<N extends BaseNode> {
   childNames(dir: N & { kind: 'dir' }): Promise<string[]>;
   /** Writes a regular file's content to the new file `dest`, checked as a read of it would be. */
   copyContent(file: N & { kind: 'file' }, dest: string): Promise<void>;
+  /** True when two regular files of the commit are one inode (hard links of each other). */
+  sameFile?(a: N, b: N): boolean;
+  /** Every path of the commit that is the same file as `file` (hard links), its own included. */
+  linkedPaths?(file: N): Promise<string[]>;
 }

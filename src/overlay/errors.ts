@@ -4,7 +4,8 @@
 
 export type LayerErrno =
   | 'ENOENT' | 'ENOTDIR' | 'EISDIR' | 'EEXIST' | 'ENOTEMPTY' | 'ENAMETOOLONG'
-  | 'EROFS' | 'EXDEV' | 'EINVAL' | 'ENODATA' | 'EPERM';
+  | 'EROFS' | 'EXDEV' | 'EINVAL' | 'ENODATA' | 'EPERM'
+  | 'EOPNOTSUPP' | 'ENOSPC' | 'EFBIG' | 'EBADF' | 'EIO';
 
 export class LayerError extends Error {
   private static readonly shared = new Map<LayerErrno, LayerError>();

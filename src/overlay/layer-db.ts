@@ -16,6 +16,8 @@ export interface MetaOverride {
   /** ms since the epoch; null = as in the base */
   mtime: number | null;
   atime: number | null;
+  /** ms since the epoch of the last recorded change; null = as in the base */
+  ctime: number | null;
 }
 
 export class LayerDb {
@@ -36,19 +38,23 @@ export class LayerDb {
       ) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS rule (pos INTEGER PRIMARY KEY, glob TEXT NOT NULL);
     `);
+    // Layers made before metadata records kept their change time.
+    if (!(this.db.prepare('PRAGMA table_info(meta)').all() as Array<{ name: string }>).some((c) => c.name === 'ctime')) {
+      this.db.exec('ALTER TABLE meta ADD COLUMN ctime INTEGER');
+    }
     this.st = {
       addWhiteout: this.db.prepare('INSERT OR IGNORE INTO whiteout (path) VALUES (?)'),
       delWhiteout: this.db.prepare('DELETE FROM whiteout WHERE path = ?'),
       addOpaque: this.db.prepare('INSERT OR IGNORE INTO opaque (path) VALUES (?)'),
-      putMeta: this.db.prepare('INSERT OR REPLACE INTO meta (path, uid, gid, mode, xattrs, mtime, atime) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      putMeta: this.db.prepare('INSERT OR REPLACE INTO meta (path, uid, gid, mode, xattrs, mtime, atime, ctime) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
       delMeta: this.db.prepare('DELETE FROM meta WHERE path = ?'),
     };
   }
 
   loadAll(): { whiteouts: string[]; opaque: string[]; meta: Map<string, MetaOverride>; rules: string[] } {
     const meta = new Map<string, MetaOverride>();
-    for (const r of this.db.prepare('SELECT * FROM meta').all() as Array<{ path: string; uid: number; gid: number; mode: number; xattrs: Buffer; mtime: number | null; atime: number | null }>) {
-      meta.set(r.path, { uid: r.uid, gid: r.gid, mode: r.mode, xattrs: xattrsFromGValue(deserialize('a(ayay)', r.xattrs) as GValue), mtime: r.mtime, atime: r.atime });
+    for (const r of this.db.prepare('SELECT * FROM meta').all() as Array<{ path: string; uid: number; gid: number; mode: number; xattrs: Buffer; mtime: number | null; atime: number | null; ctime: number | null }>) {
+      meta.set(r.path, { uid: r.uid, gid: r.gid, mode: r.mode, xattrs: xattrsFromGValue(deserialize('a(ayay)', r.xattrs) as GValue), mtime: r.mtime, atime: r.atime, ctime: r.ctime });
     }
     return {
       whiteouts: (this.db.prepare('SELECT path FROM whiteout').all() as Array<{ path: string }>).map((r) => r.path),
@@ -70,7 +76,7 @@ export class LayerDb {
   removeWhiteout(path: string): void { this.st.delWhiteout.run(path); }
   addOpaque(path: string): void { this.st.addOpaque.run(path); }
   putMeta(path: string, m: MetaOverride): void {
-    this.st.putMeta.run(path, m.uid, m.gid, m.mode, serialize('a(ayay)', xattrsToGValue(m.xattrs)), m.mtime, m.atime);
+    this.st.putMeta.run(path, m.uid, m.gid, m.mode, serialize('a(ayay)', xattrsToGValue(m.xattrs)), m.mtime, m.atime, m.ctime);
   }
   removeMeta(path: string): void { this.st.delMeta.run(path); }
 

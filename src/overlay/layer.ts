@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import { join } from 'node:path';
 import { LayerDb, type MetaOverride } from './layer-db.js';
-import { Rules } from './rules.js';
+import { Rules, VOLATILE_DIRS } from './rules.js';
 
 export const parentOf = (p: string): string => (p.lastIndexOf('/') <= 0 ? '/' : p.slice(0, p.lastIndexOf('/')));
 export const ancestorsOf = (p: string): string[] => {
@@ -41,13 +41,22 @@ export class Layer {
 
   static open(dir: string, opts: { scanUpper?: boolean; forMount?: boolean } = {}): Layer {
     const l = new Layer(dir);
-    if (opts.scanUpper !== false) l.scanUpper();
     if (opts.forMount) {
       // Nothing has these open any more: the mount that did is gone.
       fs.rmSync(l.hidden, { recursive: true, force: true });
       fs.mkdirSync(l.hidden);
+      l.dropVolatile();
     }
+    if (opts.scanUpper !== false) l.scanUpper();
     return l;
+  }
+
+  /** Drops what the layer holds at and below each volatile directory (rules.ts): the commit's entries show again. */
+  private dropVolatile(): void {
+    for (const d of VOLATILE_DIRS) {
+      fs.rmSync(this.upperPath(d), { recursive: true, force: true });
+      this.forgetBelow(d);
+    }
   }
 
   private scanUpper(): void {

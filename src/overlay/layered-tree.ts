@@ -12,7 +12,6 @@
 // (copy-up content, truncation) and directory listings go through the pool.
 import fs from 'node:fs';
 import { join } from 'node:path';
-import xattr from '@napi-rs/xattr';
 import { isLnk } from '../store/objects/types.js';
 import type { BaseNode, BaseTree } from './base-tree.js';
 import { CopyUp } from './copy-up.js';
@@ -23,9 +22,12 @@ import { chmodChange, chownChange, metaOf, removexattrChange, setxattrChange, ut
 import { checkNameLength } from './names.js';
 import { makeDir, makeFile, makeNode, makeSymlink, ownerOfNew, type Caller } from './new-entries.js';
 import { changeRefusal, dirRenameRefusal, linkRefusal, renameRefusal } from './rules.js';
+import { getXattr, listXattrs } from './upper-xattrs.js';
 import { nameMade, nameMoved, nameRemoved } from './whiteouts.js';
 
 const O_ACCMODE = 3;
+/** renameat2(2) flags. */
+export const RENAME_NOREPLACE = 1, RENAME_EXCHANGE = 2;
 const { O_RDONLY, O_TRUNC, O_CREAT, O_EXCL } = fs.constants;
 
 export class LayeredTree<N extends BaseNode> {
@@ -70,6 +72,24 @@ export class LayeredTree<N extends BaseNode> {
     return this.look.detached.has(path);
   }
 
+  /** An upper file's link count: the names the tree has for it (see Lookup.linksOf). */
+  linksOf(st: fs.Stats): number {
+    return this.look.linksOf(st);
+  }
+
+  /**
+   * The link count of a commit's file that has several paths in the commit: those the
+   * layer still shows as the commit's. A path copied up (written, renamed, linked to)
+   * leaves the commit's inode for one of its own, and a deleted one is no link any more.
+   * null: as the commit counts (the layer has changed nothing yet).
+   */
+  async baseLinks(e: Entry<N>): Promise<number | null> {
+    if (e.where !== 'base' || !this.look.base.linkedPaths) return null;
+    if (this.layer.inUpper.size <= 1 && this.layer.whiteouts.size === 0) return null;
+    const paths = await this.look.base.linkedPaths(e.node);
+    return paths.filter((p) => !this.layer.inUpper.has(p) && !this.layer.hidesBase(p)).length;
+  }
+
   /** The real file in upper/ for `path`. */
   upperPath(path: string): string {
     return this.layer.upperPath(path);
@@ -88,14 +108,14 @@ export class LayeredTree<N extends BaseNode> {
 
   async getxattr(path: string, name: string): Promise<Buffer | null> {
     const e = await this.look.lookup(path);
-    if (e.where === 'upper') return xattr.getAttribute(this.layer.upperPath(path), name);
+    if (e.where === 'upper') return getXattr(this.layer.upperPath(path), name);
     const found = metaOf(e).xattrs.find(([k]) => k === name);
     return found ? found[1] : null;
   }
 
   async listxattr(path: string): Promise<string[]> {
     const e = await this.look.lookup(path);
-    if (e.where === 'upper') return xattr.listAttributes(this.layer.upperPath(path));
+    if (e.where === 'upper') return listXattrs(this.layer.upperPath(path));
     return metaOf(e).xattrs.map(([k]) => k);
   }
 
@@ -175,12 +195,7 @@ export class LayeredTree<N extends BaseNode> {
   // --- removing and renaming ------------------------------------------------------
 
   async unlink(path: string): Promise<void> {
-    const detached = this.look.detached.get(path);
-    if (detached) {
-      this.look.detached.delete(path);
-      fs.unlinkSync(detached);
-      return;
-    }
+    if (this.look.removeDetached(path)) return;
     refuse(changeRefusal(this.layer.rules, path));
     const e = await this.look.lookup(path);
     if (isDirEntry(e)) throw LayerError.of('EISDIR');
@@ -217,13 +232,15 @@ export class LayeredTree<N extends BaseNode> {
     const up = await this.copier.copyUp(await this.look.lookup(from));
     const dest = join(this.layer.hidden, `${this.nextDetached++}`);
     fs.renameSync(this.layer.upperPath(up.path), dest);
-    this.look.detached.set(name, dest);
+    this.look.addDetached(name, dest);
     await nameRemoved(this.look, from, false);
   }
 
-  async rename(from: string, to: string): Promise<void> {
+  /** rename(2), and renameat2(2) with RENAME_NOREPLACE or RENAME_EXCHANGE in `flags`. */
+  async rename(from: string, to: string, flags = 0): Promise<void> {
+    if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE) || (flags & RENAME_NOREPLACE && flags & RENAME_EXCHANGE)) throw LayerError.of('EINVAL');
     try {
-      await this.move(from, to);
+      await (flags & RENAME_EXCHANGE ? this.exchange(from, to) : this.move(from, to, (flags & RENAME_NOREPLACE) !== 0));
     } finally {
       // What lookups on the way learnt of both subtrees is the old state's.
       this.look.forgetLayerOnly(from);
@@ -231,13 +248,47 @@ export class LayeredTree<N extends BaseNode> {
     }
   }
 
-  private async move(from: string, to: string): Promise<void> {
+  /** Two names of one inode (rename(2) between them does nothing). */
+  private sameFile(a: Entry<N>, b: Entry<N>): boolean {
+    if (a.where === 'upper' && b.where === 'upper') return !a.st.isDirectory() && a.st.ino === b.st.ino && a.st.dev === b.st.dev;
+    if (a.where === 'base' && b.where === 'base') return this.look.base.sameFile?.(a.node, b.node) ?? false;
+    return false;
+  }
+
+  /**
+   * Swaps two entries. A directory the commit has below either name would have to be
+   * copied up whole: EXDEV, as for a plain rename of one.
+   */
+  private async exchange(a: string, b: string): Promise<void> {
+    refuse(renameRefusal(this.layer.rules, a, b));
+    refuse(renameRefusal(this.layer.rules, b, a));
+    const ea = await this.look.lookup(a), eb = await this.look.lookup(b);
+    for (const e of [ea, eb]) {
+      if (isDirEntry(e)) refuse(dirRenameRefusal(e.where === 'base' || this.layer.opaque.has(e.path) || (await this.look.baseHas(e.path))));
+    }
+    if (this.sameFile(ea, eb)) return;
+    const ua = await this.copier.copyUp(ea), ub = await this.copier.copyUp(eb);
+    const pa = this.layer.upperPath(a), pb = this.layer.upperPath(b);
+    // node:fs has no renameat2: three renames, one after the other in this one thread.
+    const tmp = join(parentOf(pb), `.hacktree-exchange-${process.pid}-${this.nextDetached++}`);
+    fs.renameSync(pa, tmp);
+    fs.renameSync(pb, pa);
+    fs.renameSync(tmp, pb);
+    const swap = `\0exchange${a}`;
+    this.layer.moveUpper(a, swap, ua.st.isDirectory());
+    this.layer.moveUpper(b, a, ub.st.isDirectory());
+    this.layer.moveUpper(swap, b, ua.st.isDirectory());
+  }
+
+  private async move(from: string, to: string, noReplace: boolean): Promise<void> {
     refuse(renameRefusal(this.layer.rules, from, to));
     checkNameLength(to);
     const src = await this.look.lookup(from);
     const srcIsDir = isDirEntry(src);
     if (srcIsDir) refuse(dirRenameRefusal(src.where === 'base' || (!this.layer.opaque.has(from) && (await this.look.baseHas(from)))));
     const dst = await this.look.exists(to);
+    if (dst && noReplace) throw LayerError.of('EEXIST');
+    if (dst && this.sameFile(src, dst)) return;
     if (dst) {
       const dstIsDir = isDirEntry(dst);
       if (srcIsDir && !dstIsDir) throw LayerError.of('ENOTDIR');
@@ -262,6 +313,8 @@ export class LayeredTree<N extends BaseNode> {
     if (e.where === 'upper') { await change.upper(this.layer.upperPath(path), e.st); return; }
     const m = { ...metaOf(e), xattrs: [...metaOf(e).xattrs] };
     change.base(m);
+    // As a disk file system stamps the inode: every change of its metadata is one.
+    m.ctime = Date.now();
     this.layer.setMeta(path, m);
   }
 

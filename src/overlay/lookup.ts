@@ -21,6 +21,12 @@ export class Lookup<N extends BaseNode> {
   /** Names that stand for files unlinked while open → those files, moved out of the tree into layer/hidden. */
   readonly detached = new Map<string, string>();
   /**
+   * Inode → how many of its links are in layer/hidden: a file unlinked while open keeps a
+   * link there, which is no name in the tree, so no link to count (its other names, if
+   * any, still are).
+   */
+  private readonly hiddenLinks = new Map<number, number>();
+  /**
    * Upper directories → whether only the layer has them (made here, or opaque, or hiding a
    * deleted base directory): a name in one exists exactly when its real file does, which
    * whoever serves the layer may then check without asking. Filled by lookups and mkdir;
@@ -50,6 +56,30 @@ export class Lookup<N extends BaseNode> {
     if (this.layer.hidesBase(path)) throw LayerError.of('ENOENT');
     const node = await this.base.resolve(path);
     return { where: 'base', path, node, over: this.layer.meta.get(path) };
+  }
+
+  /** The link count of an upper file as the tree has it: its names, not its links in layer/hidden. */
+  linksOf(st: fs.Stats): number {
+    return st.nlink - (this.hiddenLinks.get(st.ino) ?? 0);
+  }
+
+  /** `name` now stands for the file moved to `hidden`. */
+  addDetached(name: string, hidden: string): void {
+    const ino = fs.lstatSync(hidden).ino;
+    this.hiddenLinks.set(ino, (this.hiddenLinks.get(ino) ?? 0) + 1);
+    this.detached.set(name, hidden);
+  }
+
+  /** Removes the file `name` stands for (its last close): its link in layer/hidden goes. */
+  removeDetached(name: string): boolean {
+    const hidden = this.detached.get(name);
+    if (hidden === undefined) return false;
+    const ino = fs.lstatSync(hidden).ino;
+    fs.unlinkSync(hidden);
+    this.detached.delete(name);
+    const n = (this.hiddenLinks.get(ino) ?? 1) - 1;
+    if (n > 0) this.hiddenLinks.set(ino, n); else this.hiddenLinks.delete(ino);
+    return true;
   }
 
   /** The entry at `path`, or null when there is none. */

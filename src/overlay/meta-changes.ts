@@ -3,12 +3,12 @@
 // up: its content stays the commit's, and `layer diff` shows it as modified. An
 // entry already in upper/ is changed in place.
 import fs from 'node:fs';
-import xattr from '@napi-rs/xattr';
 import { S_IFMT } from '../store/objects/types.js';
 import type { BaseNode } from './base-tree.js';
 import { LayerError } from './errors.js';
 import type { MetaOverride } from './layer-db.js';
 import type { BaseEntry } from './lookup.js';
+import { getXattr, removeXattr, setXattr } from './upper-xattrs.js';
 
 /** setxattr(2) flags. */
 export const XATTR_CREATE = 1, XATTR_REPLACE = 2;
@@ -19,14 +19,15 @@ export type TimeChange = number | 'now' | 'omit';
 /** The metadata a base entry has in this root: the layer's record if any, else the commit's. */
 export function metaOf(e: BaseEntry<BaseNode>): MetaOverride {
   const m = e.node.meta;
-  return e.over ?? { uid: m.uid, gid: m.gid, mode: m.mode, xattrs: m.xattrs, mtime: null, atime: null };
+  return e.over ?? { uid: m.uid, gid: m.gid, mode: m.mode, xattrs: m.xattrs, mtime: null, atime: null, ctime: null };
 }
 
 /** How a base entry with recorded metadata looks: the commit's attributes `s`, with the record's over them. */
 export function withOverride<S extends { uid: number; gid: number; mode: number; mtime: number; atime: number; ctime: number }>(s: S, over: MetaOverride | undefined): S {
   if (!over) return s;
-  // ctime: the change is newer than the commit's entry, as far as anyone can tell.
-  return { ...s, uid: over.uid, gid: over.gid, mode: over.mode, mtime: over.mtime ?? s.mtime, atime: over.atime ?? s.atime, ctime: Math.max(s.ctime, over.mtime ?? 0) };
+  // ctime: when the record last changed (records older than that field: newer than the
+  // commit's entry, as far as anyone can tell).
+  return { ...s, uid: over.uid, gid: over.gid, mode: over.mode, mtime: over.mtime ?? s.mtime, atime: over.atime ?? s.atime, ctime: over.ctime ?? Math.max(s.ctime, over.mtime ?? 0) };
 }
 
 /** One change, in both forms. */
@@ -74,10 +75,10 @@ export function utimensChange(atime: TimeChange, mtime: TimeChange, now = Date.n
 export function setxattrChange(name: string, value: Buffer, flags: number): MetaChange {
   return {
     async upper(p) {
-      const had = (await xattr.getAttribute(p, name)) !== null;
+      const had = (await getXattr(p, name)) !== null;
       if ((flags & XATTR_CREATE) && had) throw LayerError.of('EEXIST');
       if ((flags & XATTR_REPLACE) && !had) throw LayerError.of('ENODATA');
-      await xattr.setAttribute(p, name, value);
+      await setXattr(p, name, value);
     },
     base(m) {
       const i = m.xattrs.findIndex(([k]) => k === name);
@@ -91,8 +92,8 @@ export function setxattrChange(name: string, value: Buffer, flags: number): Meta
 export function removexattrChange(name: string): MetaChange {
   return {
     async upper(p) {
-      if ((await xattr.getAttribute(p, name)) === null) throw LayerError.of('ENODATA');
-      await xattr.removeAttribute(p, name);
+      if ((await getXattr(p, name)) === null) throw LayerError.of('ENODATA');
+      await removeXattr(p, name);
     },
     base(m) {
       const i = m.xattrs.findIndex(([k]) => k === name);

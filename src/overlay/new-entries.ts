@@ -5,6 +5,8 @@
 // (default_permissions) and applied the caller's umask to `mode`.
 import fs from 'node:fs';
 import { execFile } from 'node:child_process';
+import net from 'node:net';
+import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import { S_IFMT } from '../store/objects/types.js';
 import { LayerError } from './errors.js';
@@ -67,8 +69,38 @@ export async function makeNode(p: string, mode: number, rdev: number, o: NewOwne
   else if (type === fs.constants.S_IFCHR || type === fs.constants.S_IFBLK) {
     const major = Math.floor(rdev / 256) & 0xfff, minor = (rdev & 0xff) | ((rdev >>> 12) & 0xfff00);
     await run('mknod', ['-m', (mode & 0o7777).toString(8), p, type === fs.constants.S_IFCHR ? 'c' : 'b', String(major), String(minor)]);
+  } else if (type === fs.constants.S_IFSOCK) {
+    await makeSocket(p, mode);
   } else if (type === fs.constants.S_IFREG || type === 0) {
     fs.closeSync(fs.openSync(p, O_CREAT | O_EXCL | O_WRONLY, mode & 0o7777));
   } else throw LayerError.of('EPERM');
   if (o.differs) fs.lchownSync(p, o.uid, o.gid);
+}
+
+let nextSocket = 1;
+
+/**
+ * A socket inode, as bind() leaves one (the kernel's bind() on the mount asks for it
+ * by mknod; the socket itself lives in the kernel, at the mount's inode). node:fs cannot
+ * mknod one, so a listening socket is bound and closed, which leaves its inode behind.
+ * It is bound under a short temporary name (sun_path holds 108 bytes, a layer's paths
+ * may be longer), through /proc/self/fd, and renamed into place.
+ */
+async function makeSocket(p: string, mode: number): Promise<void> {
+  const dir = fs.openSync(dirname(p), fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+  const tmpName = `.hacktree-sock-${process.pid}-${nextSocket++}`;
+  const server = net.createServer();
+  try {
+    await new Promise<void>((res, rej) => { server.once('error', rej); server.listen(`/proc/self/fd/${dir}/${tmpName}`, res); });
+    // `p` is free (the caller checked): nothing is renamed over.
+    fs.renameSync(`${dirname(p)}/${tmpName}`, p);
+    fs.chmodSync(p, mode & 0o7777);
+  } catch (x) {
+    fs.rmSync(`${dirname(p)}/${tmpName}`, { force: true });
+    throw x;
+  } finally {
+    // Closing a listening socket unlinks its bound name, by then gone: `p` stays.
+    await new Promise<void>((res) => server.close(() => res()));
+    fs.closeSync(dir);
+  }
 }

@@ -20,6 +20,20 @@ export const DEFAULT_RULES: readonly string[] = [
   '/etc/hostname', '/etc/machine-id', '/etc/resolv.conf', '/etc/localtime', '/etc/adjtime',
 ];
 
+/**
+ * Directories a root's mount gives a transient writable place, as a tmpfs there would:
+ * everything below them takes writes, whatever the rules say, and what the layer holds
+ * of them is dropped at each mount. Programs take them for empty at boot (stale pid
+ * files and locks in /run stop services; adduser locks /run/adduser), and
+ * `chroot MOUNT`, `systemd-nspawn -D` and `bwrap --bind MOUNT /` put nothing there.
+ */
+export const VOLATILE_DIRS: readonly string[] = ['/run', '/tmp'];
+
+/** The volatile directory `path` is in (or is), or null. */
+export function volatileDirOf(path: string): string | null {
+  return VOLATILE_DIRS.find((d) => path === d || path.startsWith(`${d}/`)) ?? null;
+}
+
 export function globToRegExp(glob: string): RegExp {
   let re = '';
   for (let i = 0; i < glob.length; i++) {
@@ -49,7 +63,7 @@ export class Rules {
 
   /** True when a write to this path (create, change, delete) is allowed. */
   writable(path: string): boolean {
-    return this.res.some((r) => r.test(path));
+    return this.res.some((r) => r.test(path)) || (volatileDirOf(path) !== null && !VOLATILE_DIRS.includes(path));
   }
 }
 
