@@ -5,7 +5,7 @@
 // its own.) Each run uses fresh local repositories, so nothing is here before it is measured.
 // Peers, in the same run over the same link: a full `pull` and then the same work on a local mount.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readdirSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Context, Group } from './group.js';
 import { Samples } from './group.js';
@@ -17,8 +17,8 @@ import { startNginx } from './nginx.js';
 import { onCleanup } from './cleanup.js';
 
 const DELAY_MS = 10;
-/** HACKTREE_BENCH_LAZY=first,start,tar (default all) picks the parts to run. */
-const part = (name: string): boolean => (process.env.HACKTREE_BENCH_LAZY ?? 'first,start,tar').split(',').includes(name);
+/** HACKTREE_BENCH_LAZY=first,start,list,tar (default all) picks the parts to run. */
+const part = (name: string): boolean => (process.env.HACKTREE_BENCH_LAZY ?? 'first,start,list,tar').split(',').includes(name);
 const since = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e9;
 const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 200)); // nginx logs a request as it finishes
 
@@ -111,6 +111,24 @@ export const group: Group = {
             await withMount(mountHacktree(full, 'origin:os', dir()), (m) => tar(m.dir));
             s.add('pull-tar', since(t0));
           }
+          // 4. A second machine's start with the prefetch list the first one recorded, against one without.
+          if (part('list')) {
+            const listed = join(pub, 'hacktree', 'prefetch');
+            rmSync(listed, { recursive: true, force: true });
+            const without = await fresh();
+            t0 = process.hrtime.bigint();
+            await withMount(mountHacktree(without, 'origin:os', dir()), async (m) => { await must('chroot', [m.dir, '/bin/sh', '-c', START]); });
+            s.add('start-no-list', since(t0));
+            // The first machine's list, published beside the objects.
+            mkdirSync(listed, { recursive: true });
+            for (const f of readdirSync(join(without, 'hacktree', 'prefetch'))) copyFileSync(join(without, 'hacktree', 'prefetch', f), join(listed, f));
+            const second = await fresh();
+            t0 = process.hrtime.bigint();
+            await withMount(mountHacktree(second, 'origin:os', dir()), async (m) => { await must('chroot', [m.dir, '/bin/sh', '-c', START]); });
+            s.add('start-list', since(t0));
+            rmSync(listed, { recursive: true, force: true });
+          }
+
           ctx.log(`  run ${i + 1}: first ls ${s.get('first-ls').at(-1)?.toFixed(2)} s, start fetched ${s.get('start-MB').at(-1)?.toFixed(1)} MB, tar ${s.get('tar').at(-1)?.toFixed(1)} s (pull + tar ${s.get('pull-tar').at(-1)?.toFixed(1)} s)`);
         }
       } finally {
@@ -126,6 +144,11 @@ export const group: Group = {
         group: 'lazy', name: 'start-bytes', unit: 'MB', ratio: 'hacktree/peer', target: { on: 'ratio', cmp: '<=', value: 0.05 },
         what: `bytes fetched by a lazy mount + chroot '${START}', against the root's published objects`,
         hacktree: s.get('start-MB'), peer: { name: 'whole root', values: s.get('root-MB') },
+      });
+      ctx.report({
+        group: 'lazy', name: 'start-with-list', unit: 's', ratio: 'hacktree/peer', target: { on: 'ratio', cmp: '<=', value: 0.5 },
+        what: `a second machine's lazy mount + chroot '${START}' with the prefetch list the first one recorded (published beside the objects); peer: the same without a list`,
+        hacktree: s.get('start-list'), peer: { name: 'no list', values: s.get('start-no-list') },
       });
       ctx.report({
         group: 'lazy', name: 'cold-tar', unit: 's', ratio: 'hacktree/peer', target: { on: 'ratio', cmp: '<=', value: 1.2 },

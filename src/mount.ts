@@ -21,7 +21,7 @@ import type { FuseMount } from './fuse/binding.js';
 import { Layer } from './overlay/layer.js';
 import { Roots } from './roots/roots.js';
 import { HACKTREE_FSTYPE, readMounts, readMountsSync } from './fuse/mountinfo.js';
-import { isPartial, lazyFetcher } from './store/remote/lazy-commit.js';
+import { isPartial, lazyStart } from './store/remote/lazy-commit.js';
 import type { LazyFetchStats } from './store/remote/lazy-fetcher.js';
 
 export interface MountOptionsParsed {
@@ -134,7 +134,8 @@ export async function runMountDaemon(req: MountRequest, ready: (err: Error | nul
     ready(e);
     throw e;
   }
-  const fetcher = partial && req.lazy ? lazyFetcher(repo, req.lazy.remote, req.lazy.timeoutMs) : null;
+  const lazy = partial && req.lazy ? lazyStart(repo, req.lazy.remote, commit, req.lazy.timeoutMs, log) : null;
+  const fetcher = lazy?.fetcher ?? null;
   repo.fetcher = fetcher;
   let fuse: FuseMount | undefined;
   let base: CommitFs;
@@ -188,6 +189,7 @@ export async function runMountDaemon(req: MountRequest, ready: (err: Error | nul
       const requests = Object.entries(fuse.requestCounts()).map(([k, n]) => `${k}=${n}`).join(' ');
       log(`stopping: ${why}; ops: ${called || 'none'}; content: ${JSON.stringify(base.content.stats)}; kernel requests: ${requests || 'none'}`);
       base.indexWrites.flush();
+      try { lazy?.saveRecorded(true); } catch (e) { log(`could not save the prefetch list: ${(e as Error).message}`); }
       await fetcher?.close();
       // Unmounting an already-unmounted path can hang in libfuse: don't wait for it for long.
       await Promise.race([fuse.unmount().catch(() => {}), new Promise((r) => setTimeout(r, 2000).unref())]);
@@ -200,6 +202,7 @@ export async function runMountDaemon(req: MountRequest, ready: (err: Error | nul
     const watch = setInterval(() => {
       const now = JSON.stringify(lazyState());
       if (now !== reported) { reported = now; writeState(); }
+      try { lazy?.saveRecorded(); } catch (e) { log(`could not save the prefetch list: ${(e as Error).message}`); }
       readMounts().then((ms) => { if (!ms.some((m) => m.mountpoint === mnt && m.fstype === HACKTREE_FSTYPE)) void stop('unmounted'); }, () => {});
     }, 1000);
     process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -271,6 +271,37 @@ describe('prefetch', () => {
   });
 });
 
+describe('prefetch lists', () => {
+  it("records what a mount fetched while it started, and a second machine's mount fetches that first, by itself", async () => {
+    const first = freshRepo();
+    const mnt = join(s.dir, 'm-list');
+    try {
+      await mountLazy(first, mnt);
+      expect((await readInChild(join(mnt, 'b', 'f3'))).ok).toBe(true);
+    } finally {
+      forceUnmount(mnt);
+    }
+    const list = join(first, 'hacktree', 'prefetch', `${commit}.list`);
+    const entries = fs.readFileSync(list, 'utf8').trim().split('\n');
+    expect(entries).toContain(`f ${objectOf('/b/f3')}`);
+    for (const e of entries) expect(e).toMatch(/^[tmfh] [0-9a-f]{64}$/);
+    // Published beside the objects, as the content maps are.
+    fs.mkdirSync(join(pub, 'hacktree', 'prefetch'), { recursive: true });
+    fs.copyFileSync(list, join(pub, 'hacktree', 'prefetch', `${commit}.list`));
+    const second = freshRepo();
+    try {
+      await mountLazy(second, mnt);
+      // Nothing reads b/f3 here: the mount fetches it from the list in the background.
+      for (let i = 0; i < 100 && !hasObject(second, objectOf('/b/f3')); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(hasObject(second, objectOf('/b/f3'))).toBe(true);
+      expect(hasObject(second, objectOf('/c/f3'))).toBe(false);
+    } finally {
+      forceUnmount(mnt);
+      fs.rmSync(join(pub, 'hacktree', 'prefetch'), { recursive: true, force: true });
+    }
+  });
+});
+
 describe('through a caching HTTP proxy', () => {
   it("serves a second machine's lazy mount from the proxy's cache, not the origin", async () => {
     const proxy = await startCachingProxy(nginx.port, join(s.dir, 'proxy'));

@@ -5,7 +5,7 @@
 // prune keeps what of it is here, and a pull completes it. Everything below the commit
 // is fetched by a LazyFetcher as reads need it.
 import fs from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Checksum } from '../checksum.js';
 import { sha256Hex } from '../checksum.js';
 import type { Repo } from '../repo.js';
@@ -18,6 +18,7 @@ import { getRemote, listRemotes, trustedKeys } from './remotes.js';
 import { HttpSource } from './source.js';
 import { LazyFetcher } from './lazy-fetcher.js';
 import { Transaction } from '../transaction.js';
+import { parsePrefetchList, prefetchListPath, serializePrefetchList, type PrefetchEntry } from '../prefetch-list.js';
 
 /** Requests in flight for a lazy mount: a directory's entries are fetched together when it is listed. */
 const LAZY_CONCURRENCY = 32;
@@ -74,8 +75,50 @@ export async function lazyCommit(repo: Repo, remoteName: string, branch: string)
 }
 
 /** The fetcher a mount of a partial commit reads missing objects through. */
-export function lazyFetcher(repo: Repo, remoteName: string, timeoutMs: number): LazyFetcher {
+export function lazyFetcher(repo: Repo, remoteName: string, timeoutMs: number, recordMs = 0): LazyFetcher {
   const remote = getRemote(repo, remoteName);
   // Reads wait on each object: more requests in flight than a pull's client, which has workers besides.
-  return new LazyFetcher(repo, new HttpSource(remoteName, remote.url, LAZY_CONCURRENCY), { timeoutMs });
+  return new LazyFetcher(repo, new HttpSource(remoteName, remote.url, LAZY_CONCURRENCY), { timeoutMs, recordMs });
+}
+
+/** How long a lazy mount's start lasts, for the prefetch list it records. */
+const START_MS = 30_000;
+
+/**
+ * A lazy mount's fetcher, and its start: the commit's prefetch list (this repository's, else
+ * the remote's) is fetched in the background; without one, the mount records one of what it
+ * fetches in its first START_MS, which `saveRecorded` writes once that time is over (or the
+ * mount stops).
+ */
+export function lazyStart(repo: Repo, remoteName: string, commit: Checksum, timeoutMs: number, log: (msg: string) => void): { fetcher: LazyFetcher; saveRecorded(stopping?: boolean): boolean } {
+  const path = prefetchListPath(repo.path, commit);
+  let local: PrefetchEntry[] | null = null;
+  try { local = parsePrefetchList(fs.readFileSync(path, 'utf8')); } catch { local = null; }
+  const fetcher = lazyFetcher(repo, remoteName, timeoutMs, local ? 0 : START_MS);
+  const run = (list: PrefetchEntry[], from: string): void => {
+    const t0 = Date.now();
+    log(`prefetching ${list.length} objects (the prefetch list ${from})`);
+    void fetcher.prefetch(list).then((n) => log(`prefetch list done: ${n} objects fetched in ${((Date.now() - t0) / 1000).toFixed(1)} s`));
+  };
+  if (local) run(local, `in ${path}`);
+  else {
+    void fetcher.publishedPrefetchList(commit).then((list) => {
+      if (!list) return;
+      fetcher.stopRecording();
+      run(list, `remote '${remoteName}' publishes`);
+    });
+  }
+  let saved = false;
+  return {
+    fetcher,
+    saveRecorded: (stopping = false) => {
+      const rec = saved ? null : fetcher.recorded(stopping);
+      if (!rec || rec.length === 0) return false;
+      saved = true;
+      fs.mkdirSync(dirname(path), { recursive: true });
+      atomicWriteFileSync(path, serializePrefetchList(rec), repo.durable);
+      log(`recorded a prefetch list of ${rec.length} objects at ${path}`);
+      return true;
+    },
+  };
 }

@@ -16,13 +16,19 @@ import { hashBuffer } from '../content-hash.js';
 import { CorruptObjectError, HacktreeError } from '../../errors.js';
 import type { ObjectSource, FetchedContent } from './source.js';
 import type { ObjectInfo } from '../modes/storage.js';
+import fs from 'node:fs';
 import { join } from 'node:path';
 import { syncFileSystemAsync } from '../durable.js';
+import { MAX_PREFETCH_ENTRIES, parsePrefetchList, type PrefetchEntry, type PrefetchKind } from '../prefetch-list.js';
 
 /** How long fetched objects may wait for the disk: ext4's own commit interval. */
 const SYNC_DELAY_MS = 5000;
 /** How much of a .filez is asked for first (fetchInfo). */
 const HEAD_BYTES = 4 << 10;
+/** Headers kept in memory (~300 bytes each). */
+const MAX_HEADERS = 100_000;
+/** A prefetch list's objects fetched at once: more than a start's reads need, so they arrive first. */
+const PREFETCH_IN_FLIGHT = 32;
 
 export interface LazyFetchStats {
   /** Objects fetched and stored, and their bytes as they came over the wire. */
@@ -44,6 +50,12 @@ export class LazyFetcher implements ObjectFetcher {
   private tx: Transaction | null = null;
   private readonly inflight = new Map<string, Promise<boolean>>();
   private readonly heads = new Map<Checksum, Promise<ObjectInfo | null>>();
+  /** Metadata of large objects known by their header only (their content is fetched when read). */
+  private readonly headers = new Map<Checksum, ObjectInfo>();
+  /** The prefetch list being recorded (null when not, or no longer), and the one recorded. */
+  private recording: PrefetchEntry[] | null;
+  private finished: PrefetchEntry[] | null = null;
+  private readonly recordUntil: number;
   /** The checkpoint that will take what is staged now, and the one running (they chain). */
   private next: Promise<void> | null = null;
   private running: Promise<void> = Promise.resolve();
@@ -56,7 +68,11 @@ export class LazyFetcher implements ObjectFetcher {
     return { ...this.counts, bytes: this.source.stats.bytes };
   }
 
-  constructor(private readonly repo: Repo, private readonly source: ObjectSource, private readonly opts: { timeoutMs: number }) {}
+  /** `recordMs`: record a prefetch list of what is fetched in this many ms from now (0: none). */
+  constructor(private readonly repo: Repo, private readonly source: ObjectSource, private readonly opts: { timeoutMs: number; recordMs?: number }) {
+    this.recording = opts.recordMs ? [] : null;
+    this.recordUntil = Date.now() + (opts.recordMs ?? 0);
+  }
 
   get label(): string { return this.source.label; }
 
@@ -93,11 +109,67 @@ export class LazyFetcher implements ObjectFetcher {
   }
 
   private async fetchHead(csum: Checksum): Promise<ObjectInfo | null> {
+    const known = this.headers.get(csum);
+    if (known) return known;
     const got = await this.source.contentHead!(csum, HEAD_BYTES);
     if (!got) return null;
-    if ('meta' in got) return { meta: got.meta, size: got.size };
+    if ('meta' in got) {
+      const info = { meta: got.meta, size: got.size };
+      if (this.headers.size >= MAX_HEADERS) this.headers.delete(this.headers.keys().next().value!);
+      this.headers.set(csum, info);
+      this.note('h', csum);
+      return info;
+    }
     await this.storeContent(csum, got.whole);
+    this.note('f', csum);
     return { meta: got.whole.meta, size: got.whole.data.length };
+  }
+
+  /** The commit's prefetch list as the remote publishes it, or null (none, or unreadable: it is only a hint). */
+  async publishedPrefetchList(commit: Checksum): Promise<PrefetchEntry[] | null> {
+    try {
+      const got = await this.source.prefetchList?.(commit);
+      return got ? parsePrefetchList(got.toString('utf8')) : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Adds to the prefetch list being recorded, while the start lasts. */
+  private note(kind: PrefetchKind, csum: Checksum): void {
+    if (!this.recording) return;
+    if (Date.now() > this.recordUntil || this.recording.length >= MAX_PREFETCH_ENTRIES) { this.finished = this.recording; this.recording = null; return; }
+    this.recording.push({ kind, checksum: csum });
+  }
+
+  stopRecording(): void {
+    this.recording = null;
+  }
+
+  /** What this mount fetched while it started (its first `recordMs`), once that is over (or `now`: the mount stops); else null. */
+  recorded(now = false): PrefetchEntry[] | null {
+    if (this.recording && (now || Date.now() > this.recordUntil)) { this.finished = this.recording; this.recording = null; }
+    return this.finished;
+  }
+
+  /**
+   * Fetches a prefetch list's objects in the background, many at once, skipping what is here.
+   * Failures are left for the reads that need the objects to meet again.
+   */
+  async prefetch(entries: readonly PrefetchEntry[]): Promise<number> {
+    let next = 0, done = 0;
+    const here = (type: ObjectType, csum: Checksum): Promise<boolean> => fs.promises.access(this.repo.objectPath(csum, type)).then(() => true, () => false);
+    const worker = async (): Promise<void> => {
+      while (next < entries.length && !this.closed) {
+        const e = entries[next++]!;
+        const type: ObjectType = e.kind === 't' ? 'dirtree' : e.kind === 'm' ? 'dirmeta' : 'file';
+        if (await here(type, e.checksum)) continue;
+        await (e.kind === 'h' ? this.fetchInfo(e.checksum) : this.fetch(type, e.checksum)).catch(() => null);
+        done++;
+      }
+    };
+    await Promise.all(Array.from({ length: PREFETCH_IN_FLIGHT }, worker));
+    return done;
   }
 
   private async storeContent(csum: Checksum, got: FetchedContent): Promise<void> {
@@ -111,8 +183,9 @@ export class LazyFetcher implements ObjectFetcher {
   private async fetchAndStore(type: ObjectType, csum: Checksum): Promise<boolean> {
     if (type === 'file') {
       const got = await this.source.content(csum);
-        if (!got) return false;
+      if (!got) return false;
       await this.storeContent(csum, got);
+      this.note('f', csum);
       return true;
     } else {
       // Detached metadata comes with its commit (lazy-commit.ts): it is named after the commit, not its bytes.
@@ -125,6 +198,7 @@ export class LazyFetcher implements ObjectFetcher {
     }
     this.counts.objects++;
     await this.movedIn();
+    this.note(type === 'dirtree' ? 't' : 'm', csum);
     return true;
   }
 

@@ -10,6 +10,7 @@ import { objectRelPath } from '../layout.js';
 import { deserialize, type GValue } from '../gvariant.js';
 import { getKey, modeFromConfig, parseKeyFile, type RepoMode } from '../config.js';
 import { contentMapRelPath, MAX_CONTENT_MAP_BYTES } from '../content-map.js';
+import { MAX_PREFETCH_LIST_BYTES, prefetchListRelPath } from '../prefetch-list.js';
 import { HacktreeError } from '../../errors.js';
 import { HttpClient, type HttpStats } from './http.js';
 import { decodeFilez, filezFetchOptions, type FetchedContent } from './filez.js';
@@ -38,6 +39,8 @@ export interface ObjectSource {
   /** HTTP sources: the start of a content object (see HttpSource.contentHead). */
   contentHead?(csum: Checksum, bytes: number): Promise<{ whole: FetchedContent } | { meta: FileMeta; size: number } | null>;
   contentMap(commit: Checksum): Promise<Buffer | null>;
+  /** HTTP sources: the commit's published prefetch list (prefetch-list.ts), or null. */
+  prefetchList?(commit: Checksum): Promise<Buffer | null>;
   /**
    * Where the source can, a stager that fetches, verifies and writes content objects off the
    * main thread (see fetch-workers.ts); else the puller stages what content() returns.
@@ -136,6 +139,10 @@ export class HttpSource implements ObjectSource {
 
   contentMap(commit: Checksum): Promise<Buffer | null> {
     return this.http.get(contentMapRelPath(commit), { maxBytes: MAX_CONTENT_MAP_BYTES });
+  }
+
+  prefetchList(commit: Checksum): Promise<Buffer | null> {
+    return this.http.get(prefetchListRelPath(commit), { maxBytes: MAX_PREFETCH_LIST_BYTES });
   }
 
   close(): void {
