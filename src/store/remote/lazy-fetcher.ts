@@ -50,6 +50,7 @@ export class LazyFetcher implements ObjectFetcher {
   private tx: Transaction | null = null;
   private readonly inflight = new Map<string, Promise<boolean>>();
   private readonly heads = new Map<Checksum, Promise<ObjectInfo | null>>();
+  private readonly storing = new Map<Checksum, Promise<void>>();
   /** Metadata of large objects known by their header only (their content is fetched when read). */
   private readonly headers = new Map<Checksum, ObjectInfo>();
   /** The prefetch list being recorded (null when not, or no longer), and the one recorded. */
@@ -172,7 +173,21 @@ export class LazyFetcher implements ObjectFetcher {
     return done;
   }
 
-  private async storeContent(csum: Checksum, got: FetchedContent): Promise<void> {
+  /**
+   * One store per object at a time: a listing's header request that brought a small object whole
+   * and a read (or the prefetch list) fetching the same object would otherwise stage it twice
+   * into one staging path, one writer renaming it away under the other.
+   */
+  private storeContent(csum: Checksum, got: FetchedContent): Promise<void> {
+    let p = this.storing.get(csum);
+    if (!p) {
+      p = this.stage(csum, got).finally(() => this.storing.delete(csum));
+      this.storing.set(csum, p);
+    }
+    return p;
+  }
+
+  private async stage(csum: Checksum, got: FetchedContent): Promise<void> {
     const h = hashBuffer(got.meta, got.data);
     if (h.object !== csum) throw new CorruptObjectError(csum, 'file', `${this.source.label} sent an object with checksum ${h.object}`);
     await this.transaction().writeVerifiedContent(h, got.meta, got.data, this.repo.mode === 'archive' ? got.raw : undefined);
