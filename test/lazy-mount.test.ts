@@ -218,6 +218,23 @@ describe('a lazy mount of a remote that was never pulled', () => {
     }
   });
 
+  it('gives every byte to a walk that reads all files in order (the next files fetched ahead)', async () => {
+    const repo = freshRepo();
+    const sum = (dir: string): Promise<string> => new Promise((res) => {
+      const p = spawn('sh', ['-c', 'cd "$1" && find . -type f | LC_ALL=C sort | xargs cat | sha256sum', 'sh', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      p.stdout.on('data', (d) => (out += d));
+      p.on('close', () => res(out.trim()));
+    });
+    const m = join(s.dir, 'm-walk');
+    try {
+      await mountLazy(repo, m);
+      expect(await sum(m)).toBe(await sum(src));
+    } finally {
+      forceUnmount(m);
+    }
+  });
+
   it('is completed by a pull: no longer partial, fsck clean, and a mount needs no remote', async () => {
     const pulled = await htAsync(['--repo', repo(), 'pull', 'origin', 'os']);
     expect(pulled.stderr).toBe('');

@@ -100,6 +100,8 @@ export class ContentReader {
   /** `fetch`: on a lazy mount, an object only known by its header is fetched now (through the repository). */
   private open(csum: Checksum, info: ObjectInfo, fetch = true): Promise<Buffer | OpenObject> {
     let p = this.opening.get(csum);
+    // A read that may fetch must not take the failure of a warm-up that may not.
+    if (p && fetch) return p.catch((e: unknown) => { if (e instanceof MissingObjectError && this.repo.fetcher) return this.open(csum, info, true); throw e; });
     if (!p) {
       const open = (): Promise<Buffer | OpenObject> => (this.repo.storage.plainContent ? this.openPlain(csum, info) : this.inflate(csum, info.meta, info.size));
       p = (fetch ? this.repo.fetchedIfMissing('file', csum, open) : open())
