@@ -26,6 +26,7 @@ function mountedAt(roots: Roots, name: string): string | null {
 function printPreview(p: UpgradePreview, json: boolean): void {
   if (json) { printJson(p); return; }
   out(`root ${p.name}: ${p.from.slice(0, 12)} -> ${p.to.slice(0, 12)} (${p.rev})${p.from === p.to ? ': already there, nothing to do' : ''}`);
+  if (p.from === p.to) return;
   if (p.mounted) out(`mounted at ${p.mounted}: unmount it before upgrading`);
   if (p.missing.length) {
     out(`would fetch ${p.missing.length} object(s) missing here (pull the branch first), e.g. ${p.missing[0]!.path}`);
