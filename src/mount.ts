@@ -1,9 +1,12 @@
-// Mounting commits: checks, the background daemon, unmounting, listing.
+// Mounting commits, read-only or with a writable layer: checks, the background
+// daemon, unmounting, listing. Roots mount through here; this file knows nothing
+// of them (a layer's owner is a label it records).
 //
-// `hacktree mount` checks everything it can (repo, REV, mountpoint), then starts
-// itself again in the foreground as a detached daemon and returns once that
-// daemon reports the mount ready on a pipe. The daemon serves the mount from its
-// own event loop and never touches the mount itself.
+// The caller resolves REV to a checksum; `hacktree mount` checks everything it can
+// (repo, commit, mountpoint), then starts itself again in the foreground as a
+// detached daemon, given that checksum (daemonArgv), and returns once the daemon
+// reports the mount ready on a pipe. The daemon serves the mount from its own
+// event loop and never touches the mount itself.
 import fs from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
