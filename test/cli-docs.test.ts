@@ -1,14 +1,11 @@
 // The command line documents itself from its own definitions: help, the man page and
 // the completion scripts name the same commands and options.
-import { beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import { join } from 'node:path';
 import { execFile, spawnSync } from 'node:child_process';
 import { HACKTREE, ht, htOk, ROOT } from './helpers/cli.js';
 import { scratch } from './helpers/tmp.js';
-
-// Some tests spawn synchronously: a turn of the event loop before each lets the worker answer vitest's RPC.
-beforeEach(() => new Promise<void>((r) => setImmediate(r)));
 
 /** The commands `hacktree --help` lists. */
 const helpCommands = (): string[] => {

@@ -1,7 +1,7 @@
 // Operating hacktree day to day, through the real CLI: status, sizes (show, log,
 // root show, diff --stat, layer diff --stat, statfs), root upgrade following its
 // branch and --dry-run, the one path from CLI to daemon, and progress on a terminal.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import { join } from 'node:path';
 import { execFile, spawnSync } from 'node:child_process';
@@ -44,10 +44,6 @@ beforeAll(async () => {
   fs.utimesSync(join(d2, 'big-again'), fs.statSync(join(d2, 'big')).atime, fs.statSync(join(d2, 'big')).mtime);
   v2 = (await HA('commit', '-b', 'os-next', '-s', 'v2', d2)).trim();
 });
-
-// The tests below spawn synchronously; a turn of the event loop before each lets the worker
-// answer vitest, whose RPC times out after 60 s of a worker that never reads its messages.
-beforeEach(() => new Promise<void>((r) => setImmediate(r)));
 
 afterAll(() => {
   unmountAll();
