@@ -51,7 +51,12 @@ async function waitListening(port: number, child: ChildProcess, errorLog: string
  * '150r/s'), a second port lets requests through at that rate. `workers`: worker processes
  * (one keeps the access log in the order requests finished). Killed on any exit of this process.
  */
-export async function startNginx(root: string, dir: string, opts: { slowRate?: string; workers?: number } = {}): Promise<Nginx> {
+/**
+ * `proxyTo`: instead of serving `root`, be a caching proxy in front of that port, as a site's
+ * squid is for CernVM-FS: objects (immutable, named by checksum) are cached, refs never; an
+ * absent object (most commits have no .commitmeta) for a minute, as it may be added later.
+ */
+export async function startNginx(root: string, dir: string, opts: { slowRate?: string; workers?: number; proxyTo?: number } = {}): Promise<Nginx> {
   fs.mkdirSync(dir, { recursive: true });
   const port = await freePort();
   const slowPort = opts.slowRate ? await freePort() : null;
@@ -81,7 +86,16 @@ http {
   default_type application/octet-stream;
   keepalive_requests 1000000;
   sendfile on;
-  server { listen 127.0.0.1:${port}; root ${root}; }${slow}
+  ${opts.proxyTo === undefined ? `server { listen 127.0.0.1:${port}; root ${root}; }` : `
+  proxy_cache_path ${join(dir, 'cache')} levels=1:2 keys_zone=objects:10m max_size=4g inactive=7d use_temp_path=off;
+  upstream origin { server 127.0.0.1:${opts.proxyTo}; keepalive 16; }
+  server {
+    listen 127.0.0.1:${port};
+    proxy_http_version 1.1;
+    proxy_set_header Connection "";
+    location /  { proxy_pass http://origin; }
+    location ~ /objects/ { proxy_pass http://origin; proxy_cache objects; proxy_cache_valid 200 7d; proxy_cache_valid 404 1m; }
+  }`}${slow}
 }
 `);
   const child = spawn('nginx', ['-c', conf, '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });

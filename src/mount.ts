@@ -22,6 +22,8 @@ import type { Backend } from './fuse/backend.js';
 import type { FuseMount } from './fuse/binding.js';
 import { Layer } from './overlay/layer.js';
 import { HACKTREE_FSTYPE, readMounts, readMountsSync } from './fuse/mountinfo.js';
+import { isPartial, lazyFetcher } from './store/remote/lazy-commit.js';
+import type { LazyFetchStats } from './store/remote/lazy-fetcher.js';
 
 export interface MountOptionsParsed {
   verify: boolean;
@@ -62,7 +64,11 @@ export function runDir(): string {
 const keyOf = (mnt: string): string => createHash('sha256').update(mnt).digest('hex').slice(0, 16);
 
 /** `root` and `sysroot` are the labels of a layer's owner (see MountRequest.layer); `layer` its directory. */
-export interface MountState { pid: number; mountpoint: string; repo: string; commit: Checksum; rev: string; started: string; layer?: string; root?: string; sysroot?: string }
+export interface MountState {
+  pid: number; mountpoint: string; repo: string; commit: Checksum; rev: string; started: string; layer?: string; root?: string; sysroot?: string;
+  /** A lazy mount's remote and what it has fetched so far (rewritten as it changes). */
+  lazy?: { remote: string } & LazyFetchStats;
+}
 
 function statePath(mnt: string): string { return join(runDir(), `${keyOf(mnt)}.json`); }
 export function logPath(mnt: string): string { return join(runDir(), `${keyOf(mnt)}.log`); }
@@ -100,6 +106,8 @@ export interface MountRequest {
   layer?: { dir: string; root: string; sysroot: string };
   mountpoint: string;
   options: string[];
+  /** The remote a partial commit's missing objects are fetched from, and how long a read waits for one. */
+  lazy?: { remote: string; timeoutMs: number };
 }
 
 /** Checks the request; returns the absolute mountpoint and the parsed options. */
@@ -130,19 +138,21 @@ export function daemonArgv(req: MountRequest, mnt: string): string[] {
     ...req.options.flatMap((x) => ['-o', x]),
     ...(req.rev && req.rev !== req.commit ? ['--label', req.rev] : []),
     ...(req.layer ? ['--layer', req.layer.dir, '--layer-root', req.layer.root, '--layer-sysroot', req.layer.sysroot] : []),
+    ...(req.lazy ? ['--lazy-remote', req.lazy.remote, '--fetch-timeout', String(req.lazy.timeoutMs / 1000)] : []),
     req.commit, mnt,
   ];
 }
 
-/** The hidden options of `mount` that daemonArgv writes. */
-export interface DaemonOptions { label?: string; layer?: string; layerRoot?: string; layerSysroot?: string }
+/** The hidden options of `mount` that daemonArgv writes (--lazy-remote is given with --fetch-timeout, a visible option). */
+export interface DaemonOptions { label?: string; layer?: string; layerRoot?: string; layerSysroot?: string; lazyRemote?: string }
 
 /** The request a `mount` command line names; `commit` is REV resolved by the caller. */
-export function mountCommandRequest(repoPath: string, commit: Checksum, rev: string, mountpoint: string, options: string[], d: DaemonOptions): MountRequest {
+export function mountCommandRequest(repoPath: string, commit: Checksum, rev: string, mountpoint: string, options: string[], d: DaemonOptions & { fetchTimeoutMs: number }): MountRequest {
   if ((d.layerRoot !== undefined || d.layerSysroot !== undefined) && d.layer === undefined) throw new UsageError('--layer-root and --layer-sysroot go with --layer');
   return {
     repoPath, commit, rev: d.label ?? rev, mountpoint, options,
     ...(d.layer !== undefined ? { layer: { dir: d.layer, root: d.layerRoot ?? '', sysroot: d.layerSysroot ?? '' } } : {}),
+    ...(d.lazyRemote !== undefined ? { lazy: { remote: d.lazyRemote, timeoutMs: d.fetchTimeoutMs } } : {}),
   };
 }
 
@@ -160,6 +170,14 @@ export async function runMountDaemon(req: MountRequest, ready: (err: Error | nul
   const { repo, mnt, opts } = prepared;
   const commit = req.commit;
   const log = (msg: string): void => { process.stderr.write(`${new Date().toISOString()} hacktree mount ${mnt}: ${msg}\n`); };
+  const partial = isPartial(repo, commit);
+  if (partial && !req.lazy) {
+    const e = new HacktreeError('MISSING_OBJECT', `commit ${commit} is partial (a lazy mount's or an interrupted pull's): mount it as REMOTE:BRANCH, or pull it first`);
+    ready(e);
+    throw e;
+  }
+  const fetcher = partial && req.lazy ? lazyFetcher(repo, req.lazy.remote, req.lazy.timeoutMs) : null;
+  repo.fetcher = fetcher;
   let fuse: FuseMount | undefined;
   let base: CommitFs;
   let backend: Backend;
@@ -170,7 +188,8 @@ export async function runMountDaemon(req: MountRequest, ready: (err: Error | nul
     // the binding keeps it only while the path is still the commit's file: see cacheContent.)
     const contentChecked = (path: string, file: string): void => fuse?.cacheContent(path, file);
     // A commit's mount keeps every listing natively (native/ll): JS keeps a working set only.
-    base = await CommitFs.open(repo, commit, { verify: opts.verify, log, contentChecked, ...(req.layer ? {} : { cacheScale: 1 / 8 }) });
+    // A partial commit's hard links are counted only once it is whole: counting reads every dirtree.
+    base = await CommitFs.open(repo, commit, { verify: opts.verify, log, contentChecked, countLinks: !partial, ...(req.layer ? {} : { cacheScale: 1 / 8 }) });
     if (req.layer) {
       layer = Layer.open(req.layer.dir, { forMount: true });
       // New entries get exactly the mode the kernel passes (it has applied the caller's umask).
@@ -189,12 +208,15 @@ export async function runMountDaemon(req: MountRequest, ready: (err: Error | nul
       counts,
     });
   } catch (e) {
+    await fetcher?.close();
     ready(e as Error);
     throw e;
   }
   fs.mkdirSync(runDir(), { recursive: true });
   const state: MountState = { pid: process.pid, mountpoint: mnt, repo: repo.path, commit, rev: req.rev, started: new Date().toISOString(), ...(req.layer ? { layer: resolve(req.layer.dir), root: req.layer.root, sysroot: resolve(req.layer.sysroot) } : {}) };
-  fs.writeFileSync(statePath(mnt), JSON.stringify(state), { mode: 0o644 });
+  const lazyState = (): MountState['lazy'] => (fetcher && req.lazy ? { remote: req.lazy.remote, ...fetcher.stats } : undefined);
+  const writeState = (): void => { fs.writeFileSync(statePath(mnt), JSON.stringify({ ...state, lazy: lazyState() }), { mode: 0o644 }); };
+  writeState();
   log(`serving commit ${commit} (${req.rev}) from ${repo.path}`);
   ready(null);
 
@@ -208,6 +230,7 @@ export async function runMountDaemon(req: MountRequest, ready: (err: Error | nul
       const requests = Object.entries(fuse.requestCounts()).map(([k, n]) => `${k}=${n}`).join(' ');
       log(`stopping: ${why}; ops: ${called || 'none'}; content: ${JSON.stringify(base.content.stats)}; kernel requests: ${requests || 'none'}`);
       base.indexWrites.flush();
+      await fetcher?.close();
       // Unmounting an already-unmounted path can hang in libfuse: don't wait for it for long.
       await Promise.race([fuse.unmount().catch(() => {}), new Promise((r) => setTimeout(r, 2000).unref())]);
       fs.rmSync(statePath(mnt), { force: true });
@@ -215,7 +238,10 @@ export async function runMountDaemon(req: MountRequest, ready: (err: Error | nul
       done();
     };
     // Unmounted from outside (umount, fusermount -u): the binding keeps the process, so notice and leave.
+    let reported = JSON.stringify(lazyState());
     const watch = setInterval(() => {
+      const now = JSON.stringify(lazyState());
+      if (now !== reported) { reported = now; writeState(); }
       readMounts().then((ms) => { if (!ms.some((m) => m.mountpoint === mnt && m.fstype === HACKTREE_FSTYPE)) void stop('unmounted'); }, () => {});
     }, 1000);
     process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -30,6 +30,7 @@ const COMMANDS: CommandEntry[] = [
   ['mount', () => import('./commands/mount.js')],
   ['umount', () => import('./commands/umount.js')],
   ['mounts', () => import('./commands/mounts.js')],
+  ['prefetch', () => import('./commands/prefetch.js')],
   ['root', () => import('./commands/root.js')],
   ['layer', () => import('./commands/layer.js')],
   ['enter', () => import('./commands/enter.js')],

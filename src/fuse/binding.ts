@@ -141,6 +141,8 @@ export interface StatFs {
 export interface DirListing {
   names: string[];
   stats?: Stat[];
+  /** Entries left out because their objects are damaged or could not be fetched: the listing is not the whole directory. */
+  damaged?: number;
 }
 
 export const UTIME_NOW = 'now';

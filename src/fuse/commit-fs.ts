@@ -58,6 +58,12 @@ export interface CommitFsOptions {
    * commit's mount keeps every listing in native/ll, so JS needs only a working set there.
    */
   cacheScale?: number;
+  /**
+   * Count hard links when the index has no record of them (default true). Counting reads
+   * every dirtree: a lazy mount of a partial commit would fetch them all, so it shows each
+   * path as its own inode until the commit is whole.
+   */
+  countLinks?: boolean;
 }
 
 export class CommitFs implements ReadBackend {
@@ -118,6 +124,7 @@ export class CommitFs implements ReadBackend {
         this.opts.log(`link counts of ${rootTree} ignored: ${(e as Error).message}`);
       }
     }
+    if (this.opts.countLinks === false) return new Map();
     const links = await this.guard('/', () => countLinks(this.repo, rootTree));
     const counted = serializeLinkCounts(links);
     this.indexWrites.add((index) => index.putLinkCounts(rootTree, counted));
@@ -282,8 +289,9 @@ export class CommitFs implements ReadBackend {
       names.push(n);
       stats.push(this.statOf(c));
     });
-    const listing = { names, stats };
-    if (names.length === idx.names.length) {
+    const listing: DirListing = { names, stats };
+    if (names.length < idx.names.length) listing.damaged = idx.names.length - names.length;
+    else {
       this.listings.set(path, listing);
       if (!idx.stats) this.recordStats(dir.tree, idx, children as Node[]);
     }

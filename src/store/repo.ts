@@ -17,6 +17,7 @@ import { storageFor } from './modes/by-mode.js';
 import { ContentIndex } from './content-index.js';
 import { RepoLock } from './lock.js';
 import { atomicWriteFileSync } from './durable.js';
+import type { ObjectFetcher } from './object-fetcher.js';
 
 export { storageFor };
 
@@ -32,6 +33,12 @@ export class Repo {
 
   /** Durability policy: ostree's `core.fsync`, overridden by `--fsync=false`. */
   durable = true;
+
+  /**
+   * Asked for an object that is not here, by the asynchronous loaders only (a lazy mount
+   * of a remote commit). The synchronous ones (fsck, prune, merges) never wait on a network.
+   */
+  fetcher: ObjectFetcher | null = null;
 
   static open(path: string): Repo {
     const abs = resolve(path);
@@ -105,7 +112,7 @@ export class Repo {
   async readMetaObject(type: MetaObjectType, csum: Checksum): Promise<Buffer> {
     let data: Buffer;
     try {
-      data = await readSmallFile(this.objectPath(csum, type));
+      data = await this.fetchedIfMissing(type, csum, () => readSmallFile(this.objectPath(csum, type)));
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new MissingObjectError(csum, type);
       throw e;
@@ -160,9 +167,19 @@ export class Repo {
 
   async loadFileMeta(csum: Checksum): Promise<ObjectInfo> {
     try {
-      return await this.storage.readMeta(this.objectPath(csum, 'file'));
+      return await this.fetchedIfMissing('file', csum, () => this.storage.readMeta(this.objectPath(csum, 'file')));
     } catch (e) {
       throw fileObjectError(csum, e);
+    }
+  }
+
+  /** `read`, and when the object is not here and the fetcher brings it, `read` again. */
+  private async fetchedIfMissing<T>(type: ObjectType, csum: Checksum, read: () => Promise<T>): Promise<T> {
+    try {
+      return await read();
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || !this.fetcher || !(await this.fetcher.fetch(type, csum))) throw e;
+      return read();
     }
   }
 

@@ -11,3 +11,9 @@ export async function startNginx(root: string, dir: string, slowRate = '150r/s')
   // One worker: the tests read the access log as the order in which requests were served.
   return start(root, dir, { slowRate, workers: 1 });
 }
+
+/** nginx as a caching proxy (proxy_cache) in front of `port`, as squid is for CernVM-FS clients. */
+export async function startCachingProxy(port: number, dir: string): Promise<Nginx> {
+  requireTool('nginx', 'nginx-light');
+  return start('/nonexistent', dir, { workers: 1, proxyTo: port });
+}

@@ -66,6 +66,9 @@ const BATCH = 256;
 
 async function listing(b: ReadBackend, path: string): Promise<Buffer> {
   const l = await b.readdir(path);
+  // The addon keeps a listing for the mount's life: one with entries missing (a damaged object,
+  // a fetch that failed) is not given, so that the next lookup or readdir asks again.
+  if (l.damaged) throw new FuseError('EIO');
   const stats = l.stats ?? await Promise.all(l.names.map((n) => b.getattr(child(path, n))));
   const out = new EntryWriter();
   for (let at = 0; at < l.names.length; at += BATCH) {

@@ -1,0 +1,77 @@
+// The start of a lazy mount: a remote's branch becomes a local commit without its tree.
+// The commit object (checked, and its signature when the remote requires one) and the
+// remote-tracking ref are written, and the commit is marked partial as an interrupted
+// pull leaves it (state/COMMIT.commitpartial): fsck expects its objects to be missing,
+// prune keeps what of it is here, and a pull completes it. Everything below the commit
+// is fetched by a LazyFetcher as reads need it.
+import fs from 'node:fs';
+import { join } from 'node:path';
+import type { Checksum } from '../checksum.js';
+import { sha256Hex } from '../checksum.js';
+import type { Repo } from '../repo.js';
+import { parseCommit } from '../objects/commit.js';
+import { readRef, writeRef } from '../refs.js';
+import { atomicWriteFileSync } from '../durable.js';
+import { CorruptObjectError, HacktreeError } from '../../errors.js';
+import { verifyCommitSignature, writeDetached } from '../ops/sign.js';
+import { getRemote, listRemotes, trustedKeys } from './remotes.js';
+import { HttpSource } from './source.js';
+import { LazyFetcher } from './lazy-fetcher.js';
+import { Transaction } from '../transaction.js';
+
+const partialPath = (repo: Repo, c: Checksum): string => join(repo.path, 'state', `${c}.commitpartial`);
+
+/** True when some of the commit's objects may be missing (a lazy mount's, or an interrupted pull's). */
+export function isPartial(repo: Repo, commit: Checksum): boolean {
+  return fs.existsSync(partialPath(repo, commit));
+}
+
+/** REMOTE:BRANCH (no ancestry suffix) naming a configured remote, or null. */
+export function remoteBranchOf(repo: Repo, rev: string): { remote: string; branch: string } | null {
+  const m = /^([A-Za-z0-9._-]+):([^~^]+)$/.exec(rev);
+  if (!m || !listRemotes(repo).some((r) => r.name === m[1])) return null;
+  return { remote: m[1]!, branch: m[2]! };
+}
+
+/**
+ * REMOTE:BRANCH as a local commit: the remote-tracking ref if it is here (a second mount
+ * needs no network), else the remote's branch, fetched as above. Returns the commit.
+ */
+export async function lazyCommit(repo: Repo, remoteName: string, branch: string): Promise<Checksum> {
+  const ref = { remote: remoteName, name: branch };
+  const local = readRef(repo.path, ref);
+  if (local && repo.hasObject(local, 'commit')) return local;
+  const remote = getRemote(repo, remoteName);
+  const src = new HttpSource(remoteName, remote.url);
+  try {
+    const commit = await src.ref(branch);
+    if (!commit) throw new HacktreeError('NOT_FOUND', `remote '${remoteName}' has no branch '${branch}'`);
+    const data = await src.meta('commit', commit);
+    if (!data) throw new HacktreeError('BAD_SOURCE', `remote '${remoteName}' has no commit object ${commit}`);
+    if (sha256Hex(data) !== commit) throw new CorruptObjectError(commit, 'commit', `remote '${remoteName}' sent bytes with checksum ${sha256Hex(data)}`);
+    try { parseCommit(data); } catch (e) { throw new CorruptObjectError(commit, 'commit', (e as Error).message); }
+    const detached = await src.detached(commit);
+    if (remote.verify) verifyCommitSignature(commit, data, detached, trustedKeys(remote), remoteName);
+    // Partial before the commit object lands: nothing ever sees it here and complete.
+    atomicWriteFileSync(partialPath(repo, commit), '', repo.durable);
+    const tx = new Transaction(repo);
+    try {
+      tx.writeMeta('commit', data);
+      tx.commit();
+    } catch (e) {
+      tx.abort();
+      throw e;
+    }
+    if (detached) writeDetached(repo, commit, detached);
+    writeRef(repo.path, ref, commit, repo.durable);
+    return commit;
+  } finally {
+    src.close();
+  }
+}
+
+/** The fetcher a mount of a partial commit reads missing objects through. */
+export function lazyFetcher(repo: Repo, remoteName: string, timeoutMs: number): LazyFetcher {
+  const remote = getRemote(repo, remoteName);
+  return new LazyFetcher(repo, new HttpSource(remoteName, remote.url), { timeoutMs });
+}
