@@ -363,10 +363,12 @@ export class CommitFs implements ReadBackend {
   /**
    * The commit's size (its distinct files' bytes, measured once, on the first statfs), all of
    * it used: df shows what the commit holds, not the repository's disk. `files` is the
-   * commit's file count.
+   * commit's file count. A partial commit (a lazy mount's) is not measured: that would fetch
+   * every directory; it reports no blocks.
    */
   async statfs(): Promise<StatFs> {
     const s = await fs.promises.statfs(this.repo.path);
+    if (this.repo.fetcher) return { bsize: s.bsize, frsize: s.bsize, blocks: 0, bfree: 0, bavail: 0, files: 0, ffree: 0, favail: 0, namemax: 255 };
     this.size ??= new SizeReader(this.repo).tree(this.commit.rootTree);
     const size = await this.size;
     const blocks = Math.ceil(size.bytes / s.bsize);
