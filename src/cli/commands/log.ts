@@ -9,7 +9,7 @@ import { formatBytes, out, printJson } from '../output.js';
 import { SizeReader, type CommitSize, type Size } from '../../store/ops/sizes.js';
 import { UsageError } from '../../errors.js';
 
-export function commitJson(checksum: Checksum, c: Commit, size?: CommitSize): Record<string, unknown> {
+export function commitJson(checksum: Checksum, c: Commit, size?: CommitSize | null): Record<string, unknown> {
   return {
     checksum,
     parent: c.parent,
@@ -20,7 +20,7 @@ export function commitJson(checksum: Checksum, c: Commit, size?: CommitSize): Re
     rootTree: c.rootTree,
     rootMeta: c.rootMeta,
     metadata: Object.fromEntries(c.metadata.map(([k, v]) => [k, v.value])),
-    ...(size ? { size } : {}),
+    ...(size !== undefined ? { size } : {}),
   };
 }
 
@@ -30,11 +30,11 @@ export function describeSize(s: CommitSize): string {
   return `${files(s)}, ${s.new ? `${files(s.new)} new` : 'the parent is not here to compare'}`;
 }
 
-export function printCommit(checksum: Checksum, c: Commit, size?: CommitSize): void {
+export function printCommit(checksum: Checksum, c: Commit, size?: CommitSize | null): void {
   out(`commit ${checksum}`);
   if (c.parent) out(`Parent:  ${c.parent}`);
   out(`Date:  ${formatDate(c.timestamp)}`);
-  if (size) out(`Size:  ${describeSize(size)}`);
+  if (size !== undefined) out(`Size:  ${size ? describeSize(size) : 'unknown (objects of it are not here: a partial commit)'}`);
   for (const [k, v] of c.metadata) out(`${k}: ${typeof v.value === 'string' ? v.value : JSON.stringify(v.value)}`);
   out('');
   if (c.subject) out(`    ${c.subject}`);
@@ -67,8 +67,8 @@ export function register(program: Command): void {
       const h = history(repo, resolveRev(repo, rev), max);
       if (o.oneline && !o.json) { for (const [k, c] of h) out(`${k.slice(0, 12)} ${formatDate(c.timestamp)} ${c.subject}`); return; }
       const sizes = new SizeReader(repo);
-      const sized: Array<[Checksum, Commit, CommitSize]> = [];
-      for (const [k, c] of h) sized.push([k, c, await sizes.commit(k)]);
+      const sized: Array<[Checksum, Commit, CommitSize | null]> = [];
+      for (const [k, c] of h) sized.push([k, c, await sizes.measure(k)]);
       if (o.json) printJson(sized.map(([k, c, s]) => commitJson(k, c, s)));
       else for (const [k, c, s] of sized) printCommit(k, c, s);
     });

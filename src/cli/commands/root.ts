@@ -77,7 +77,7 @@ export function register(program: Command): void {
       const r = loadRoot(roots, name);
       let size: CommitSize | null = null;
       // The root's own state is worth showing without the repository (or with its commit gone).
-      try { size = await new SizeReader(openRepo(cmd)).commit(r.commit); } catch { /* shown as unknown */ }
+      try { size = await new SizeReader(openRepo(cmd)).measure(r.commit); } catch { /* shown as unknown */ }
       const layer = Layer.open(roots.layerDir(name), { scanUpper: false });
       const info = {
         ...r,
@@ -92,7 +92,7 @@ export function register(program: Command): void {
       layer.close();
       if (o.json) { printJson(info); return; }
       out(`root ${info.name}\ncommit ${info.commit} (from ${info.rev})\nfollows ${info.branch ?? 'no branch (upgrade needs a REV)'}\ncreated ${info.created}`);
-      out(`size ${size ? describeSize(size) : 'unknown (the commit is not in the repository)'}`);
+      out(`size ${size ? describeSize(size) : 'unknown (the commit, or objects of it, are not in the repository)'}`);
       out(`mounted ${info.mountedAt ?? 'no'} (default mountpoint ${info.defaultMountpoint})`);
       out(`keeps ${info.keep} commit${info.keep === 1 ? '' : 's'}; may roll back to: ${info.rollback.map((d) => `${d.commit.slice(0, 12)} (${d.rev})`).join(', ') || 'nothing'}`);
       out(`layer ${info.layer.entries} entries, ${formatBytes(info.layer.bytes)}, ${info.layer.whiteouts} deletions, ${info.layer.metadataChanges} metadata changes`);

@@ -14,7 +14,7 @@ export function register(program: Command): void {
       const repo = openRepo(cmd);
       const csum = resolveRev(repo, rev);
       const c = repo.loadCommitSync(csum);
-      const size = await new SizeReader(repo).commit(csum);
+      const size = await new SizeReader(repo).measure(csum);
       if (o.json) printJson(commitJson(csum, c, size));
       else printCommit(csum, c, size);
     });

@@ -59,8 +59,13 @@ export class SizeReader {
     const c = await this.repo.loadCommit(commit);
     const mine = await this.contents(c.rootTree);
     let parent: Map<Checksum, number> | null = new Map();
-    if (c.parent) parent = this.repo.hasObject(c.parent, 'commit') ? await this.contents((await this.repo.loadCommit(c.parent)).rootTree) : null;
+    if (c.parent) parent = this.repo.hasObject(c.parent, 'commit') ? await missingAsNull(this.contents((await this.repo.loadCommit(c.parent)).rootTree)) : null;
     return { ...total(mine), new: parent && total(mine, parent) };
+  }
+
+  /** The commit's size, or null where objects of it are missing (a partial commit: a lazy mount's, an interrupted pull's). */
+  measure(commit: Checksum): Promise<CommitSize | null> {
+    return missingAsNull(this.commit(commit));
   }
 
   /** The bytes at `path` in the commit (a directory's distinct files), or null where it has nothing. */
@@ -91,6 +96,15 @@ export class SizeReader {
     }));
     this.sizes.set(tree, sizes);
     return sizes;
+  }
+}
+
+async function missingAsNull<T>(p: Promise<T>): Promise<T | null> {
+  try {
+    return await p;
+  } catch (e) {
+    if (e instanceof HacktreeError && e.code === 'MISSING_OBJECT') return null;
+    throw e;
   }
 }
 
