@@ -48,6 +48,8 @@ beforeAll(async () => {
 afterAll(() => {
   unmountAll();
   for (const n of ['r', 'pinned']) if (isMounted(mntOf(n))) forceUnmount(mntOf(n));
+  // Mounted by hand in the tests, so also taken down when one of them fails.
+  for (const m of ['mnt-os', 'mnt-v2'].map((x) => join(s.dir, x))) if (isMounted(m)) forceUnmount(m);
   s.cleanup();
 });
 
