@@ -182,6 +182,12 @@ describe('status and the path from CLI to daemon', () => {
     expect(rargv).toContain(join(sysroot, 'roots', 'r', 'layer'));
   });
 
+  it('mount knows nothing of roots, and the overlay nothing of roots either: roots call them', () => {
+    const imports = (f: string) => [...fs.readFileSync(join(ROOT, f), 'utf8').matchAll(/^import .* from '([^']+)';$/gm)].map((m) => m[1]!);
+    expect(imports('src/mount.ts').filter((i) => i.includes('roots/'))).toEqual([]);
+    for (const f of fs.readdirSync(join(ROOT, 'src', 'overlay'))) expect(imports(join('src', 'overlay', f)).filter((i) => i.includes('roots/'))).toEqual([]);
+  });
+
   it('status lists roots (commit, branch, rollback, layer, mount and daemon), mounts and refs', () => {
     const st = JSON.parse(H('status', '--json')) as { roots: Array<{ name: string; commit: string; branch: string | null; rollback: string[]; pending: string | null; layer: { bytes: number }; mount: { mountpoint: string; alive: boolean; pid: number } | null }>; mounts: Array<{ mountpoint: string }>; refs: Array<{ ref: string }> };
     const r = st.roots.find((x) => x.name === 'r')!;
