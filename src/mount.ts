@@ -1,9 +1,12 @@
-// Mounting commits: checks, the background daemon, unmounting, listing.
+// Mounting commits, read-only or with a writable layer: checks, the background
+// daemon, unmounting, listing. Roots mount through here; this file knows nothing
+// of them (a layer's owner is a label it records).
 //
-// `hacktree mount` checks everything it can (repo, REV, mountpoint), then starts
-// itself again in the foreground as a detached daemon and returns once that
-// daemon reports the mount ready on a pipe. The daemon serves the mount from its
-// own event loop and never touches the mount itself.
+// The caller resolves REV to a checksum; `hacktree mount` checks everything it can
+// (repo, commit, mountpoint), then starts itself again in the foreground as a
+// detached daemon, given that checksum (daemonArgv), and returns once the daemon
+// reports the mount ready on a pipe. The daemon serves the mount from its own
+// event loop and never touches the mount itself.
 import fs from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
@@ -11,7 +14,6 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { HacktreeError, UsageError } from './errors.js';
 import { Repo } from './store/repo.js';
-import { resolveRev } from './store/rev.js';
 import type { Checksum } from './store/checksum.js';
 import { CommitFs } from './fuse/commit-fs.js';
 import { OverlayFs } from './fuse/overlay-fs.js';
@@ -19,7 +21,6 @@ import { serve } from './fuse/serve.js';
 import type { Backend } from './fuse/backend.js';
 import type { FuseMount } from './fuse/binding.js';
 import { Layer } from './overlay/layer.js';
-import { Roots } from './roots/roots.js';
 import { HACKTREE_FSTYPE, readMounts, readMountsSync } from './fuse/mountinfo.js';
 import { isPartial, lazyStart } from './store/remote/lazy-commit.js';
 import type { LazyFetchStats } from './store/remote/lazy-fetcher.js';
@@ -62,8 +63,9 @@ export function runDir(): string {
 
 const keyOf = (mnt: string): string => createHash('sha256').update(mnt).digest('hex').slice(0, 16);
 
+/** `root` and `sysroot` are the labels of a layer's owner (see MountRequest.layer); `layer` its directory. */
 export interface MountState {
-  pid: number; mountpoint: string; repo: string; commit: Checksum; rev: string; started: string; root?: string; sysroot?: string;
+  pid: number; mountpoint: string; repo: string; commit: Checksum; rev: string; started: string; layer?: string; root?: string; sysroot?: string;
   /** A lazy mount's remote and what it has fetched so far (rewritten as it changes). */
   lazy?: { remote: string } & LazyFetchStats;
 }
@@ -87,35 +89,74 @@ function checkMountpoint(mnt: string, nonempty: boolean): void {
   if (!nonempty && fs.readdirSync(mnt).length > 0) throw new HacktreeError('MOUNT', `mountpoint ${mnt} is not empty (use -o nonempty to mount over it anyway)`);
 }
 
-/** A commit read-only (`rev`), or a root with its writable layer (`root`). */
+/** A commit read-only, or a commit with a writable layer over it. */
 export interface MountRequest {
   repoPath: string;
+  /**
+   * The commit's checksum, resolved once by the caller: the daemon serves exactly the commit
+   * the caller printed, even if a branch moves before the daemon starts.
+   */
+  commit: Checksum;
+  /** What the caller named (a branch, say): kept for listings and logs, never resolved again. */
   rev: string;
-  root?: { name: string; sysroot: string };
+  /**
+   * A writable layer over the commit. `root` and `sysroot` label its owner in the mount's state
+   * so that whoever owns it can find the mount again; mounting does not interpret them.
+   */
+  layer?: { dir: string; root: string; sysroot: string };
   mountpoint: string;
   options: string[];
   /** The remote a partial commit's missing objects are fetched from, and how long a read waits for one. */
   lazy?: { remote: string; timeoutMs: number };
 }
 
-/** Checks the request; returns the commit and the absolute mountpoint. */
-export function prepareMount(req: MountRequest): { repo: Repo; commit: Checksum; mnt: string; opts: MountOptionsParsed } {
+/** Checks the request; returns the absolute mountpoint and the parsed options. */
+export function prepareMount(req: MountRequest): { repo: Repo; mnt: string; opts: MountOptionsParsed } {
   const opts = parseMountOptions(req.options);
   const repo = Repo.open(req.repoPath);
-  let commit: Checksum;
-  if (req.root) {
-    commit = new Roots(req.root.sysroot).get(req.root.name).commit;
-    if (!repo.hasObject(commit, 'commit')) throw new HacktreeError('MISSING_OBJECT', `root '${req.root.name}' runs commit ${commit}, which is not in ${repo.path}`);
-    const other = findRootMount(req.root.sysroot, req.root.name);
+  if (!repo.hasObject(req.commit, 'commit')) {
+    throw new HacktreeError('MISSING_OBJECT', `commit ${req.commit}${req.rev && req.rev !== req.commit ? ` (${req.rev})` : ''} is not in ${repo.path}`);
+  }
+  if (req.layer) {
+    const other = findLayerMount(req.layer.dir);
     // One daemon owns a layer at a time.
-    if (other) throw new HacktreeError('MOUNT', `root '${req.root.name}' is already mounted at ${other.mountpoint}`);
-  } else {
-    commit = resolveRev(repo, req.rev);
+    if (other) throw new HacktreeError('MOUNT', `${req.layer.root ? `root '${req.layer.root}'` : `the layer ${req.layer.dir}`} is already mounted at ${other.mountpoint}`);
   }
   const mnt = resolve(req.mountpoint);
   checkMountpoint(mnt, opts.nonempty);
-  return { repo, commit, mnt, opts };
+  return { repo, mnt, opts };
 }
+
+/**
+ * The daemon's command line, and the only place it is built: `hacktree mount -f` with the
+ * commit's checksum for REV, and the rest of the request in hidden options (mountCommandRequest
+ * reads them back).
+ */
+export function daemonArgv(req: MountRequest, mnt: string): string[] {
+  return [
+    process.argv[1]!, '--repo', req.repoPath, 'mount', '-f', '--ready-fd', String(DAEMON_READY_FD),
+    ...req.options.flatMap((x) => ['-o', x]),
+    ...(req.rev && req.rev !== req.commit ? ['--label', req.rev] : []),
+    ...(req.layer ? ['--layer', req.layer.dir, '--layer-root', req.layer.root, '--layer-sysroot', req.layer.sysroot] : []),
+    ...(req.lazy ? ['--lazy-remote', req.lazy.remote, '--fetch-timeout', String(req.lazy.timeoutMs / 1000)] : []),
+    req.commit, mnt,
+  ];
+}
+
+/** The hidden options of `mount` that daemonArgv writes (--lazy-remote is given with --fetch-timeout, a visible option). */
+export interface DaemonOptions { label?: string; layer?: string; layerRoot?: string; layerSysroot?: string; lazyRemote?: string }
+
+/** The request a `mount` command line names; `commit` is REV resolved by the caller. */
+export function mountCommandRequest(repoPath: string, commit: Checksum, rev: string, mountpoint: string, options: string[], d: DaemonOptions & { fetchTimeoutMs: number }): MountRequest {
+  if ((d.layerRoot !== undefined || d.layerSysroot !== undefined) && d.layer === undefined) throw new UsageError('--layer-root and --layer-sysroot go with --layer');
+  return {
+    repoPath, commit, rev: d.label ?? rev, mountpoint, options,
+    ...(d.layer !== undefined ? { layer: { dir: d.layer, root: d.layerRoot ?? '', sysroot: d.layerSysroot ?? '' } } : {}),
+    ...(d.lazyRemote !== undefined ? { lazy: { remote: d.lazyRemote, timeoutMs: d.fetchTimeoutMs } } : {}),
+  };
+}
+
+const DAEMON_READY_FD = 3;
 
 /** Runs the daemon in this process until the mount goes away. `ready` is told once it serves. */
 export async function runMountDaemon(req: MountRequest, ready: (err: Error | null) => void): Promise<void> {
@@ -126,7 +167,8 @@ export async function runMountDaemon(req: MountRequest, ready: (err: Error | nul
     ready(e as Error);
     throw e;
   }
-  const { repo, commit, mnt, opts } = prepared;
+  const { repo, mnt, opts } = prepared;
+  const commit = req.commit;
   const log = (msg: string): void => { process.stderr.write(`${new Date().toISOString()} hacktree mount ${mnt}: ${msg}\n`); };
   const partial = isPartial(repo, commit);
   if (partial && !req.lazy) {
@@ -148,9 +190,9 @@ export async function runMountDaemon(req: MountRequest, ready: (err: Error | nul
     const contentChecked = (path: string, file: string): void => fuse?.cacheContent(path, file);
     // A commit's mount keeps every listing natively (native/ll): JS keeps a working set only.
     // A partial commit's hard links are counted only once it is whole: counting reads every dirtree.
-    base = await CommitFs.open(repo, commit, { verify: opts.verify, log, contentChecked, countLinks: !partial, recordStats: !partial, ...(req.root ? {} : { cacheScale: 1 / 8 }) });
-    if (req.root) {
-      layer = Layer.open(new Roots(req.root.sysroot).layerDir(req.root.name), { forMount: true });
+    base = await CommitFs.open(repo, commit, { verify: opts.verify, log, contentChecked, countLinks: !partial, recordStats: !partial, ...(req.layer ? {} : { cacheScale: 1 / 8 }) });
+    if (req.layer) {
+      layer = Layer.open(req.layer.dir, { forMount: true });
       // New entries get exactly the mode the kernel passes (it has applied the caller's umask).
       process.umask(0);
     }
@@ -172,7 +214,7 @@ export async function runMountDaemon(req: MountRequest, ready: (err: Error | nul
     throw e;
   }
   fs.mkdirSync(runDir(), { recursive: true });
-  const state: MountState = { pid: process.pid, mountpoint: mnt, repo: repo.path, commit, rev: req.rev, started: new Date().toISOString(), ...(req.root ? { root: req.root.name, sysroot: resolve(req.root.sysroot) } : {}) };
+  const state: MountState = { pid: process.pid, mountpoint: mnt, repo: repo.path, commit, rev: req.rev, started: new Date().toISOString(), ...(req.layer ? { layer: resolve(req.layer.dir), root: req.layer.root, sysroot: resolve(req.layer.sysroot) } : {}) };
   const lazyState = (): MountState['lazy'] => (fetcher && req.lazy ? { remote: req.lazy.remote, ...fetcher.stats } : undefined);
   const writeState = (): void => { fs.writeFileSync(statePath(mnt), JSON.stringify({ ...state, lazy: lazyState() }), { mode: 0o644 }); };
   writeState();
@@ -225,18 +267,20 @@ export async function serveInForeground(req: MountRequest, readyFd: number | nul
 }
 
 /** Starts the daemon in the background; resolves once the mount is ready. */
-export async function mountInBackground(req: MountRequest, argvForDaemon: string[]): Promise<{ commit: Checksum; mnt: string }> {
-  const { commit, mnt } = prepareMount(req);
+export async function mountInBackground(req: MountRequest): Promise<{ commit: Checksum; mnt: string }> {
+  const { mnt } = prepareMount(req);
   fs.mkdirSync(runDir(), { recursive: true });
   const logFd = fs.openSync(logPath(mnt), 'a');
-  const child = spawn(process.execPath, [...process.execArgv, ...argvForDaemon], {
+  const commit = req.commit;
+  const child = spawn(process.execPath, [...process.execArgv, ...daemonArgv(req, mnt)], {
     detached: true,
     // Object reads and xattr lookups wait in libuv's pool: give a cold disk more of them in flight.
     env: { UV_THREADPOOL_SIZE: '16', ...process.env },
+    // The pipe is fd DAEMON_READY_FD in the child.
     stdio: ['ignore', logFd, logFd, 'pipe'],
   });
   fs.closeSync(logFd);
-  const pipe = child.stdio[3] as NodeJS.ReadableStream;
+  const pipe = child.stdio[DAEMON_READY_FD] as NodeJS.ReadableStream;
   const answer = await new Promise<string>((res) => {
     let buf = '';
     pipe.on('data', (d: Buffer) => { buf += d.toString(); if (buf.includes('\n')) res(buf); });
@@ -263,10 +307,10 @@ export function listMounts(): Array<MountState & { alive: boolean }> {
     });
 }
 
-/** The live mount of a root (a root is named within its sysroot), or undefined. */
-export function findRootMount(sysroot: string, name: string, alive = true): (MountState & { alive: boolean }) | undefined {
-  const sr = resolve(sysroot);
-  return listMounts().find((m) => m.root === name && m.sysroot === sr && (!alive || m.alive));
+/** The mount serving the layer at `dir`, if any (only one whose daemon lives, unless `alive` is false). */
+export function findLayerMount(dir: string, alive = true): (MountState & { alive: boolean }) | undefined {
+  const d = resolve(dir);
+  return listMounts().find((m) => m.layer === d && (!alive || m.alive));
 }
 
 /** A daemon that was killed may linger as a zombie until it is reaped: that counts as dead. */

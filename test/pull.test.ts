@@ -235,7 +235,7 @@ describe('pull over HTTP', () => {
     htOk(['--repo', local, 'remote', 'add', 'origin', 'http://example.invalid/repo']);
     expect(fs.readFileSync(join(local, 'config'), 'utf8')).toContain('[remote "origin"]\nurl=http://example.invalid/repo\ngpg-verify=false\n');
     expect(ostree(local, 'remote', 'list', '-u')).toMatch(/origin\s+http:\/\/example.invalid\/repo/);
-    expect(htOk(['--repo', local, 'remote', 'list'])).toMatch(/^origin\thttp:\/\/example.invalid\/repo$/m);
+    expect(htOk(['--repo', local, 'remote', 'list'])).toMatch(/^NAME +URL +SIGNATURES\norigin +http:\/\/example.invalid\/repo +-$/m);
     expectOneLineError(ht(['--repo', local, 'remote', 'add', 'origin', 'http://x/']), /already exists/);
     htOk(['--repo', local, 'remote', 'delete', 'origin']);
     expect(htOk(['--repo', local, 'remote', 'list'])).toBe('');

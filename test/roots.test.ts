@@ -113,9 +113,10 @@ describe('a busybox root', () => {
     expect(r.status).toBe(0);
     expect(fs.readFileSync(join(mntOf('bb'), 'etc', 'shadow'), 'utf8')).toMatch(/^dave::/m);
     const d = H('layer', 'diff', 'bb');
-    expect(d).toMatch(/^M {4}\/etc\/passwd$/m);
-    expect(d).toMatch(/^M {4}\/etc\/shadow$/m);
-    expect(d).toMatch(/^A {4}\/home\/dave$/m);
+    expect(d).toMatch(/^CHANGE +PATH$/m);
+    expect(d).toMatch(/^M +\/etc\/passwd$/m);
+    expect(d).toMatch(/^M +\/etc\/shadow$/m);
+    expect(d).toMatch(/^A +\/home\/dave$/m);
     expect(H('root', 'show', '--json', 'bb')).toContain('/opt/data/**');
   });
 

@@ -1,6 +1,7 @@
 // A read-only view of one commit, served straight from the object store.
 // Nothing is walked at mount time: a path is resolved one directory at a time,
 // and parsed directories and resolved paths live in bounded caches.
+import { SizeReader, type Size } from '../store/ops/sizes.js';
 import fs from 'node:fs';
 import type { LRUCache } from 'lru-cache';
 import { lru } from '../store/lru.js';
@@ -408,8 +409,20 @@ export class CommitFs implements ReadBackend {
     return (await this.resolve(path)).meta.xattrs.map(([k]) => k);
   }
 
+  /**
+   * The commit's size (its distinct files' bytes, measured once, on the first statfs), all of
+   * it used: df shows what the commit holds, not the repository's disk. `files` is the
+   * commit's file count. A partial commit (a lazy mount's) is not measured: that would fetch
+   * every directory; it reports no blocks.
+   */
   async statfs(): Promise<StatFs> {
     const s = await fs.promises.statfs(this.repo.path);
-    return { bsize: s.bsize, frsize: s.bsize, blocks: s.blocks, bfree: 0, bavail: 0, files: s.files, ffree: 0, favail: 0, namemax: 255 };
+    if (this.repo.fetcher) return { bsize: s.bsize, frsize: s.bsize, blocks: 0, bfree: 0, bavail: 0, files: 0, ffree: 0, favail: 0, namemax: 255 };
+    this.size ??= new SizeReader(this.repo).tree(this.commit.rootTree);
+    const size = await this.size;
+    const blocks = Math.ceil(size.bytes / s.bsize);
+    return { bsize: s.bsize, frsize: s.bsize, blocks, bfree: 0, bavail: 0, files: size.files, ffree: 0, favail: 0, namemax: 255 };
   }
+
+  private size: Promise<Size> | undefined;
 }

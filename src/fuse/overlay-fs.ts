@@ -131,9 +131,14 @@ export class OverlayFs implements Backend {
     return this.tree.listxattr(path);
   }
 
+  /**
+   * The commit's blocks (all used) on top of the layer's file system, with that file system's
+   * real free space: df shows the root's size and what it can still take.
+   */
   async statfs(): Promise<StatFs> {
-    const s = await fs.promises.statfs(this.tree.layer.upper);
-    return { bsize: s.bsize, frsize: s.bsize, blocks: s.blocks, bfree: s.bfree, bavail: s.bavail, files: s.files, ffree: s.ffree, favail: s.ffree, namemax: NAME_MAX };
+    const [s, c] = await Promise.all([fs.promises.statfs(this.tree.layer.upper), this.base.statfs()]);
+    const commitBlocks = Math.ceil((c.blocks * c.bsize) / s.bsize);
+    return { bsize: s.bsize, frsize: s.bsize, blocks: s.blocks + commitBlocks, bfree: s.bfree, bavail: s.bavail, files: s.files + c.files, ffree: s.ffree, favail: s.ffree, namemax: NAME_MAX };
   }
 
   // --- writing ----------------------------------------------------------------

@@ -1,23 +1,31 @@
-// Mounting a root for a while (enter, post-upgrade checks): mount it unless it
-// is mounted already, and take down only what we mounted.
-import { join } from 'node:path';
+// A root's mount: the request that mounts its commit with its layer, finding the
+// mount again, and holding one for a while (enter, post-upgrade checks): mount it
+// unless it is mounted already, and take down only what we mounted. Roots call
+// mount; mount knows nothing of roots but the labels it records for them.
+import { join, resolve } from 'node:path';
 import fs from 'node:fs';
-import { findRootMount, mountInBackground, unmount } from '../mount.js';
-import type { Roots } from './roots.js';
+import { listMounts, mountInBackground, unmount, type MountRequest, type MountState } from '../mount.js';
+import type { RootRecord, Roots } from './roots.js';
+
+/** The request that mounts `rec`'s commit (never re-resolved: the record names a checksum) with its layer. */
+export function rootMountRequest(roots: Roots, repoPath: string, rec: RootRecord, mountpoint: string, options: string[] = []): MountRequest {
+  return { repoPath, commit: rec.commit, rev: rec.rev, layer: { dir: roots.layerDir(rec.name), root: rec.name, sysroot: roots.sysroot }, mountpoint, options };
+}
+
+/** The mount of a root (a root is named within its sysroot), or undefined; by default only one whose daemon lives. */
+export function findRootMount(sysroot: string, name: string, alive = true): (MountState & { alive: boolean }) | undefined {
+  const sr = resolve(sysroot);
+  return listMounts().find((m) => m.root === name && m.sysroot === sr && (!alive || m.alive));
+}
 
 export interface HeldMount { mountpoint: string; release(): Promise<void> }
 
-/** `daemonArgv` starts the daemon: [bin, ...global options]; the root mount arguments are appended. */
-export async function holdRootMount(roots: Roots, repoPath: string, name: string, daemonArgv: string[], mountpoint?: string): Promise<HeldMount> {
+export async function holdRootMount(roots: Roots, repoPath: string, name: string, mountpoint?: string): Promise<HeldMount> {
   const existing = findRootMount(roots.sysroot, name);
   if (existing) return { mountpoint: existing.mountpoint, release: async () => {} };
   const mnt = mountpoint ?? roots.defaultMountpoint(name);
   fs.mkdirSync(mnt, { recursive: true });
-  const rec = roots.get(name);
-  await mountInBackground(
-    { repoPath, rev: rec.commit, root: { name, sysroot: roots.sysroot }, mountpoint: mnt, options: [] },
-    [...daemonArgv, '--repo', repoPath, '--sysroot', roots.sysroot, 'root', 'mount', '-f', '--ready-fd', '3', name, mnt],
-  );
+  await mountInBackground(rootMountRequest(roots, repoPath, roots.get(name), mnt));
   return { mountpoint: mnt, release: () => unmount(mnt) };
 }
 

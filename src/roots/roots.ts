@@ -28,6 +28,8 @@ export interface PendingUpgrade {
   /** What `previous` was before: an undone upgrade leaves no trace in it. */
   fromPrevious?: Checksum;
   fromPreviousRev?: string;
+  /** What `branch` was before. */
+  fromBranch?: string;
 }
 
 export interface RootRecord {
@@ -36,6 +38,11 @@ export interface RootRecord {
   commit: Checksum;
   /** What it was created or last moved from (a branch, usually). */
   rev: string;
+  /**
+   * The branch (BRANCH or REMOTE:BRANCH) `root upgrade NAME` follows: the one it was created
+   * from or last upgraded to. Absent when that was a checksum, or in a root made before it was kept.
+   */
+  branch?: string;
   created: string;
   /** The commit before the last upgrade or rollback: what `root rollback` returns to. */
   previous?: Checksum;
@@ -78,7 +85,7 @@ export class Roots {
     }
   }
 
-  create(name: string, commit: Checksum, rev: string, extraRules: string[]): RootRecord {
+  create(name: string, commit: Checksum, rev: string, extraRules: string[], branch?: string): RootRecord {
     this.checkName(name);
     for (const r of extraRules) { const bad = checkRule(r); if (bad) throw new UsageError(bad); }
     const dir = this.rootDir(name);
@@ -89,7 +96,7 @@ export class Roots {
     layer.close();
     fs.mkdirSync(this.defaultMountpoint(name), { recursive: true });
     const now = new Date().toISOString();
-    const rec: RootRecord = { name, commit, rev, created: now, history: [{ commit, rev, at: now, action: 'create' }] };
+    const rec: RootRecord = { name, commit, rev, ...(branch !== undefined ? { branch } : {}), created: now, history: [{ commit, rev, at: now, action: 'create' }] };
     // root.json last: its presence is what makes the root exist.
     atomicWriteFileSync(join(dir, 'root.json'), JSON.stringify(rec, null, 2) + '\n', true);
     return rec;

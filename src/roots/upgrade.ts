@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import type { Repo } from '../store/repo.js';
 import type { Checksum } from '../store/checksum.js';
 import { lookupPath } from '../store/tree-walk.js';
-import { diffCommits } from '../store/ops/diff.js';
+import { diffCommits, type DiffEntry } from '../store/ops/diff.js';
 import { isReg } from '../store/objects/types.js';
 import { fsyncDirSync } from '../store/durable.js';
 import { Layer } from '../overlay/layer.js';
@@ -52,6 +52,7 @@ function rollBackPending(roots: Roots, rec: RootRecord, why: string): void {
     rev: p.fromRev,
     previous: p.fromPrevious,
     previousRev: p.fromPreviousRev,
+    branch: p.fromBranch,
     conflicts: [],
     history: [...(rec.history ?? []), { commit: p.from, rev: p.fromRev, at: new Date().toISOString(), action: 'automatic rollback', note: why }],
   });
@@ -101,11 +102,60 @@ async function readFileAt(repo: Repo, commit: Checksum, path: string): Promise<s
   }
 }
 
+/** A path the layer and the new commit both changed, and what an upgrade does with it. */
+export interface PlannedMerge {
+  path: string;
+  /** The merged text, or null where merging changes nothing. */
+  text: string | null;
+  clashes: string[];
+  added: string[];
+}
+
+export interface UpgradePlan {
+  /** What the new commit changes against the root's commit. */
+  upstream: DiffEntry[];
+  /** Layer files taking the new commit's changes: the account files merged by entry, and files copied up unchanged. */
+  merges: PlannedMerge[];
+  conflicts: Conflict[];
+}
+
+/**
+ * What moving the root from `from` to `to` does to its layer, computed without changing
+ * anything: `root upgrade --dry-run` shows it, and switchCommit carries it out.
+ */
+export async function planUpgrade(repo: Repo, roots: Roots, name: string, from: Checksum, to: Checksum): Promise<UpgradePlan> {
+  const plan: UpgradePlan = { upstream: await diffCommits(repo, from, to), merges: [], conflicts: [] };
+  const layer = Layer.open(roots.layerDir(name));
+  // What the layer changed, and what it merely holds: a file copied up but left as it was
+  // (shadow-utils opens /etc/passwd read-write even to change nothing) must not hide the new commit's version.
+  let changed: Set<string>, held: Set<string>;
+  try {
+    changed = new Set(MergedTree.build(repo, layer, from).diff().map((c) => c.path));
+    held = new Set([...changed, ...layer.inUpper]);
+  } finally {
+    layer.close();
+  }
+  for (const p of plan.upstream.map((c) => c.path).filter((x) => held.has(x))) {
+    const kind = accountFileOf(p);
+    const upperFile = join(roots.layerDir(name), 'upper', p);
+    const local = fs.existsSync(upperFile) && fs.lstatSync(upperFile).isFile() ? fs.readFileSync(upperFile, 'utf8') : null;
+    const [oldText, newText] = await Promise.all([readFileAt(repo, from, p), readFileAt(repo, to, p)]);
+    if (local !== null && newText !== null && (kind || local === oldText)) {
+      const m = kind ? mergeAccounts(kind, oldText ?? '', newText, local) : { text: newText, clashes: [], added: [] };
+      plan.merges.push({ path: p, text: m.text !== local ? m.text : null, clashes: m.clashes, added: m.added.map((a) => `${kind}:${a}`) });
+    } else if (changed.has(p)) {
+      plan.conflicts.push({ path: p, reason: 'changed in the layer and in the new commit; the layer\'s version is kept' });
+    }
+  }
+  return plan;
+}
+
 /**
  * Moves the root to `to`, merging the layer's account files and reporting other
  * paths both sides changed. Returns before any check runs (see runUpgrade).
+ * `branch` is what the root follows from now on (undefined: as before).
  */
-export async function switchCommit(repo: Repo, roots: Roots, name: string, to: Checksum, toRev: string, action: Deployment['action'], keepPending = false): Promise<UpgradeOutcome> {
+export async function switchCommit(repo: Repo, roots: Roots, name: string, to: Checksum, toRev: string, action: Deployment['action'], keepPending = false, branch?: string): Promise<UpgradeOutcome> {
   const rec = recover(roots, name);
   const from = rec.commit;
   const outcome: UpgradeOutcome = { from, to, merged: [], added: [], conflicts: [], clashes: [] };
@@ -113,43 +163,25 @@ export async function switchCommit(repo: Repo, roots: Roots, name: string, to: C
   const dir = txnDir(roots, name, id);
   const manifest: JournalEntry[] = [];
   if (from !== to && action === 'upgrade') {
-    const layer = Layer.open(roots.layerDir(name));
-    // What the layer changed, and what it merely holds: a file copied up but left as it was
-    // (shadow-utils opens /etc/passwd read-write even to change nothing) must not hide the new commit's version.
-    let changed: Set<string>, held: Set<string>;
-    try {
-      changed = new Set(MergedTree.build(repo, layer, from).diff().map((c) => c.path));
-      held = new Set([...changed, ...layer.inUpper]);
-    } finally {
-      layer.close();
-    }
-    const upstream = (await diffCommits(repo, from, to)).map((c) => c.path);
-    for (const p of upstream.filter((x) => held.has(x))) {
-      const kind = accountFileOf(p);
-      const upperFile = join(roots.layerDir(name), 'upper', p);
-      const local = fs.existsSync(upperFile) && fs.lstatSync(upperFile).isFile() ? fs.readFileSync(upperFile, 'utf8') : null;
-      const [oldText, newText] = await Promise.all([readFileAt(repo, from, p), readFileAt(repo, to, p)]);
-      if (local !== null && newText !== null && (kind || local === oldText)) {
-        const m = kind ? mergeAccounts(kind, oldText ?? '', newText, local) : { text: newText, clashes: [], added: [] };
-        outcome.clashes.push(...m.clashes);
-        outcome.added.push(...m.added.map((a) => `${kind}:${a}`));
-        if (m.text !== local) {
-          const i = manifest.length;
-          manifest.push({ path: p, hadUpper: true });
-          fs.mkdirSync(join(dir, 'new'), { recursive: true });
-          fs.mkdirSync(join(dir, 'old'), { recursive: true });
-          const staged = join(dir, 'new', String(i));
-          fs.writeFileSync(staged, m.text);
-          const st = fs.statSync(upperFile);
-          fs.chownSync(staged, st.uid, st.gid);
-          fs.chmodSync(staged, st.mode & 0o7777);
-          fs.linkSync(upperFile, join(dir, 'old', String(i)));
-          const fd = fs.openSync(staged, 'r'); fs.fsyncSync(fd); fs.closeSync(fd);
-          outcome.merged.push(p);
-        }
-      } else if (changed.has(p)) {
-        outcome.conflicts.push({ path: p, reason: 'changed in the layer and in the new commit; the layer\'s version is kept' });
-      }
+    const plan = await planUpgrade(repo, roots, name, from, to);
+    outcome.conflicts = plan.conflicts;
+    for (const m of plan.merges) {
+      outcome.clashes.push(...m.clashes);
+      outcome.added.push(...m.added);
+      if (m.text === null) continue;
+      const upperFile = join(roots.layerDir(name), 'upper', m.path);
+      const i = manifest.length;
+      manifest.push({ path: m.path, hadUpper: true });
+      fs.mkdirSync(join(dir, 'new'), { recursive: true });
+      fs.mkdirSync(join(dir, 'old'), { recursive: true });
+      const staged = join(dir, 'new', String(i));
+      fs.writeFileSync(staged, m.text);
+      const st = fs.statSync(upperFile);
+      fs.chownSync(staged, st.uid, st.gid);
+      fs.chmodSync(staged, st.mode & 0o7777);
+      fs.linkSync(upperFile, join(dir, 'old', String(i)));
+      const fd = fs.openSync(staged, 'r'); fs.fsyncSync(fd); fs.closeSync(fd);
+      outcome.merged.push(m.path);
     }
     if (manifest.length) {
       fs.writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
@@ -165,7 +197,8 @@ export async function switchCommit(repo: Repo, roots: Roots, name: string, to: C
     previousRev: rec.rev,
     history: [...(rec.history ?? []), { commit: to, rev: toRev, at: now, action }],
     conflicts: action === 'upgrade' ? outcome.conflicts : [],
-    ...(manifest.length || keepPending ? { pending: { txn: id, from, fromRev: rec.rev, to, fromPrevious: rec.previous, fromPreviousRev: rec.previousRev } } : {}),
+    ...(branch !== undefined ? { branch } : {}),
+    ...(manifest.length || keepPending ? { pending: { txn: id, from, fromRev: rec.rev, fromBranch: rec.branch, to, fromPrevious: rec.previous, fromPreviousRev: rec.previousRev } } : {}),
   };
   roots.update(next); // the commit point
   if (manifest.length) applyJournal(roots, name, id, 'new');

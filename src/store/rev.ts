@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { HacktreeError, UnknownRevError, UsageError } from '../errors.js';
 import { isChecksum, type Checksum } from './checksum.js';
 import type { Repo } from './repo.js';
-import { parseRefName, readRef } from './refs.js';
+import { formatRef, parseRefName, readRef } from './refs.js';
 
 const HEX_PREFIX = /^[0-9a-f]{4,63}$/;
 /** One ancestry suffix at the end of a REV (ref names and checksums hold neither ^ nor ~). */
@@ -59,4 +59,19 @@ function commitsWithPrefix(repo: Repo, prefix: string): Checksum[] {
   return names
     .filter((n) => n.endsWith('.commit') && n.startsWith(rest))
     .map((n) => prefix.slice(0, 2) + n.slice(0, -'.commit'.length));
+}
+
+/**
+ * The ref `rev` names as it is (BRANCH or REMOTE:BRANCH, no ancestry suffix), written as
+ * formatRef writes it; null for a checksum, a prefix, or a REV with a suffix.
+ */
+export function refNamed(repo: Repo, rev: string): string | null {
+  if (SUFFIX.test(rev) || isChecksum(rev)) return null;
+  try {
+    const ref = parseRefName(rev);
+    return readRef(repo.path, ref) ? formatRef(ref) : null;
+  } catch (e) {
+    if (e instanceof UsageError) return null;
+    throw e;
+  }
 }

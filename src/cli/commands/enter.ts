@@ -14,7 +14,7 @@ export function register(program: Command): void {
     .action(async (name: string, cmd: string[], o: { bindHome?: boolean }, command: Command) => {
       const roots = rootsOf(command);
       roots.get(name);
-      const held = await holdRootMount(roots, repoPath(globals(command)), name, [process.argv[1]!]);
+      const held = await holdRootMount(roots, repoPath(globals(command)), name);
       let code: number;
       try {
         code = (await enterRoot({ mountpoint: held.mountpoint, cmd: cmd.length ? cmd : ['/bin/sh'], bindHome: o.bindHome ? process.env.HOME ?? os.homedir() : undefined })).code;

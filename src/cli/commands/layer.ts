@@ -1,11 +1,25 @@
 import type { Command } from 'commander';
 import { layerCommit, layerDiff, layerReset } from '../../overlay/layer-ops.js';
 import { parseRefName } from '../../store/refs.js';
-import { findRootMount } from '../../mount.js';
+import { findRootMount } from '../../roots/root-mount.js';
 import { HacktreeError } from '../../errors.js';
 import { openRepo } from '../context.js';
-import { out, printJson, warn } from '../output.js';
+import { out, printJson, printTable, warn } from '../output.js';
+import { SizeReader } from '../../store/ops/sizes.js';
+import { printStat, statEntry, statTotals, type StatEntry } from '../diff-stat.js';
+import fs from 'node:fs';
+import { join } from 'node:path';
 import { rootsOf } from './root.js';
+
+/** The bytes of a layer file, or of the regular files below a layer directory; null where the layer has nothing. */
+function upperSize(path: string): { bytes: number; dir: boolean } | null {
+  const st = fs.lstatSync(path, { throwIfNoEntry: false });
+  if (!st) return null;
+  if (!st.isDirectory()) return { bytes: st.isFile() ? st.size : 0, dir: false };
+  let bytes = 0;
+  for (const e of fs.readdirSync(path)) bytes += upperSize(join(path, e))?.bytes ?? 0;
+  return { bytes, dir: true };
+}
 
 export function register(program: Command): void {
   const layer = program.command('layer').description("what a root's writable layer captured: diff, commit, reset");
@@ -13,12 +27,26 @@ export function register(program: Command): void {
   layer.command('diff')
     .description("paths added (A), deleted (D) and modified (M) against the root's commit")
     .argument('<name>')
+    .option('--stat', "with each path its size in the root's commit and in the layer, and the totals")
     .option('--json', 'print JSON')
-    .action((name: string, o: { json?: boolean }, cmd: Command) => {
+    .action(async (name: string, o: { json?: boolean; stat?: boolean }, cmd: Command) => {
       const repo = openRepo(cmd), roots = rootsOf(cmd);
-      const { changes, specials } = layerDiff(repo, roots.layerDir(name), roots.get(name).commit);
-      if (o.json) printJson(changes);
-      else for (const c of changes) out(`${c.change}    ${c.path}`);
+      const commit = roots.get(name).commit;
+      const { changes, specials } = layerDiff(repo, roots.layerDir(name), commit);
+      if (o.stat) {
+        const sizes = new SizeReader(repo);
+        const upper = join(roots.layerDir(name), 'upper');
+        const entries: StatEntry[] = [];
+        for (const c of changes) {
+          const before = c.change === 'A' ? null : await sizes.atPath(commit, c.path);
+          // A metadata change of a base file leaves its content in the commit.
+          const after = c.change === 'D' ? null : upperSize(join(upper, c.path)) ?? before;
+          entries.push(statEntry(c.change, c.path, before, after));
+        }
+        if (o.json) printJson({ changes: entries, totals: statTotals(entries) });
+        else printStat(entries);
+      } else if (o.json) printJson(changes);
+      else printTable(['CHANGE', 'PATH'], changes.map((c) => [c.change, c.path]));
       if (specials.length && !o.json) warn(`${specials.length} device node(s)/fifo(s) in the layer cannot be committed, e.g. ${specials[0]}`);
     });
 

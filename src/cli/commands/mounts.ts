@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { listMounts } from '../../mount.js';
-import { out, printJson } from '../output.js';
+import { printJson, printTable } from '../output.js';
 
 export function register(program: Command): void {
   program.command('mounts')
@@ -9,6 +9,7 @@ export function register(program: Command): void {
     .action((o: { json?: boolean }) => {
       const ms = listMounts();
       if (o.json) { printJson(ms); return; }
-      for (const m of ms) out(`${m.mountpoint}\t${m.commit}\t${m.rev || '-'}\t${m.repo}${m.alive ? '' : '\t(daemon dead: hacktree umount it)'}`);
+      printTable(['MOUNTPOINT', 'COMMIT', 'REV', 'ROOT', 'DAEMON', 'REPO'], ms.map((m) => [
+        m.mountpoint, m.commit.slice(0, 12), m.rev || '-', m.root || '-', m.alive ? `pid ${m.pid}` : 'daemon dead: hacktree umount it', m.repo]));
     });
 }

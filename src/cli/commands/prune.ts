@@ -25,7 +25,7 @@ export function register(program: Command): void {
         refsOnly: o.refsOnly,
         depth: o.depth !== undefined ? Number(o.depth) : undefined,
         keepYoungerThan,
-        keep: commitsRootsNeed(new Roots(sysrootPath(globals(cmd)))),
+        keep: () => commitsRootsNeed(new Roots(sysrootPath(globals(cmd)))),
         dryRun: o.dryRun || !o.prune,
         progress: terminalProgress('prune'),
       });

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { addRemote, deleteRemote, listRemotes, parseSignVerify } from '../../store/remote/remotes.js';
 import { openRepo } from '../context.js';
-import { out, printJson } from '../output.js';
+import { printJson, printTable } from '../output.js';
 
 export function register(program: Command): void {
   const remote = program.command('remote').description('remotes to pull from (kept in the repo config, as ostree keeps them)');
@@ -19,7 +19,7 @@ export function register(program: Command): void {
     .action((o: { json?: boolean }, cmd: Command) => {
       const remotes = listRemotes(openRepo(cmd));
       if (o.json) printJson(remotes);
-      else for (const r of remotes) out(`${r.name}\t${r.url}${r.verify ? '\t(signatures required)' : ''}`);
+      else printTable(['NAME', 'URL', 'SIGNATURES'], remotes.map((r) => [r.name, r.url, r.verify ? 'required' : '-']));
     });
   remote.command('delete')
     .description('delete a remote (its refs stay until deleted)')

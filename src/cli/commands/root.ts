@@ -2,14 +2,16 @@ import { Option, type Command } from 'commander';
 import { Roots } from '../../roots/roots.js';
 import { Layer } from '../../overlay/layer.js';
 import { Repo } from '../../store/repo.js';
-import { resolveRev } from '../../store/rev.js';
-import { findRootMount, mountInBackground, serveInForeground, unmount, type MountRequest } from '../../mount.js';
+import { mountInBackground, serveInForeground, unmount } from '../../mount.js';
+import { findRootMount, rootMountRequest } from '../../roots/root-mount.js';
 import { HacktreeError, UsageError } from '../../errors.js';
 import { globals, openRepo, repoPath, sysrootPath } from '../context.js';
-import { out, printJson, warn } from '../output.js';
-import { configureRoot, loadRoot, rollbackRoot, upgradeRoot } from '../../roots/lifecycle.js';
+import { formatBytes, out, printJson, printTable, warn } from '../output.js';
+import { configureRoot, createRoot, loadRoot, previewUpgrade, rollbackRoot, upgradeRoot, type UpgradePreview } from '../../roots/lifecycle.js';
 import { keepOf, rollbackCommits } from '../../roots/retention.js';
 import { formatDate } from '../dates.js';
+import { SizeReader, type CommitSize } from '../../store/ops/sizes.js';
+import { describeSize } from './log.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
@@ -21,6 +23,22 @@ function mountedAt(roots: Roots, name: string): string | null {
   return findRootMount(roots.sysroot, name)?.mountpoint ?? null;
 }
 
+function printPreview(p: UpgradePreview, json: boolean): void {
+  if (json) { printJson(p); return; }
+  out(`root ${p.name}: ${p.from.slice(0, 12)} -> ${p.to.slice(0, 12)} (${p.rev})${p.from === p.to ? ': already there, nothing to do' : ''}`);
+  if (p.from === p.to) return;
+  if (p.mounted) out(`mounted at ${p.mounted}: unmount it before upgrading`);
+  if (p.missing.length) {
+    out(`would fetch ${p.missing.length} object(s) missing here (pull the branch first), e.g. ${p.missing[0]!.path}`);
+    return;
+  }
+  out(`would change ${p.changes.length} path(s):`);
+  for (const c of p.changes) out(`  ${c.change}    ${c.path}`);
+  out(`would merge into the layer: ${p.merged.join(', ') || 'nothing'}${p.added.length ? ` (new: ${p.added.join(', ')})` : ''}`);
+  for (const c of p.clashes) out(`clash: ${c}`);
+  for (const c of p.conflicts) out(`conflict: ${c.path}: ${c.reason}`);
+}
+
 export function register(program: Command): void {
   const root = program.command('root').description('named roots: a commit plus a writable layer');
 
@@ -30,9 +48,8 @@ export function register(program: Command): void {
     .argument('<rev>')
     .option('--writable <pattern>', 'also let this path pattern take writes (repeatable)', collect, [])
     .action((name: string, rev: string, o: { writable: string[] }, cmd: Command) => {
-      const repo = openRepo(cmd);
-      const rec = rootsOf(cmd).create(name, resolveRev(repo, rev), rev, o.writable);
-      out(`created root ${rec.name} on ${rec.commit}`);
+      const rec = createRoot(openRepo(cmd), rootsOf(cmd), name, rev, o.writable);
+      out(`created root ${rec.name} on ${rec.commit}${rec.branch ? ` (follows ${rec.branch})` : ''}`);
     });
 
   root.command('list')
@@ -48,19 +65,23 @@ export function register(program: Command): void {
         return { ...r, subject, mountedAt: mountedAt(roots, r.name) };
       });
       if (o.json) printJson(rows);
-      else for (const r of rows) out(`${r.name}\t${r.commit.slice(0, 12)}\t${r.subject || '-'}\t${r.mountedAt ?? 'not mounted'}`);
+      else printTable(['NAME', 'COMMIT', 'FOLLOWS', 'SUBJECT', 'MOUNTED'], rows.map((r) => [r.name, r.commit.slice(0, 12), r.branch ?? '-', r.subject || '-', r.mountedAt ?? 'not mounted']));
     });
 
   root.command('show')
     .description('show a root: commit, writable rules, layer size')
     .argument('<name>')
     .option('--json', 'print JSON')
-    .action((name: string, o: { json?: boolean }, cmd: Command) => {
+    .action(async (name: string, o: { json?: boolean }, cmd: Command) => {
       const roots = rootsOf(cmd);
       const r = loadRoot(roots, name);
+      let size: CommitSize | null = null;
+      // The root's own state is worth showing without the repository (or with its commit gone).
+      try { size = await new SizeReader(openRepo(cmd)).measure(r.commit); } catch { /* shown as unknown */ }
       const layer = Layer.open(roots.layerDir(name), { scanUpper: false });
       const info = {
         ...r,
+        size,
         keep: keepOf(r),
         rollback: rollbackCommits(r),
         mountedAt: mountedAt(roots, name),
@@ -70,10 +91,11 @@ export function register(program: Command): void {
       };
       layer.close();
       if (o.json) { printJson(info); return; }
-      out(`root ${info.name}\ncommit ${info.commit} (from ${info.rev})\ncreated ${info.created}`);
+      out(`root ${info.name}\ncommit ${info.commit} (from ${info.rev})\nfollows ${info.branch ?? 'no branch (upgrade needs a REV)'}\ncreated ${info.created}`);
+      out(`size ${size ? describeSize(size) : 'unknown (the commit, or objects of it, are not in the repository)'}`);
       out(`mounted ${info.mountedAt ?? 'no'} (default mountpoint ${info.defaultMountpoint})`);
       out(`keeps ${info.keep} commit${info.keep === 1 ? '' : 's'}; may roll back to: ${info.rollback.map((d) => `${d.commit.slice(0, 12)} (${d.rev})`).join(', ') || 'nothing'}`);
-      out(`layer ${info.layer.entries} entries, ${info.layer.bytes} bytes, ${info.layer.whiteouts} deletions, ${info.layer.metadataChanges} metadata changes`);
+      out(`layer ${info.layer.entries} entries, ${formatBytes(info.layer.bytes)}, ${info.layer.whiteouts} deletions, ${info.layer.metadataChanges} metadata changes`);
       if (info.conflicts?.length) {
         out('open conflicts (the layer\'s version is kept):');
         for (const c of info.conflicts) out(`  ${c.path}: ${c.reason}`);
@@ -90,27 +112,25 @@ export function register(program: Command): void {
     .option('-o, --options <opts>', 'mount options (see hacktree mount)', collect, [])
     .addOption(new Option('--ready-fd <fd>').hideHelp())
     .action(async (name: string, mountpoint: string | undefined, o: { foreground?: boolean; options: string[]; readyFd?: string }, cmd: Command) => {
-      const g = globals(cmd);
       const roots = rootsOf(cmd);
-      const mnt = mountpoint ?? roots.defaultMountpoint(name);
-      // The daemon (-f) must not recover: a post-upgrade check mounts a root mid-upgrade.
-      const rec = o.foreground ? roots.get(name) : loadRoot(roots, name);
-      const req: MountRequest = { repoPath: repoPath(g), rev: rec.commit, root: { name, sysroot: roots.sysroot }, mountpoint: mnt, options: o.options };
+      // The record is read once, here: the daemon gets its commit's checksum and the layer.
+      const req = rootMountRequest(roots, repoPath(globals(cmd)), loadRoot(roots, name), mountpoint ?? roots.defaultMountpoint(name), o.options);
       if (o.foreground) await serveInForeground(req, o.readyFd !== undefined ? Number(o.readyFd) : null);
-      const argv = [process.argv[1]!, '--repo', repoPath(g), '--sysroot', roots.sysroot, 'root', 'mount', '-f', '--ready-fd', '3', ...o.options.flatMap((x) => ['-o', x]), name, mnt];
-      const r = await mountInBackground(req, argv);
+      const r = await mountInBackground(req);
       out(`mounted root ${name} (${r.commit.slice(0, 12)}) at ${r.mnt}`);
     });
 
   root.command('upgrade')
-    .description('move the root to REV in one atomic step, merging account files; runs the post-upgrade check')
+    .description('move the root to REV (default: the head of the branch it follows) in one atomic step, merging account files; runs the post-upgrade check')
     .argument('<name>')
-    .argument('<rev>')
+    .argument('[rev]', 'commit to move to; a branch named here is followed from then on')
     .option('--check <cmd>', `run CMD inside the upgraded root before the upgrade counts (default: ${'/usr/lib/hacktree/post-upgrade'} if the new commit has it)`)
+    .option('--dry-run', 'only list what would change, what is missing locally, and which layer files would be merged')
     .option('--json', 'print JSON')
-    .action(async (name: string, rev: string, o: { check?: string; json?: boolean }, cmd: Command) => {
+    .action(async (name: string, rev: string | undefined, o: { check?: string; dryRun?: boolean; json?: boolean }, cmd: Command) => {
       const repo = openRepo(cmd);
-      const r = await upgradeRoot(repo, rootsOf(cmd), name, rev, { check: o.check, repoPath: repo.path, daemonArgv: [process.argv[1]!] });
+      if (o.dryRun) { printPreview(await previewUpgrade(repo, rootsOf(cmd), name, rev), !!o.json); return; }
+      const r = await upgradeRoot(repo, rootsOf(cmd), name, rev, { check: o.check, repoPath: repo.path });
       if (o.json) { printJson(r); return; }
       for (const c of r.clashes) warn(c);
       for (const c of r.conflicts) warn(`conflict: ${c.path}: ${c.reason}`);
@@ -148,7 +168,7 @@ export function register(program: Command): void {
       const r = loadRoot(rootsOf(cmd), name);
       const h = r.history ?? [];
       if (o.json) { printJson(h); return; }
-      for (const d of h) out(`${formatDate(Math.floor(Date.parse(d.at) / 1000))}	${d.action}	${d.commit.slice(0, 12)}	${d.rev}${d.note ? `	(${d.note})` : ''}`);
+      printTable(['DATE', 'ACTION', 'COMMIT', 'REV'], h.map((d) => [formatDate(Math.floor(Date.parse(d.at) / 1000)), d.action, d.commit.slice(0, 12), `${d.rev}${d.note ? ` (${d.note})` : ''}`]));
     });
 
   root.command('umount')

@@ -37,6 +37,8 @@ export function checkout(repo: Repo, commit: Checksum, dest: string, opts: Check
     else throw new HacktreeError('NOT_FOUND', `--subpath ${opts.subpath}: no such file or directory in ${commit.slice(0, 12)}`);
   }
   const w = new CheckoutWriter(repo, opts);
+  // Progress shows a total: the dirtrees are read once here and come from the cache after.
+  if (opts.progress) w.total = fileAt ? 1 : countFiles(repo, tree, new Map());
   try {
     if (fileAt) w.file(fileAt, dest);
     else w.dir(tree, meta, dest);
@@ -47,8 +49,19 @@ export function checkout(repo: Repo, commit: Checksum, dest: string, opts: Check
   return w.result;
 }
 
+/** The files (paths, not objects) below a dirtree; a subtree that occurs several times is read once. */
+function countFiles(repo: Repo, tree: Checksum, memo: Map<Checksum, number>): number {
+  const known = memo.get(tree);
+  if (known !== undefined) return known;
+  const t = repo.loadDirTreeSync(tree);
+  const n = t.files.length + t.dirs.reduce((sum, d) => sum + countFiles(repo, d.tree, memo), 0);
+  memo.set(tree, n);
+  return n;
+}
+
 class CheckoutWriter {
   readonly result: CheckoutResult = { files: 0, dirs: 0, hardlinks: 0, copies: 0 };
+  total: number | null = null;
   private readonly canLink: boolean;
   private readonly progress: Progress;
 
@@ -86,7 +99,7 @@ class CheckoutWriter {
       this.copy(obj, meta, path);
       this.result.copies++;
     }
-    if (++this.result.files % 256 === 0) this.progress.update(this.result.files, null, path);
+    if (++this.result.files % 256 === 0) this.progress.update(this.result.files, this.total, path);
   }
 
   private copy(obj: string, meta: FileMeta, path: string): void {

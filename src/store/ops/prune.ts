@@ -20,8 +20,12 @@ export interface PruneOptions {
   depth?: number;
   /** Drop commits older than this (seconds since the epoch); ref heads are always kept. */
   keepYoungerThan?: number;
-  /** Commits kept whatever the options above say, with everything they reach. */
-  keep?: KeepCommit[];
+  /**
+   * Commits kept whatever the options above say, with everything they reach. A function is
+   * called once prune holds the writer lock: whoever changes what it lists (a root's upgrade)
+   * takes that lock too, so the list cannot go stale before prune deletes.
+   */
+  keep?: KeepCommit[] | (() => KeepCommit[]);
   dryRun?: boolean;
   progress?: Progress;
 }
@@ -43,7 +47,7 @@ export function prune(repo: Repo, opts: PruneOptions): PruneResult {
     const objects = scanObjects(repo);
     const allCommits = objects.filter((o) => o.type === 'commit').map((o) => o.checksum);
     const selective = opts.refsOnly || (opts.depth !== undefined && opts.depth >= 0) || opts.keepYoungerThan !== undefined;
-    const extra = groupKeeps(repo, opts.keep ?? []);
+    const extra = groupKeeps(repo, typeof opts.keep === 'function' ? opts.keep() : opts.keep ?? []);
     const kept = [...(selective ? keptFromRefs(repo, opts) : allCommits), ...extra.map((k) => k.commit)];
     const reach = reachableFrom(repo, kept);
     // What lies below an unreadable tree is unknown, and so not safe to delete.
