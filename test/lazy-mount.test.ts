@@ -288,6 +288,36 @@ describe('prefetch', () => {
   });
 });
 
+describe('a lazy root', () => {
+  it('root create NAME REMOTE:BRANCH --lazy makes a root whose mount fetches what it reads', async () => {
+    const sys = join(s.dir, 'sys-lazy');
+    const H = (...a: string[]) => htAsync(['--sysroot', sys, ...a]);
+    expect((await H('init')).code).toBe(0);
+    expect((await H('remote', 'add', 'origin', `http://127.0.0.1:${relay.port}/pub`)).code).toBe(0);
+    const created = await H('root', 'create', 'r', 'origin:os', '--lazy');
+    expect(created.stderr).toBe('');
+    expect(created.stdout).toContain(commit);
+    const repo = join(sys, 'repo');
+    expect(hasObject(repo, objectOf('/c/f2'))).toBe(false);
+    const mounted = await H('root', 'mount', 'r');
+    expect(mounted.stderr).toBe('');
+    const mnt = join(sys, 'roots', 'r', 'mnt');
+    try {
+      expect((await readInChild(join(mnt, 'c', 'f2'))).out).toBe(fs.readFileSync(join(src, 'c', 'f2'), 'utf8'));
+      expect(hasObject(repo, objectOf('/c/f2'))).toBe(true);
+      expect(JSON.parse(htOk(['mounts', '--json'])).find((m: { mountpoint: string }) => m.mountpoint === mnt).lazy.remote).toBe('origin');
+    } finally {
+      await H('root', 'umount', 'r');
+      forceUnmount(mnt);
+    }
+    // Without --lazy, a branch that is not here is an unknown revision, as before.
+    const plain = await H('root', 'create', 'r2', 'origin:elsewhere');
+    expect(plain.code).toBe(1);
+    const bad = await H('root', 'create', 'r3', 'os', '--lazy');
+    expect(bad.code).toBe(2);
+  });
+});
+
 describe('prefetch lists', () => {
   it("records what a mount fetched while it started, and a second machine's mount fetches that first, by itself", async () => {
     const first = freshRepo();

@@ -2,6 +2,7 @@
 // mount again, and holding one for a while (enter, post-upgrade checks): mount it
 // unless it is mounted already, and take down only what we mounted. Roots call
 // mount; mount knows nothing of roots but the labels it records for them.
+import { commitPartialPath } from '../store/layout.js';
 import { join, resolve } from 'node:path';
 import fs from 'node:fs';
 import { listMounts, mountInBackground, unmount, type MountRequest, type MountState } from '../mount.js';
@@ -9,8 +10,18 @@ import type { RootRecord, Roots } from './roots.js';
 
 /** The request that mounts `rec`'s commit (never re-resolved: the record names a checksum) with its layer. */
 export function rootMountRequest(roots: Roots, repoPath: string, rec: RootRecord, mountpoint: string, options: string[] = []): MountRequest {
-  return { repoPath, commit: rec.commit, rev: rec.rev, layer: { dir: roots.layerDir(rec.name), root: rec.name, sysroot: roots.sysroot }, mountpoint, options };
+  return { repoPath, commit: rec.commit, rev: rec.rev, layer: { dir: roots.layerDir(rec.name), root: rec.name, sysroot: roots.sysroot }, mountpoint, options, ...lazyOf(repoPath, rec) };
 }
+
+/** A root made with --lazy runs a partial commit: its mount fetches what it reads from the remote of the branch it follows. */
+function lazyOf(repoPath: string, rec: RootRecord): Pick<MountRequest, 'lazy'> {
+  const remote = /^([A-Za-z0-9._-]+):/.exec(rec.branch ?? rec.rev)?.[1];
+  if (!remote || !fs.existsSync(commitPartialPath(repoPath, rec.commit))) return {};
+  return { lazy: { remote, timeoutMs: LAZY_TIMEOUT_MS } };
+}
+
+/** How long a read of a lazy root waits for an object before it fails with EIO (as `mount --fetch-timeout`'s default). */
+const LAZY_TIMEOUT_MS = 10_000;
 
 /** The mount of a root (a root is named within its sysroot), or undefined; by default only one whose daemon lives. */
 export function findRootMount(sysroot: string, name: string, alive = true): (MountState & { alive: boolean }) | undefined {

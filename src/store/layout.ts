@@ -11,3 +11,6 @@ export const lockDbPath = (repo: string): string => join(repo, 'hacktree', 'lock
 export function objectRelPath(csum: Checksum, ext: string): string {
   return `objects/${csum.slice(0, 2)}/${csum.slice(2)}.${ext}`;
 }
+
+/** Marks a commit whose objects may not all be here (an interrupted pull's, a lazy mount's), as ostree does. */
+export const commitPartialPath = (repo: string, commit: Checksum): string => join(repo, 'state', `${commit}.commitpartial`);

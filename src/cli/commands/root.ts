@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import { lazyCommit, remoteBranchOf } from '../../store/remote/lazy-commit.js';
 import { Roots } from '../../roots/roots.js';
 import { Layer } from '../../overlay/layer.js';
 import { Repo } from '../../store/repo.js';
@@ -47,8 +48,15 @@ export function register(program: Command): void {
     .argument('<name>')
     .argument('<rev>')
     .option('--writable <pattern>', 'also let this path pattern take writes (repeatable)', collect, [])
-    .action((name: string, rev: string, o: { writable: string[] }, cmd: Command) => {
-      const rec = createRoot(openRepo(cmd), rootsOf(cmd), name, rev, o.writable);
+    .option('--lazy', 'REV is REMOTE:BRANCH of a remote not pulled: fetch only its commit now, the rest as the root reads it')
+    .action(async (name: string, rev: string, o: { writable: string[]; lazy?: boolean }, cmd: Command) => {
+      const repo = openRepo(cmd);
+      if (o.lazy) {
+        const rb = remoteBranchOf(repo, rev);
+        if (!rb) throw new UsageError(`--lazy takes REMOTE:BRANCH of a configured remote, not '${rev}' (see \`hacktree remote list\`)`);
+        await lazyCommit(repo, rb.remote, rb.branch);
+      }
+      const rec = createRoot(repo, rootsOf(cmd), name, rev, o.writable);
       out(`created root ${rec.name} on ${rec.commit}${rec.branch ? ` (follows ${rec.branch})` : ''}`);
     });
 

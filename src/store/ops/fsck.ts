@@ -1,4 +1,5 @@
 // Verify every object against its checksum and every commit's tree for completeness.
+import { commitPartialPath } from '../layout.js';
 import fs from 'node:fs';
 import { HacktreeError } from '../../errors.js';
 import type { Checksum } from '../checksum.js';
@@ -54,7 +55,7 @@ export function fsck(repo: Repo, progress: Progress = noProgress): FsckReport {
     if (!repo.hasObject(checksum, 'commit')) problems.push({ kind: 'bad-ref', checksum, message: `ref ${formatRef(ref)} points to missing commit ${checksum}` });
   }
   // A commit left partial by an interrupted pull is expected to lack objects.
-  const complete = commits.filter((c) => !fs.existsSync(`${repo.path}/state/${c}.commitpartial`));
+  const complete = commits.filter((c) => !fs.existsSync(commitPartialPath(repo.path, c)));
   const r = reachableFrom(repo, complete);
   for (const m of r.missing) problems.push({ kind: 'missing', type: m.type, checksum: m.checksum, path: m.path, message: `missing ${m.type} object ${m.checksum} (${m.path} in commit ${m.commit})` });
   for (const c of r.corrupt) if (!problems.some((p) => p.checksum === c.checksum)) problems.push({ kind: 'corrupt', type: c.type, checksum: c.checksum, message: c.message });

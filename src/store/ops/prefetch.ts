@@ -2,6 +2,7 @@
 // mount's partial commit made whole where the user knows it will be needed. Every object comes
 // through the repository's fetcher (verified there) when it is not here already. Prefetching
 // the whole tree completes the commit: its partial mark goes, as after a pull.
+import { commitPartialPath } from '../layout.js';
 import fs from 'node:fs';
 import { join } from 'node:path';
 import type { Checksum } from '../checksum.js';
@@ -94,6 +95,6 @@ export async function prefetch(repo: Repo, commit: Checksum, paths: string[], pr
   });
   progress.finish();
   if (failure) throw failure;
-  if (wholeTree) fs.rmSync(join(repo.path, 'state', `${commit}.commitpartial`), { force: true });
-  return { objects: objects.size, complete: wholeTree || !fs.existsSync(join(repo.path, 'state', `${commit}.commitpartial`)), seconds: (Date.now() - started) / 1000 };
+  if (wholeTree) fs.rmSync(commitPartialPath(repo.path, commit), { force: true });
+  return { objects: objects.size, complete: wholeTree || !fs.existsSync(commitPartialPath(repo.path, commit)), seconds: (Date.now() - started) / 1000 };
 }

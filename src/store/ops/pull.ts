@@ -10,6 +10,7 @@
 // here (found through the index by content) are rebuilt locally with their new
 // metadata instead of downloaded; the rebuilt object must hash to the checksum
 // the tree names, or it is downloaded after all.
+import { commitPartialPath } from '../layout.js';
 import fs from 'node:fs';
 import { join } from 'node:path';
 import { HacktreeError, CorruptObjectError, describeSystemError } from '../../errors.js';
@@ -73,7 +74,7 @@ export async function pull(repo: Repo, source: ObjectSource, targets: PullTarget
   }
 }
 
-const partialPath = (repo: Repo, c: Checksum): string => join(repo.path, 'state', `${c}.commitpartial`);
+const partialPath = (repo: Repo, c: Checksum): string => commitPartialPath(repo.path, c);
 
 class Puller {
   private readonly tx: Transaction;

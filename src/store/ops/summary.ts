@@ -2,6 +2,7 @@
 // Writes ostree's `summary` (refs → commit, so `ostree pull` finds them) and,
 // for each branch's commit (and its ancestors held here), the content map that
 // lets a hacktree puller rebuild objects instead of downloading them.
+import { commitPartialPath } from '../layout.js';
 import fs from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Checksum } from '../checksum.js';
@@ -28,7 +29,7 @@ export async function updateSummary(repo: Repo): Promise<SummaryResult> {
     for (const { checksum } of heads) {
       for (let c: Checksum | null = checksum; c && repo.hasObject(c, 'commit'); c = (await repo.loadCommit(c)).parent) {
         if (fs.existsSync(contentMapPath(repo.path, c))) continue;
-        if (fs.existsSync(join(repo.path, 'state', `${c}.commitpartial`))) continue;
+        if (fs.existsSync(commitPartialPath(repo.path, c))) continue;
         const map = await buildContentMap(repo, c);
         const path = contentMapPath(repo.path, c);
         fs.mkdirSync(dirname(path), { recursive: true });

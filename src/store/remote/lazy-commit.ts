@@ -4,6 +4,7 @@
 // pull leaves it (state/COMMIT.commitpartial): fsck expects its objects to be missing,
 // prune keeps what of it is here, and a pull completes it. Everything below the commit
 // is fetched by a LazyFetcher as reads need it.
+import { commitPartialPath } from '../layout.js';
 import fs from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Checksum } from '../checksum.js';
@@ -23,7 +24,7 @@ import { parsePrefetchList, prefetchListPath, serializePrefetchList, type Prefet
 /** Requests in flight for a lazy mount: a directory's entries are fetched together when it is listed. */
 const LAZY_CONCURRENCY = 32;
 
-const partialPath = (repo: Repo, c: Checksum): string => join(repo.path, 'state', `${c}.commitpartial`);
+const partialPath = (repo: Repo, c: Checksum): string => commitPartialPath(repo.path, c);
 
 /** True when some of the commit's objects may be missing (a lazy mount's, or an interrupted pull's). */
 export function isPartial(repo: Repo, commit: Checksum): boolean {
