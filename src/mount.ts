@@ -60,7 +60,11 @@ export function runDir(): string {
 
 const keyOf = (mnt: string): string => createHash('sha256').update(mnt).digest('hex').slice(0, 16);
 
-export interface MountState { pid: number; mountpoint: string; repo: string; commit: Checksum; rev: string; started: string; root?: string; sysroot?: string }
+export interface MountState {
+  pid: number; mountpoint: string; repo: string; commit: Checksum; rev: string; started: string; root?: string; sysroot?: string;
+  /** A root's daemon: how many times it has taken up its layer and commit again (reloadRootMount). */
+  reloads?: number;
+}
 
 function statePath(mnt: string): string { return join(runDir(), `${keyOf(mnt)}.json`); }
 export function logPath(mnt: string): string { return join(runDir(), `${keyOf(mnt)}.log`); }
@@ -118,17 +122,18 @@ export async function runMountDaemon(req: MountRequest, ready: (err: Error | nul
     ready(e as Error);
     throw e;
   }
-  const { repo, commit, mnt, opts } = prepared;
+  const { repo, mnt, opts } = prepared;
+  let commit = prepared.commit;
   const log = (msg: string): void => { process.stderr.write(`${new Date().toISOString()} hacktree mount ${mnt}: ${msg}\n`); };
-  let fuse: FuseMount | undefined;
+  let fuse: (FuseMount & { reload?: (b: Backend) => Promise<void> }) | undefined;
   let base: CommitFs;
   let backend: Backend;
   let layer: Layer | null = null;
   const counts: Record<string, number> = {};
+  // Checked content is read natively: the binding opens the object file. (On a root's mount
+  // it does so only while the path is still the commit's file.)
+  const contentChecked = (path: string, file: string): void => fuse?.cacheContent(path, file);
   try {
-    // Checked content is read natively: the binding opens the object file. (On a root's mount
-    // the binding keeps it only while the path is still the commit's file: see cacheContent.)
-    const contentChecked = (path: string, file: string): void => fuse?.cacheContent(path, file);
     // A commit's mount keeps every listing natively (native/ll): JS keeps a working set only.
     base = await CommitFs.open(repo, commit, { verify: opts.verify, log, contentChecked, ...(req.root ? {} : { cacheScale: 1 / 8 }) });
     if (req.root) {
@@ -181,7 +186,51 @@ export async function runMountDaemon(req: MountRequest, ready: (err: Error | nul
     process.on('SIGTERM', () => void stop('SIGTERM'));
     process.on('SIGINT', () => void stop('SIGINT'));
     process.on('SIGHUP', () => void stop('SIGHUP'));
+    // A root's layer was reset, or the root runs another commit now (reloadRootMount).
+    let reloading = Promise.resolve();
+    if (req.root) process.on('SIGUSR2', () => { reloading = reloading.then(reload, (e: unknown) => log(`reload failed: ${String(e)}`)); });
   });
+
+  /** Serves the root's layer and commit as they are now; the kernel forgets what it knew before. */
+  async function reload(): Promise<void> {
+    const r = req.root!;
+    const roots = new Roots(r.sysroot);
+    const now = roots.get(r.name).commit;
+    if (now !== commit) {
+      base.indexWrites.flush();
+      base = await CommitFs.open(repo, now, { verify: opts.verify, log, contentChecked });
+      log(`now serving commit ${now} (was ${commit})`);
+      commit = now;
+    }
+    const old = layer;
+    layer = Layer.open(roots.layerDir(r.name));
+    backend = new OverlayFs(base, layer, log);
+    await fuse!.reload!(backend);
+    old?.close();
+    state.commit = commit;
+    state.reloads = (state.reloads ?? 0) + 1;
+    fs.writeFileSync(statePath(mnt), JSON.stringify(state), { mode: 0o644 });
+  }
+}
+
+/**
+ * Has the daemon serving root `name` take up its layer and commit again (after a layer reset,
+ * an upgrade or a rollback done beneath it), and resolves once the kernel has forgotten all
+ * that may have changed. False when the root is not mounted.
+ */
+export async function reloadRootMount(sysroot: string, name: string): Promise<boolean> {
+  const m = findRootMount(sysroot, name);
+  if (!m) return false;
+  const before = readState(m.mountpoint)?.reloads ?? 0;
+  if (m.pid <= 0) throw new HacktreeError('MOUNT', `root '${name}' is mounted at ${m.mountpoint} by no live daemon`);
+  process.kill(m.pid, 'SIGUSR2');
+  // However busy the machine: a minute, then the mount is called stuck.
+  for (let i = 0; i < 1200; i++) {
+    if ((readState(m.mountpoint)?.reloads ?? 0) > before) return true;
+    if (!isAlive(m.pid)) break;
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  throw new HacktreeError('MOUNT', `the daemon of root '${name}' did not take up its layer again (log: ${logPath(m.mountpoint)})`);
 }
 
 /**

@@ -64,14 +64,17 @@ export class NodeTable {
 
   /**
    * The node `path` is now, answering `st`: the one the path had if it is still the same kind
-   * of file (a copy-up changes the inode number, not the file), else a live hard link's (same
-   * inode number), else a new one. Not yet counted as held by the kernel (see taken).
+   * of file (a copy-up changes the inode number, not the file), else, for a file of the layer,
+   * a live hard link's (same inode number), else a new one. Not yet counted as held by the
+   * kernel (see taken). The commit's hard links stay a node per name (with the same inode
+   * number and link count): the layer copies up a name, not an inode, so the kernel must say
+   * which name it opens or changes.
    */
   nodeFor(path: string, st: Stat): Node {
     const fmt = st.mode & S_IFMT;
     let n = this.byPath.get(path);
     if (n && n.fmt !== fmt) { this.unlinked(path); n = undefined; }
-    if (!n && fmt !== S_IFDIR) {
+    if (!n && fmt !== S_IFDIR && st.dev !== STABLE_CONTENT) {
       const linked = this.byIno.get(st.ino);
       if (linked && linked.fmt === fmt && linked.paths.size > 0 && !linked.paths.has(path)) n = linked;
     }
@@ -79,22 +82,20 @@ export class NodeTable {
       n = { id: this.next++, paths: new Set(), nlookup: 0, fmt, ino: st.ino, layer: false };
       this.byId.set(n.id, n);
     }
-    this.name(n, path, st.ino);
-    n.layer = st.dev !== STABLE_CONTENT;
+    this.name(n, path, st);
     return n;
   }
 
-  /** `path` is (also) a name of `n` now, which answers inode number `ino`. */
-  name(n: Node, path: string, ino: number): void {
+  /** `path` is (also) a name of `n` now, which answers `st`. */
+  name(n: Node, path: string, st: Stat): void {
     const had = this.byPath.get(path);
     if (had && had !== n) this.unlinked(path);
     n.paths.add(path);
     this.byPath.set(path, n);
-    if (n.fmt !== S_IFDIR) {
-      if (this.byIno.get(n.ino) === n && n.ino !== ino) this.byIno.delete(n.ino);
-      this.byIno.set(ino, n);
-    }
-    n.ino = ino;
+    if (this.byIno.get(n.ino) === n) this.byIno.delete(n.ino);
+    n.ino = st.ino;
+    n.layer = st.dev !== STABLE_CONTENT;
+    if (n.layer && n.fmt !== S_IFDIR) this.byIno.set(n.ino, n);
   }
 
   /** The kernel took `count` more references to the node. */

@@ -231,7 +231,7 @@ export async function serveRoot(first: Backend, mountpoint: string, o: ServeOpti
         await op('link')(existing, path, ctx);
         // The same node under both names: the kernel sees the new link count through either.
         const st = await b.getattr(path);
-        nodes.name(n, path, st.ino);
+        nodes.name(n, path, st);
         nodes.taken(n);
         ll.replyEntry(id, 0, one(n.id, st));
         return;
