@@ -15,6 +15,8 @@
 // ops.c        the fuse_lowlevel_ops of a commit
 // rw_ops.c     the fuse_lowlevel_ops of a root
 // rw_replies.c JS's answers to a root's requests
+// nocaps.c     nodes known to have no security.capability
+// handles.c    layer files whose metadata C changes through their descriptor
 // notify.c     telling the kernel what changed beneath it
 // bridge.c     calls into JS and JS's replies (N-API)
 #ifndef HACKTREE_LL_H
@@ -30,6 +32,8 @@
 
 /** Entries, attributes and negative lookups are kept by the kernel this long: a commit never changes. */
 #define LL_FOREVER 86400.0
+/** What the layer holds is kept by the kernel this long (src/fuse/ll/serve-root.ts LAYER_TIMEOUT). */
+#define LL_LAYER_TIMEOUT 1.0
 /** Reads of up to 1 MiB per request; session.c passes the matching max_read= option. */
 #define LL_MAX_REQUEST (1u << 20)
 #define LL_OPCODES 64
@@ -153,6 +157,18 @@ bool ll_reply_begin(struct ll_call *c);
 extern const struct fuse_lowlevel_ops ll_rw_ops;
 /** (event loop) The JS arguments of a root's request: handler(kind, id, ino, ino2, s1, s2, nums, data). */
 void ll_rw_args(napi_env env, struct ll_call *c, napi_value argv[8]);
+
+// handles.c: layer files whose metadata C changes on their descriptor
+int ll_meta_set(uint64_t node, int fd, uint64_t ino);
+void ll_meta_clear(uint64_t node, int fd);
+int ll_meta_getattr(fuse_req_t req, uint64_t node);
+int ll_meta_setattr(fuse_req_t req, uint64_t node, const struct stat *attr, int to_set);
+
+// nocaps.c: nodes without security.capability (the kernel asks before every write)
+int ll_nocaps_has(uint64_t ino);
+void ll_nocaps_add(uint64_t ino);
+void ll_nocaps_drop(uint64_t ino);
+int ll_is_caps(const char *name);
 
 // rw_replies.c, notify.c: exported to JS
 napi_value ll_rw_exports(napi_env env, napi_value exports);

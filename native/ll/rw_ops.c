@@ -91,6 +91,7 @@ static void rw_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_dat
 }
 
 static void rw_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+  if (ll_meta_getattr(req, ino)) return;
   struct ll_call *c = call_new(req, CALL_GETATTR, ino);
   if (c == NULL) return;
   c->num[NUM_FD] = layer_fd_of(fi);
@@ -100,6 +101,7 @@ static void rw_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 static double ms_of(const struct timespec *ts) { return (double) ts->tv_sec * 1000.0 + (double) ts->tv_nsec / 1e6; }
 
 static void rw_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct fuse_file_info *fi) {
+  if (ll_meta_setattr(req, ino, attr, to_set)) return;
   struct ll_call *c = call_new(req, CALL_SETATTR, ino);
   if (c == NULL) return;
   c->num[NUM_FD] = layer_fd_of(fi);
@@ -202,6 +204,7 @@ static void rw_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) 
 static void rw_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
   int fd = layer_fd_of(fi);
   if (fd >= 0) {
+    ll_meta_clear(ino, fd);
     struct ll_call *c = call_new(req, CALL_RELEASE, ino);
     if (c == NULL) close(fd);
     else { c->num[NUM_FD] = fd; ll_call_js_rw(c); }
@@ -243,6 +246,7 @@ static void rw_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fus
 static void rw_statfs(fuse_req_t req, fuse_ino_t ino) { ll_call_js(fs_of(req), CALL_STATFS, req, NULL, 0, 0); }
 
 static void rw_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size, int flags) {
+  ll_nocaps_drop(ino);
   struct ll_call *c = call_new(req, CALL_SETXATTR, ino);
   if (c == NULL) return;
   c->data = malloc(size > 0 ? size : 1);
@@ -254,6 +258,7 @@ static void rw_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
 }
 
 static void rw_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size) {
+  if (ll_is_caps(name) && ll_nocaps_has(ino)) { fuse_reply_err(req, ENODATA); return; }
   struct ll_call *c = call_new(req, CALL_GETXATTR, ino);
   if (c == NULL) return;
   c->size = size;
@@ -267,7 +272,10 @@ static void rw_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
   send(c, NULL, NULL);
 }
 
-static void rw_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name) { simple(req, CALL_REMOVEXATTR, ino, name, NULL); }
+static void rw_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name) {
+  ll_nocaps_drop(ino);
+  simple(req, CALL_REMOVEXATTR, ino, name, NULL);
+}
 
 const struct fuse_lowlevel_ops ll_rw_ops = {
   .init = rw_init, .lookup = rw_lookup, .forget = rw_forget, .forget_multi = rw_forget_multi,

@@ -103,7 +103,7 @@ static napi_value js_reply_attr(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-enum { OPEN_KEEP_CACHE = 1, OPEN_CACHE_DIR = 2, OPEN_CONTENT = 4 };
+enum { OPEN_KEEP_CACHE = 1, OPEN_CACHE_DIR = 2, OPEN_CONTENT = 4, OPEN_META = 8 };
 
 static void fill_open(struct fuse_file_info *fi, int kind, double fh, int flags) {
   memset(fi, 0, sizeof *fi);
@@ -114,23 +114,32 @@ static void fill_open(struct fuse_file_info *fi, int kind, double fh, int flags)
   fi->cache_readdir = (flags & OPEN_CACHE_DIR) != 0;
 }
 
-// replyOpen(id, errno, fh, flags): open (fh a descriptor for C, or -1) and opendir (JS's handle).
+// replyOpen(id, errno, fh, flags, ino): open (fh a descriptor for C, or -1; with OPEN_META, C
+// changes the file's metadata itself and shows it as inode `ino`) and opendir (JS's handle).
 static napi_value js_reply_open(napi_env env, napi_callback_info info) {
-  napi_value argv[4];
-  struct ll_call *c = ll_reply_begin_args(env, info, 4, argv);
+  napi_value argv[5];
+  struct ll_call *c = ll_reply_begin_args(env, info, 5, argv);
   if (c == NULL) return NULL;
   int err = int_of(env, argv[1], EIO);
-  double fh = -1;
+  double fh = -1, ino = 0;
   napi_get_value_double(env, argv[2], &fh);
+  napi_get_value_double(env, argv[4], &ino);
   int flags = int_of(env, argv[3], 0);
   struct fuse_file_info fi;
   fill_open(&fi, c->kind, fh, flags);
+  if (err == 0 && c->kind == CALL_OPEN && (flags & OPEN_META)) ll_meta_set(c->ino, (int) fh, (uint64_t) ino);
   if (ll_reply_begin(c)) {
     if (err != 0) fuse_reply_err(c->req, err > 0 ? err : EIO);
     // A request the kernel gave up on leaves the descriptor to close here.
-    else if (fuse_reply_open(c->req, &fi) != 0 && c->kind == CALL_OPEN && fi.fh != 0) close((int) (fi.fh & 0xffffffffu) - 1);
+    else if (fuse_reply_open(c->req, &fi) != 0 && c->kind == CALL_OPEN && fi.fh != 0) {
+      ll_meta_clear(c->ino, (int) fh);
+      close((int) (fi.fh & 0xffffffffu) - 1);
+    }
     pthread_mutex_unlock(&c->fs->reply_lock);
-  } else if (err == 0 && c->kind == CALL_OPEN && fi.fh != 0) close((int) (fi.fh & 0xffffffffu) - 1);
+  } else if (err == 0 && c->kind == CALL_OPEN && fi.fh != 0) {
+    ll_meta_clear(c->ino, (int) fh);
+    close((int) (fi.fh & 0xffffffffu) - 1);
+  }
   ll_free_call(c);
   return NULL;
 }
@@ -145,14 +154,19 @@ static napi_value js_reply_create(napi_env env, napi_callback_info info) {
   double fd = -1;
   napi_get_value_double(env, argv[3], &fd);
   struct fuse_file_info fi;
-  fill_open(&fi, CALL_CREATE, fd, int_of(env, argv[4], 0));
+  int flags = int_of(env, argv[4], 0);
+  fill_open(&fi, CALL_CREATE, fd, flags);
   int sent = 0;
   if (ll_reply_begin(c)) {
     if (err != 0 || v == NULL) fuse_reply_err(c->req, err > 0 ? err : EIO);
     else {
       struct fuse_entry_param e;
       entry_of(v, &e);
+      // A file just made has no security.capability.
+      ll_nocaps_add(e.ino);
+      if (flags & OPEN_META) ll_meta_set(e.ino, (int) fd, e.attr.st_ino);
       sent = fuse_reply_create(c->req, &e, &fi) == 0;
+      if (!sent && fi.fh != 0) ll_meta_clear(e.ino, (int) fd);
     }
     pthread_mutex_unlock(&c->fs->reply_lock);
   }
@@ -192,6 +206,7 @@ static napi_value js_reply_bytes(napi_env env, napi_callback_info info) {
     memcpy(target, buf, len);
     target[len] = '\0';
   }
+  if (c->kind == CALL_GETXATTR && err == ENODATA && ll_is_caps(c->s1)) ll_nocaps_add(c->ino);
   if (ll_reply_begin(c)) {
     if (err != 0 || !is_buf) fuse_reply_err(c->req, err > 0 ? err : EIO);
     else if (c->kind == CALL_READLINK) {

@@ -41,7 +41,7 @@ export type RwHandler = (kind: RwCall | Call, id: number, ino: number | string |
 /** Fields of an entry or attributes as replies carry them (rw_replies.c E_*). */
 export const ENTRY_FIELDS = 16;
 /** replyOpen/replyCreate flags. */
-export const OPEN_KEEP_CACHE = 1, OPEN_CACHE_DIR = 2, OPEN_CONTENT = 4;
+export const OPEN_KEEP_CACHE = 1, OPEN_CACHE_DIR = 2, OPEN_CONTENT = 4, OPEN_META = 8;
 /** notify() notes, 4 numbers each: kind, node, parent, index into names. */
 export const enum Note { Inode = 0, Entry = 1, Delete = 2 }
 
@@ -56,8 +56,13 @@ export interface LlAddon {
   replyEntry(id: number, errno: number, entry: Float64Array | null): void;
   /** getattr, setattr. */
   replyAttr(id: number, errno: number, entry: Float64Array | null): void;
-  /** open: a descriptor the addon reads, writes and closes itself, or -1 (reads come to JS); opendir: JS's handle. */
-  replyOpen(id: number, errno: number, fh: number, flags: number): void;
+  /**
+   * open: a descriptor the addon reads, writes and closes itself, or -1 (reads come to JS); with
+   * OPEN_META it also changes the file's metadata through it and shows it as inode `ino`.
+   * opendir: JS's handle.
+   */
+  replyOpen(id: number, errno: number, fh: number, flags: number, ino: number): void;
+  /** create: the entry and its descriptor (as replyOpen's; the entry's inode number for OPEN_META). */
   replyCreate(id: number, errno: number, entry: Float64Array | null, fd: number, flags: number): void;
   /** Success (0) or an errno. */
   replyErr(id: number, errno: number): void;

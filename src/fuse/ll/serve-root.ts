@@ -6,11 +6,11 @@
 // it that it did not do itself (reload: a layer reset, another commit) it is told at once.
 import fs from 'node:fs';
 import { promisify } from 'node:util';
-import { DIRECT_FH, FuseError, ID_UNCHANGED, STABLE_CONTENT, type FuseContext, type FuseMount, type Stat, type TimeSpec } from '../binding.js';
+import { DIRECT_FH, FuseError, ID_UNCHANGED, LAYER_ONLY_DIR, STABLE_CONTENT, type FuseContext, type FuseMount, type Stat, type TimeSpec } from '../binding.js';
 import type { Backend, WriteBackend } from '../backend.js';
 import { HacktreeError } from '../../errors.js';
 import type { ServeOptions } from '../serve.js';
-import { Call, ENTRY_FIELDS, loadLl, Note, Num, OPEN_CONTENT, OPEN_KEEP_CACHE, RwCall, type LlMount } from './binding.js';
+import { Call, ENTRY_FIELDS, loadLl, Note, Num, OPEN_CONTENT, OPEN_KEEP_CACHE, OPEN_META, RwCall, type LlMount } from './binding.js';
 import { baseOf, childOf, NodeTable, parentOf, ROOT_ID, type Node } from './nodes.js';
 import { errnoOf, mountOptions, unmountAt } from './serve-frozen.js';
 
@@ -46,6 +46,14 @@ function entryOf(out: Float64Array, at: number, id: number, st: Stat): void {
   out[at + 8] = st.rdev ?? 0; out[at + 9] = st.size; out[at + 10] = st.blocks ?? Math.ceil(st.size / 512);
   out[at + 11] = st.blksize ?? 4096; out[at + 12] = st.atime; out[at + 13] = st.mtime; out[at + 14] = st.ctime; out[at + 15] = 0;
 }
+
+/**
+ * A regular file of the layer that takes writes, whose Stat.dev names its real inode (see
+ * Stat.dev): its mode, owner, times and size live on its real file, which the addon then
+ * changes through the handle itself.
+ */
+const S_IFREG = 0o100000;
+const ownsMeta = (st: Stat): boolean => (st.mode & S_IFMT) === S_IFREG && st.dev !== undefined && st.dev !== 0 && st.dev !== STABLE_CONTENT && st.dev !== LAYER_ONLY_DIR;
 
 const one = (id: number, st: Stat): Float64Array => { const e = new Float64Array(ENTRY_FIELDS); entryOf(e, 0, id, st); return e; };
 const timeOf = (v: number): TimeSpec => (v === -2 ? 'now' : v === -3 ? 'omit' : v);
@@ -92,11 +100,12 @@ export async function serveRoot(first: Backend, mountpoint: string, o: ServeOpti
   const ctxOf = (nums: number[]): FuseContext => ({ uid: nums[Num.Uid]!, gid: nums[Num.Gid]!, pid: nums[Num.Pid]!, umask: nums[Num.Umask]! });
 
   /** Answers an entry for `path` (now a name of a node) and counts the kernel's reference. */
-  const entry = async (path: string): Promise<Float64Array> => {
+  const entry = async (path: string): Promise<Float64Array> => (await entryStat(path))[0];
+  const entryStat = async (path: string): Promise<[Float64Array, Stat]> => {
     const st = await b.getattr(path);
     const n = nodes.nodeFor(path, st);
     nodes.taken(n);
-    return one(n.id, st);
+    return [one(n.id, st), st];
   };
 
   const attrOf = async (n: Node, given: number): Promise<Stat> => {
@@ -126,20 +135,24 @@ export async function serveRoot(first: Backend, mountpoint: string, o: ServeOpti
 
   const held = (n: Node, fd: number): number => { (n.fds ??= new Set()).add(fd); return fd; };
 
-  const open = async (n: Node, flags: number, ctx: FuseContext): Promise<[number, number]> => {
+  const open = async (n: Node, flags: number, ctx: FuseContext): Promise<[number, number, number]> => {
     const path = nodes.path(n.id);
     const writes = (flags & O_ACCMODE) !== 0 || (flags & O_TRUNC) !== 0;
     const fh = b.open ? await b.open(path, flags, ctx) : 0;
     // Opened for writing, a commit file is the layer's now (another inode number).
     if (writes) invalInode(n);
-    if (fh >= DIRECT_FH) return [held(n, fh - DIRECT_FH), OPEN_KEEP_CACHE];
+    if (fh >= DIRECT_FH) {
+      const fd = held(n, fh - DIRECT_FH);
+      const st = await b.getattr(path).catch(() => null);
+      return st && ownsMeta(st) ? [fd, OPEN_KEEP_CACHE | OPEN_META, st.ino] : [fd, OPEN_KEEP_CACHE, 0];
+    }
     if (fh !== 0) throw FuseError.of('EIO');
     // Still the commit's file: its checked object, if read before, is read by the addon.
     const file = content.get(path);
     if (file !== undefined) {
-      try { return [await fsOpen(file, 'r'), OPEN_KEEP_CACHE | OPEN_CONTENT]; } catch { content.delete(path); }
+      try { return [await fsOpen(file, 'r'), OPEN_KEEP_CACHE | OPEN_CONTENT, 0]; } catch { content.delete(path); }
     }
-    return [-1, OPEN_KEEP_CACHE];
+    return [-1, OPEN_KEEP_CACHE, 0];
   };
 
   const readdir = (id: number, nums: number[]): void => {
@@ -238,22 +251,23 @@ export async function serveRoot(first: Backend, mountpoint: string, o: ServeOpti
       }
       case RwCall.Open: {
         count('open');
-        const [fd, flags] = await open(nodes.get(ino), nums[Num.Flags]!, ctx);
-        ll.replyOpen(id, 0, fd, flags);
+        const [fd, flags, fileIno] = await open(nodes.get(ino), nums[Num.Flags]!, ctx);
+        ll.replyOpen(id, 0, fd, flags, fileIno);
         return;
       }
       case RwCall.Create: {
         count('create');
         const path = childOf(nodes.path(ino), s1!);
         const fh = await op('create')(path, nums[Num.Mode]!, ctx);
-        let e: Float64Array;
+        let e: Float64Array, st: Stat;
         try {
-          e = await entry(path);
+          [e, st] = await entryStat(path);
         } catch (err) {
           if (fh >= DIRECT_FH) fs.close(fh - DIRECT_FH, () => {});
           throw err;
         }
-        ll.replyCreate(id, 0, e, fh >= DIRECT_FH ? held(nodes.get(e[0]!), fh - DIRECT_FH) : -1, OPEN_KEEP_CACHE);
+        const direct = fh >= DIRECT_FH;
+        ll.replyCreate(id, 0, e, direct ? held(nodes.get(e[0]!), fh - DIRECT_FH) : -1, OPEN_KEEP_CACHE | (direct && ownsMeta(st) ? OPEN_META : 0));
         return;
       }
       case RwCall.Read: {
@@ -273,7 +287,7 @@ export async function serveRoot(first: Backend, mountpoint: string, o: ServeOpti
         const [self, parent] = await Promise.all([b.getattr(path), b.getattr(parentOf(path))]);
         const h = nextDir++;
         dirs.set(h, { path, names: ['.', '..', ...l.names], stats: [self, parent, ...stats] });
-        ll.replyOpen(id, 0, h, 0);
+        ll.replyOpen(id, 0, h, 0, 0);
         return;
       }
       case RwCall.Readdir:
@@ -317,7 +331,7 @@ export async function serveRoot(first: Backend, mountpoint: string, o: ServeOpti
     switch (kind) {
       case RwCall.Lookup: case RwCall.Mknod: case RwCall.Mkdir: case RwCall.Symlink: case RwCall.Link: ll.replyEntry(id, errno, null); return;
       case RwCall.Getattr: case RwCall.Setattr: ll.replyAttr(id, errno, null); return;
-      case RwCall.Open: case RwCall.Opendir: ll.replyOpen(id, errno, -1, 0); return;
+      case RwCall.Open: case RwCall.Opendir: ll.replyOpen(id, errno, -1, 0, 0); return;
       case RwCall.Create: ll.replyCreate(id, errno, null, -1, 0); return;
       case RwCall.Read: ll.replyRead(id, null, -errno); return;
       case RwCall.Readlink: case RwCall.Getxattr: case RwCall.Listxattr: ll.replyBytes(id, errno, null); return;
