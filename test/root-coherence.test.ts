@@ -84,6 +84,24 @@ describe("a root's hard links", () => {
   });
 });
 
+describe("a commit's file read in C", () => {
+  it('is read from its checked object until written, then the layer\'s bytes at once (also through a handle opened before)', () => {
+    // The first read checks the object; the next opens and reads stay in C.
+    expect(fs.readFileSync(m('data/gone'), 'utf8')).toBe('deleted, then back\n');
+    expect(fs.readFileSync(m('data/gone'), 'utf8')).toBe('deleted, then back\n');
+    const fd = fs.openSync(m('data/gone'), 'r');
+    try {
+      fs.writeFileSync(m('data/gone'), 'written\n');
+      expect(fs.readFileSync(m('data/gone'), 'utf8')).toBe('written\n');
+      fs.appendFileSync(m('data/gone'), 'more\n');
+      expect(fs.readFileSync(m('data/gone'), 'utf8')).toBe('written\nmore\n');
+    } finally { fs.closeSync(fd); }
+    fs.renameSync(m('data/gone'), m('data/moved'));
+    expect(fs.readFileSync(m('data/moved'), 'utf8')).toBe('written\nmore\n');
+    fs.renameSync(m('data/moved'), m('data/gone'));
+  });
+});
+
 describe('changes beneath a mounted root', () => {
   it("a layer reset of a file read through the mount: the commit's bytes and attributes at once, and names come and go", async () => {
     fs.writeFileSync(m('data/f'), 'written in the layer, longer than before\n');

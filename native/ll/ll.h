@@ -15,7 +15,7 @@
 // ops.c        the fuse_lowlevel_ops of a commit
 // rw_ops.c     the fuse_lowlevel_ops of a root
 // rw_replies.c JS's answers to a root's requests
-// nocaps.c     nodes known to have no security.capability
+// facts.c      what C may answer of a root's node (no security.capability, still the commit's)
 // handles.c    layer files whose metadata C changes through their descriptor
 // notify.c     telling the kernel what changed beneath it
 // bridge.c     calls into JS and JS's replies (N-API)
@@ -145,6 +145,7 @@ struct ll_call {
   void *data;
   size_t data_len;
   double num[RW_NUMS];
+  uint64_t generation;     // ll_fact_generation() when the request came
 };
 void ll_call_js(struct ll_fs *fs, int kind, fuse_req_t req, struct ll_node *node, size_t size, off_t off);
 /** Queues a prepared call (a root's request); on failure answers EIO and frees it. */
@@ -164,10 +165,15 @@ void ll_meta_clear(uint64_t node, int fd);
 int ll_meta_getattr(fuse_req_t req, uint64_t node);
 int ll_meta_setattr(fuse_req_t req, uint64_t node, const struct stat *attr, int to_set);
 
-// nocaps.c: nodes without security.capability (the kernel asks before every write)
-int ll_nocaps_has(uint64_t ino);
-void ll_nocaps_add(uint64_t ino);
-void ll_nocaps_drop(uint64_t ino);
+// facts.c: what C may answer of a root's node without JS
+enum { FACT_NO_CAPS = 1, FACT_STABLE = 2 };
+int ll_fact_has(uint64_t node, int flag);
+/** Only if nothing was dropped since `generation` (ll_fact_generation() when the request came). */
+void ll_fact_add(uint64_t node, int flag, uint64_t generation);
+uint64_t ll_fact_generation(void);
+void ll_fact_set_content(uint64_t node, const char *file);
+int ll_fact_open_content(uint64_t node);
+void ll_fact_drop(uint64_t node);
 int ll_is_caps(const char *name);
 
 // rw_replies.c, notify.c: exported to JS

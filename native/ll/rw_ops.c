@@ -30,6 +30,7 @@ static struct ll_call *call_new(fuse_req_t req, int kind, fuse_ino_t ino) {
   c->kind = kind;
   c->req = req;
   c->ino = ino;
+  c->generation = ll_fact_generation();
   for (int i = 0; i < RW_NUMS; i++) c->num[i] = -1;
   if (kind != CALL_FORGET && kind != CALL_RELEASE) {
     const struct fuse_ctx *ctx = fuse_req_ctx(req);
@@ -101,6 +102,7 @@ static void rw_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 static double ms_of(const struct timespec *ts) { return (double) ts->tv_sec * 1000.0 + (double) ts->tv_nsec / 1e6; }
 
 static void rw_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct fuse_file_info *fi) {
+  ll_fact_drop(ino);
   if (ll_meta_setattr(req, ino, attr, to_set)) return;
   struct ll_call *c = call_new(req, CALL_SETATTR, ino);
   if (c == NULL) return;
@@ -146,6 +148,7 @@ static void rw_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 }
 
 static void rw_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname) {
+  ll_fact_drop(ino);
   struct ll_call *c = call_new(req, CALL_LINK, ino);
   if (c == NULL) return;
   c->ino2 = newparent;
@@ -153,6 +156,14 @@ static void rw_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 }
 
 static void rw_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+  // Still the commit's file, opened to read: the kernel keeps its pages, reads are by node.
+  if ((fi->flags & O_ACCMODE) == O_RDONLY && !(fi->flags & O_TRUNC) && ll_fact_has(ino, FACT_STABLE)) {
+    fi->fh = 0;
+    fi->keep_cache = 1;
+    fuse_reply_open(req, fi);
+    return;
+  }
+  if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) ll_fact_drop(ino);
   struct ll_call *c = call_new(req, CALL_OPEN, ino);
   if (c == NULL) return;
   c->num[NUM_FLAGS] = fi->flags;
@@ -168,7 +179,10 @@ static void rw_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 }
 
 static void rw_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi) {
-  int fd = fd_of(fi);
+  int fd = fd_of(fi), own = -1;
+  // A commit file's checked object, published by JS: opened per read (an fd per file of a big
+  // tree would not fit).
+  if (fd < 0) fd = own = ll_fact_open_content(ino);
   if (fd < 0) {
     struct ll_call *c = call_new(req, CALL_RWREAD, ino);
     if (c == NULL) return;
@@ -182,6 +196,7 @@ static void rw_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
   buf.buf[0].fd = fd;
   buf.buf[0].pos = off;
   fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
+  if (own >= 0) close(own);
 }
 
 // Straight into the layer's file: the kernel keeps size and times of its own writes.
@@ -246,7 +261,7 @@ static void rw_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fus
 static void rw_statfs(fuse_req_t req, fuse_ino_t ino) { ll_call_js(fs_of(req), CALL_STATFS, req, NULL, 0, 0); }
 
 static void rw_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size, int flags) {
-  ll_nocaps_drop(ino);
+  ll_fact_drop(ino);
   struct ll_call *c = call_new(req, CALL_SETXATTR, ino);
   if (c == NULL) return;
   c->data = malloc(size > 0 ? size : 1);
@@ -258,7 +273,7 @@ static void rw_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
 }
 
 static void rw_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size) {
-  if (ll_is_caps(name) && ll_nocaps_has(ino)) { fuse_reply_err(req, ENODATA); return; }
+  if (ll_is_caps(name) && ll_fact_has(ino, FACT_NO_CAPS)) { fuse_reply_err(req, ENODATA); return; }
   struct ll_call *c = call_new(req, CALL_GETXATTR, ino);
   if (c == NULL) return;
   c->size = size;
@@ -273,7 +288,7 @@ static void rw_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
 }
 
 static void rw_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name) {
-  ll_nocaps_drop(ino);
+  ll_fact_drop(ino);
   simple(req, CALL_REMOVEXATTR, ino, name, NULL);
 }
 

@@ -8,7 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum { E_NODE, E_ENTRY_TO, E_ATTR_TO, E_INO, E_MODE, E_NLINK, E_UID, E_GID, E_RDEV, E_SIZE, E_BLOCKS, E_BLKSIZE, E_ATIME, E_MTIME, E_CTIME, E_FIELDS = 16 };
+// E_STABLE: 1 for a regular file still the commit's (facts.c).
+enum { E_NODE, E_ENTRY_TO, E_ATTR_TO, E_INO, E_MODE, E_NLINK, E_UID, E_GID, E_RDEV, E_SIZE, E_BLOCKS, E_BLKSIZE, E_ATIME, E_MTIME, E_CTIME, E_STABLE, E_FIELDS };
 
 #define CHECK(call) do { if ((call) != napi_ok) { napi_throw_error(env, NULL, #call " failed"); return NULL; } } while (0)
 
@@ -23,7 +24,8 @@ static void time_of(double ms, struct timespec *ts) {
   if (ts->tv_nsec > 999999999) ts->tv_nsec = 999999999;
 }
 
-static void entry_of(const double *v, struct fuse_entry_param *e) {
+static void entry_of(const double *v, struct fuse_entry_param *e, uint64_t generation) {
+  if (v[E_STABLE] == 1 && v[E_NODE] != 0) ll_fact_add((uint64_t) v[E_NODE], FACT_STABLE, generation);
   memset(e, 0, sizeof *e);
   e->ino = (fuse_ino_t) v[E_NODE];
   e->entry_timeout = v[E_ENTRY_TO];
@@ -74,7 +76,7 @@ static napi_value js_reply_entry(napi_env env, napi_callback_info info) {
     if (err != 0 || v == NULL) fuse_reply_err(c->req, err > 0 ? err : EIO);
     else {
       struct fuse_entry_param e;
-      entry_of(v, &e);
+      entry_of(v, &e, c->generation);
       fuse_reply_entry(c->req, &e);
     }
     pthread_mutex_unlock(&c->fs->reply_lock);
@@ -94,7 +96,7 @@ static napi_value js_reply_attr(napi_env env, napi_callback_info info) {
     if (err != 0 || v == NULL) fuse_reply_err(c->req, err > 0 ? err : EIO);
     else {
       struct fuse_entry_param e;
-      entry_of(v, &e);
+      entry_of(v, &e, c->generation);
       fuse_reply_attr(c->req, &e.attr, e.attr_timeout);
     }
     pthread_mutex_unlock(&c->fs->reply_lock);
@@ -161,9 +163,9 @@ static napi_value js_reply_create(napi_env env, napi_callback_info info) {
     if (err != 0 || v == NULL) fuse_reply_err(c->req, err > 0 ? err : EIO);
     else {
       struct fuse_entry_param e;
-      entry_of(v, &e);
+      entry_of(v, &e, c->generation);
       // A file just made has no security.capability.
-      ll_nocaps_add(e.ino);
+      ll_fact_add(e.ino, FACT_NO_CAPS, c->generation);
       if (flags & OPEN_META) ll_meta_set(e.ino, (int) fd, e.attr.st_ino);
       sent = fuse_reply_create(c->req, &e, &fi) == 0;
       if (!sent && fi.fh != 0) ll_meta_clear(e.ino, (int) fd);
@@ -206,7 +208,7 @@ static napi_value js_reply_bytes(napi_env env, napi_callback_info info) {
     memcpy(target, buf, len);
     target[len] = '\0';
   }
-  if (c->kind == CALL_GETXATTR && err == ENODATA && ll_is_caps(c->s1)) ll_nocaps_add(c->ino);
+  if (c->kind == CALL_GETXATTR && err == ENODATA && ll_is_caps(c->s1)) ll_fact_add(c->ino, FACT_NO_CAPS, c->generation);
   if (ll_reply_begin(c)) {
     if (err != 0 || !is_buf) fuse_reply_err(c->req, err > 0 ? err : EIO);
     else if (c->kind == CALL_READLINK) {
@@ -252,7 +254,7 @@ static napi_value js_reply_dir(napi_env env, napi_callback_info info) {
       napi_get_element(env, argv[2], i, &nv_);
       if (napi_get_value_string_utf8(env, nv_, name, sizeof name, &nl) != napi_ok) break;
       struct fuse_entry_param e;
-      entry_of(v + (size_t) i * E_FIELDS, &e);
+      entry_of(v + (size_t) i * E_FIELDS, &e, c->generation);
       off_t next = (off_t) first + i + 1;
       size_t len;
       if (plus) len = fuse_add_direntry_plus(c->req, p, rem, name, &e, next);
@@ -274,6 +276,33 @@ static napi_value js_reply_dir(napi_env env, napi_callback_info info) {
   return result;
 }
 
+static uint64_t node_arg(napi_env env, napi_value v) {
+  double d = 0;
+  napi_get_value_double(env, v, &d);
+  return (uint64_t) d;
+}
+
+// setContent(node, file): the checked object file of a node still the commit's.
+static napi_value js_set_content(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  char file[4096];
+  size_t len = 0;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  CHECK(napi_get_value_string_utf8(env, argv[1], file, sizeof file, &len));
+  if (len < sizeof file - 1) ll_fact_set_content(node_arg(env, argv[0]), file);
+  return NULL;
+}
+
+// dropFacts(node): the node may be another file now (rename, unlink, a copy-up JS saw).
+static napi_value js_drop_facts(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  ll_fact_drop(node_arg(env, argv[0]));
+  return NULL;
+}
+
 napi_value ll_rw_exports(napi_env env, napi_value exports) {
   const napi_property_descriptor props[] = {
     { "replyEntry", NULL, js_reply_entry, NULL, NULL, NULL, napi_default, NULL },
@@ -283,6 +312,8 @@ napi_value ll_rw_exports(napi_env env, napi_value exports) {
     { "replyErr", NULL, js_reply_err, NULL, NULL, NULL, napi_default, NULL },
     { "replyBytes", NULL, js_reply_bytes, NULL, NULL, NULL, napi_default, NULL },
     { "replyDir", NULL, js_reply_dir, NULL, NULL, NULL, napi_default, NULL },
+    { "setContent", NULL, js_set_content, NULL, NULL, NULL, napi_default, NULL },
+    { "dropFacts", NULL, js_drop_facts, NULL, NULL, NULL, napi_default, NULL },
   };
   CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;

@@ -70,6 +70,10 @@ export interface LlAddon {
   replyBytes(id: number, errno: number, bytes: Buffer | null): void;
   /** Entries first, first + 1, ... of a listing (ENTRY_FIELDS numbers each); returns how many the kernel took. */
   replyDir(id: number, errno: number, names: string[], entries: Float64Array, first: number): number;
+  /** The checked object file of a node that is still the commit's file: reads of it stay in C. */
+  setContent(node: number, file: string): void;
+  /** The node may be another file now: C forgets what it answered of it without JS. */
+  dropFacts(node: number): void;
   /** Tells the kernel of changes (Note); settles once it has them all. */
   notify(m: LlMount, notes: Float64Array, names: string[]): Promise<void>;
   /** A directory's entries (encodeEntries(..., true)), or null and a positive errno. */

@@ -44,7 +44,9 @@ function entryOf(out: Float64Array, at: number, id: number, st: Stat): void {
   out[at] = id; out[at + 1] = t; out[at + 2] = t;
   out[at + 3] = st.ino; out[at + 4] = st.mode; out[at + 5] = st.nlink; out[at + 6] = st.uid; out[at + 7] = st.gid;
   out[at + 8] = st.rdev ?? 0; out[at + 9] = st.size; out[at + 10] = st.blocks ?? Math.ceil(st.size / 512);
-  out[at + 11] = st.blksize ?? 4096; out[at + 12] = st.atime; out[at + 13] = st.mtime; out[at + 14] = st.ctime; out[at + 15] = 0;
+  out[at + 11] = st.blksize ?? 4096; out[at + 12] = st.atime; out[at + 13] = st.mtime; out[at + 14] = st.ctime;
+  // Still the commit's file: the addon opens it for reading, and reads its object, by itself.
+  out[at + 15] = st.dev === STABLE_CONTENT && (st.mode & S_IFMT) === S_IFREG ? 1 : 0;
 }
 
 /**
@@ -83,7 +85,9 @@ export async function serveRoot(first: Backend, mountpoint: string, o: ServeOpti
     notifying = notifying.then(() => ll.notify(mount, Float64Array.from(notes), names)).catch((err: unknown) => o.log(`notify failed: ${String(err)}`));
     return notifying;
   };
-  const invalInode = (n: Node | undefined): void => { if (n) void tell([Note.Inode, n.id, 0, 0], []); };
+  const invalInode = (n: Node | undefined): void => { if (n) { ll.dropFacts(n.id); void tell([Note.Inode, n.id, 0, 0], []); } };
+  /** Before an op that may make the node at `path` another file (rename, unlink). */
+  const changing = (path: string): void => { const n = nodes.atPath(path); if (n) ll.dropFacts(n.id); };
 
   // An op's side effects the kernel cannot know of (a directory copied up on the way): their
   // attributes (inode number) are asked again.
@@ -219,6 +223,7 @@ export async function serveRoot(first: Backend, mountpoint: string, o: ServeOpti
       case RwCall.Rmdir: {
         count(kind === RwCall.Unlink ? 'unlink' : 'rmdir');
         const path = childOf(nodes.path(ino), s1!);
+        changing(path);
         await op(kind === RwCall.Unlink ? 'unlink' : 'rmdir')(path, ctx);
         content.delete(path);
         nodes.unlinked(path);
@@ -231,6 +236,8 @@ export async function serveRoot(first: Backend, mountpoint: string, o: ServeOpti
         const flags = nums[Num.Flags]!;
         if (flags & ~RENAME_NOREPLACE) throw FuseError.of('EINVAL');
         if (flags & RENAME_NOREPLACE && await b.getattr(to).then(() => true, () => false)) throw FuseError.of('EEXIST');
+        changing(from);
+        changing(to);
         await op('rename')(from, to, ctx);
         for (const p of [...content.keys()]) if (p === from || p === to || p.startsWith(`${from}/`) || p.startsWith(`${to}/`)) content.delete(p);
         nodes.renamed(from, to);
@@ -375,7 +382,11 @@ export async function serveRoot(first: Backend, mountpoint: string, o: ServeOpti
     mountpoint,
     cacheAttrs: () => {},
     cacheLink: () => {},
-    cacheContent: (path, file) => { content.set(path, file); },
+    cacheContent: (path, file) => {
+      content.set(path, file);
+      const n = nodes.atPath(path);
+      if (n && !n.layer) ll.setContent(n.id, file);
+    },
     clearCache: () => { content.clear(); },
     requestCounts: () => ll.requestCounts(mount),
     unmount: () => (unmounting ??= unmountAt(mountpoint, () => ll.detach(mount))),
