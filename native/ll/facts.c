@@ -9,10 +9,11 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define BUCKETS 4096
 
-struct fact { struct fact *next; uint64_t node; int flags; char *content; };
+struct fact { struct fact *next; uint64_t node; int flags; char *content; struct stat st; };
 
 static struct fact *buckets[BUCKETS];
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -34,7 +35,9 @@ int ll_fact_has(uint64_t node, int flag) {
   return has;
 }
 
-void ll_fact_add(uint64_t node, int flag, uint64_t generation) {
+// st: a file still the commit's keeps its attributes here (FACT_STABLE): reading it makes
+// the kernel ask for its atime again on a writable mount, and tar asks after every file.
+void ll_fact_add(uint64_t node, int flag, const struct stat *st, uint64_t generation) {
   pthread_mutex_lock(&lock);
   if (generation != drops) { pthread_mutex_unlock(&lock); return; }
   struct fact *f = find(node);
@@ -43,11 +46,23 @@ void ll_fact_add(uint64_t node, int flag, uint64_t generation) {
     f->next = buckets[node % BUCKETS];
     buckets[node % BUCKETS] = f;
   }
-  if (f != NULL) f->flags |= flag;
+  if (f != NULL) {
+    f->flags |= flag;
+    if (st != NULL) f->st = *st;
+  }
   pthread_mutex_unlock(&lock);
 }
 
-// Kept only for a node still known as the commit's file.
+int ll_fact_stat(uint64_t node, struct stat *st) {
+  pthread_mutex_lock(&lock);
+  struct fact *f = find(node);
+  int has = f != NULL && (f->flags & FACT_STABLE) != 0;
+  if (has) *st = f->st;
+  pthread_mutex_unlock(&lock);
+  return has;
+}
+
+// Kept only for a node still known as the commit's file (and dropped with that).
 void ll_fact_set_content(uint64_t node, const char *file) {
   char *copy = strdup(file);
   pthread_mutex_lock(&lock);
@@ -69,13 +84,20 @@ int ll_fact_open_content(uint64_t node) {
   return fd;
 }
 
-void ll_fact_drop(uint64_t node) {
+// Drops the facts in `flags` of the node; an answer in flight computed before may not bring them back.
+void ll_fact_drop_some(uint64_t node, int flags) {
   pthread_mutex_lock(&lock);
-  __atomic_add_fetch(&drops, 1, __ATOMIC_RELEASE);
   for (struct fact **p = &buckets[node % BUCKETS]; *p != NULL; p = &(*p)->next) {
-    if ((*p)->node == node) { struct fact *f = *p; *p = f->next; free(f->content); free(f); break; }
+    struct fact *f = *p;
+    if (f->node != node) continue;
+    if (f->flags & flags) __atomic_add_fetch(&drops, 1, __ATOMIC_RELEASE);
+    f->flags &= ~flags;
+    if (f->flags == 0) { *p = f->next; free(f->content); free(f); }
+    break;
   }
   pthread_mutex_unlock(&lock);
 }
+
+void ll_fact_drop(uint64_t node) { ll_fact_drop_some(node, FACT_NO_CAPS | FACT_STABLE); }
 
 int ll_is_caps(const char *name) { return name != NULL && strcmp(name, "security.capability") == 0; }

@@ -28,6 +28,7 @@
 #include <node_api.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 /** Entries, attributes and negative lookups are kept by the kernel this long: a commit never changes. */
@@ -169,7 +170,9 @@ int ll_meta_setattr(fuse_req_t req, uint64_t node, const struct stat *attr, int 
 enum { FACT_NO_CAPS = 1, FACT_STABLE = 2 };
 int ll_fact_has(uint64_t node, int flag);
 /** Only if nothing was dropped since `generation` (ll_fact_generation() when the request came). */
-void ll_fact_add(uint64_t node, int flag, uint64_t generation);
+void ll_fact_add(uint64_t node, int flag, const struct stat *st, uint64_t generation);
+int ll_fact_stat(uint64_t node, struct stat *st);
+void ll_fact_drop_some(uint64_t node, int flags);
 uint64_t ll_fact_generation(void);
 void ll_fact_set_content(uint64_t node, const char *file);
 int ll_fact_open_content(uint64_t node);

@@ -92,6 +92,8 @@ static void rw_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_dat
 }
 
 static void rw_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+  struct stat st;
+  if (ll_fact_stat(ino, &st)) { fuse_reply_attr(req, &st, LL_FOREVER); return; }
   if (ll_meta_getattr(req, ino)) return;
   struct ll_call *c = call_new(req, CALL_GETATTR, ino);
   if (c == NULL) return;
@@ -102,7 +104,8 @@ static void rw_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 static double ms_of(const struct timespec *ts) { return (double) ts->tv_sec * 1000.0 + (double) ts->tv_nsec / 1e6; }
 
 static void rw_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct fuse_file_info *fi) {
-  ll_fact_drop(ino);
+  // (No security.capability stays true: a chown even removes one.)
+  ll_fact_drop_some(ino, FACT_STABLE);
   if (ll_meta_setattr(req, ino, attr, to_set)) return;
   struct ll_call *c = call_new(req, CALL_SETATTR, ino);
   if (c == NULL) return;
@@ -148,7 +151,7 @@ static void rw_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 }
 
 static void rw_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname) {
-  ll_fact_drop(ino);
+  ll_fact_drop_some(ino, FACT_STABLE);
   struct ll_call *c = call_new(req, CALL_LINK, ino);
   if (c == NULL) return;
   c->ino2 = newparent;
@@ -163,7 +166,7 @@ static void rw_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
     fuse_reply_open(req, fi);
     return;
   }
-  if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) ll_fact_drop(ino);
+  if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) ll_fact_drop_some(ino, FACT_STABLE);
   struct ll_call *c = call_new(req, CALL_OPEN, ino);
   if (c == NULL) return;
   c->num[NUM_FLAGS] = fi->flags;

@@ -25,7 +25,6 @@ static void time_of(double ms, struct timespec *ts) {
 }
 
 static void entry_of(const double *v, struct fuse_entry_param *e, uint64_t generation) {
-  if (v[E_STABLE] == 1 && v[E_NODE] != 0) ll_fact_add((uint64_t) v[E_NODE], FACT_STABLE, generation);
   memset(e, 0, sizeof *e);
   e->ino = (fuse_ino_t) v[E_NODE];
   e->entry_timeout = v[E_ENTRY_TO];
@@ -43,6 +42,7 @@ static void entry_of(const double *v, struct fuse_entry_param *e, uint64_t gener
   time_of(v[E_ATIME], &st->st_atim);
   time_of(v[E_MTIME], &st->st_mtim);
   time_of(v[E_CTIME], &st->st_ctim);
+  if (v[E_STABLE] == 1 && v[E_NODE] != 0) ll_fact_add((uint64_t) v[E_NODE], FACT_STABLE, st, generation);
 }
 
 // The doubles of a Float64Array argument, or NULL when it is not one (or is too short).
@@ -165,7 +165,7 @@ static napi_value js_reply_create(napi_env env, napi_callback_info info) {
       struct fuse_entry_param e;
       entry_of(v, &e, c->generation);
       // A file just made has no security.capability.
-      ll_fact_add(e.ino, FACT_NO_CAPS, c->generation);
+      ll_fact_add(e.ino, FACT_NO_CAPS, NULL, c->generation);
       if (flags & OPEN_META) ll_meta_set(e.ino, (int) fd, e.attr.st_ino);
       sent = fuse_reply_create(c->req, &e, &fi) == 0;
       if (!sent && fi.fh != 0) ll_meta_clear(e.ino, (int) fd);
@@ -208,7 +208,7 @@ static napi_value js_reply_bytes(napi_env env, napi_callback_info info) {
     memcpy(target, buf, len);
     target[len] = '\0';
   }
-  if (c->kind == CALL_GETXATTR && err == ENODATA && ll_is_caps(c->s1)) ll_fact_add(c->ino, FACT_NO_CAPS, c->generation);
+  if (c->kind == CALL_GETXATTR && err == ENODATA && ll_is_caps(c->s1)) ll_fact_add(c->ino, FACT_NO_CAPS, NULL, c->generation);
   if (ll_reply_begin(c)) {
     if (err != 0 || !is_buf) fuse_reply_err(c->req, err > 0 ? err : EIO);
     else if (c->kind == CALL_READLINK) {
