@@ -5,6 +5,7 @@
 // (OPEN_META), with the inode number it shows for the file.
 #include "ll.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -106,4 +107,74 @@ int ll_meta_setattr(fuse_req_t req, uint64_t node, const struct stat *attr, int 
   else answer(req, fd, m->ino);
   unuse(m);
   return 1;
+}
+
+// Directories of the layer, by node: a directory the layer holds has its real directory's
+// attributes, which change with every name made in it (the kernel then asks again before the
+// next create), and in a directory only the layer has, a name exists exactly when its real
+// directory has it: so tar's LOOKUP of each new name and GETATTR of its directory need no JS.
+// C owns the O_PATH descriptor JS opened; JS drops the entry when the node may be another
+// directory (rmdir, rename, reload) or is forgotten.
+struct dir { struct dir *next; uint64_t node, ino; int fd, layer_only, users, dropped; };
+
+static struct dir *dirs[BUCKETS];
+
+void ll_dir_set(uint64_t node, int fd, uint64_t ino, int layer_only) {
+  struct dir *d = calloc(1, sizeof *d);
+  if (d == NULL) { close(fd); return; }
+  *d = (struct dir) { .node = node, .ino = ino, .fd = fd, .layer_only = layer_only };
+  pthread_mutex_lock(&lock);
+  d->next = dirs[node % BUCKETS];
+  dirs[node % BUCKETS] = d;
+  pthread_mutex_unlock(&lock);
+}
+
+static void dir_unuse(struct dir *d) {
+  pthread_mutex_lock(&lock);
+  int last = --d->users == 0 && d->dropped;
+  pthread_mutex_unlock(&lock);
+  if (last) { close(d->fd); free(d); }
+}
+
+void ll_dir_drop(uint64_t node) {
+  pthread_mutex_lock(&lock);
+  struct dir *gone = NULL;
+  for (struct dir **p = &dirs[node % BUCKETS]; *p != NULL;) {
+    struct dir *d = *p;
+    if (d->node != node) { p = &d->next; continue; }
+    *p = d->next;
+    d->dropped = 1;
+    d->users++;
+    d->next = gone;
+    gone = d;
+  }
+  pthread_mutex_unlock(&lock);
+  while (gone != NULL) { struct dir *next = gone->next; dir_unuse(gone); gone = next; }
+}
+
+static struct dir *dir_of(uint64_t node) {
+  struct dir *found = NULL;
+  pthread_mutex_lock(&lock);
+  for (struct dir *d = dirs[node % BUCKETS]; d != NULL; d = d->next) if (d->node == node) { found = d; d->users++; break; }
+  pthread_mutex_unlock(&lock);
+  return found;
+}
+
+int ll_dir_getattr(fuse_req_t req, uint64_t node) {
+  struct dir *d = dir_of(node);
+  if (d == NULL) return 0;
+  answer(req, d->fd, d->ino);
+  dir_unuse(d);
+  return 1;
+}
+
+// "No such name" in a directory only the layer has, when its real directory has none.
+int ll_dir_lookup_missing(fuse_req_t req, uint64_t node, const char *name) {
+  struct dir *d = dir_of(node);
+  if (d == NULL) return 0;
+  struct stat st;
+  int missing = d->layer_only && strncmp(name, ".fuse_hidden", 12) != 0 && fstatat(d->fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT;
+  dir_unuse(d);
+  if (missing) fuse_reply_err(req, ENOENT);
+  return missing;
 }

@@ -16,7 +16,7 @@
 // rw_ops.c     the fuse_lowlevel_ops of a root
 // rw_replies.c JS's answers to a root's requests
 // facts.c      what C may answer of a root's node (no security.capability, still the commit's)
-// handles.c    layer files whose metadata C changes through their descriptor
+// handles.c    layer files and directories C answers for through their descriptors
 // notify.c     telling the kernel what changed beneath it
 // bridge.c     calls into JS and JS's replies (N-API)
 #ifndef HACKTREE_LL_H
@@ -165,6 +165,10 @@ int ll_meta_set(uint64_t node, int fd, uint64_t ino);
 void ll_meta_clear(uint64_t node, int fd);
 int ll_meta_getattr(fuse_req_t req, uint64_t node);
 int ll_meta_setattr(fuse_req_t req, uint64_t node, const struct stat *attr, int to_set);
+void ll_dir_set(uint64_t node, int fd, uint64_t ino, int layer_only);
+void ll_dir_drop(uint64_t node);
+int ll_dir_getattr(fuse_req_t req, uint64_t node);
+int ll_dir_lookup_missing(fuse_req_t req, uint64_t node, const char *name);
 
 // facts.c: what C may answer of a root's node without JS
 enum { FACT_NO_CAPS = 1, FACT_STABLE = 2 };

@@ -36,7 +36,7 @@ static void send_all(napi_env env, void *data) {
     const char *name = at < b->nnames ? b->names[at] : NULL;
     // ENOENT: the kernel no longer knows it, which is as good.
     switch ((int) n[0]) {
-      case NOTE_INODE: ll_fact_drop(node); fuse_lowlevel_notify_inval_inode(b->fs->se, node, 0, 0); break;
+      case NOTE_INODE: ll_fact_drop(node); ll_dir_drop(node); fuse_lowlevel_notify_inval_inode(b->fs->se, node, 0, 0); break;
       case NOTE_ENTRY: if (name != NULL) fuse_lowlevel_notify_inval_entry(b->fs->se, parent, name, strlen(name)); break;
       case NOTE_DELETE: if (name != NULL) fuse_lowlevel_notify_delete(b->fs->se, parent, node, name, strlen(name)); break;
     }

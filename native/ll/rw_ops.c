@@ -71,7 +71,10 @@ static void rw_init(void *userdata, struct fuse_conn_info *conn) {
   ll_call_js(fs, CALL_INIT, NULL, NULL, 0, 0);
 }
 
-static void rw_lookup(fuse_req_t req, fuse_ino_t parent, const char *name) { simple(req, CALL_LOOKUP, parent, name, NULL); }
+static void rw_lookup(fuse_req_t req, fuse_ino_t parent, const char *name) {
+  if (ll_dir_lookup_missing(req, parent, name)) return;
+  simple(req, CALL_LOOKUP, parent, name, NULL);
+}
 
 // The kernel forgets: JS frees a node once the kernel holds it no more (a root's tree changes).
 static void rw_forget_one(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
@@ -94,7 +97,7 @@ static void rw_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_dat
 static void rw_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
   struct stat st;
   if (ll_fact_stat(ino, &st)) { fuse_reply_attr(req, &st, LL_FOREVER); return; }
-  if (ll_meta_getattr(req, ino)) return;
+  if (ll_meta_getattr(req, ino) || ll_dir_getattr(req, ino)) return;
   struct ll_call *c = call_new(req, CALL_GETATTR, ino);
   if (c == NULL) return;
   c->num[NUM_FD] = layer_fd_of(fi);

@@ -294,12 +294,27 @@ static napi_value js_set_content(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-// dropFacts(node): the node may be another file now (rename, unlink, a copy-up JS saw).
+// dropFacts(node): the node may be another file now (rename, unlink, a copy-up JS saw, FORGET).
 static napi_value js_drop_facts(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  ll_fact_drop(node_arg(env, argv[0]));
+  uint64_t node = node_arg(env, argv[0]);
+  ll_fact_drop(node);
+  ll_dir_drop(node);
+  return NULL;
+}
+
+// setDir(node, fd, ino, layerOnly): the layer's real directory of a node (an O_PATH fd, C's now).
+static napi_value js_set_dir(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd = -1;
+  bool only = false;
+  napi_get_value_int32(env, argv[1], &fd);
+  napi_get_value_bool(env, argv[3], &only);
+  if (fd >= 0) ll_dir_set(node_arg(env, argv[0]), fd, node_arg(env, argv[2]), only);
   return NULL;
 }
 
@@ -314,6 +329,7 @@ napi_value ll_rw_exports(napi_env env, napi_value exports) {
     { "replyDir", NULL, js_reply_dir, NULL, NULL, NULL, napi_default, NULL },
     { "setContent", NULL, js_set_content, NULL, NULL, NULL, napi_default, NULL },
     { "dropFacts", NULL, js_drop_facts, NULL, NULL, NULL, napi_default, NULL },
+    { "setDir", NULL, js_set_dir, NULL, NULL, NULL, napi_default, NULL },
   };
   CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;

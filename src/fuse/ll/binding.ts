@@ -74,6 +74,8 @@ export interface LlAddon {
   setContent(node: number, file: string): void;
   /** The node may be another file now: C forgets what it answered of it without JS. */
   dropFacts(node: number): void;
+  /** The layer's real directory of a directory node (an O_PATH descriptor, the addon's from now on). */
+  setDir(node: number, fd: number, ino: number, layerOnly: boolean): void;
   /** Tells the kernel of changes (Note); settles once it has them all. */
   notify(m: LlMount, notes: Float64Array, names: string[]): Promise<void>;
   /** A directory's entries (encodeEntries(..., true)), or null and a positive errno. */

@@ -19,6 +19,8 @@ export interface Node {
   ino: number;
   /** Descriptors of its layer file the kernel holds open (the addon has them; JS closes them at release). */
   fds?: Set<number>;
+  /** The addon holds its layer directory (setDir). */
+  dir?: boolean;
   /** Last answered as the layer's (not the commit's untouched file): a reset may take it away. */
   layer: boolean;
 }
@@ -101,15 +103,20 @@ export class NodeTable {
   /** The kernel took `count` more references to the node. */
   taken(n: Node, count = 1): void { n.nlookup += count; }
 
-  /** Drops a node made for an answer the kernel did not take. */
-  untaken(n: Node): void { if (n.nlookup === 0) this.drop(n); }
+  /** Drops a node made for an answer the kernel did not take; the node if dropped. */
+  untaken(n: Node): Node | undefined { if (n.nlookup !== 0) return undefined; this.drop(n); return n; }
 
-  forget(id: number, count: number): void {
+  /** The node if the kernel holds it no more (then it is gone). */
+  forget(id: number, count: number): Node | undefined {
     const n = this.byId.get(id);
-    if (!n || id === ROOT_ID) return;
+    if (!n || id === ROOT_ID) return undefined;
     n.nlookup -= count;
-    if (n.nlookup <= 0) this.drop(n);
+    if (n.nlookup > 0) return undefined;
+    this.drop(n);
+    return n;
   }
+
+  all(): IterableIterator<Node> { return this.byId.values(); }
 
   private drop(n: Node): void {
     this.byId.delete(n.id);

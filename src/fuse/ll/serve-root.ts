@@ -5,6 +5,7 @@
 // symlink targets); what the layer holds it keeps for a second, and whatever changes beneath
 // it that it did not do itself (reload: a layer reset, another commit) it is told at once.
 import fs from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { DIRECT_FH, FuseError, ID_UNCHANGED, LAYER_ONLY_DIR, STABLE_CONTENT, type FuseContext, type FuseMount, type Stat, type TimeSpec } from '../binding.js';
 import type { Backend, WriteBackend } from '../backend.js';
@@ -27,6 +28,8 @@ const RENAME_NOREPLACE = 1;
 const SET_MODE = 1, SET_UID = 2, SET_GID = 4, SET_SIZE = 8, SET_ATIME = 16, SET_MTIME = 32, SET_ATIME_NOW = 128, SET_MTIME_NOW = 256;
 
 const fsOpen = promisify(fs.open);
+/** open(2) flags of a directory the addon only fstats and looks names up in. */
+const O_PATH = 0o10000000, { O_DIRECTORY, O_NOFOLLOW } = fs.constants;
 
 /** RwCall's names, for the log. */
 const OP_NAMES = ['lookup', 'forget', 'getattr', 'setattr', 'readlink', 'mknod', 'mkdir', 'unlink', 'rmdir', 'symlink', 'rename', 'link',
@@ -45,8 +48,10 @@ function entryOf(out: Float64Array, at: number, id: number, st: Stat): void {
   out[at + 3] = st.ino; out[at + 4] = st.mode; out[at + 5] = st.nlink; out[at + 6] = st.uid; out[at + 7] = st.gid;
   out[at + 8] = st.rdev ?? 0; out[at + 9] = st.size; out[at + 10] = st.blocks ?? Math.ceil(st.size / 512);
   out[at + 11] = st.blksize ?? 4096; out[at + 12] = st.atime; out[at + 13] = st.mtime; out[at + 14] = st.ctime;
-  // Still the commit's file: the addon opens it for reading, and reads its object, by itself.
-  out[at + 15] = st.dev === STABLE_CONTENT && (st.mode & S_IFMT) === S_IFREG ? 1 : 0;
+  // Still the commit's file or directory: the addon answers its GETATTR (the kernel asks again
+  // for atime after each read or listing on a writable mount), opens a file for reading and
+  // reads its object by itself. Whatever may change it drops that first (facts.c).
+  out[at + 15] = st.dev === STABLE_CONTENT && ((st.mode & S_IFMT) === S_IFREG || (st.mode & S_IFMT) === S_IFDIR) ? 1 : 0;
 }
 
 /**
@@ -85,9 +90,9 @@ export async function serveRoot(first: Backend, mountpoint: string, o: ServeOpti
     notifying = notifying.then(() => ll.notify(mount, Float64Array.from(notes), names)).catch((err: unknown) => o.log(`notify failed: ${String(err)}`));
     return notifying;
   };
-  const invalInode = (n: Node | undefined): void => { if (n) { ll.dropFacts(n.id); void tell([Note.Inode, n.id, 0, 0], []); } };
+  const invalInode = (n: Node | undefined): void => { if (n) { dropped(n); void tell([Note.Inode, n.id, 0, 0], []); } };
   /** Before an op that may make the node at `path` another file (rename, unlink). */
-  const changing = (path: string): void => { const n = nodes.atPath(path); if (n) ll.dropFacts(n.id); };
+  const changing = (path: string): void => dropped(nodes.atPath(path));
 
   // An op's side effects the kernel cannot know of (a directory copied up on the way): their
   // attributes (inode number) are asked again.
@@ -104,11 +109,26 @@ export async function serveRoot(first: Backend, mountpoint: string, o: ServeOpti
   const ctxOf = (nums: number[]): FuseContext => ({ uid: nums[Num.Uid]!, gid: nums[Num.Gid]!, pid: nums[Num.Pid]!, umask: nums[Num.Umask]! });
 
   /** Answers an entry for `path` (now a name of a node) and counts the kernel's reference. */
+  /**
+   * A directory the layer holds has its real directory's attributes (and, when only the layer
+   * has it, exactly its names): the addon answers its GETATTR and misses itself.
+   */
+  const layerDirOf = (n: Node, path: string, st: Stat): void => {
+    if (n.dir || (st.mode & S_IFMT) !== S_IFDIR || (st.dev !== 0 && st.dev !== LAYER_ONLY_DIR) || !b.layerDir) return;
+    let fd: number;
+    try { fd = fs.openSync(join(b.layerDir, path), O_PATH | O_DIRECTORY | O_NOFOLLOW); } catch { return; }
+    ll.setDir(n.id, fd, st.ino, st.dev === LAYER_ONLY_DIR);
+    n.dir = true;
+  };
+  /** Whatever the addon knew of a node it must not answer for any more. */
+  const dropped = (n: Node | undefined): void => { if (n) { ll.dropFacts(n.id); n.dir = false; } };
+
   const entry = async (path: string): Promise<Float64Array> => (await entryStat(path))[0];
   const entryStat = async (path: string): Promise<[Float64Array, Stat]> => {
     const st = await b.getattr(path);
     const n = nodes.nodeFor(path, st);
     nodes.taken(n);
+    layerDirOf(n, path, st);
     return [one(n.id, st), st];
   };
 
@@ -176,7 +196,12 @@ export async function serveRoot(first: Backend, mountpoint: string, o: ServeOpti
       return n;
     });
     const taken = ll.replyDir(id, 0, names, out, from);
-    made.forEach((n, i) => { if (n) { if (i < taken) nodes.taken(n); else nodes.untaken(n); } });
+    made.forEach((n, i) => {
+      if (!n) return;
+      if (i >= taken) { dropped(nodes.untaken(n)); return; }
+      nodes.taken(n);
+      layerDirOf(n, childOf(d.path, names[i]!), d.stats[from + i]!);
+    });
   };
 
   const run = async (kind: RwCall, id: number, ino: number, ino2: number, s1: string | undefined, s2: string | undefined, nums: number[], data: Buffer | undefined): Promise<void> => {
@@ -357,7 +382,7 @@ export async function serveRoot(first: Backend, mountpoint: string, o: ServeOpti
         (err: unknown) => ll.replyStatfs(id, null, errnoOf(err, 'statfs', o.log)));
       return;
     }
-    if (kind === RwCall.Forget) { nodes.forget(ino, nums[Num.Size]!); return; }
+    if (kind === RwCall.Forget) { dropped(nodes.forget(ino, nums[Num.Size]!)); return; }
     if (kind === RwCall.Release) {
       const fd = nums[Num.Fd]!;
       nodes.find(ino)?.fds?.delete(fd);
@@ -394,6 +419,8 @@ export async function serveRoot(first: Backend, mountpoint: string, o: ServeOpti
       b = backend;
       observed(b);
       content = new Map();
+      // The addon forgets its directories with the notes below (notify.c); from now on they are the new layer's.
+      for (const n of nodes.all()) n.dir = false;
       // Every name and every inode the kernel knows may mean something else now. A directory
       // of the commit keeps its dentry (its node follows its path, and invalidating it would
       // detach what is mounted on it, as enter mounts /proc); any other name is looked up again.
