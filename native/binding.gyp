@@ -30,13 +30,13 @@
     ],
     "cflags": ["-g", "-O2", "-Wall"]
   }, {
-    # Read-only commit mounts on libfuse's low-level API (ll/ll.h says what is where).
+    # Commit and root mounts on libfuse's low-level API (ll/ll.h says what is where).
     "target_name": "hacktree_ll",
     "include_dirs": ["<!@(pkg-config fuse3 --cflags-only-I | sed s/-I//g)"],
     "link_settings": {
       "libraries": ["<!@(pkg-config --libs-only-L --libs-only-l fuse3)", "-lpthread"]
     },
-    "sources": ["ll/nodes.c", "ll/ops.c", "ll/session.c", "ll/bridge.c"],
+    "sources": ["ll/nodes.c", "ll/ops.c", "ll/rw_ops.c", "ll/rw_replies.c", "ll/notify.c", "ll/facts.c", "ll/handles.c", "ll/session.c", "ll/bridge.c"],
     "cflags": ["-g", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers"]
   }]
 }

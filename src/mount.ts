@@ -23,6 +23,7 @@ import type { FuseMount } from './fuse/binding.js';
 import { Layer } from './overlay/layer.js';
 import { HACKTREE_FSTYPE, readMounts, readMountsSync } from './fuse/mountinfo.js';
 import { isPartial, lazyStart } from './store/remote/lazy-commit.js';
+import { atomicWriteFileSync } from './store/durable.js';
 import type { LazyFetchStats } from './store/remote/lazy-fetcher.js';
 
 export interface MountOptionsParsed {
@@ -68,6 +69,8 @@ export interface MountState {
   pid: number; mountpoint: string; repo: string; commit: Checksum; rev: string; started: string; layer?: string; root?: string; sysroot?: string;
   /** A lazy mount's remote and what it has fetched so far (rewritten as it changes). */
   lazy?: { remote: string } & LazyFetchStats;
+  /** A layer's daemon: how many times it has taken up its layer and commit again (requestReload). */
+  reloads?: number;
 }
 
 function statePath(mnt: string): string { return join(runDir(), `${keyOf(mnt)}.json`); }
@@ -168,7 +171,7 @@ export async function runMountDaemon(req: MountRequest, ready: (err: Error | nul
     throw e;
   }
   const { repo, mnt, opts } = prepared;
-  const commit = req.commit;
+  let commit = req.commit;
   const log = (msg: string): void => { process.stderr.write(`${new Date().toISOString()} hacktree mount ${mnt}: ${msg}\n`); };
   const partial = isPartial(repo, commit);
   if (partial && !req.lazy) {
@@ -179,15 +182,15 @@ export async function runMountDaemon(req: MountRequest, ready: (err: Error | nul
   const lazy = partial && req.lazy ? lazyStart(repo, req.lazy.remote, commit, req.lazy.timeoutMs, log) : null;
   const fetcher = lazy?.fetcher ?? null;
   repo.fetcher = fetcher;
-  let fuse: FuseMount | undefined;
+  let fuse: (FuseMount & { reload?: (b: Backend) => Promise<void> }) | undefined;
   let base: CommitFs;
   let backend: Backend;
   let layer: Layer | null = null;
   const counts: Record<string, number> = {};
+  // Checked content is read natively: the binding opens the object file. (On a root's mount
+  // it does so only while the path is still the commit's file.)
+  const contentChecked = (path: string, file: string): void => fuse?.cacheContent(path, file);
   try {
-    // Checked content is read natively: the binding opens the object file. (On a root's mount
-    // the binding keeps it only while the path is still the commit's file: see cacheContent.)
-    const contentChecked = (path: string, file: string): void => fuse?.cacheContent(path, file);
     // A commit's mount keeps every listing natively (native/ll): JS keeps a working set only.
     // A partial commit's hard links are counted only once it is whole: counting reads every dirtree.
     base = await CommitFs.open(repo, commit, { verify: opts.verify, log, contentChecked, countLinks: !partial, recordStats: !partial, ...(req.layer ? {} : { cacheScale: 1 / 8 }) });
@@ -236,6 +239,7 @@ export async function runMountDaemon(req: MountRequest, ready: (err: Error | nul
       // Unmounting an already-unmounted path can hang in libfuse: don't wait for it for long.
       await Promise.race([fuse.unmount().catch(() => {}), new Promise((r) => setTimeout(r, 2000).unref())]);
       fs.rmSync(statePath(mnt), { force: true });
+      fs.rmSync(reloadPath(mnt), { force: true });
       layer?.close();
       done();
     };
@@ -250,7 +254,56 @@ export async function runMountDaemon(req: MountRequest, ready: (err: Error | nul
     process.on('SIGTERM', () => void stop('SIGTERM'));
     process.on('SIGINT', () => void stop('SIGINT'));
     process.on('SIGHUP', () => void stop('SIGHUP'));
+    // A layer was reset, or its owner runs another commit now (requestReload).
+    let reloading = Promise.resolve();
+    if (req.layer) process.on('SIGUSR2', () => { reloading = reloading.then(reload, (e: unknown) => log(`reload failed: ${String(e)}`)); });
   });
+
+  /** Serves the layer and the commit requestReload names as they are now; the kernel forgets what it knew before. */
+  async function reload(): Promise<void> {
+    const now = readReloadRequest(mnt) ?? commit;
+    if (now !== commit) {
+      base.indexWrites.flush();
+      base = await CommitFs.open(repo, now, { verify: opts.verify, log, contentChecked });
+      log(`now serving commit ${now} (was ${commit})`);
+      commit = now;
+    }
+    const old = layer;
+    layer = Layer.open(req.layer!.dir);
+    backend = new OverlayFs(base, layer, log);
+    await fuse!.reload!(backend);
+    old?.close();
+    state.commit = commit;
+    state.reloads = (state.reloads ?? 0) + 1;
+    writeState();
+  }
+}
+
+const reloadPath = (mnt: string): string => join(runDir(), `${keyOf(mnt)}.reload`);
+
+function readReloadRequest(mnt: string): Checksum | null {
+  try { return fs.readFileSync(reloadPath(mnt), 'utf8').trim() || null; } catch { return null; }
+}
+
+/**
+ * Has the daemon serving a layer at `mountpoint` take it up again, with `commit` beneath it (after
+ * a layer reset, an upgrade or a rollback done under the mount), and resolves once the kernel has
+ * forgotten all that may have changed.
+ */
+export async function requestReload(mountpoint: string, commit: Checksum): Promise<void> {
+  const mnt = resolve(mountpoint);
+  const st = readState(mnt);
+  if (!st || st.pid <= 0 || !isAlive(st.pid)) throw new HacktreeError('MOUNT', `${mnt} is served by no live daemon`);
+  const before = st.reloads ?? 0;
+  atomicWriteFileSync(reloadPath(mnt), `${commit}\n`, false);
+  process.kill(st.pid, 'SIGUSR2');
+  // However busy the machine: a minute, then the mount is called stuck.
+  for (let i = 0; i < 1200; i++) {
+    if ((readState(mnt)?.reloads ?? 0) > before) return;
+    if (!isAlive(st.pid)) break;
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  throw new HacktreeError('MOUNT', `the daemon of ${mnt} did not take up its layer again (log: ${logPath(mnt)})`);
 }
 
 /**

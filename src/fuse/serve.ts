@@ -4,6 +4,10 @@ import { toFuseOps, type OpCounts } from './adapter.js';
 import type { Backend } from './backend.js';
 import { S_IFLNK, S_IFMT } from '../store/objects/types.js';
 import { serveFrozen } from './ll/serve-frozen.js';
+import { serveRoot, type RootMount } from './ll/serve-root.js';
+
+/** Serves roots on the path-API addon (native/src) instead of native/ll: HACKTREE_FUSE=highlevel, to compare. */
+const HIGH_LEVEL = process.env.HACKTREE_FUSE === 'highlevel';
 
 /** Content never changes under a commit, so the kernel may keep what it learns for a day. */
 const FOREVER = 86400;
@@ -21,9 +25,11 @@ export interface ServeOptions {
   counts?: OpCounts;
 }
 
-export function serve(backend: Backend, mountpoint: string, o: ServeOptions): Promise<FuseMount> {
+export function serve(backend: Backend, mountpoint: string, o: ServeOptions): Promise<FuseMount & Partial<Pick<RootMount, 'reload'>>> {
   // A commit is served by the low-level core (native/ll): what it has been told once, it answers itself.
   if (o.readOnly) return serveFrozen(backend, mountpoint, o);
+  // So is a root: one node per file, the kernel caching what the commit gives (ll/serve-root.ts).
+  if (!HIGH_LEVEL) return serveRoot(backend, mountpoint, o);
   const opts: MountOptions = {
     fsname: o.fsname,
     subtype: 'hacktree',

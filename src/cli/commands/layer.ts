@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { layerCommit, layerDiff, layerReset } from '../../overlay/layer-ops.js';
 import { parseRefName } from '../../store/refs.js';
-import { findRootMount } from '../../roots/root-mount.js';
+import { reloadRootMount } from '../../roots/root-mount.js';
 import { HacktreeError } from '../../errors.js';
 import { openRepo } from '../context.js';
 import { out, printJson, printTable, warn } from '../output.js';
@@ -66,14 +66,14 @@ export function register(program: Command): void {
     });
 
   layer.command('reset')
-    .description("drop the layer's changes (all, or at and below each PATH); the root must not be mounted")
+    .description("drop the layer's changes (all, or at and below each PATH); a mounted root shows the commit's at once")
     .argument('<name>')
     .argument('[paths...]')
-    .action((name: string, paths: string[], _o: unknown, cmd: Command) => {
+    .action(async (name: string, paths: string[], _o: unknown, cmd: Command) => {
       const roots = rootsOf(cmd);
-      const m = findRootMount(roots.sysroot, name);
-      if (m) throw new HacktreeError('MOUNT', `root '${name}' is mounted at ${m.mountpoint}: unmount it before resetting its layer`);
       roots.get(name);
       layerReset(roots.layerDir(name), paths);
+      // Its daemon takes the layer up again and the kernel forgets what it had of it.
+      await reloadRootMount(roots, name);
     });
 }
