@@ -50,6 +50,17 @@ export class NodeTable {
 
   find(id: number): Node | undefined { return this.byId.get(id); }
 
+  /**
+   * The other nodes of the commit's inode `n` is a name of (its hard links are a node per
+   * name): what the kernel must ask again for the link count when one of them goes or comes.
+   */
+  siblings(n: Node): Node[] {
+    if (n.layer || n.fmt === S_IFDIR) return [];
+    const out: Node[] = [];
+    for (const o of this.byId.values()) if (o !== n && o.ino === n.ino && !o.layer && o.fmt !== S_IFDIR) out.push(o);
+    return out;
+  }
+
   /** A path of the node, or null once it has none. */
   pathOf(id: number): string | null {
     for (const p of this.get(id).paths) return p;

@@ -248,10 +248,18 @@ export async function serveRoot(first: Backend, mountpoint: string, o: ServeOpti
       case RwCall.Rmdir: {
         count(kind === RwCall.Unlink ? 'unlink' : 'rmdir');
         const path = childOf(nodes.path(ino), s1!);
+        const gone = nodes.atPath(path);
+        const siblings = gone ? nodes.siblings(gone) : [];
         changing(path);
         await op(kind === RwCall.Unlink ? 'unlink' : 'rmdir')(path, ctx);
         content.delete(path);
         nodes.unlinked(path);
+        // The commit's other names of the inode count one link less: the kernel asks again,
+        // told before the unlink returns (another inode: no lock of this request's is needed).
+        if (siblings.length > 0) {
+          siblings.forEach(dropped);
+          await tell(siblings.flatMap((o) => [Note.Inode, o.id, 0, 0]), []);
+        }
         ll.replyErr(id, 0);
         return;
       }
