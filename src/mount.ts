@@ -173,7 +173,7 @@ export async function runMountDaemon(req: MountRequest, ready: (err: Error | nul
   const { repo, mnt, opts } = prepared;
   let commit = req.commit;
   const log = (msg: string): void => { process.stderr.write(`${new Date().toISOString()} hacktree mount ${mnt}: ${msg}\n`); };
-  const partial = isPartial(repo, commit);
+  const partial = isPartial(repo.path, commit);
   if (partial && !req.lazy) {
     const e = new HacktreeError('MISSING_OBJECT', `commit ${commit} is partial (a lazy mount's or an interrupted pull's): mount it as REMOTE:BRANCH, or pull it first`);
     ready(e);
@@ -221,6 +221,10 @@ export async function runMountDaemon(req: MountRequest, ready: (err: Error | nul
   const lazyState = (): MountState['lazy'] => (fetcher && req.lazy ? { remote: req.lazy.remote, ...fetcher.stats } : undefined);
   const writeState = (): void => { fs.writeFileSync(statePath(mnt), JSON.stringify({ ...state, lazy: lazyState() }), { mode: 0o644 }); };
   writeState();
+  /** The prefetch list this lazy mount recorded, once its start is over (or it stops). */
+  const saveRecorded = (stopping: boolean): void => {
+    try { lazy?.saveRecorded(stopping); } catch (e) { log(`could not save the prefetch list: ${(e as Error).message}`); }
+  };
   log(`serving commit ${commit} (${req.rev}) from ${repo.path}`);
   ready(null);
 
@@ -234,7 +238,7 @@ export async function runMountDaemon(req: MountRequest, ready: (err: Error | nul
       const requests = Object.entries(fuse.requestCounts()).map(([k, n]) => `${k}=${n}`).join(' ');
       log(`stopping: ${why}; ops: ${called || 'none'}; content: ${JSON.stringify(base.content.stats)}; kernel requests: ${requests || 'none'}`);
       base.indexWrites.flush();
-      try { lazy?.saveRecorded(true); } catch (e) { log(`could not save the prefetch list: ${(e as Error).message}`); }
+      saveRecorded(true);
       await fetcher?.close();
       // Unmounting an already-unmounted path can hang in libfuse: don't wait for it for long.
       await Promise.race([fuse.unmount().catch(() => {}), new Promise((r) => setTimeout(r, 2000).unref())]);
@@ -248,7 +252,7 @@ export async function runMountDaemon(req: MountRequest, ready: (err: Error | nul
     const watch = setInterval(() => {
       const now = JSON.stringify(lazyState());
       if (now !== reported) { reported = now; writeState(); }
-      try { lazy?.saveRecorded(); } catch (e) { log(`could not save the prefetch list: ${(e as Error).message}`); }
+      saveRecorded(false);
       readMounts().then((ms) => { if (!ms.some((m) => m.mountpoint === mnt && m.fstype === HACKTREE_FSTYPE)) void stop('unmounted'); }, () => {});
     }, 1000);
     process.on('SIGTERM', () => void stop('SIGTERM'));

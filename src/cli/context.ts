@@ -32,6 +32,13 @@ export function openRepo(cmd: Command): Repo {
   return repo;
 }
 
+/** A positive number of seconds (e.g. --fetch-timeout), in milliseconds. */
+export function parseSeconds(v: string, what: string): number {
+  const s = Number(v);
+  if (!(s > 0)) throw new UsageError(`${what} takes a positive number of seconds, not '${v}'`);
+  return s * 1000;
+}
+
 export function parseBool(v: string, what: string): boolean {
   if (/^(true|yes|1|on)$/i.test(v)) return true;
   if (/^(false|no|0|off)$/i.test(v)) return false;

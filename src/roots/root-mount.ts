@@ -2,7 +2,7 @@
 // mount again, and holding one for a while (enter, post-upgrade checks): mount it
 // unless it is mounted already, and take down only what we mounted. Roots call
 // mount; mount knows nothing of roots but the labels it records for them.
-import { commitPartialPath } from '../store/layout.js';
+import { isPartial, parseRemoteBranch } from '../store/remote/lazy-commit.js';
 import { join, resolve } from 'node:path';
 import fs from 'node:fs';
 import { listMounts, mountInBackground, requestReload, unmount, type MountRequest, type MountState } from '../mount.js';
@@ -15,8 +15,8 @@ export function rootMountRequest(roots: Roots, repoPath: string, rec: RootRecord
 
 /** A root made with --lazy runs a partial commit: its mount fetches what it reads from the remote of the branch it follows. */
 function lazyOf(repoPath: string, rec: RootRecord): Pick<MountRequest, 'lazy'> {
-  const remote = /^([A-Za-z0-9._-]+):/.exec(rec.branch ?? rec.rev)?.[1];
-  if (!remote || !fs.existsSync(commitPartialPath(repoPath, rec.commit))) return {};
+  const remote = parseRemoteBranch(rec.branch ?? rec.rev)?.remote;
+  if (!remote || !isPartial(repoPath, rec.commit)) return {};
   return { lazy: { remote, timeoutMs: LAZY_TIMEOUT_MS } };
 }
 

@@ -3,8 +3,7 @@ import { mountCommandRequest, mountInBackground, serveInForeground, type DaemonO
 import { resolveRev } from '../../store/rev.js';
 import type { Checksum } from '../../store/checksum.js';
 import { isPartial, lazyCommit, remoteBranchOf } from '../../store/remote/lazy-commit.js';
-import { UsageError } from '../../errors.js';
-import { globals, openRepo, repoPath } from '../context.js';
+import { globals, openRepo, parseSeconds, repoPath } from '../context.js';
 import { out } from '../output.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
@@ -25,8 +24,7 @@ export function register(program: Command): void {
     .addOption(new Option('--layer-sysroot <path>').hideHelp())
     .addOption(new Option('--lazy-remote <name>', 'fetch missing objects from this remote (set by mount itself)').hideHelp())
     .action(async (rev: string, mountpoint: string, o: DaemonOptions & { foreground?: boolean; options: string[]; readyFd?: string; fetchTimeout: string }, cmd: Command) => {
-      const timeout = Number(o.fetchTimeout);
-      if (!(timeout > 0)) throw new UsageError(`--fetch-timeout takes a positive number of seconds, not '${o.fetchTimeout}'`);
+      const timeoutMs = parseSeconds(o.fetchTimeout, '--fetch-timeout');
       const repo = openRepo(cmd);
       let commit: Checksum;
       let lazyRemote = o.lazyRemote;
@@ -36,11 +34,11 @@ export function register(program: Command): void {
         // remote-tracking ref names one here, the rest as reads need it while the commit is partial.
         const rb = o.readyFd === undefined ? remoteBranchOf(repo, rev) : null;
         commit = rb ? await lazyCommit(repo, rb.remote, rb.branch) : resolveRev(repo, rev);
-        if (rb && isPartial(repo, commit)) lazyRemote = rb.remote;
+        if (rb && isPartial(repo.path, commit)) lazyRemote = rb.remote;
       } finally {
         repo.close();
       }
-      const req = mountCommandRequest(repoPath(globals(cmd)), commit, rev, mountpoint, o.options, { ...o, lazyRemote, fetchTimeoutMs: timeout * 1000 });
+      const req = mountCommandRequest(repoPath(globals(cmd)), commit, rev, mountpoint, o.options, { ...o, lazyRemote, fetchTimeoutMs: timeoutMs });
       if (o.foreground) await serveInForeground(req, o.readyFd !== undefined ? Number(o.readyFd) : null);
       const r = await mountInBackground(req);
       out(`mounted ${r.commit} at ${r.mnt}`);

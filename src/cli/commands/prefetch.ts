@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { prefetch } from '../../store/ops/prefetch.js';
 import { isPartial, lazyCommit, lazyFetcher, remoteBranchOf } from '../../store/remote/lazy-commit.js';
 import { UsageError } from '../../errors.js';
-import { openRepo } from '../context.js';
+import { openRepo, parseSeconds } from '../context.js';
 import { out, printJson } from '../output.js';
 import { terminalProgress } from '../progress.js';
 
@@ -14,14 +14,13 @@ export function register(program: Command): void {
     .option('--fetch-timeout <seconds>', 'give up on an object the remote does not deliver within this time', '60')
     .option('--json', 'print a JSON report')
     .action(async (rev: string, paths: string[], o: { fetchTimeout: string; json?: boolean }, cmd: Command) => {
-      const timeout = Number(o.fetchTimeout);
-      if (!(timeout > 0)) throw new UsageError(`--fetch-timeout takes a positive number of seconds, not '${o.fetchTimeout}'`);
+      const timeoutMs = parseSeconds(o.fetchTimeout, '--fetch-timeout');
       const repo = openRepo(cmd);
       try {
         const rb = remoteBranchOf(repo, rev);
         if (!rb) throw new UsageError(`prefetch takes REMOTE:BRANCH of a configured remote, not '${rev}' (see \`hacktree remote list\`)`);
         const commit = await lazyCommit(repo, rb.remote, rb.branch);
-        const fetcher = isPartial(repo, commit) ? lazyFetcher(repo, rb.remote, timeout * 1000) : null;
+        const fetcher = isPartial(repo.path, commit) ? lazyFetcher(repo, rb.remote, timeoutMs) : null;
         repo.fetcher = fetcher;
         let result;
         try {

@@ -4,7 +4,6 @@
 // the whole tree completes the commit: its partial mark goes, as after a pull.
 import { commitPartialPath } from '../layout.js';
 import fs from 'node:fs';
-import { join } from 'node:path';
 import type { Checksum } from '../checksum.js';
 import type { Repo } from '../repo.js';
 import { lookupPath, rootEntry, splitPath, type TreeEntry } from '../tree-walk.js';

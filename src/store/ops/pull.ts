@@ -12,7 +12,6 @@
 // the tree names, or it is downloaded after all.
 import { commitPartialPath } from '../layout.js';
 import fs from 'node:fs';
-import { join } from 'node:path';
 import { HacktreeError, CorruptObjectError, describeSystemError } from '../../errors.js';
 import { sha256Hex, type Checksum } from '../checksum.js';
 import type { Repo } from '../repo.js';
@@ -74,7 +73,6 @@ export async function pull(repo: Repo, source: ObjectSource, targets: PullTarget
   }
 }
 
-const partialPath = (repo: Repo, c: Checksum): string => commitPartialPath(repo.path, c);
 
 class Puller {
   private readonly tx: Transaction;
@@ -116,7 +114,7 @@ class Puller {
 
   /** Fetches (or reads) a commit, checks its signature when required, then completes its tree. */
   private async commit(csum: Checksum, required: boolean): Promise<Commit | null> {
-    const complete = this.repo.hasObject(csum, 'commit') && !fs.existsSync(partialPath(this.repo, csum));
+    const complete = this.repo.hasObject(csum, 'commit') && !fs.existsSync(commitPartialPath(this.repo.path, csum));
     let data: Buffer | null;
     if (this.repo.hasObject(csum, 'commit')) data = this.repo.readMetaObjectSync('commit', csum);
     else {
@@ -134,7 +132,7 @@ class Puller {
     if (this.opts.verify) verifyCommitSignature(csum, data, detached, this.opts.verify.keys, this.opts.verify.remote);
     if (complete) return commit;
     // Marked partial before any of its objects can land in objects/.
-    atomicWriteFileSync(partialPath(this.repo, csum), '', this.repo.durable);
+    atomicWriteFileSync(commitPartialPath(this.repo.path, csum), '', this.repo.durable);
     if (!this.repo.hasObject(csum, 'commit')) this.stage(() => this.tx.writeMeta('commit', data!), data.length);
     if (detached) writeDetached(this.repo, csum, detached);
     await this.loadContentMap(csum);
@@ -300,7 +298,7 @@ class Puller {
   finish(refs: Array<{ ref: RefName; checksum: Checksum }>, commits: Checksum[]): void {
     this.check(); // a checkpoint may have failed after the last object arrived
     this.tx.commit(refs);
-    for (const c of commits) fs.rmSync(partialPath(this.repo, c), { force: true });
+    for (const c of commits) fs.rmSync(commitPartialPath(this.repo.path, c), { force: true });
   }
 
   /** Waits until no fetch worker can write into staging any more, and no checkpoint is moving objects. */

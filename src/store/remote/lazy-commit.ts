@@ -6,7 +6,7 @@
 // is fetched by a LazyFetcher as reads need it.
 import { commitPartialPath } from '../layout.js';
 import fs from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import type { Checksum } from '../checksum.js';
 import { sha256Hex } from '../checksum.js';
 import type { Repo } from '../repo.js';
@@ -24,18 +24,21 @@ import { parsePrefetchList, prefetchListPath, serializePrefetchList, type Prefet
 /** Requests in flight for a lazy mount: a directory's entries are fetched together when it is listed. */
 const LAZY_CONCURRENCY = 32;
 
-const partialPath = (repo: Repo, c: Checksum): string => commitPartialPath(repo.path, c);
-
 /** True when some of the commit's objects may be missing (a lazy mount's, or an interrupted pull's). */
-export function isPartial(repo: Repo, commit: Checksum): boolean {
-  return fs.existsSync(partialPath(repo, commit));
+export function isPartial(repoPath: string, commit: Checksum): boolean {
+  return fs.existsSync(commitPartialPath(repoPath, commit));
+}
+
+/** REMOTE:BRANCH (no ancestry suffix) split, or null; whether REMOTE is configured is not asked. */
+export function parseRemoteBranch(rev: string): { remote: string; branch: string } | null {
+  const m = /^([A-Za-z0-9._-]+):([^~^]+)$/.exec(rev);
+  return m ? { remote: m[1]!, branch: m[2]! } : null;
 }
 
 /** REMOTE:BRANCH (no ancestry suffix) naming a configured remote, or null. */
 export function remoteBranchOf(repo: Repo, rev: string): { remote: string; branch: string } | null {
-  const m = /^([A-Za-z0-9._-]+):([^~^]+)$/.exec(rev);
-  if (!m || !listRemotes(repo).some((r) => r.name === m[1])) return null;
-  return { remote: m[1]!, branch: m[2]! };
+  const rb = parseRemoteBranch(rev);
+  return rb && listRemotes(repo).some((r) => r.name === rb.remote) ? rb : null;
 }
 
 /**
@@ -58,7 +61,7 @@ export async function lazyCommit(repo: Repo, remoteName: string, branch: string)
     const detached = await src.detached(commit);
     if (remote.verify) verifyCommitSignature(commit, data, detached, trustedKeys(remote), remoteName);
     // Partial before the commit object lands: nothing ever sees it here and complete.
-    atomicWriteFileSync(partialPath(repo, commit), '', repo.durable);
+    atomicWriteFileSync(commitPartialPath(repo.path, commit), '', repo.durable);
     const tx = new Transaction(repo);
     try {
       tx.writeMeta('commit', data);

@@ -49,7 +49,7 @@ export class FetchTimeoutError extends HacktreeError {
 export class LazyFetcher implements ObjectFetcher {
   private tx: Transaction | null = null;
   private readonly inflight = new Map<string, Promise<boolean>>();
-  private readonly heads = new Map<Checksum, Promise<ObjectInfo | null>>();
+  private readonly heads = new Map<string, Promise<ObjectInfo | null>>();
   private readonly storing = new Map<Checksum, Promise<void>>();
   /** Metadata of large objects known by their header only (their content is fetched when read). */
   private readonly headers = new Map<Checksum, ObjectInfo>();
@@ -80,13 +80,20 @@ export class LazyFetcher implements ObjectFetcher {
   /** One fetch per object at a time: a second reader waits for the first's. */
   fetch(type: ObjectType, csum: Checksum): Promise<boolean> {
     if (this.closed) return Promise.resolve(false);
-    const key = type + csum;
-    let p = this.inflight.get(key);
+    return this.once(this.inflight, type + csum, () => this.fetchAndStore(type, csum), type, csum);
+  }
+
+  /**
+   * `work` once per key while it runs (later callers join it), its failures counted, and each
+   * caller given up on after the deadline (the work goes on: its object lands for the next read).
+   */
+  private once<T>(running: Map<string, Promise<T>>, key: string, work: () => Promise<T>, type: ObjectType, csum: Checksum): Promise<T> {
+    let p = running.get(key);
     if (!p) {
-      const work = this.fetchAndStore(type, csum).finally(() => this.inflight.delete(key));
-      work.then(() => { this.counts.lastError = null; }, (e: unknown) => { this.counts.failures++; this.counts.lastError = (e as Error).message; });
-      this.inflight.set(key, work);
-      p = work;
+      const w = work().finally(() => running.delete(key));
+      w.then(() => { this.counts.lastError = null; }, (e: unknown) => { this.counts.failures++; this.counts.lastError = (e as Error).message; });
+      running.set(key, w);
+      p = w;
     }
     return withDeadline(p, this.opts.timeoutMs, () => new FetchTimeoutError(this.source.label, type, csum, this.opts.timeoutMs));
   }
@@ -99,14 +106,7 @@ export class LazyFetcher implements ObjectFetcher {
    */
   fetchInfo(csum: Checksum): Promise<ObjectInfo | null> {
     if (this.closed || !this.source.contentHead) return this.fetch('file', csum).then((ok) => (ok ? this.repo.storage.readMeta(this.repo.objectPath(csum, 'file')) : null));
-    let p = this.heads.get(csum);
-    if (!p) {
-      const work = this.fetchHead(csum).finally(() => this.heads.delete(csum));
-      work.catch((e: unknown) => { this.counts.failures++; this.counts.lastError = (e as Error).message; });
-      this.heads.set(csum, work);
-      p = work;
-    }
-    return withDeadline(p, this.opts.timeoutMs, () => new FetchTimeoutError(this.source.label, 'file', csum, this.opts.timeoutMs));
+    return this.once(this.heads, csum, () => this.fetchHead(csum), 'file', csum);
   }
 
   private async fetchHead(csum: Checksum): Promise<ObjectInfo | null> {
