@@ -63,8 +63,6 @@ const KNOWN: Record<string, Record<string, string>> = {
   truncate: {
     'explicit ns': 'node:fs sets times as a double of seconds: nanoseconds are rounded off',
     'atime set, mtime OMIT': 'as above (the mtime set by the line before)',
-    'negative time': 'the low-level core gives a time before 1970 as now (a regression of the move to it, not yet found)',
-    'symlink nofollow': 'as negative time, for the mtime the line sets before 1970',
   },
 };
 
