@@ -19,7 +19,7 @@ import { CommitFs } from './fuse/commit-fs.js';
 import { OverlayFs } from './fuse/overlay-fs.js';
 import { serve } from './fuse/serve.js';
 import type { Backend } from './fuse/backend.js';
-import type { FuseMount } from './fuse/binding.js';
+import type { FuseMount } from './fuse/types.js';
 import { Layer } from './overlay/layer.js';
 import { HACKTREE_FSTYPE, readMounts, readMountsSync } from './fuse/mountinfo.js';
 import { isPartial, lazyStart } from './store/remote/lazy-commit.js';

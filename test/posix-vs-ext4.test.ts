@@ -48,12 +48,6 @@ const KNOWN: Record<string, Record<string, string>> = {
     'write through k2': 'as above: the written name leaves the inode, the others keep it and count one link less',
     'content of k1': 'as above',
   },
-  sparse: {
-    'SEEK_DATA from 1 MiB': "FUSE_LSEEK is not answered (ENOSYS), so the kernel takes the whole file for data; answering needs lseek(SEEK_DATA/SEEK_HOLE) on the layer's descriptor, which node:fs lacks",
-    'SEEK_HOLE from 0': 'as above',
-    'fallocate 1 MiB': 'the path-based core has no fallocate op (EOPNOTSUPP); OverlayFs.fallocate does it, for the low-level core to call',
-    'fallocate KEEP_SIZE': 'as above',
-  },
   misc: {
     'O_TMPFILE': 'the path-based core has no tmpfile op (EOPNOTSUPP: programs fall back to a named file)',
   },

@@ -3,7 +3,7 @@
 // call later through a reply function, given the call's id. Replies go to the kernel from
 // the event loop, under reply_lock, so none is sent once the session is gone.
 #include "ll.h"
-#include "../common/opcode-names.h"
+#include "opcode-names.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,7 +2,7 @@
 // such request is queued to the event loop and answered later by rw_replies.c, so no libfuse
 // thread waits on JS. What needs no decision stays here: reads and writes on a file handle
 // that is a file descriptor (the layer's own file, or a commit file's checked object), fsync,
-// flush, release, and statfs's queueing.
+// flush, release, fallocate, lseek, copy_file_range, and statfs's queueing.
 //
 // A handle (fi->fh) is fd + 1 when C owns a descriptor (bit 32 set when it is a commit file's
 // checked object, not the layer's file), 0 when reads go to JS by node; a directory's handle
@@ -240,6 +240,31 @@ static void rw_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_f
   fuse_reply_err(req, rc == 0 ? 0 : errno);
 }
 
+// Space, holes and copies of the layer's files are the descriptor's own business: the kernel
+// keeps sizes and invalidates what fallocate and copy_file_range change.
+static void rw_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len, struct fuse_file_info *fi) {
+  int fd = layer_fd_of(fi);
+  if (fd < 0) { fuse_reply_err(req, EBADF); return; }
+  fuse_reply_err(req, fallocate(fd, mode, off, len) == 0 ? 0 : errno);
+}
+
+// SEEK_DATA and SEEK_HOLE: without an answer the kernel takes every file for one extent of data.
+static void rw_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, struct fuse_file_info *fi) {
+  int fd = fd_of(fi);
+  if (fd < 0) { fuse_reply_err(req, ENOSYS); return; } // a commit file read by JS: the kernel's answer stands
+  off_t at = lseek(fd, off, whence);
+  if (at < 0) fuse_reply_err(req, errno); else fuse_reply_lseek(req, at);
+}
+
+static void rw_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in, struct fuse_file_info *fi_in, fuse_ino_t ino_out,
+                               off_t off_out, struct fuse_file_info *fi_out, size_t len, int flags) {
+  int in = fd_of(fi_in), out = layer_fd_of(fi_out);
+  if (in < 0 || out < 0) { fuse_reply_err(req, EOPNOTSUPP); return; } // the kernel falls back to reads and writes
+  loff_t from = off_in, to = off_out;
+  ssize_t n = copy_file_range(in, &from, out, &to, len, (unsigned int) flags);
+  if (n < 0) fuse_reply_err(req, errno); else fuse_reply_write(req, (size_t) n);
+}
+
 static void rw_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) { simple(req, CALL_OPENDIR, ino, NULL, NULL); }
 
 static void rw_readdir_any(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi, int plus) {
@@ -306,6 +331,7 @@ const struct fuse_lowlevel_ops ll_rw_ops = {
   .release = rw_release, .fsync = rw_fsync, .opendir = rw_opendir, .readdir = rw_readdir,
   .readdirplus = rw_readdirplus, .releasedir = rw_releasedir, .fsyncdir = rw_fsyncdir, .statfs = rw_statfs,
   .setxattr = rw_setxattr, .getxattr = rw_getxattr, .listxattr = rw_listxattr, .removexattr = rw_removexattr,
+  .fallocate = rw_fallocate, .lseek = rw_lseek, .copy_file_range = rw_copy_file_range,
 };
 
 // (event loop) handler(kind, id, ino, ino2, s1, s2, nums, data)

@@ -17,8 +17,6 @@ const isBelow = (p: string, dir: string): boolean => p === dir || (dir === '/' ?
 
 export class Layer {
   readonly upper: string;
-  /** Files unlinked while open: out of the tree, kept until their last close (emptied at mount). */
-  readonly hidden: string;
   readonly db: LayerDb;
   rules: Rules;
   readonly whiteouts: Set<string>;
@@ -29,7 +27,6 @@ export class Layer {
 
   private constructor(readonly dir: string) {
     this.upper = join(dir, 'upper');
-    this.hidden = join(dir, 'hidden');
     fs.mkdirSync(this.upper, { recursive: true });
     this.db = new LayerDb(join(dir, 'layer.db'));
     const s = this.db.loadAll();
@@ -42,9 +39,9 @@ export class Layer {
   static open(dir: string, opts: { scanUpper?: boolean; forMount?: boolean } = {}): Layer {
     const l = new Layer(dir);
     if (opts.forMount) {
-      // Nothing has these open any more: the mount that did is gone.
-      fs.rmSync(l.hidden, { recursive: true, force: true });
-      fs.mkdirSync(l.hidden);
+      // Files unlinked while open, kept there by the path-API core until their last close
+      // (before 0.2): nothing has them open any more.
+      fs.rmSync(join(dir, 'hidden'), { recursive: true, force: true });
       l.dropVolatile();
     }
     if (opts.scanUpper !== false) l.scanUpper();

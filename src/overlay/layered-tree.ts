@@ -34,7 +34,7 @@ export class LayeredTree<N extends BaseNode> {
   private readonly look: Lookup<N>;
   private readonly copier: CopyUp<N>;
   private replaced: (path: string) => void = () => {};
-  private nextDetached = 1;
+  private nextExchange = 1;
 
   constructor(readonly layer: Layer, base: BaseTree<N>) {
     this.look = new Lookup(layer, base);
@@ -57,24 +57,9 @@ export class LayeredTree<N extends BaseNode> {
     return this.look.lookup(path);
   }
 
-  /** See Lookup.upperNow: for an entry just changed, without waiting. */
-  upperNow(path: string): UpperEntry | null {
-    return this.look.upperNow(path);
-  }
-
   /** True for a directory only the layer has: a name in it exists exactly when its file in upper/ does. */
   isLayerOnlyDir(path: string): boolean {
     return this.look.isLayerOnlyDir(path);
-  }
-
-  /** True when `path` stands for a file unlinked while open (see detach). */
-  isDetached(path: string): boolean {
-    return this.look.detached.has(path);
-  }
-
-  /** An upper file's link count: the names the tree has for it (see Lookup.linksOf). */
-  linksOf(st: fs.Stats): number {
-    return this.look.linksOf(st);
   }
 
   /**
@@ -195,7 +180,6 @@ export class LayeredTree<N extends BaseNode> {
   // --- removing and renaming ------------------------------------------------------
 
   async unlink(path: string): Promise<void> {
-    if (this.look.removeDetached(path)) return;
     refuse(changeRefusal(this.layer.rules, path));
     const e = await this.look.lookup(path);
     if (isDirEntry(e)) throw LayerError.of('EISDIR');
@@ -219,21 +203,6 @@ export class LayeredTree<N extends BaseNode> {
       else fs.unlinkSync(p);
     }
     await nameRemoved(this.look, e.path, isDirEntry(e));
-  }
-
-  /**
-   * The unlink of a file that is still open, done as a rename to `name`: the file leaves
-   * the tree (into layer/hidden) and lives on until `name` is unlinked; until then `name`
-   * reaches it, with no links. A `name` that is an entry in upper/ is renamed over as usual.
-   */
-  async detach(from: string, name: string): Promise<void> {
-    if (this.layer.inUpper.has(name)) return this.rename(from, name);
-    refuse(changeRefusal(this.layer.rules, from));
-    const up = await this.copier.copyUp(await this.look.lookup(from));
-    const dest = join(this.layer.hidden, `${this.nextDetached++}`);
-    fs.renameSync(this.layer.upperPath(up.path), dest);
-    this.look.addDetached(name, dest);
-    await nameRemoved(this.look, from, false);
   }
 
   /** rename(2), and renameat2(2) with RENAME_NOREPLACE or RENAME_EXCHANGE in `flags`. */
@@ -270,7 +239,7 @@ export class LayeredTree<N extends BaseNode> {
     const ua = await this.copier.copyUp(ea), ub = await this.copier.copyUp(eb);
     const pa = this.layer.upperPath(a), pb = this.layer.upperPath(b);
     // node:fs has no renameat2: three renames, one after the other in this one thread.
-    const tmp = join(parentOf(pb), `.hacktree-exchange-${process.pid}-${this.nextDetached++}`);
+    const tmp = join(parentOf(pb), `.hacktree-exchange-${process.pid}-${this.nextExchange++}`);
     fs.renameSync(pa, tmp);
     fs.renameSync(pb, pa);
     fs.renameSync(tmp, pb);

@@ -6,7 +6,7 @@
 // JS answers each call later with a reply function and the call's id.
 import { createRequire } from 'node:module';
 import { HacktreeError } from '../../errors.js';
-import type { Stat } from '../binding.js';
+import type { Stat } from '../types.js';
 
 /** What the addon asks JS (native/ll/ll.h CALL_*). */
 export const enum Call { Init = 0, List = 1, Read = 2, Statfs = 3 }

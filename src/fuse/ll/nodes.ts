@@ -3,7 +3,7 @@
 // sees one inode with its real link count, and a link or unlink through one name is seen
 // through the other at once), and a path keeps its node when the layer copies it up. A node
 // lives while the kernel holds it (its lookups minus FORGETs), and ids are never reused.
-import { FuseError, STABLE_CONTENT, type Stat } from '../binding.js';
+import { FuseError, STABLE_CONTENT, type Stat } from '../types.js';
 
 const S_IFMT = 0o170000, S_IFDIR = 0o040000;
 export const ROOT_ID = 1;

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import { execFile } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
-import { FuseError, type FuseMount, type Stat } from '../binding.js';
+import { FuseError, type FuseMount, type Stat } from '../types.js';
 import type { ReadBackend } from '../backend.js';
 import { CommitFs } from '../commit-fs.js';
 import { HacktreeError } from '../../errors.js';
@@ -151,11 +151,7 @@ export async function serveFrozen(backend: ReadBackend, mountpoint: string, o: S
   let unmounting: Promise<void> | undefined;
   return {
     mountpoint: mnt,
-    // Listings carry attributes and symlink targets already: nothing to publish one by one.
-    cacheAttrs: () => {},
-    cacheLink: () => {},
     cacheContent: (path, file) => ll.cacheContent(m, path, file),
-    clearCache: () => {},
     requestCounts: () => ll.requestCounts(m),
     unmount: () => (unmounting ??= unmountAt(mnt, () => ll.detach(m))),
   };

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { DIRECT_FH, FuseError, ID_UNCHANGED, LAYER_ONLY_DIR, STABLE_CONTENT, type FuseContext, type FuseMount, type Stat, type TimeSpec } from '../binding.js';
+import { DIRECT_FH, FuseError, ID_UNCHANGED, LAYER_ONLY_DIR, STABLE_CONTENT, type FuseContext, type FuseMount, type Stat, type TimeSpec } from '../types.js';
 import type { Backend, WriteBackend } from '../backend.js';
 import { HacktreeError } from '../../errors.js';
 import type { ServeOptions } from '../serve.js';
@@ -413,14 +413,11 @@ export async function serveRoot(first: Backend, mountpoint: string, o: ServeOpti
   let unmounting: Promise<void> | undefined;
   return {
     mountpoint,
-    cacheAttrs: () => {},
-    cacheLink: () => {},
     cacheContent: (path, file) => {
       content.set(path, file);
       const n = nodes.atPath(path);
       if (n && !n.layer) ll.setContent(n.id, file);
     },
-    clearCache: () => { content.clear(); },
     requestCounts: () => ll.requestCounts(mount),
     unmount: () => (unmounting ??= unmountAt(mountpoint, () => ll.detach(mount))),
     reload: async (backend) => {
