@@ -23,6 +23,8 @@ export interface Node {
   dir?: boolean;
   /** Last answered as the layer's (not the commit's untouched file): a reset may take it away. */
   layer: boolean;
+  /** A directory removed while the kernel still holds it: what fstat of an open handle shows (nlink 0). */
+  removed?: Stat;
 }
 
 export const parentOf = (p: string): string => (p.lastIndexOf('/') <= 0 ? '/' : p.slice(0, p.lastIndexOf('/')));
@@ -148,18 +150,23 @@ export class NodeTable {
   /** `from` is `to` now, and so is everything below it. */
   renamed(from: string, to: string): void {
     this.unlinked(to);
-    const moved: Array<[string, Node]> = [];
-    const prefix = from === '/' ? '/' : `${from}/`;
-    for (const [p, n] of this.byPath) if (p === from || p.startsWith(prefix)) moved.push([p, n]);
-    for (const [p, n] of moved) {
-      this.byPath.delete(p);
-      n.paths.delete(p);
+    this.move([[from, to]]);
+  }
+
+  /** `a` and `b` traded places (RENAME_EXCHANGE), each with everything below it. */
+  exchanged(a: string, b: string): void {
+    this.move([[a, b], [b, a]]);
+  }
+
+  /** Each subtree `from` is at `to` now: all taken off first, so two may trade places. */
+  private move(moves: Array<[string, string]>): void {
+    const moved: Array<[string, string, Node]> = [];
+    for (const [from, to] of moves) {
+      const prefix = from === '/' ? '/' : `${from}/`;
+      for (const [p, n] of this.byPath) if (p === from || p.startsWith(prefix)) moved.push([p, to + p.slice(from.length), n]);
     }
-    for (const [p, n] of moved) {
-      const q = to + p.slice(from.length);
-      n.paths.add(q);
-      this.byPath.set(q, n);
-    }
+    for (const [p, , n] of moved) { this.byPath.delete(p); n.paths.delete(p); }
+    for (const [, q, n] of moved) { n.paths.add(q); this.byPath.set(q, n); }
   }
 
   /** Every node with a name, deepest names first (root excluded). */

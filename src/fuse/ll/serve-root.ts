@@ -23,7 +23,7 @@ const LAYER_TIMEOUT = 1;
 const S_IFMT = 0o170000, S_IFDIR = 0o040000;
 const O_ACCMODE = 3;
 const { O_TRUNC } = fs.constants;
-const RENAME_NOREPLACE = 1;
+const RENAME_EXCHANGE = 2;
 /** setattr's to_set bits (fuse_lowlevel.h FUSE_SET_ATTR_*). */
 const SET_MODE = 1, SET_UID = 2, SET_GID = 4, SET_SIZE = 8, SET_ATIME = 16, SET_MTIME = 32, SET_ATIME_NOW = 128, SET_MTIME_NOW = 256;
 
@@ -138,6 +138,7 @@ export async function serveRoot(first: Backend, mountpoint: string, o: ServeOpti
     let fd = given;
     if (fd < 0 && path === null) for (const f of n.fds ?? []) { fd = f; break; }
     if (fd >= 0 && b.fgetattr) return b.fgetattr(path, DIRECT_FH + fd);
+    if (path === null && n.removed) return n.removed;
     if (path === null) throw FuseError.of('ENOENT');
     return b.getattr(path);
   };
@@ -250,8 +251,11 @@ export async function serveRoot(first: Backend, mountpoint: string, o: ServeOpti
         const path = childOf(nodes.path(ino), s1!);
         const gone = nodes.atPath(path);
         const siblings = gone ? nodes.siblings(gone) : [];
+        const before = gone && kind === RwCall.Rmdir ? await b.getattr(path).catch(() => undefined) : undefined;
         changing(path);
         await op(kind === RwCall.Unlink ? 'unlink' : 'rmdir')(path, ctx);
+        // As a disk's: the removed directory's open handles still fstat it, with no links.
+        if (gone && before) gone.removed = { ...before, nlink: 0, ctime: Date.now() };
         content.delete(path);
         nodes.unlinked(path);
         // The commit's other names of the inode count one link less: the kernel asks again,
@@ -267,13 +271,12 @@ export async function serveRoot(first: Backend, mountpoint: string, o: ServeOpti
         count('rename');
         const from = childOf(nodes.path(ino), s1!), to = childOf(nodes.path(ino2), s2!);
         const flags = nums[Num.Flags]!;
-        if (flags & ~RENAME_NOREPLACE) throw FuseError.of('EINVAL');
-        if (flags & RENAME_NOREPLACE && await b.getattr(to).then(() => true, () => false)) throw FuseError.of('EEXIST');
         changing(from);
         changing(to);
-        await op('rename')(from, to, ctx);
+        // The layer checks the flags (EINVAL, EEXIST for RENAME_NOREPLACE, ENOENT for RENAME_EXCHANGE).
+        await op('rename')(from, to, ctx, flags);
         for (const p of [...content.keys()]) if (p === from || p === to || p.startsWith(`${from}/`) || p.startsWith(`${to}/`)) content.delete(p);
-        nodes.renamed(from, to);
+        if (flags & RENAME_EXCHANGE) nodes.exchanged(from, to); else nodes.renamed(from, to);
         ll.replyErr(id, 0);
         return;
       }
