@@ -8,12 +8,11 @@ import { out, printJson, printTable, warn } from '../output.js';
 import { SizeReader } from '../../store/ops/sizes.js';
 import { printStat, statEntry, statTotals, type StatEntry } from '../diff-stat.js';
 import fs from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { rootsOf } from './root.js';
 import { readLayerBase } from '../../overlay/ephemeral-layer.js';
 import { findLayerMount } from '../../mount.js';
 import type { Checksum } from '../../store/checksum.js';
-import { resolve } from 'node:path';
 
 /**
  * The layer a command names: a root's (by the root's name), or a kept throwaway layer (by its

@@ -48,16 +48,14 @@ export function register(program: Command): void {
         repo.close();
       }
       const req = mountCommandRequest(repoPath(globals(cmd)), commit, rev, mountpoint, o.options, { ...o, lazyRemote, fetchTimeoutMs: timeoutMs });
-      if (o.ephemeral) {
-        const dir = o.keepLayer !== undefined ? resolve(o.keepLayer) : newThrowawayDir();
-        await makeEphemeralLayer(dir, { commit, rev });
-        req.layer = { dir, root: '', sysroot: '', discard: o.keepLayer === undefined };
-      }
-      if (o.foreground) await serveInForeground(req, o.readyFd !== undefined ? Number(o.readyFd) : null);
+      if (o.ephemeral) req.layer = { dir: o.keepLayer !== undefined ? resolve(o.keepLayer) : newThrowawayDir(), root: '', sysroot: '', discard: o.keepLayer === undefined };
       let r;
       try {
+        if (o.ephemeral) await makeEphemeralLayer(req.layer!.dir, { commit, rev });
+        if (o.foreground) await serveInForeground(req, o.readyFd !== undefined ? Number(o.readyFd) : null);
         r = await mountInBackground(req);
       } catch (e) {
+        // A throwaway layer the mount never got; a kept one stays for the user to look at.
         if (req.layer?.discard) fs.rmSync(req.layer.dir, { recursive: true, force: true });
         throw e;
       }
