@@ -105,8 +105,9 @@ export interface MountRequest {
   /**
    * A writable layer over the commit. `root` and `sysroot` label its owner in the mount's state
    * so that whoever owns it can find the mount again; mounting does not interpret them.
+   * `discard`: a throwaway layer, deleted when the mount ends.
    */
-  layer?: { dir: string; root: string; sysroot: string };
+  layer?: { dir: string; root: string; sysroot: string; discard?: boolean };
   mountpoint: string;
   options: string[];
   /** The remote a partial commit's missing objects are fetched from, and how long a read waits for one. */
@@ -140,21 +141,21 @@ export function daemonArgv(req: MountRequest, mnt: string): string[] {
     process.argv[1]!, '--repo', req.repoPath, 'mount', '-f', '--ready-fd', String(DAEMON_READY_FD),
     ...req.options.flatMap((x) => ['-o', x]),
     ...(req.rev && req.rev !== req.commit ? ['--label', req.rev] : []),
-    ...(req.layer ? ['--layer', req.layer.dir, '--layer-root', req.layer.root, '--layer-sysroot', req.layer.sysroot] : []),
+    ...(req.layer ? ['--layer', req.layer.dir, '--layer-root', req.layer.root, '--layer-sysroot', req.layer.sysroot, ...(req.layer.discard ? ['--layer-discard'] : [])] : []),
     ...(req.lazy ? ['--lazy-remote', req.lazy.remote, '--fetch-timeout', String(req.lazy.timeoutMs / 1000)] : []),
     req.commit, mnt,
   ];
 }
 
 /** The hidden options of `mount` that daemonArgv writes (--lazy-remote is given with --fetch-timeout, a visible option). */
-export interface DaemonOptions { label?: string; layer?: string; layerRoot?: string; layerSysroot?: string; lazyRemote?: string }
+export interface DaemonOptions { label?: string; layer?: string; layerRoot?: string; layerSysroot?: string; layerDiscard?: boolean; lazyRemote?: string }
 
 /** The request a `mount` command line names; `commit` is REV resolved by the caller. */
 export function mountCommandRequest(repoPath: string, commit: Checksum, rev: string, mountpoint: string, options: string[], d: DaemonOptions & { fetchTimeoutMs: number }): MountRequest {
-  if ((d.layerRoot !== undefined || d.layerSysroot !== undefined) && d.layer === undefined) throw new UsageError('--layer-root and --layer-sysroot go with --layer');
+  if ((d.layerRoot !== undefined || d.layerSysroot !== undefined || d.layerDiscard) && d.layer === undefined) throw new UsageError('--layer-root, --layer-sysroot and --layer-discard go with --layer');
   return {
     repoPath, commit, rev: d.label ?? rev, mountpoint, options,
-    ...(d.layer !== undefined ? { layer: { dir: d.layer, root: d.layerRoot ?? '', sysroot: d.layerSysroot ?? '' } } : {}),
+    ...(d.layer !== undefined ? { layer: { dir: d.layer, root: d.layerRoot ?? '', sysroot: d.layerSysroot ?? '', ...(d.layerDiscard ? { discard: true } : {}) } } : {}),
     ...(d.lazyRemote !== undefined ? { lazy: { remote: d.lazyRemote, timeoutMs: d.fetchTimeoutMs } } : {}),
   };
 }
@@ -245,6 +246,7 @@ export async function runMountDaemon(req: MountRequest, ready: (err: Error | nul
       fs.rmSync(statePath(mnt), { force: true });
       fs.rmSync(reloadPath(mnt), { force: true });
       layer?.close();
+      if (req.layer?.discard) fs.rmSync(req.layer.dir, { recursive: true, force: true });
       done();
     };
     // Unmounted from outside (umount, fusermount -u): the binding keeps the process, so notice and leave.
