@@ -50,7 +50,10 @@ export class OverlayFs implements Backend {
       // A directory only the layer has says so: the addon can answer "no such name" in it.
       const dev = st.isDirectory() ? (this.tree.isLayerOnlyDir(e.path) ? LAYER_ONLY_DIR : 0)
         : !e.unlinked && this.tree.takesWrites(e.path) ? st.ino % 2 ** 32 : 0;
-      return { mode: st.mode, ino: e.path === '/' ? 1 : upperIno(st), nlink: st.nlink, uid: st.uid, gid: st.gid, size: st.size, rdev: st.rdev, blksize: st.blksize, blocks: st.blocks, atime: st.atimeMs, mtime: st.mtimeMs, ctime: st.ctimeMs, dev };
+      // A directory of the commit keeps its inode number when copied up, as a merged directory
+      // does on overlayfs: tar compares a directory's st_ino before and after extracting into it.
+      const ino = e.path === '/' ? 1 : st.isDirectory() && this.tree.isBaseDir(e.path) ? inodeOf(e.path) : upperIno(st);
+      return { mode: st.mode, ino, nlink: st.nlink, uid: st.uid, gid: st.gid, size: st.size, rdev: st.rdev, blksize: st.blksize, blocks: st.blocks, atime: st.atimeMs, mtime: st.mtimeMs, ctime: st.ctimeMs, dev };
     }
     // dev (never shown): what this name holds is the commit's, read-only until copied up.
     return withOverride({ ...this.base.statOf(e.node), dev: STABLE_CONTENT }, e.over);

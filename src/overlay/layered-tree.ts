@@ -62,6 +62,11 @@ export class LayeredTree<N extends BaseNode> {
     return this.look.isLayerOnlyDir(path);
   }
 
+  /** True for a directory of the commit that the layer copied up (see Lookup.isBaseDir). */
+  isBaseDir(path: string): boolean {
+    return this.look.isBaseDir(path);
+  }
+
   /**
    * The link count of a commit's file that has several paths in the commit: those the
    * layer still shows as the commit's. A path copied up (written, renamed, linked to)

@@ -88,6 +88,11 @@ export class Lookup<N extends BaseNode> {
     return this.layerOnly.get(path) === true;
   }
 
+  /** True for an upper directory known to be the commit's too (copied up, not made anew). */
+  isBaseDir(path: string): boolean {
+    return this.layerOnly.get(path) === false;
+  }
+
   setLayerOnly(path: string, only: boolean): void {
     this.layerOnly.set(path, only);
   }
