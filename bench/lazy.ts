@@ -4,7 +4,6 @@
 // has no sch_netem, so the delay is made in user space, by bench/delay-relay.ts in a process of
 // its own.) Each run uses fresh local repositories, so nothing is here before it is measured.
 // Peers, in the same run over the same link: a full `pull` and then the same work on a local mount.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Context, Group } from './group.js';
@@ -14,7 +13,7 @@ import { mountHacktree, withMount } from './mounts.js';
 import { tempDir } from './paths.js';
 import { dropCaches, hacktree, have, must, q, sh } from './run.js';
 import { startNginx } from './nginx.js';
-import { onCleanup } from './cleanup.js';
+import { startDelayRelay } from './relay.js';
 
 const DELAY_MS = 10;
 /** HACKTREE_BENCH_LAZY=first,start,list,tar (default all) picks the parts to run. */
@@ -24,15 +23,6 @@ const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 200)); // n
 
 /** What a developer's first minute in a root reads. */
 const START = 'cat /etc/os-release; ls /usr/bin; bash -c true'; // output to the benchmark: a chroot has no /dev/null
-
-function startRelay(target: number): Promise<{ port: number; child: ChildProcess }> {
-  const child = spawn(process.execPath, [new URL('./delay-relay.js', import.meta.url).pathname, String(target), String(DELAY_MS)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  onCleanup(() => { try { child.kill('SIGKILL'); } catch { /* gone */ } });
-  return new Promise((resolve, reject) => {
-    child.stdout!.once('data', (d: Buffer) => resolve({ port: Number(d.toString().trim()), child }));
-    child.once('exit', (code) => reject(new Error(`delay relay exited ${code}`)));
-  });
-}
 
 function bytesUnder(dir: string): number {
   let n = 0;
@@ -61,7 +51,7 @@ export const group: Group = {
       await hacktree(['--repo', pub, 'summary', '-u']);
       const published = bytesUnder(join(pub, 'objects'));
       const server = await startNginx(www, join(tmp.path, 'nginx'));
-      const relay = await startRelay(server.port);
+      const relay = await startDelayRelay(server.port, DELAY_MS);
       const url = `http://127.0.0.1:${relay.port}/pub`;
       ctx.log(`  ${(published / 1e6).toFixed(1)} MB of objects, served through a ${2 * DELAY_MS} ms round trip`);
       let n = 0;

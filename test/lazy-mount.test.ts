@@ -70,7 +70,11 @@ function readInChild(path: string): Promise<{ ok: boolean; out: string; ms: numb
   });
 }
 
-const hasObject = (repo: string, csum: string): boolean => fs.existsSync(join(repo, 'objects', csum.slice(0, 2), `${csum.slice(2)}.file`));
+const hasObject = (repo: string, csum: string, ext = 'file'): boolean => fs.existsSync(join(repo, 'objects', csum.slice(0, 2), `${csum.slice(2)}.${ext}`));
+const until = async (ok: () => boolean): Promise<boolean> => {
+  for (let i = 0; i < 100 && !ok(); i++) await new Promise((r) => setTimeout(r, 100));
+  return ok();
+};
 /** The content object checksum of PATH in the published commit. */
 const objectOf = (path: string): string => {
   const line = htOk(['--repo', pub, 'ls', '-C', commit, path]).trim();
@@ -230,6 +234,36 @@ describe('a lazy mount of a remote that was never pulled', () => {
     try {
       await mountLazy(repo, m);
       expect(await sum(m)).toBe(await sum(src));
+    } finally {
+      forceUnmount(m);
+    }
+  });
+
+  it("fetches the commit's directories ahead of lookups, and no file's content", async () => {
+    const repo = freshRepo();
+    const m = join(s.dir, 'm-dirs');
+    nginx.clearLog();
+    try {
+      await mountLazy(repo, m);
+      // Nothing looks into the mount: its directories come by themselves (the root's with the commit).
+      expect(await until(() => ['/a', '/b', '/c', '/big'].every((d) => hasObject(repo, objectOf(d), 'dirtree')))).toBe(true);
+      expect(nginx.log().filter((e) => e.uri.endsWith('.filez'))).toEqual([]);
+    } finally {
+      forceUnmount(m);
+    }
+  });
+
+  it('fetches ahead the rest of a subtree once a walk has read a directory whole and gone on to the next', async () => {
+    const repo = freshRepo();
+    const m = join(s.dir, 'm-ahead');
+    try {
+      await mountLazy(repo, m);
+      // As tar does: every file of a, in listing order, then into b.
+      for (let i = 0; i < 5; i++) expect((await readInChild(join(m, 'a', `f${i}`))).ok).toBe(true);
+      expect(hasObject(repo, objectOf('/c/f4'))).toBe(false);
+      expect((await readInChild(join(m, 'b', 'f0'))).ok).toBe(true);
+      // c comes after b: its files arrive without being read, and so do b's.
+      expect(await until(() => [0, 1, 2, 3, 4].every((i) => hasObject(repo, objectOf(`/c/f${i}`)) && hasObject(repo, objectOf(`/b/f${i}`))))).toBe(true);
     } finally {
       forceUnmount(m);
     }
