@@ -21,8 +21,13 @@ import type { Repo } from './repo.js';
 import type { ObjectType } from './objects/types.js';
 import type { PrefetchEntry } from './prefetch-list.js';
 
-/** Objects asked for at once by fetch-ahead; the lazy mount's client has more connections than this. */
+/** Objects asked for at once by fetch-ahead; the lazy mount's client has more connections than this (128). */
 const IN_FLIGHT = 32;
+/**
+ * A prefetch list's: what the start will read, so it may take most of the connections (with 32,
+ * shared with the start's own reads on 32 connections, a list made a start 0.82x as long).
+ */
+const LIST_IN_FLIGHT = 96;
 /** Levels of directories below the root fetched from the start: /usr/lib/x86_64-linux-gnu is at 3 (141 dirtrees of a minbase root). */
 const START_DEPTH = 3;
 /** A tree with more directories than this within START_DEPTH has the rest fetched when lookups need them. */
@@ -113,9 +118,9 @@ export class FetchAhead {
     if (this.pulling) return;
     this.pulling = true;
     try {
-      while (!this.closed && this.running < IN_FLIGHT) {
+      while (!this.closed) {
         const s = this.sources.reduce<Source | undefined>((best, x) => (!best || x.prio >= best.prio ? x : best), undefined);
-        if (!s) break;
+        if (!s || this.running >= (s.prio === Priority.List ? LIST_IN_FLIGHT : IN_FLIGHT)) break;
         const next = s.stopped ? { done: true as const, value: undefined } : await s.jobs.next().catch(() => ({ done: true as const, value: undefined }));
         if (next.done) {
           this.sources.splice(this.sources.indexOf(s), 1);

@@ -240,12 +240,14 @@ export class LazyFetcher implements ObjectFetcher {
   /** Moves in what is staged and removes the staging directory; later fetches find nothing. */
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.allSettled(this.inflight.values());
+    // Requests still on the wire fail at once (fetch-ahead may have many waiting on a server
+    // that went silent); what has arrived is still stored.
+    this.source.close();
+    await Promise.allSettled([...this.inflight.values(), ...this.heads.values()]);
     await this.running.catch(() => {});
     try { this.tx?.commit(); } catch { this.tx?.abort(); }
     if (this.syncTimer) { clearTimeout(this.syncTimer); this.syncTimer = null; }
     if (this.tx && this.repo.durable) await this.syncing.then(() => syncFileSystemAsync(join(this.repo.path, 'objects'))).catch(() => {});
-    this.source.close();
   }
 }
 
