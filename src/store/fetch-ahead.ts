@@ -5,7 +5,8 @@
 //   down to the depth where an OS root's lookups mostly go (a listing of /usr/lib needs the
 //   dirtrees of its subdirectories, for their link counts). All of them would be cheap in bytes
 //   (a debootstrap minbase root has 680 dirtrees, 0.34 MB of its 94 MB) but not in CPU, which a
-//   start shares with them: a start's daemon took 2.44 s of CPU with all, 1.89 s with none;
+//   start shares with them: on a busy machine a start's daemon took 2.44 s of CPU with all of
+//   them, 1.89 s with none, 2.1–2.4 s with these;
 // - a walk's directories: those below each directory it enters, when it enters it;
 // - a prefetch list's objects (prefetch-list.ts), in its order, from the mount's start;
 // - a walk's content: when reads show a walk (tar, cp -a) going through a subtree in listing
@@ -38,8 +39,10 @@ type Job = () => Promise<unknown>;
 /** Which source's jobs go first: a walk's (a reader waits right behind it), a prefetch list's, the metadata's. */
 const enum Priority { Metadata, List, Walk }
 
-/** A walk's jobs in order, produced as they are taken; `stopped` ends it early. */
-/** `root`: the directory a walk's fetch-ahead covers (with its subdirectories when `deep`); null for the metadata's. */
+/**
+ * Jobs in order, produced as they are taken; `stopped` ends them early. `root`: the directory a
+ * walk's fetch-ahead covers (with its subdirectories when `deep`); null for the others.
+ */
 interface Source { jobs: AsyncIterator<Job>; stopped: boolean; root: string | null; deep: boolean; prio: Priority; running: Set<Promise<unknown>>; done?: () => void }
 
 const under = (path: string, root: string): boolean => root === '/' || path === root || path.startsWith(root + '/');

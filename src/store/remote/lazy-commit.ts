@@ -25,7 +25,7 @@ import { parsePrefetchList, prefetchListPath, serializePrefetchList, type Prefet
 /**
  * Requests in flight for a lazy mount: a directory's entries are fetched together when it is
  * listed, and fetch-ahead (fetch-ahead.ts) keeps 32 of them busy. Group `http` of the
- * benchmarks: 3,000 small objects over a 20 ms round trip took 2.8 s at 128 in flight, 4.5 s at 32.
+ * benchmarks: 3,000 small objects over a 20 ms round trip took 2.4 s at 128 in flight, 3.4 s at 32.
  */
 const LAZY_CONCURRENCY = 128;
 

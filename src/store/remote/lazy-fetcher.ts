@@ -16,9 +16,9 @@ import { hashBuffer } from '../content-hash.js';
 import { CorruptObjectError, HacktreeError } from '../../errors.js';
 import type { ObjectSource, FetchedContent } from './source.js';
 import type { ObjectInfo } from '../modes/storage.js';
+import fs from 'node:fs';
 import { join } from 'node:path';
 import { syncFileSystemAsync } from '../durable.js';
-import fs from 'node:fs';
 import { MAX_PREFETCH_ENTRIES, parsePrefetchList, type PrefetchEntry, type PrefetchKind } from '../prefetch-list.js';
 
 /** How long fetched objects may wait for the disk: ext4's own commit interval. */
@@ -183,7 +183,8 @@ export class LazyFetcher implements ObjectFetcher {
 
   private async fetchAndStore(type: ObjectType, csum: Checksum): Promise<boolean> {
     // A caller that missed the object just before another's fetch of it moved in (fetch-ahead
-    // and a lookup asking for one dirtree) finds it here now: 6 of a start's 690 dirtrees came twice.
+    // and a lookup asking for one dirtree) finds it here now: without this a few dirtrees of a
+    // start came twice.
     if (await fs.promises.access(this.repo.objectPath(csum, type)).then(() => true, () => false)) return true;
     if (type === 'file') {
       const got = await this.source.content(csum);
