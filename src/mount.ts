@@ -183,6 +183,7 @@ export async function runMountDaemon(req: MountRequest, ready: (err: Error | nul
   const lazy = partial && req.lazy ? lazyStart(repo, req.lazy.remote, commit, req.lazy.timeoutMs, log) : null;
   const fetcher = lazy?.fetcher ?? null;
   repo.fetcher = fetcher;
+  const ahead = lazy?.ahead ?? null;
   let fuse: (FuseMount & { reload?: (b: Backend) => Promise<void> }) | undefined;
   let base: CommitFs;
   let backend: Backend;
@@ -194,7 +195,7 @@ export async function runMountDaemon(req: MountRequest, ready: (err: Error | nul
   try {
     // A commit's mount keeps every listing natively (native/ll): JS keeps a working set only.
     // A partial commit's hard links are counted only once it is whole: counting reads every dirtree.
-    base = await CommitFs.open(repo, commit, { verify: opts.verify, log, contentChecked, countLinks: !partial, recordStats: !partial, ...(req.layer ? {} : { cacheScale: 1 / 8 }) });
+    base = await CommitFs.open(repo, commit, { verify: opts.verify, log, contentChecked, countLinks: !partial, recordStats: !partial, ...(ahead ? { ahead } : {}), ...(req.layer ? {} : { cacheScale: 1 / 8 }) });
     if (req.layer) {
       layer = Layer.open(req.layer.dir, { forMount: true });
       // New entries get exactly the mode the kernel passes (it has applied the caller's umask).
@@ -213,6 +214,7 @@ export async function runMountDaemon(req: MountRequest, ready: (err: Error | nul
       counts,
     });
   } catch (e) {
+    ahead?.close();
     await fetcher?.close();
     ready(e as Error);
     throw e;
@@ -240,6 +242,7 @@ export async function runMountDaemon(req: MountRequest, ready: (err: Error | nul
       log(`stopping: ${why}; ops: ${called || 'none'}; content: ${JSON.stringify(base.content.stats)}; kernel requests: ${requests || 'none'}`);
       base.indexWrites.flush();
       saveRecorded(true);
+      ahead?.close();
       await fetcher?.close();
       // Unmounting an already-unmounted path can hang in libfuse: don't wait for it for long.
       await Promise.race([fuse.unmount().catch(() => {}), new Promise((r) => setTimeout(r, 2000).unref())]);

@@ -20,6 +20,7 @@ import { ContentReader } from './content-reader.js';
 import { DeferredIndexWrites } from '../store/index-writes.js';
 import { parseTreeStats, serializeTreeStats, type TreeStats } from '../store/tree-stats.js';
 import { countLinks, parseLinkCounts, serializeLinkCounts, type LinkCounts } from '../store/link-counts.js';
+import type { FetchAhead } from '../store/fetch-ahead.js';
 
 export type Node =
   | { kind: 'dir'; path: string; tree: Checksum; meta: DirMeta; nlink: number }
@@ -70,6 +71,12 @@ export interface CommitFsOptions {
    * of the whole object verifies.
    */
   recordStats?: boolean;
+  /**
+   * A lazy mount's fetch-ahead: a walk seen reading a directory in order has the directory's
+   * files fetched ahead, and one seen going on from a directory it read whole to a later one
+   * has the whole subtree they share fetched ahead, in the order it walks.
+   */
+  ahead?: FetchAhead;
 }
 
 export class CommitFs implements ReadBackend {
@@ -103,9 +110,10 @@ export class CommitFs implements ReadBackend {
 
   static async open(repo: Repo, commitCsum: Checksum, opts: CommitFsOptions): Promise<CommitFs> {
     const commit = await repo.loadCommit(commitCsum);
-    const meta = await repo.loadDirMeta(commit.rootMeta);
+    // Together: a lazy mount may fetch both.
+    const [meta, tree] = await Promise.all([repo.loadDirMeta(commit.rootMeta), repo.loadDirTree(commit.rootTree)]);
     const fsys = new CommitFs(repo, commit, { kind: 'dir', path: '/', tree: commit.rootTree, meta, nlink: 2 }, opts);
-    const idx = await fsys.dirIndex(commit.rootTree);
+    const idx = fsys.indexOf(commit.rootTree, tree);
     (fsys.root as Node & { kind: 'dir' }).nlink = 2 + idx.subdirs;
     fsys.links = await fsys.linkCounts(commit.rootTree);
     return fsys;
@@ -140,7 +148,10 @@ export class CommitFs implements ReadBackend {
   private async dirIndex(tree: Checksum): Promise<DirIndex> {
     const hit = this.dirs.get(tree);
     if (hit) return hit;
-    const t = await this.repo.loadDirTree(tree);
+    return this.indexOf(tree, await this.repo.loadDirTree(tree));
+  }
+
+  private indexOf(tree: Checksum, t: DirTree): DirIndex {
     const entries: DirIndex['entries'] = new Map();
     t.files.forEach((f, at) => entries.set(f.name, { checksum: f.checksum, at }));
     t.dirs.forEach((d, at) => entries.set(d.name, { tree: d.tree, meta: d.meta, at }));
@@ -349,7 +360,10 @@ export class CommitFs implements ReadBackend {
     const n = await this.resolve(path);
     if (n.kind !== 'file') throw new FuseError('EISDIR');
     if ((n.meta.mode & S_IFMT) !== 0o100000) throw new FuseError('EINVAL');
-    if (position === 0) this.prefetchAfter(path);
+    if (position === 0) {
+      this.walkedOn(path);
+      this.prefetchAfter(path);
+    }
     const got = await this.guard(path, () => this.content.read(n.checksum, n, buf, length, position));
     this.checked(path, n.checksum);
     return got;
@@ -389,6 +403,7 @@ export class CommitFs implements ReadBackend {
       fetch = this.content.isOpen(prev.checksum);
       break;
     }
+    if (fetch) this.opts.ahead?.walk(dirPath, dir.tree, false);
     for (let ahead = 0; ahead < PREFETCH && ++i < idx.names.length;) {
       const c = this.nodes.get(`${base}/${idx.names[i]}`);
       if (!c) break; // not listed yet: nothing suggests it will be read next
@@ -397,6 +412,52 @@ export class CommitFs implements ReadBackend {
       void this.content.warm(c.checksum, c, fetch).then((ok) => { if (ok) this.checked(next, c.checksum); });
       ahead++;
     }
+  }
+
+  /** The directory of the last file whose first read reached JS (a lazy mount's walk detection). */
+  private lastReadDir: string | null = null;
+
+  /**
+   * A first read in another directory than the last one: when the walk had read every file of
+   * that one and this directory comes after it in listing order, the walk is going through the
+   * subtree both are in (tar, cp -a), and that subtree is fetched ahead from here on. A
+   * program started reads a few files of a directory, never all.
+   */
+  private walkedOn(path: string): void {
+    const ahead = this.opts.ahead;
+    if (!ahead) return;
+    const dirPath = path.slice(0, Math.max(path.lastIndexOf('/'), 1));
+    const prev = this.lastReadDir;
+    this.lastReadDir = dirPath;
+    if (prev === null || prev === dirPath || ahead.covers(dirPath) || !this.readWhole(prev)) return;
+    const a = prev === '/' ? [] : prev.slice(1).split('/'), b = dirPath === '/' ? [] : dirPath.slice(1).split('/');
+    let common = 0;
+    while (common < a.length && common < b.length && a[common] === b[common]) common++;
+    if (common === b.length) return; // back up to an ancestor: not a walk in listing order
+    const top = common === 0 ? '/' : `/${b.slice(0, common).join('/')}`;
+    const topNode = top === '/' ? this.root : this.nodes.get(top);
+    const idx = topNode?.kind === 'dir' ? this.dirs.get(topNode.tree) : undefined;
+    if (!topNode || topNode.kind !== 'dir' || !idx) return;
+    // From `prev` (or its ancestor below `top`) forward to this directory's branch: files come before directories.
+    if (common < a.length && (idx.position.get(a[common]!) ?? Infinity) >= (idx.position.get(b[common]!) ?? -1)) return;
+    ahead.walk(top, topNode.tree, true, b.slice(common));
+  }
+
+  /** True when every regular file of the directory at `path` (at least one) has been opened by this mount. */
+  private readWhole(path: string): boolean {
+    const dir = path === '/' ? this.root : this.nodes.get(path);
+    const idx = dir?.kind === 'dir' ? this.dirs.get(dir.tree) : undefined;
+    if (!idx) return false;
+    const base = path === '/' ? '' : path;
+    let files = 0;
+    for (let i = 0; i < idx.names.length - idx.subdirs; i++) {
+      const c = this.nodes.get(`${base}/${idx.names[i]}`);
+      if (!c || c.kind !== 'file') return false;
+      if ((c.meta.mode & S_IFMT) !== 0o100000) continue;
+      if (!this.content.isOpen(c.checksum)) return false;
+      files++;
+    }
+    return files > 0;
   }
 
   async getxattr(path: string, name: string): Promise<Buffer | null> {
