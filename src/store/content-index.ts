@@ -5,7 +5,8 @@
 // the set of objects a mount found good, and each dirtree's entries as a mount
 // shows them (tree-stats.ts), and each measured tree's size (so that a mount's
 // statfs reads one row instead of walking the commit).
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { sqliteDatabase } from './native-packages.js';
 import type { Checksum } from './checksum.js';
 import type { FileMeta } from './objects/file-header.js';
 import { serialize, deserialize, type GValue } from './gvariant.js';
@@ -40,7 +41,7 @@ export class ContentIndex {
   private readonly stmts;
 
   constructor(path: string, readonly: boolean = false) {
-    this.db = new Database(path, { readonly, fileMustExist: readonly, timeout: 30_000 });
+    this.db = new (sqliteDatabase())(path, { readonly, fileMustExist: readonly, timeout: 30_000 });
     if (!readonly) {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
