@@ -134,13 +134,14 @@ const DAEMON_MAIN = fileURLToPath(new URL('./daemon-main.js', import.meta.url));
 const DAEMON_NODE_FLAGS = ['--max-semi-space-size=1'];
 
 /**
- * The daemon's command line (after node's own options), and the only place it is built:
+ * The daemon's command line (what follows node's path), and the only place it is built:
+ * node's options (this process's own come after the daemon's defaults, so they win),
  * daemon-main.ts with the options of `hacktree mount -f`, the commit's checksum for REV and
  * the rest of the request in the hidden options (mountCommandRequest reads them back).
  */
 export function daemonArgv(req: MountRequest, mnt: string): string[] {
   return [
-    ...DAEMON_NODE_FLAGS, DAEMON_MAIN, '--repo', req.repoPath, '--ready-fd', String(DAEMON_READY_FD),
+    ...DAEMON_NODE_FLAGS, ...process.execArgv, DAEMON_MAIN, '--repo', req.repoPath, '--ready-fd', String(DAEMON_READY_FD),
     ...req.options.flatMap((x) => ['-o', x]),
     ...(req.rev && req.rev !== req.commit ? ['--label', req.rev] : []),
     ...(req.layer ? ['--layer', req.layer.dir, '--layer-root', req.layer.root, '--layer-sysroot', req.layer.sysroot] : []),
@@ -193,7 +194,7 @@ export async function mountInBackground(req: MountRequest): Promise<{ commit: Ch
   fs.mkdirSync(runDir(), { recursive: true });
   const logFd = fs.openSync(logPath(mnt), 'a');
   const commit = req.commit;
-  const child = spawn(process.execPath, [...process.execArgv, ...daemonArgv(req, mnt)], {
+  const child = spawn(process.execPath, daemonArgv(req, mnt), {
     detached: true,
     // Object reads and xattr lookups wait in libuv's pool: give a cold disk more of them in flight.
     env: { UV_THREADPOOL_SIZE: '16', ...process.env },
