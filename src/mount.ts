@@ -128,10 +128,13 @@ export function prepareMount(req: MountRequest, repoOptions: RepoOptions = {}): 
 const DAEMON_MAIN = fileURLToPath(new URL('./daemon-main.js', import.meta.url));
 
 /**
- * V8's young generation kept small (semi-spaces of 1 MB, not 16): a walk allocates listings
- * that die at once, and the default let ~50 MB of them build up between collections.
+ * A daemon's heap holds little that lives (~12 MB after a walk of 139,000 entries) and churns
+ * a lot (every listing is built, handed to native/ll and dropped). V8's defaults (semi-spaces
+ * growing to 16 MB, the old generation let grow up to 4x what survived) left a peak RSS of
+ * ~220 MB after that walk; semi-spaces of 1 MB and an old generation let grow by half of what
+ * survived keep it at ~130 MB, at no cost measured in a cold find or tar.
  */
-const DAEMON_NODE_FLAGS = ['--max-semi-space-size=1'];
+const DAEMON_NODE_FLAGS = ['--max-semi-space-size=1', '--heap-growing-percent=50'];
 
 /**
  * The daemon's command line (what follows node's path), and the only place it is built:
