@@ -128,13 +128,15 @@ export function prepareMount(req: MountRequest, repoOptions: RepoOptions = {}): 
 const DAEMON_MAIN = fileURLToPath(new URL('./daemon-main.js', import.meta.url));
 
 /**
- * A daemon's heap holds little that lives (~12 MB after a walk of 139,000 entries) and churns
- * a lot (every listing is built, handed to native/ll and dropped). V8's defaults (semi-spaces
- * growing to 16 MB, the old generation let grow up to 4x what survived) left a peak RSS of
- * ~220 MB after that walk; semi-spaces of 1 MB and an old generation let grow by half of what
- * survived keep it at ~130 MB, at no cost measured in a cold find or tar.
+ * A commit's daemon holds little that lives (~12 MB of heap after a walk of 139,000 entries)
+ * and churns a lot (every listing is built, handed to native/ll and dropped). V8's defaults
+ * (semi-spaces growing to 16 MB, the old generation let grow up to 4x what survived) left a
+ * peak RSS of ~190 MB after that walk; semi-spaces of 1 MB and an old generation let grow by
+ * half of what survived keep it at ~130 MB, at no cost measured in a cold find or tar. A root's
+ * daemon keeps V8's defaults: its heap lives longer (the layer, larger caches) and its writes
+ * were not measured under these.
  */
-const DAEMON_NODE_FLAGS = ['--max-semi-space-size=1', '--heap-growing-percent=50'];
+const COMMIT_DAEMON_NODE_FLAGS = ['--max-semi-space-size=1', '--heap-growing-percent=50'];
 
 /**
  * The daemon's command line (what follows node's path), and the only place it is built:
@@ -144,7 +146,7 @@ const DAEMON_NODE_FLAGS = ['--max-semi-space-size=1', '--heap-growing-percent=50
  */
 export function daemonArgv(req: MountRequest, mnt: string): string[] {
   return [
-    ...DAEMON_NODE_FLAGS, ...process.execArgv, DAEMON_MAIN, '--repo', req.repoPath, '--ready-fd', String(DAEMON_READY_FD),
+    ...(req.layer ? [] : COMMIT_DAEMON_NODE_FLAGS), ...process.execArgv, DAEMON_MAIN, '--repo', req.repoPath, '--ready-fd', String(DAEMON_READY_FD),
     ...req.options.flatMap((x) => ['-o', x]),
     ...(req.rev && req.rev !== req.commit ? ['--label', req.rev] : []),
     ...(req.layer ? ['--layer', req.layer.dir, '--layer-root', req.layer.root, '--layer-sysroot', req.layer.sysroot] : []),
