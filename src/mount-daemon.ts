@@ -71,8 +71,6 @@ export async function runMountDaemon(req: MountRequest, ready: (err: Error | nul
       fsname: `${repo.path}:${commit}`,
       readOnly: !layer,
       asRoot: process.getuid?.() === 0,
-      // No hard_remove (with it, libfuse 2 answered fstat of an unlinked open file with ENOENT):
-      // libfuse renames such a file to .fuse_hidden* instead, which the layer serves as unlinked.
       // (libfuse 3 writes up to 1 MiB per request by itself: libfuse 2 needed big_writes.)
       extra: opts.extra,
       log,

@@ -3,10 +3,10 @@
 // of them (a layer's owner is a label it records).
 //
 // The caller resolves REV to a checksum; `hacktree mount` checks everything it can
-// (repo, commit, mountpoint), then starts itself again in the foreground as a
-// detached daemon, given that checksum (daemonArgv), and returns once the daemon
-// reports the mount ready on a pipe. The daemon serves the mount from its own
-// event loop and never touches the mount itself.
+// (repo, commit, mountpoint), then starts the daemon (daemon-main.ts, serving as
+// mount-daemon.ts says) detached, given that checksum (daemonArgv), and returns once
+// the daemon reports the mount ready on a pipe. The daemon serves the mount from its
+// own event loop and never touches the mount itself.
 import fs from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
@@ -168,7 +168,7 @@ export function mountCommandRequest(repoPath: string, commit: Checksum, rev: str
   };
 }
 
-export const DAEMON_READY_FD = 3;
+const DAEMON_READY_FD = 3;
 
 export const reloadPath = (mnt: string): string => join(runDir(), `${keyOf(mnt)}.reload`);
 

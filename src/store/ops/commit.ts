@@ -125,7 +125,9 @@ class TreeWriter {
   }
 
   writeDir(path: string, rel: string): { tree: Checksum; meta: Checksum; subdirs: number } {
-    const st = fs.lstatSync(path);
+    // The root may be named through a symlink (commit follows it, as readdir does): its
+    // dirmeta is the directory's, never the link's (a dirmeta with a symlink's mode).
+    const st = rel === '/' ? fs.statSync(path) : fs.lstatSync(path);
     const tree: DirTree = { files: [], dirs: [] };
     // What the tree stats need of each entry; a file's is read only if the stats are missing.
     const fileStats = new Map<string, () => FileStat>();
