@@ -17,17 +17,17 @@ import { isPartial } from './store/layout.js';
 import { prepareMount, reloadPath, runDir, statePath, type MountRequest, type MountState } from './mount.js';
 
 /**
- * Parsed metadata objects a commit's daemon keeps (the repo's default is 20,000): once a
- * directory is listed, native/ll answers everything under it, so JS needs a working set only.
- * A walk of 139,000 entries through the default held ~30 MB of dirtrees for nothing.
+ * Parsed dirtrees a commit's daemon keeps (the repo's default is 20,000): once a directory is
+ * listed, native/ll answers everything under it, so JS needs a working set only. A walk of
+ * 139,000 entries through the default held ~30 MB of dirtrees for nothing.
  */
-const COMMIT_MOUNT_META_CACHE = 512;
+const COMMIT_MOUNT_DIRTREE_CACHE = 512;
 
 /** Runs the daemon in this process until the mount goes away. `ready` is told once it serves. */
 export async function runMountDaemon(req: MountRequest, ready: (err: Error | null) => void): Promise<void> {
   let prepared;
   try {
-    prepared = prepareMount(req, req.layer ? {} : { metaCacheEntries: COMMIT_MOUNT_META_CACHE });
+    prepared = prepareMount(req, req.layer ? {} : { dirTreeCacheEntries: COMMIT_MOUNT_DIRTREE_CACHE });
   } catch (e) {
     ready(e as Error);
     throw e;

@@ -23,19 +23,23 @@ import type { ObjectFetcher } from './object-fetcher.js';
 export { storageFor };
 
 export interface RepoOptions {
-  /** How many parsed metadata objects (commits, dirtrees, dirmetas) are kept; default 20,000. */
-  metaCacheEntries?: number;
+  /**
+   * How many parsed dirtrees are kept (default 20,000). Commits and dirmetas have a cache of
+   * their own: a tree has few distinct dirmetas, asked for again at every directory.
+   */
+  dirTreeCacheEntries?: number;
 }
 
 export class Repo {
   readonly storage: ContentStorage;
   /** Parsed metadata objects are immutable: a bounded cache saves re-reading them. */
-  private readonly metaCache: LRUCache<string, Commit | DirTree | DirMeta>;
+  private readonly metaCache = lru<string, Commit | DirTree | DirMeta>(20_000);
+  private readonly treeCache: LRUCache<string, Commit | DirTree | DirMeta>;
   private indexDb: ContentIndex | null = null;
 
   private constructor(readonly path: string, readonly mode: RepoMode, readonly config: KeyFile, opts: RepoOptions) {
     this.storage = storageFor(mode);
-    this.metaCache = lru(opts.metaCacheEntries ?? 20_000);
+    this.treeCache = lru(opts.dirTreeCacheEntries ?? 20_000);
   }
 
   /** Durability policy: ostree's `core.fsync`, overridden by `--fsync=false`. */
@@ -144,17 +148,21 @@ export class Repo {
   private parsed<T extends Commit | DirTree | DirMeta>(type: MetaObjectType, csum: Checksum, data: Buffer, parse: (b: Buffer) => T): T {
     let v: T;
     try { v = parse(data); } catch (e) { throw new CorruptObjectError(csum, type, (e as Error).message); }
-    this.metaCache.set(type + csum, v);
+    this.cacheOf(type).set(type + csum, v);
     return v;
   }
 
+  private cacheOf(type: MetaObjectType): LRUCache<string, Commit | DirTree | DirMeta> {
+    return type === 'dirtree' ? this.treeCache : this.metaCache;
+  }
+
   private async cached<T extends Commit | DirTree | DirMeta>(type: MetaObjectType, csum: Checksum, parse: (b: Buffer) => T): Promise<T> {
-    const hit = this.metaCache.get(type + csum);
+    const hit = this.cacheOf(type).get(type + csum);
     return hit ? (hit as T) : this.parsed(type, csum, await this.readMetaObject(type, csum), parse);
   }
 
   private cachedSync<T extends Commit | DirTree | DirMeta>(type: MetaObjectType, csum: Checksum, parse: (b: Buffer) => T): T {
-    const hit = this.metaCache.get(type + csum);
+    const hit = this.cacheOf(type).get(type + csum);
     return hit ? (hit as T) : this.parsed(type, csum, this.readMetaObjectSync(type, csum), parse);
   }
 
