@@ -1,7 +1,6 @@
 // A read-only view of one commit, served straight from the object store.
 // Nothing is walked at mount time: a path is resolved one directory at a time,
 // and parsed directories and resolved paths live in bounded caches.
-import { SizeReader, type Size } from '../store/ops/sizes.js';
 import fs from 'node:fs';
 import type { LRUCache } from 'lru-cache';
 import { lru } from '../store/lru.js';
@@ -21,6 +20,8 @@ import { DeferredIndexWrites } from '../store/index-writes.js';
 import { parseTreeStats, serializeTreeStats, type TreeStats } from '../store/tree-stats.js';
 import { countLinks, parseLinkCounts, serializeLinkCounts, type LinkCounts } from '../store/link-counts.js';
 import type { FetchAhead } from '../store/fetch-ahead.js';
+import type { Size } from '../store/ops/sizes.js';
+import { commitSize } from './commit-size.js';
 
 export type Node =
   | { kind: 'dir'; path: string; tree: Checksum; meta: DirMeta; nlink: number }
@@ -471,19 +472,19 @@ export class CommitFs implements ReadBackend {
   }
 
   /**
-   * The commit's size (its distinct files' bytes, measured once, on the first statfs), all of
-   * it used: df shows what the commit holds, not the repository's disk. `files` is the
-   * commit's file count. A partial commit (a lazy mount's) is not measured: that would fetch
-   * every directory; it reports no blocks.
+   * The commit's size (its distinct files' bytes, as recorded in the index, or measured once
+   * outside the daemon: commit-size.ts), all of it used: df shows what the commit holds, not
+   * the repository's disk. `files` is the commit's file count. A partial commit (a lazy
+   * mount's) is not measured: that would fetch every directory; it reports no blocks, as does
+   * a commit that could not be measured.
    */
   async statfs(): Promise<StatFs> {
     const s = await fs.promises.statfs(this.repo.path);
-    if (this.repo.fetcher) return { bsize: s.bsize, frsize: s.bsize, blocks: 0, bfree: 0, bavail: 0, files: 0, ffree: 0, favail: 0, namemax: 255 };
-    this.size ??= new SizeReader(this.repo).tree(this.commit.rootTree);
-    const size = await this.size;
+    if (!this.repo.fetcher) this.size ??= commitSize(this.repo, this.commit.rootTree, this.opts.log);
+    const size = (await this.size) ?? { bytes: 0, files: 0 };
     const blocks = Math.ceil(size.bytes / s.bsize);
     return { bsize: s.bsize, frsize: s.bsize, blocks, bfree: 0, bavail: 0, files: size.files, ffree: 0, favail: 0, namemax: 255 };
   }
 
-  private size: Promise<Size> | undefined;
+  private size: Promise<Size | null> | undefined;
 }

@@ -4,7 +4,7 @@
 import type { Backend } from './backend.js';
 import type { FuseMount, OpCounts } from './types.js';
 import { serveFrozen } from './ll/serve-frozen.js';
-import { serveRoot, type RootMount } from './ll/serve-root.js';
+import type { RootMount } from './ll/serve-root.js';
 
 export interface ServeOptions {
   fsname: string;
@@ -17,6 +17,7 @@ export interface ServeOptions {
   counts?: OpCounts;
 }
 
-export function serve(backend: Backend, mountpoint: string, o: ServeOptions): Promise<FuseMount & Partial<Pick<RootMount, 'reload'>>> {
-  return o.readOnly ? serveFrozen(backend, mountpoint, o) : serveRoot(backend, mountpoint, o);
+/** A root's core (its node table, the layer's ops) is loaded only for a root: a commit's mount waits for what it loads. */
+export async function serve(backend: Backend, mountpoint: string, o: ServeOptions): Promise<FuseMount & Partial<Pick<RootMount, 'reload'>>> {
+  return o.readOnly ? serveFrozen(backend, mountpoint, o) : (await import('./ll/serve-root.js')).serveRoot(backend, mountpoint, o);
 }

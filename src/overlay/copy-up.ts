@@ -3,7 +3,7 @@
 // made real too, so that upper/ mirrors the tree path for path.
 import fs from 'node:fs';
 import { join } from 'node:path';
-import xattr from '@napi-rs/xattr';
+import { xattrLib } from '../store/native-packages.js';
 import { isLnk } from '../store/objects/types.js';
 import type { BaseNode } from './base-tree.js';
 import { LayerError } from './errors.js';
@@ -73,7 +73,7 @@ export class CopyUp<N extends BaseNode> {
 function applyMeta(p: string, m: MetaOverride, isLink: boolean): void {
   fs.lchownSync(p, m.uid, m.gid);
   if (!isLink) fs.chmodSync(p, m.mode & 0o7777);
-  for (const [k, v] of m.xattrs) xattr.setAttributeSync(p, k, v);
+  for (const [k, v] of m.xattrs) xattrLib().setAttributeSync(p, k, v);
   const mt = fsTime(m.mtime ?? 0), at = fsTime(m.atime ?? m.mtime ?? 0);
   if (isLink) fs.lutimesSync(p, at, mt); else fs.utimesSync(p, at, mt);
 }

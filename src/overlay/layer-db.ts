@@ -1,7 +1,8 @@
 // What a directory of real files cannot say about a layer: which base entries
 // were deleted (whiteouts), which directories hide their base contents
 // (opaque), metadata-only changes to base entries, and the writable rules.
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { sqliteDatabase } from '../store/native-packages.js';
 import type { Xattrs } from '../store/objects/types.js';
 import { serialize, deserialize, type GValue } from '../store/gvariant.js';
 import { xattrsFromGValue, xattrsToGValue } from '../store/objects/xattrs.js';
@@ -25,7 +26,7 @@ export class LayerDb {
   private readonly st;
 
   constructor(path: string) {
-    this.db = new Database(path, { timeout: 10_000 });
+    this.db = new (sqliteDatabase())(path, { timeout: 10_000 });
     this.db.pragma('journal_mode = WAL');
     // Layer metadata must survive a crash as well as the files beside it do.
     this.db.pragma('synchronous = FULL');
@@ -97,7 +98,8 @@ export class LayerDb {
    * that owns it writes; read-only, so `from` is left exactly as it was.
    */
   static async snapshot(from: string, to: string): Promise<void> {
-    const src = new Database(from, { readonly: true, fileMustExist: true, timeout: 10_000 });
+    const Sqlite = sqliteDatabase();
+    const src = new Sqlite(from, { readonly: true, fileMustExist: true, timeout: 10_000 });
     try { await src.backup(to); } finally { src.close(); }
   }
 }

@@ -2,7 +2,8 @@
 // mount again, and holding one for a while (enter, post-upgrade checks): mount it
 // unless it is mounted already, and take down only what we mounted. Roots call
 // mount; mount knows nothing of roots but the labels it records for them.
-import { isPartial, parseRemoteBranch } from '../store/remote/lazy-commit.js';
+import { parseRemoteBranch } from '../store/remote/remote-branch.js';
+import { isPartial } from '../store/layout.js';
 import { join, resolve } from 'node:path';
 import fs from 'node:fs';
 import { listMounts, mountInBackground, requestReload, unmount, type MountRequest, type MountState } from '../mount.js';

@@ -1,8 +1,9 @@
 import { Option, type Command } from 'commander';
-import { mountCommandRequest, mountInBackground, serveInForeground, type DaemonOptions } from '../../mount.js';
+import { mountCommandRequest, mountInBackground, type DaemonOptions } from '../../mount.js';
 import { resolveRev } from '../../store/rev.js';
 import type { Checksum } from '../../store/checksum.js';
-import { isPartial, lazyCommit, remoteBranchOf } from '../../store/remote/lazy-commit.js';
+import { remoteBranchOf } from '../../store/remote/remote-branch.js';
+import { isPartial } from '../../store/layout.js';
 import { globals, openRepo, parseSeconds, repoPath } from '../context.js';
 import { out } from '../output.js';
 import { UsageError } from '../../errors.js';
@@ -42,7 +43,7 @@ export function register(program: Command): void {
         // REMOTE:BRANCH of a configured remote mounts lazily: its commit is fetched now unless the
         // remote-tracking ref names one here, the rest as reads need it while the commit is partial.
         const rb = o.readyFd === undefined ? remoteBranchOf(repo, rev) : null;
-        commit = rb ? await lazyCommit(repo, rb.remote, rb.branch) : resolveRev(repo, rev);
+        commit = rb ? await (await import('../../store/remote/lazy-commit.js')).lazyCommit(repo, rb.remote, rb.branch) : resolveRev(repo, rev);
         if (rb && isPartial(repo.path, commit)) lazyRemote = rb.remote;
       } finally {
         repo.close();
@@ -52,7 +53,7 @@ export function register(program: Command): void {
       let r;
       try {
         if (o.ephemeral) await makeEphemeralLayer(req.layer!.dir, { commit, rev });
-        if (o.foreground) await serveInForeground(req, o.readyFd !== undefined ? Number(o.readyFd) : null);
+        if (o.foreground) await (await import('../../mount-daemon.js')).serveInForeground(req, o.readyFd !== undefined ? Number(o.readyFd) : null);
         r = await mountInBackground(req);
       } catch (e) {
         // A throwaway layer the mount never got; a kept one stays for the user to look at.

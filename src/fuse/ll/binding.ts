@@ -112,32 +112,42 @@ export interface LlEntry {
 
 const HEAD = 9 * 4 + 6 * 8;
 
-/** The wire format native/ll/nodes.c parses (described there); `counted` prefixes the entry count. */
+/**
+ * The wire format native/ll/nodes.c parses (described there); `counted` prefixes the entry count.
+ * Names, targets and xattr names are written straight into the one buffer: a walk encodes every
+ * entry of the tree once, and a Buffer per string was most of what a mount's heap churned.
+ */
 export function encodeEntries(entries: readonly LlEntry[], counted: boolean): Buffer {
   let len = counted ? 4 : 0;
-  const parts = entries.map((e) => {
-    const name = Buffer.from(e.name);
-    const link = e.symlink !== undefined ? Buffer.from(e.symlink) : undefined;
-    let xlen = 0;
-    const xattrs = (e.xattrs ?? []).map(([k, v]) => { const kb = Buffer.from(k); xlen += 8 + kb.length + v.length; return [kb, v] as const; });
-    len += HEAD + name.length + (link?.length ?? 0) + xlen;
-    return { e, name, link, xattrs, xlen };
-  });
+  for (const e of entries) {
+    len += HEAD + Buffer.byteLength(e.name) + (e.symlink !== undefined ? Buffer.byteLength(e.symlink) : 0);
+    for (const [k, v] of e.xattrs ?? []) len += 8 + Buffer.byteLength(k) + v.length;
+  }
   const out = Buffer.allocUnsafe(len);
   let at = 0;
   if (counted) at = out.writeUInt32LE(entries.length, 0);
-  for (const { e, name, link, xattrs, xlen } of parts) {
+  for (const e of entries) {
     const s = e.stat;
-    for (const v of [name.length, link?.length ?? 0, xlen, s.mode, s.nlink, s.uid, s.gid, s.rdev ?? 0, s.blksize ?? 4096]) at = out.writeUInt32LE(v >>> 0, at);
+    // The three lengths first: filled in once the strings are written.
+    const lengths = at;
+    at += 12;
+    for (const v of [s.mode, s.nlink, s.uid, s.gid, s.rdev ?? 0, s.blksize ?? 4096]) at = out.writeUInt32LE(v >>> 0, at);
     for (const v of [s.ino, s.size, s.blocks ?? Math.ceil(s.size / 512), s.atime, s.mtime, s.ctime]) at = out.writeDoubleLE(v, at);
-    at += name.copy(out, at);
-    if (link) at += link.copy(out, at);
-    for (const [k, v] of xattrs) {
-      at = out.writeUInt32LE(k.length, at);
+    const name = out.write(e.name, at);
+    at += name;
+    const link = e.symlink !== undefined ? out.write(e.symlink, at) : 0;
+    at += link;
+    const xstart = at;
+    for (const [k, v] of e.xattrs ?? []) {
+      const kl = out.write(k, at + 8);
+      at = out.writeUInt32LE(kl, at);
       at = out.writeUInt32LE(v.length, at);
-      at += k.copy(out, at);
+      at += kl;
       at += v.copy(out, at);
     }
+    out.writeUInt32LE(name, lengths);
+    out.writeUInt32LE(link, lengths + 4);
+    out.writeUInt32LE(at - xstart, lengths + 8);
   }
   return out;
 }

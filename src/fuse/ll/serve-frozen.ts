@@ -86,21 +86,17 @@ async function listing(b: ReadBackend, path: string): Promise<Buffer> {
 
 /** A listing as the addon takes it (encodeEntries(all, true)), built batch by batch. */
 class EntryWriter {
-  private buf = Buffer.allocUnsafe(64 * 1024);
-  private len = 4;
+  private readonly parts: Buffer[] = [];
   private count = 0;
   add(records: Buffer, count: number): void {
-    if (this.len + records.length > this.buf.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + records.length));
-      this.buf.copy(bigger, 0, 0, this.len);
-      this.buf = bigger;
-    }
-    this.len += records.copy(this.buf, this.len);
+    this.parts.push(records);
     this.count += count;
   }
+  /** One buffer of exactly the listing's size: most directories are a few hundred bytes. */
   done(): Buffer {
-    this.buf.writeUInt32LE(this.count, 0);
-    return this.buf.subarray(0, this.len);
+    const head = Buffer.allocUnsafe(4);
+    head.writeUInt32LE(this.count, 0);
+    return Buffer.concat([head, ...this.parts]);
   }
 }
 

@@ -15,7 +15,7 @@ import { readRef, writeRef } from '../refs.js';
 import { atomicWriteFileSync } from '../durable.js';
 import { CorruptObjectError, HacktreeError } from '../../errors.js';
 import { verifyCommitSignature, writeDetached } from '../ops/sign.js';
-import { getRemote, listRemotes, trustedKeys } from './remotes.js';
+import { getRemote, trustedKeys } from './remotes.js';
 import { HttpSource } from './source.js';
 import { LazyFetcher } from './lazy-fetcher.js';
 import { Transaction } from '../transaction.js';
@@ -28,23 +28,6 @@ import { parsePrefetchList, prefetchListPath, serializePrefetchList, type Prefet
  * benchmarks: 3,000 small objects over a 20 ms round trip took 2.4 s at 128 in flight, 3.4 s at 32.
  */
 const LAZY_CONCURRENCY = 128;
-
-/** True when some of the commit's objects may be missing (a lazy mount's, or an interrupted pull's). */
-export function isPartial(repoPath: string, commit: Checksum): boolean {
-  return fs.existsSync(commitPartialPath(repoPath, commit));
-}
-
-/** REMOTE:BRANCH (no ancestry suffix) split, or null; whether REMOTE is configured is not asked. */
-export function parseRemoteBranch(rev: string): { remote: string; branch: string } | null {
-  const m = /^([A-Za-z0-9._-]+):([^~^]+)$/.exec(rev);
-  return m ? { remote: m[1]!, branch: m[2]! } : null;
-}
-
-/** REMOTE:BRANCH (no ancestry suffix) naming a configured remote, or null. */
-export function remoteBranchOf(repo: Repo, rev: string): { remote: string; branch: string } | null {
-  const rb = parseRemoteBranch(rev);
-  return rb && listRemotes(repo).some((r) => r.name === rb.remote) ? rb : null;
-}
 
 /**
  * REMOTE:BRANCH as a local commit: the remote-tracking ref if it is here (a second mount
