@@ -108,6 +108,17 @@ describe('a layered tree over an in-memory commit', () => {
     expect(t.isLayerOnlyDir('/var/cache')).toBe(true);
   });
 
+  it('deleting a base entry moves its directory\'s mtime and ctime, as on a disk (found by model-layer)', async () => {
+    const before = Date.now();
+    await new Promise((r) => setTimeout(r, 5));
+    await t.unlink('/var/cache/a');
+    const e = await t.lookup('/var/cache');
+    expect(e.where).toBe('upper');
+    const st = (e as { st: fs.Stats }).st;
+    expect(st.mtimeMs).toBeGreaterThan(before);
+    expect(st.ctimeMs).toBeGreaterThan(before);
+  });
+
   it('renames a file within the rules: the new name in upper/, the old one whited out', async () => {
     await t.rename('/var/lib/x', '/var/y');
     expect(fs.readFileSync(join(layer.upper, 'var/y'), 'utf8')).toBe('x');

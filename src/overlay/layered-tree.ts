@@ -217,8 +217,20 @@ export class LayeredTree<N extends BaseNode> {
       const p = this.layer.upperPath(e.path);
       if (e.st.isDirectory()) await fs.promises.rm(p, { recursive: true });
       else fs.unlinkSync(p);
+    } else {
+      // A whiteout changes no directory in upper/, but the parent lost a name all the same.
+      await this.dirChanged(parentOf(e.path));
     }
     await nameRemoved(this.look, e.path, isDirEntry(e));
+  }
+
+  /** Moves a directory's mtime and ctime to now, as a disk does when one of its names goes (made real in upper/ first). */
+  private async dirChanged(dir: string): Promise<void> {
+    await this.copier.ensureUpperDir(dir);
+    const p = this.layer.upperPath(dir);
+    const st = fs.statSync(p);
+    // utimes also stamps ctime.
+    fs.utimesSync(p, st.atimeMs / 1000, Date.now() / 1000);
   }
 
   /**
