@@ -8,10 +8,8 @@
 // reports the mount ready on a pipe. The daemon serves the mount from its own
 // event loop and never touches the mount itself.
 import fs from 'node:fs';
-import os from 'node:os';
-import { join, resolve } from 'node:path';
-import { spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { resolve } from 'node:path';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { HacktreeError, UsageError } from './errors.js';
 import { Repo } from './store/repo.js';
 import type { Checksum } from './store/checksum.js';
@@ -23,7 +21,9 @@ import type { FuseMount } from './fuse/binding.js';
 import { Layer } from './overlay/layer.js';
 import { HACKTREE_FSTYPE, readMounts, readMountsSync } from './fuse/mountinfo.js';
 import { isPartial, lazyStart } from './store/remote/lazy-commit.js';
-import type { LazyFetchStats } from './store/remote/lazy-fetcher.js';
+import { isAlive, logPath, readState, readSupervisor, runDir, statePath, supervisorPath, type DaemonDeath, type MountState } from './mount-state.js';
+
+export { logPath, runDir, type MountState } from './mount-state.js';
 
 export interface MountOptionsParsed {
   verify: boolean;
@@ -52,29 +52,6 @@ export function parseMountOptions(list: string[]): MountOptionsParsed {
     else out.extra.push(opt);
   }
   return out;
-}
-
-/** Where a mount's pid and log live: tmpfs, gone at reboot like the mount itself. */
-export function runDir(): string {
-  const base = process.env.HACKTREE_RUN_DIR
-    ?? (process.getuid?.() === 0 ? '/run/hacktree' : join(process.env.XDG_RUNTIME_DIR ?? os.tmpdir(), `hacktree-${process.getuid?.()}`));
-  return join(base, 'mounts');
-}
-
-const keyOf = (mnt: string): string => createHash('sha256').update(mnt).digest('hex').slice(0, 16);
-
-/** `root` and `sysroot` are the labels of a layer's owner (see MountRequest.layer); `layer` its directory. */
-export interface MountState {
-  pid: number; mountpoint: string; repo: string; commit: Checksum; rev: string; started: string; layer?: string; root?: string; sysroot?: string;
-  /** A lazy mount's remote and what it has fetched so far (rewritten as it changes). */
-  lazy?: { remote: string } & LazyFetchStats;
-}
-
-function statePath(mnt: string): string { return join(runDir(), `${keyOf(mnt)}.json`); }
-export function logPath(mnt: string): string { return join(runDir(), `${keyOf(mnt)}.log`); }
-
-function readState(mnt: string): MountState | null {
-  try { return JSON.parse(fs.readFileSync(statePath(mnt), 'utf8')) as MountState; } catch { return null; }
 }
 
 function checkMountpoint(mnt: string, nonempty: boolean): void {
@@ -128,13 +105,13 @@ export function prepareMount(req: MountRequest): { repo: Repo; mnt: string; opts
 }
 
 /**
- * The daemon's command line, and the only place it is built: `hacktree mount -f` with the
+ * The daemon's (or, with `supervise`, its supervisor's) command line, and the only place it is built: `hacktree mount -f` with the
  * commit's checksum for REV, and the rest of the request in hidden options (mountCommandRequest
  * reads them back).
  */
-export function daemonArgv(req: MountRequest, mnt: string): string[] {
+export function daemonArgv(req: MountRequest, mnt: string, supervise = false): string[] {
   return [
-    process.argv[1]!, '--repo', req.repoPath, 'mount', '-f', '--ready-fd', String(DAEMON_READY_FD),
+    process.argv[1]!, '--repo', req.repoPath, 'mount', '-f', '--ready-fd', String(DAEMON_READY_FD), ...(supervise ? ['--supervise'] : []),
     ...req.options.flatMap((x) => ['-o', x]),
     ...(req.rev && req.rev !== req.commit ? ['--label', req.rev] : []),
     ...(req.layer ? ['--layer', req.layer.dir, '--layer-root', req.layer.root, '--layer-sysroot', req.layer.sysroot] : []),
@@ -270,36 +247,50 @@ export async function serveInForeground(req: MountRequest, readyFd: number | nul
   process.exit(0);
 }
 
-/** Starts the daemon in the background; resolves once the mount is ready. */
-export async function mountInBackground(req: MountRequest): Promise<{ commit: Checksum; mnt: string }> {
-  const { mnt } = prepareMount(req);
+/**
+ * Starts `hacktree mount -f` (daemonArgv) as a child writing to the mount's log; `answer`
+ * resolves to its first line on the ready pipe ('ready', or 'error: ...').
+ */
+export function startDaemon(req: MountRequest, mnt: string, o: { supervise: boolean; detached: boolean }): { child: ChildProcess; answer: Promise<string> } {
   fs.mkdirSync(runDir(), { recursive: true });
   const logFd = fs.openSync(logPath(mnt), 'a');
-  const commit = req.commit;
-  const child = spawn(process.execPath, [...process.execArgv, ...daemonArgv(req, mnt)], {
-    detached: true,
+  const child = spawn(process.execPath, [...process.execArgv, ...daemonArgv(req, mnt, o.supervise)], {
+    detached: o.detached,
     // Object reads and xattr lookups wait in libuv's pool: give a cold disk more of them in flight.
     env: { UV_THREADPOOL_SIZE: '16', ...process.env },
     // The pipe is fd DAEMON_READY_FD in the child.
     stdio: ['ignore', logFd, logFd, 'pipe'],
   });
   fs.closeSync(logFd);
-  const pipe = child.stdio[DAEMON_READY_FD] as NodeJS.ReadableStream;
-  const answer = await new Promise<string>((res) => {
+  const pipe = child.stdio[DAEMON_READY_FD] as NodeJS.ReadableStream & { destroy(): void };
+  const answer = new Promise<string>((res) => {
     let buf = '';
     pipe.on('data', (d: Buffer) => { buf += d.toString(); if (buf.includes('\n')) res(buf); });
     pipe.on('end', () => res(buf || 'error: the mount daemon exited before the mount was ready\n'));
     child.on('exit', (code) => res(buf || `error: the mount daemon exited with code ${code} before the mount was ready\n`));
-  });
-  if (!answer.startsWith('ready')) {
-    throw new HacktreeError('MOUNT', `${answer.replace(/^error: /, '').trim()} (log: ${logPath(mnt)})`);
-  }
-  (pipe as NodeJS.ReadableStream & { destroy(): void }).destroy();
-  child.unref();
-  return { commit, mnt };
+  }).finally(() => pipe.destroy());
+  return { child, answer };
 }
 
-export function listMounts(): Array<MountState & { alive: boolean }> {
+/**
+ * Starts the mount in the background, under a supervisor (mount-supervisor.ts) that starts
+ * the daemon and mounts again if it dies; resolves once the mount is ready.
+ */
+export async function mountInBackground(req: MountRequest): Promise<{ commit: Checksum; mnt: string }> {
+  const { mnt } = prepareMount(req);
+  const { child, answer } = startDaemon(req, mnt, { supervise: true, detached: true });
+  const a = await answer;
+  if (!a.startsWith('ready')) {
+    throw new HacktreeError('MOUNT', `${a.replace(/^error: /, '').trim()} (log: ${logPath(mnt)})`);
+  }
+  child.unref();
+  return { commit: req.commit, mnt };
+}
+
+/** A listed mount: its daemon's state, whether the daemon lives, and what its supervisor saw. */
+export type ListedMount = MountState & { alive: boolean; supervisor?: { pid: number; alive: boolean }; deaths?: DaemonDeath[] };
+
+export function listMounts(): ListedMount[] {
   return readMountsSync()
     .filter((m) => m.fstype === HACKTREE_FSTYPE)
     .map((m) => {
@@ -307,43 +298,45 @@ export function listMounts(): Array<MountState & { alive: boolean }> {
       const colon = m.source.lastIndexOf(':');
       const fallback = { pid: 0, mountpoint: m.mountpoint, repo: m.source.slice(0, colon), commit: m.source.slice(colon + 1), rev: '', started: '' };
       const st = s ?? fallback;
-      return { ...st, alive: st.pid > 0 && isAlive(st.pid) };
+      const sup = readSupervisor(m.mountpoint);
+      return {
+        ...st, alive: st.pid > 0 && isAlive(st.pid),
+        ...(sup ? { supervisor: { pid: sup.pid, alive: isAlive(sup.pid) }, deaths: sup.deaths } : {}),
+      };
     });
 }
 
 /** The mount serving the layer at `dir`, if any (only one whose daemon lives, unless `alive` is false). */
-export function findLayerMount(dir: string, alive = true): (MountState & { alive: boolean }) | undefined {
+export function findLayerMount(dir: string, alive = true): ListedMount | undefined {
   const d = resolve(dir);
   return listMounts().find((m) => m.layer === d && (!alive || m.alive));
 }
 
-/** A daemon that was killed may linger as a zombie until it is reaped: that counts as dead. */
-function isAlive(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
+/** fusermount -u (-z: lazily, detaching it even while in use); the tool's result. */
+export function fusermountU(mnt: string, lazy: boolean): { ok: boolean; why: string } {
+  const tool = fs.existsSync('/usr/bin/fusermount3') ? 'fusermount3' : 'fusermount';
+  const r = spawnSync(tool, ['-u', ...(lazy ? ['-z'] : []), mnt], { encoding: 'utf8' });
+  return { ok: r.status === 0, why: (r.stderr || r.error?.message || '').trim() };
 }
 
-/** Unmounts a hacktree mount, also one whose daemon died, and stops its daemon. */
+/** Unmounts a hacktree mount, also one whose daemon died, and stops its daemon and supervisor. */
 export async function unmount(mountpoint: string, opts: { lazy?: boolean } = {}): Promise<void> {
   const mnt = resolve(mountpoint);
   const entry = readMountsSync().find((m) => m.mountpoint === mnt);
   if (!entry) throw new HacktreeError('MOUNT', `${mnt} is not mounted`);
   if (entry.fstype !== HACKTREE_FSTYPE) throw new HacktreeError('MOUNT', `${mnt} is not a hacktree mount (it is ${entry.fstype})`);
   const state = readState(mnt);
-  const tool = fs.existsSync('/usr/bin/fusermount3') ? 'fusermount3' : 'fusermount';
-  const r = spawnSync(tool, ['-u', ...(opts.lazy ? ['-z'] : []), mnt], { encoding: 'utf8' });
-  if (r.status !== 0) {
-    const why = (r.stderr || r.error?.message || '').trim();
-    if (/busy/i.test(why)) throw new HacktreeError('MOUNT', `${mnt} is busy (a process uses it); close it, or unmount lazily with --lazy`);
-    throw new HacktreeError('MOUNT', `cannot unmount ${mnt}: ${why}`);
+  const r = fusermountU(mnt, opts.lazy ?? false);
+  if (!r.ok) {
+    if (/busy/i.test(r.why)) throw new HacktreeError('MOUNT', `${mnt} is busy (a process uses it); close it, or unmount lazily with --lazy`);
+    throw new HacktreeError('MOUNT', `cannot unmount ${mnt}: ${r.why}`);
   }
-  if (state && state.pid > 0 && isAlive(state.pid)) {
-    try { process.kill(state.pid, 'SIGTERM'); } catch { /* gone */ }
-    for (let i = 0; i < 50 && isAlive(state.pid); i++) await new Promise((r2) => setTimeout(r2, 100));
+  // The supervisor first: it must not take the daemon's leaving for a death and mount again.
+  const pids = [readSupervisor(mnt)?.pid, state?.pid].filter((p): p is number => p !== undefined && p > 0 && isAlive(p));
+  for (const pid of pids) {
+    try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ }
   }
+  for (let i = 0; i < 50 && pids.some(isAlive); i++) await new Promise((r2) => setTimeout(r2, 100));
   fs.rmSync(statePath(mnt), { force: true });
+  fs.rmSync(supervisorPath(mnt), { force: true });
 }

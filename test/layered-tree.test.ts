@@ -119,6 +119,15 @@ describe('a layered tree over an in-memory commit', () => {
     expect(st.ctimeMs).toBeGreaterThan(before);
   });
 
+  it('a copy-up left half-made by a daemon that died is gone at the next mount, and no entry before', async () => {
+    fs.mkdirSync(join(layer.upper, 'var', 'lib'), { recursive: true });
+    fs.writeFileSync(join(layer.upper, 'var', 'lib', '.hacktree-copyup-123-1'), 'half');
+    layer.close();
+    layer = Layer.open(join(tmp.dir, 'layer'), { forMount: true });
+    expect(fs.readdirSync(join(layer.upper, 'var', 'lib'))).toEqual([]);
+    expect(layer.inUpper.has('/var/lib/.hacktree-copyup-123-1')).toBe(false);
+  });
+
   it('renames a file within the rules: the new name in upper/, the old one whited out', async () => {
     await t.rename('/var/lib/x', '/var/y');
     expect(fs.readFileSync(join(layer.upper, 'var/y'), 'utf8')).toBe('x');

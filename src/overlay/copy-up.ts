@@ -7,7 +7,7 @@ import xattr from '@napi-rs/xattr';
 import { isLnk } from '../store/objects/types.js';
 import type { BaseNode } from './base-tree.js';
 import { LayerError } from './errors.js';
-import { parentOf } from './layer.js';
+import { COPY_TMP_PREFIX, parentOf } from './layer.js';
 import type { MetaOverride } from './layer-db.js';
 import type { Entry, Lookup, UpperEntry } from './lookup.js';
 import { metaOf } from './meta-changes.js';
@@ -44,7 +44,7 @@ export class CopyUp<N extends BaseNode> {
     const layer = this.look.layer;
     await this.ensureUpperDir(parentOf(e.path));
     const final = layer.upperPath(e.path);
-    const tmp = join(parentOf(final), `.hacktree-copyup-${process.pid}-${this.nextTmp++}`);
+    const tmp = join(parentOf(final), `${COPY_TMP_PREFIX}${process.pid}-${this.nextTmp++}`);
     const m = metaOf(e);
     const node = e.node as N & { kind: 'file' };
     try {

@@ -13,6 +13,9 @@ export const ancestorsOf = (p: string): string[] => {
   for (let q = parentOf(p); ; q = parentOf(q)) { out.push(q); if (q === '/') break; }
   return out;
 };
+/** The name a copy-up makes its copy under in upper/ before renaming it into place (copy-up.ts): one left by a daemon that died is no entry. */
+export const COPY_TMP_PREFIX = '.hacktree-copyup-';
+
 const isBelow = (p: string, dir: string): boolean => p === dir || (dir === '/' ? true : p.startsWith(dir + '/'));
 
 export class Layer {
@@ -47,7 +50,7 @@ export class Layer {
       fs.mkdirSync(l.hidden);
       l.dropVolatile();
     }
-    if (opts.scanUpper !== false) l.scanUpper();
+    if (opts.scanUpper !== false) l.scanUpper(opts.forMount ?? false);
     return l;
   }
 
@@ -59,10 +62,13 @@ export class Layer {
     }
   }
 
-  private scanUpper(): void {
+  /** Fills inUpper; `clean`: first removes the half-made copies of a daemon that died during a copy-up. */
+  private scanUpper(clean: boolean): void {
     this.inUpper.add('/');
     const walk = (rel: string) => {
-      for (const e of fs.readdirSync(rel === '/' ? this.upper : join(this.upper, rel), { withFileTypes: true })) {
+      const dir = rel === '/' ? this.upper : join(this.upper, rel);
+      for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+        if (clean && e.name.startsWith(COPY_TMP_PREFIX)) { fs.rmSync(join(dir, e.name), { force: true }); continue; }
         const p = rel === '/' ? `/${e.name}` : `${rel}/${e.name}`;
         this.inUpper.add(p);
         if (e.isDirectory()) walk(p);

@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import { mountCommandRequest, mountInBackground, serveInForeground, type DaemonOptions } from '../../mount.js';
+import { superviseMount } from '../../mount-supervisor.js';
 import { resolveRev } from '../../store/rev.js';
 import type { Checksum } from '../../store/checksum.js';
 import { isPartial, lazyCommit, remoteBranchOf } from '../../store/remote/lazy-commit.js';
@@ -17,13 +18,14 @@ export function register(program: Command): void {
     .option('-o, --options <opts>', 'mount options: verify=all|none, nonempty, or FUSE options (repeatable)', collect, [])
     .option('--fetch-timeout <seconds>', 'a lazy mount: how long a read waits for an object from the remote before it fails with EIO', '10')
     .addOption(new Option('--ready-fd <fd>', 'report readiness on this fd (used when daemonizing)').hideHelp())
+    .addOption(new Option('--supervise', 'with -f: start the daemon as a child and mount again if it dies (used when daemonizing)').hideHelp())
     // The rest of a daemon's request (see daemonArgv in src/mount.ts).
     .addOption(new Option('--label <rev>').hideHelp())
     .addOption(new Option('--layer <dir>').hideHelp())
     .addOption(new Option('--layer-root <name>').hideHelp())
     .addOption(new Option('--layer-sysroot <path>').hideHelp())
     .addOption(new Option('--lazy-remote <name>', 'fetch missing objects from this remote (set by mount itself)').hideHelp())
-    .action(async (rev: string, mountpoint: string, o: DaemonOptions & { foreground?: boolean; options: string[]; readyFd?: string; fetchTimeout: string }, cmd: Command) => {
+    .action(async (rev: string, mountpoint: string, o: DaemonOptions & { foreground?: boolean; options: string[]; readyFd?: string; supervise?: boolean; fetchTimeout: string }, cmd: Command) => {
       const timeoutMs = parseSeconds(o.fetchTimeout, '--fetch-timeout');
       const repo = openRepo(cmd);
       let commit: Checksum;
@@ -39,7 +41,9 @@ export function register(program: Command): void {
         repo.close();
       }
       const req = mountCommandRequest(repoPath(globals(cmd)), commit, rev, mountpoint, o.options, { ...o, lazyRemote, fetchTimeoutMs: timeoutMs });
-      if (o.foreground) await serveInForeground(req, o.readyFd !== undefined ? Number(o.readyFd) : null);
+      const readyFd = o.readyFd !== undefined ? Number(o.readyFd) : null;
+      if (o.foreground && o.supervise) await superviseMount(req, readyFd);
+      if (o.foreground) await serveInForeground(req, readyFd);
       const r = await mountInBackground(req);
       out(`mounted ${r.commit} at ${r.mnt}`);
     });
