@@ -7,8 +7,8 @@
 //
 // A daemon that leaves by itself (exit 0: unmounted, SIGTERM) ends the supervision;
 // so does `hacktree umount`, which signals the supervisor too. A daemon that keeps
-// dying (MAX_DEATHS within DEATH_WINDOW_MS) is not started again: the mount is
-// detached and the log says why.
+// crashing (MAX_CRASHES deaths other than SIGKILL within CRASH_WINDOW_MS) is not
+// started again: the mount is detached and the log says why.
 import fs from 'node:fs';
 import { resolve } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
@@ -16,8 +16,8 @@ import { fusermountU, startDaemon, type MountRequest } from './mount.js';
 import { supervisorPath, writeSupervisor, type DaemonDeath, type SupervisorState } from './mount-state.js';
 import { HACKTREE_FSTYPE, readMountsSync } from './fuse/mountinfo.js';
 
-const MAX_DEATHS = 5;
-const DEATH_WINDOW_MS = 60_000;
+const MAX_CRASHES = 5;
+const CRASH_WINDOW_MS = 60_000;
 
 const isMounted = (mnt: string): boolean => readMountsSync().some((m) => m.mountpoint === mnt && m.fstype === HACKTREE_FSTYPE);
 
@@ -76,8 +76,9 @@ export async function superviseMount(req: MountRequest, readyFd: number | null):
     const death: DaemonDeath = { at: new Date().toISOString(), pid, how: signal ? `killed by ${signal}` : `exited with code ${code}` };
     state.deaths.push(death);
     log(`daemon ${pid} ${death.how}`);
-    const recent = state.deaths.filter((x) => Date.parse(x.at) > Date.now() - DEATH_WINDOW_MS).length;
-    const giveUp = !isMounted(mnt) ? 'unmounted meanwhile' : recent > MAX_DEATHS ? `${recent} deaths within ${DEATH_WINDOW_MS / 1000} s` : null;
+    // A kill from outside (an admin, the OOM killer) says nothing of the next daemon; crashes in a row do.
+    const crashes = state.deaths.filter((x) => x.how !== 'killed by SIGKILL' && Date.parse(x.at) > Date.now() - CRASH_WINDOW_MS).length;
+    const giveUp = !isMounted(mnt) ? 'unmounted meanwhile' : crashes >= MAX_CRASHES ? `${crashes} crashes within ${CRASH_WINDOW_MS / 1000} s` : null;
     if (giveUp) {
       death.notRemounted = giveUp;
       writeSupervisor(mnt, state);
