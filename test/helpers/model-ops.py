@@ -13,6 +13,9 @@
 #   model-ops.py run  --ref DIR --mnt DIR --seed S --count N [--remount CMD] [--templates DIR:N] [--known JSON]
 #   model-ops.py replay --ref DIR --mnt DIR --sequence JSON [...same options]
 #   model-ops.py template DIR J      (makes template J in DIR/tJ: what a templated sequence starts from)
+#   model-ops.py stress --ref DIR --mnt DIR --seed S --seconds T   (one worker of the stress run)
+#   model-ops.py reader --mnt DIR --seconds T                      (walks and reads the tree meanwhile)
+#   model-ops.py compare --ref DIR --mnt DIR                       (the two trees' differences)
 # The last line of output is a JSON summary; failures are JSON lines before it.
 import argparse
 import ctypes
@@ -39,6 +42,9 @@ FILE_MODES = [0o644, 0o600, 0o755, 0o4755, 0o2755, 0o6711, 0o444]
 DIR_MODES = [0o755, 0o700, 0o1777, 0o2775]
 IDS = [-1, 0, 1000, 1001]
 TRUNC_SIZES = [0, 1, 100, 4096, 4097, 70000, 300000, -1]
+# A stress worker's names: many more files, in a few directories (see stress()).
+STRESS_PATHS = ([f'f{i}' for i in range(20)] + [f'D{j}' for j in range(4)] + [f'D{j}/f{i}' for j in range(4) for i in range(20)]
+                + [f'D{j}/E' for j in range(4)] + [f'D{j}/E/f{i}' for j in range(4) for i in range(20)])
 
 
 class Timespec(ctypes.Structure):
@@ -58,8 +64,8 @@ def errname(e):
 # --- generating ------------------------------------------------------------------
 
 
-def gen_op(rng):
-    p = lambda: rng.choice(PATHS)  # noqa: E731
+def gen_op(rng, paths=PATHS):
+    p = lambda: rng.choice(paths)  # noqa: E731
     kind = rng.choices(
         ['create', 'write', 'truncate', 'rename', 'link', 'unlink', 'mkdir', 'rmdir', 'chmod', 'chown',
          'utimens', 'setxattr', 'removexattr', 'fsync', 'symlink'],
@@ -446,9 +452,53 @@ class Runner:
         return best, best_fail
 
 
+def stress(args):
+    """
+    One worker of the stress run: random ops over STRESS_PATHS for --seconds, each applied to
+    its directory in the mount and then to its reference directory; the errnos must agree.
+    A rename the mount refuses with EXDEV (a directory of the commit, see the test's KNOWN) is
+    not done on the reference. Prints a JSON summary with the first disagreements.
+    """
+    rng = random.Random(f'stress:{args.seed}')
+    r, m = args.ref, args.mnt
+    ops = exdev = 0
+    bad = []
+    end = time.time() + args.seconds
+    while time.time() < end and len(bad) < 5:
+        op = gen_op(rng, STRESS_PATHS)
+        ops += 1
+        got = apply(op, m)
+        if op[0] == 'rename' and got == 'EXDEV' and os.path.isdir(f'{r}/{op[1]}'):
+            exdev += 1
+            continue
+        want = apply(op, r)
+        if want != got:
+            bad.append({'op': op, 'ref': want, 'mnt': got})
+    print(json.dumps({'ops': ops, 'exdev': exdev, 'mismatches': bad}), flush=True)
+
+
+def reader(args):
+    """Walks the mount's tree over and over while the workers change it: only names that vanish or change kind meanwhile may fail."""
+    walks = 0
+    errors = []
+    end = time.time() + args.seconds
+    while time.time() < end:
+        for top, dirs, files in os.walk(args.mnt, onerror=lambda e: None if e.errno in (errno.ENOENT, errno.ENOTDIR) else errors.append(repr(e))):
+            for n in files:
+                try:
+                    with open(f'{top}/{n}', 'rb') as f:
+                        f.read()
+                except OSError as e:
+                    if e.errno not in (errno.ENOENT, errno.EISDIR, errno.ENOTDIR):
+                        errors.append(f'{top}/{n}: {errname(e)}')
+        walks += 1
+    print(json.dumps({'walks': walks, 'errors': errors[:10]}), flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('mode', choices=['run', 'replay', 'template'])
+    ap.add_argument('mode', choices=['run', 'replay', 'template', 'stress', 'reader', 'compare'])
+    ap.add_argument('--seconds', type=float, default=10)
     ap.add_argument('rest', nargs='*')
     ap.add_argument('--ref')
     ap.add_argument('--mnt')
@@ -466,6 +516,13 @@ def main():
     os.umask(0o022)
     if args.mode == 'template':
         make_template(f'{args.rest[0]}/t{args.rest[1]}', int(args.rest[1]))
+        return
+    if args.mode == 'stress':
+        return stress(args)
+    if args.mode == 'reader':
+        return reader(args)
+    if args.mode == 'compare':
+        print(json.dumps({'differences': diff_dicts(snapshot(args.ref), snapshot(args.mnt))}), flush=True)
         return
     known = Known(json.loads(args.known))
     runner = Runner(args, known)
