@@ -343,17 +343,22 @@ class Runner:
         self.steps = 0
         self.remounts = 0
         self.diverged = 0
+        self.replaying = args.mode == 'replay'
         self.clock = {}
 
-    def fresh(self, start):
-        """Two new directories with the same start; returns (ref, mnt), or None when no template is left."""
+    def fresh(self, seq):
+        """Two new directories with the sequence's start; returns (ref, mnt), or None when no template is left."""
         self.dirs += 1
-        if start == 'template':
-            if self.templates_left <= 0:
+        if seq['start'] == 'template':
+            if self.replaying and 'template' in seq:
+                j = seq['template']
+            elif self.templates_left <= 0:
                 return None
-            j = self.next_template
-            self.next_template += 1
-            self.templates_left -= 1
+            else:
+                j = self.next_template
+                self.next_template += 1
+                self.templates_left -= 1
+                seq['template'] = j  # which one it ran on: a replay takes the same
             r = f'{self.ref}/t{j}'
             make_template(r, j)
             return r, f'{self.mnt}/t{j}'
@@ -373,7 +378,7 @@ class Runner:
 
     def run(self, seq, excuse=True):
         """Runs a sequence in fresh directories; returns None, or the first difference {step, ...}."""
-        dirs = self.fresh(seq['start'])
+        dirs = self.fresh(seq)
         if dirs is None:
             return 'no template left'
         r, m = dirs
@@ -431,13 +436,13 @@ class Runner:
     def shrink(self, seq, failure):
         """Drops ops while the sequence still fails; returns the smallest failing sequence found and its failure."""
         ops = seq['ops'][:failure['step'] + 1]
-        best = {'start': seq['start'], 'ops': ops}
+        best = {**seq, 'ops': ops}
         best_fail = failure
         chunk = max(1, len(ops) // 2)
         while chunk >= 1:
             i = 0
             while i < len(best['ops']):
-                cand = {'start': best['start'], 'ops': best['ops'][:i] + best['ops'][i + chunk:]}
+                cand = {'start': best['start'], 'ops': best['ops'][:i] + best['ops'][i + chunk:]}  # a fresh template
                 if not cand['ops']:
                     i += chunk
                     continue
@@ -445,7 +450,7 @@ class Runner:
                 if f == 'no template left':
                     return best, best_fail
                 if f is not None:
-                    best, best_fail = {'start': cand['start'], 'ops': cand['ops'][:f['step'] + 1]}, f
+                    best, best_fail = {**cand, 'ops': cand['ops'][:f['step'] + 1]}, f
                 else:
                     i += chunk
             chunk //= 2
