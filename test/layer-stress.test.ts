@@ -15,6 +15,7 @@ import { spawn } from 'node:child_process';
 import { htOk, requireRoot, requireTool, sh, ROOT } from './helpers/cli.js';
 import { scratch } from './helpers/tmp.js';
 import { forceUnmount, requireFuse } from './helpers/mounts.js';
+import { mountBusyboxRoot, requireDiskReference } from './helpers/busybox-root.js';
 
 const CI_SECONDS = 20;
 const SECONDS = Number(process.env.HACKTREE_STRESS_SECONDS ?? CI_SECONDS);
@@ -74,11 +75,8 @@ beforeAll(() => {
     startTree(join(bb, 'var', 'lib', 'stress', `w${k}`), k);
     startTree(join(ref, `w${k}`), k);
   }
-  H(['init']);
-  H(['commit', '-b', 'bb', bb]);
-  H(['root', 'create', 'r', 'bb']);
-  fs.mkdirSync(mnt);
-  H(['root', 'mount', 'r', mnt]);
+  requireDiskReference(s.dir);
+  mountBusyboxRoot(bb, sys, mnt);
 });
 
 afterAll(() => {

@@ -13,9 +13,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { HACKTREE, htOk, requireRoot, requireTool, sh, ROOT } from './helpers/cli.js';
+import { HACKTREE, requireRoot, requireTool, sh, ROOT } from './helpers/cli.js';
 import { scratch } from './helpers/tmp.js';
 import { forceUnmount, requireFuse } from './helpers/mounts.js';
+import { mountBusyboxRoot, requireDiskReference } from './helpers/busybox-root.js';
 
 /** Enough to meet every op on every kind of start in a few minutes of CI. */
 const CI_SEQUENCES = 2000;
@@ -36,7 +37,6 @@ const mnt = join(s.dir, 'mnt');
 const ref = join(s.dir, 'ref');
 const PY = '/usr/bin/python3';
 const RUNNER = join(ROOT, 'test', 'helpers', 'model-ops.py');
-const H = (args: string[]): string => htOk(['--sysroot', sys, ...args]);
 
 /**
  * A difference the layer still has: after `op` ('*': any) with these arguments (by position),
@@ -80,8 +80,7 @@ beforeAll(async () => {
   requireFuse();
   requireTool('busybox', 'busybox-static');
   requireTool(PY, 'python3');
-  const fsType = sh('stat', ['-f', '-c', '%T', s.dir]).trim();
-  if (!['ext2/ext3', 'tmpfs'].includes(fsType)) throw new Error(`the reference directory ${s.dir} must be on ext4 or tmpfs, not ${fsType} (set HACKTREE_TEST_TMP)`);
+  requireDiskReference(s.dir);
   sh(join(ROOT, 'scripts', 'make-busybox-root.sh'), [bb]);
   const model = join(bb, 'var', 'lib', 'model');
   fs.mkdirSync(model, { recursive: true });
@@ -90,11 +89,7 @@ s = u.spec_from_file_location('m', ${JSON.stringify(RUNNER)}); m = u.module_from
 for j in range(${TEMPLATES}): m.make_template(f'${model}/t{j}', j)`], { stdio: 'inherit' });
   await new Promise<void>((res, rej) => mk.on('close', (c) => (c === 0 ? res() : rej(new Error(`making templates exited ${c}`)))));
   fs.mkdirSync(ref);
-  H(['init']);
-  H(['commit', '-b', 'bb', bb]);
-  H(['root', 'create', 'r', 'bb']);
-  fs.mkdirSync(mnt);
-  H(['root', 'mount', 'r', mnt]);
+  mountBusyboxRoot(bb, sys, mnt);
 });
 
 afterAll(() => {
