@@ -47,16 +47,18 @@ describe('a layered tree over an in-memory commit', () => {
   let tmp: { dir: string; cleanup: () => void };
   let layer: Layer;
   let t: LayeredTree<FakeNode>;
+  let base: FakeBase;
 
   beforeEach(() => {
     tmp = scratch();
     layer = Layer.open(join(tmp.dir, 'layer'), { forMount: true });
     layer.rules = new Rules(['/var/**', '/etc/passwd']);
-    t = new LayeredTree(layer, new FakeBase({
+    base = new FakeBase({
       '/etc': 0o40755, '/etc/passwd': [0o100644, 'root:x:0:0::/root:/bin/sh\n'], '/etc/os-release': [0o100644, 'ID=test\n'],
       '/var': 0o40755, '/var/lib': 0o40755, '/var/lib/x': [0o100640, 'x'], '/var/cache': 0o40755, '/var/cache/a': [0o100644, 'a'],
       '/usr': 0o40755, '/usr/sh': [0o100755, '#!'],
-    }));
+    });
+    t = new LayeredTree(layer, base);
   });
   afterEach(() => { layer.close(); tmp.cleanup(); });
 
@@ -126,6 +128,29 @@ describe('a layered tree over an in-memory commit', () => {
     layer = Layer.open(join(tmp.dir, 'layer'), { forMount: true });
     expect(fs.readdirSync(join(layer.upper, 'var', 'lib'))).toEqual([]);
     expect(layer.inUpper.has('/var/lib/.hacktree-copyup-123-1')).toBe(false);
+  });
+
+  it('a delete or rename that stops halfway (a crash) never brings the commit\'s entry back: the whiteout is written first', async () => {
+    for (const op of ['unlink', 'rename'] as const) {
+      const fd = (await t.openFile('/var/cache/a', fs.constants.O_WRONLY | fs.constants.O_TRUNC))!;
+      fs.writeSync(fd, `changed before ${op}`);
+      fs.closeSync(fd);
+      // The crash: no layer.db write gets through any more.
+      const db = layer.db as unknown as Record<string, unknown>;
+      const fail = (): never => { throw Object.assign(new Error('EIO'), { code: 'EIO' }); };
+      db.addWhiteout = fail;
+      db.clearBelow = fail;
+      expect(await codeOf(op === 'unlink' ? t.unlink('/var/cache/a') : t.rename('/var/cache/a', '/var/cache/b'))).toBe('EIO');
+      delete db.addWhiteout;
+      delete db.clearBelow;
+      // What a new mount finds: the changed file, not the commit's.
+      layer.close();
+      layer = Layer.open(join(tmp.dir, 'layer'), { forMount: true });
+      layer.rules = new Rules(['/var/**']);
+      t = new LayeredTree(layer, base);
+      expect(fs.readFileSync(t.upperPath('/var/cache/a'), 'utf8')).toBe(`changed before ${op}`);
+      expect((await t.lookup('/var/cache/a')).where).toBe('upper');
+    }
   });
 
   it('renames a file within the rules: the new name in upper/, the old one whited out', async () => {

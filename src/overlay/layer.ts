@@ -94,13 +94,18 @@ export class Layer {
   setMeta(p: string, m: MetaOverride): void { this.meta.set(p, m); this.db.putMeta(p, m); }
   removeMeta(p: string): void { if (this.meta.delete(p)) this.db.removeMeta(p); }
 
-  /** Forgets every record at or below `p` (after a delete or a rename away). */
-  forgetBelow(p: string): void {
+  /**
+   * Forgets every record at or below `p` (after a delete or a rename away); `whiteout`: and
+   * hides the commit's entry at `p`, in one transaction (a crash between the two would bring
+   * the commit's entry back).
+   */
+  forgetBelow(p: string, whiteout = false): void {
     let any = false;
     for (const set of [this.whiteouts, this.opaque]) for (const x of set) if (isBelow(x, p)) { set.delete(x); any = true; }
     for (const x of this.meta.keys()) if (isBelow(x, p)) { this.meta.delete(x); any = true; }
+    if (whiteout) this.whiteouts.add(p);
     // The sets mirror the database: nothing in them, nothing to delete (and no synced write per unlink).
-    if (any) this.db.clearBelow(p);
+    if (any || whiteout) this.db.clearBelow(p, whiteout);
   }
 
   markUpper(p: string): void {
