@@ -121,13 +121,23 @@ describe('a layered tree over an in-memory commit', () => {
     expect(st.ctimeMs).toBeGreaterThan(before);
   });
 
-  it('a copy-up left half-made by a daemon that died is gone at the next mount, and no entry before', async () => {
-    fs.mkdirSync(join(layer.upper, 'var', 'lib'), { recursive: true });
-    fs.writeFileSync(join(layer.upper, 'var', 'lib', '.hacktree-copyup-123-1'), 'half');
+  it('a copy-up is made in work/, not in the tree: one left half-made by a daemon that died is gone at the next mount', async () => {
+    fs.writeFileSync(join(tmp.dir, 'layer', 'work', 'copyup-1'), 'half');
     layer.close();
     layer = Layer.open(join(tmp.dir, 'layer'), { forMount: true });
-    expect(fs.readdirSync(join(layer.upper, 'var', 'lib'))).toEqual([]);
-    expect(layer.inUpper.has('/var/lib/.hacktree-copyup-123-1')).toBe(false);
+    expect(fs.readdirSync(join(tmp.dir, 'layer', 'work'))).toEqual([]);
+  });
+
+  it('a copy-up leaves the mtime of the directory it goes to as it was (found by model-layer)', async () => {
+    await t.mkdir('/var/cache/sub', 0o755, ROOT);
+    const dir = join(layer.upper, 'var', 'cache');
+    fs.utimesSync(dir, 1000, 2000);
+    await t.truncate('/var/cache/a', 0);
+    expect(fs.statSync(dir).mtimeMs).toBe(2000_000);
+    // And the directory made on the way for it: its parent keeps its time too.
+    fs.utimesSync(join(layer.upper, 'var'), 1000, 3000);
+    await t.truncate('/var/lib/x', 0);
+    expect(fs.statSync(join(layer.upper, 'var')).mtimeMs).toBe(3000_000);
   });
 
   it('a delete or rename that stops halfway (a crash) never brings the commit\'s entry back: the whiteout is written first', async () => {

@@ -13,15 +13,18 @@ export const ancestorsOf = (p: string): string[] => {
   for (let q = parentOf(p); ; q = parentOf(q)) { out.push(q); if (q === '/') break; }
   return out;
 };
-/** The name a copy-up makes its copy under in upper/ before renaming it into place (copy-up.ts): one left by a daemon that died is no entry. */
-export const COPY_TMP_PREFIX = '.hacktree-copyup-';
-
 const isBelow = (p: string, dir: string): boolean => p === dir || (dir === '/' ? true : p.startsWith(dir + '/'));
 
 export class Layer {
   readonly upper: string;
   /** Files unlinked while open: out of the tree, kept until their last close (emptied at mount). */
   readonly hidden: string;
+  /**
+   * Where copy-ups make their copy before renaming it into upper/ (as overlayfs's workdir):
+   * the directory it goes to changes only by that rename, and a copy a dead daemon left
+   * half-made is no entry (emptied at mount).
+   */
+  readonly work: string;
   readonly db: LayerDb;
   rules: Rules;
   readonly whiteouts: Set<string>;
@@ -33,6 +36,7 @@ export class Layer {
   private constructor(readonly dir: string) {
     this.upper = join(dir, 'upper');
     this.hidden = join(dir, 'hidden');
+    this.work = join(dir, 'work');
     fs.mkdirSync(this.upper, { recursive: true });
     this.db = new LayerDb(join(dir, 'layer.db'));
     const s = this.db.loadAll();
@@ -46,11 +50,13 @@ export class Layer {
     const l = new Layer(dir);
     if (opts.forMount) {
       // Nothing has these open any more: the mount that did is gone.
-      fs.rmSync(l.hidden, { recursive: true, force: true });
-      fs.mkdirSync(l.hidden);
+      for (const d of [l.hidden, l.work]) {
+        fs.rmSync(d, { recursive: true, force: true });
+        fs.mkdirSync(d);
+      }
       l.dropVolatile();
     }
-    if (opts.scanUpper !== false) l.scanUpper(opts.forMount ?? false);
+    if (opts.scanUpper !== false) l.scanUpper();
     return l;
   }
 
@@ -62,13 +68,10 @@ export class Layer {
     }
   }
 
-  /** Fills inUpper; `clean`: first removes the half-made copies of a daemon that died during a copy-up. */
-  private scanUpper(clean: boolean): void {
+  private scanUpper(): void {
     this.inUpper.add('/');
     const walk = (rel: string) => {
-      const dir = rel === '/' ? this.upper : join(this.upper, rel);
-      for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-        if (clean && e.name.startsWith(COPY_TMP_PREFIX)) { fs.rmSync(join(dir, e.name), { force: true }); continue; }
+      for (const e of fs.readdirSync(rel === '/' ? this.upper : join(this.upper, rel), { withFileTypes: true })) {
         const p = rel === '/' ? `/${e.name}` : `${rel}/${e.name}`;
         this.inUpper.add(p);
         if (e.isDirectory()) walk(p);

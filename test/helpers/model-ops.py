@@ -232,7 +232,9 @@ def moved(before, after):
         if a[0] != b[0]:
             out[q] = 'new inode'
             continue
-        out[q] = ','.join(n for n, i in (('m', 1), ('c', 2)) if a[i] != b[i]) or 'same'
+        # 'm~': mtime put back to within a microsecond (node:fs sets times as a double of seconds).
+        m = '' if a[1] == b[1] else 'm~' if abs(a[1] - b[1]) < 1000 else 'm'
+        out[q] = ','.join(x for x in (m, 'c' if a[2] != b[2] else '') if x) or 'same'
     return out
 
 
@@ -305,9 +307,9 @@ class Known:
                 continue
             if not all(op[int(i)] == v for i, v in e.get('args', {}).items()):
                 continue
-            if item is not None and 'mnt' in e and item['mnt'] != e['mnt']:
+            if item is not None and any(k in e and item[k] != e[k] for k in ('ref', 'mnt')):
                 continue
-            if item is None and 'mnt' in e:
+            if item is None and ('mnt' in e or 'ref' in e):
                 continue  # entries for one observed value are counted where it shows
             yield e['id']
 
