@@ -3,10 +3,11 @@
 // of them (a layer's owner is a label it records).
 //
 // The caller resolves REV to a checksum; `hacktree mount` checks everything it can
-// (repo, commit, mountpoint), then starts itself again in the foreground as a
-// detached daemon, given that checksum (daemonArgv), and returns once the daemon
-// reports the mount ready on a pipe. The daemon serves the mount from its own
-// event loop and never touches the mount itself.
+// (repo, commit, mountpoint), then starts itself again in the foreground, detached,
+// as the mount's supervisor (mount-supervisor.ts), given that checksum (daemonArgv);
+// the supervisor starts the daemon the same way, and `mount` returns once the daemon
+// reports the mount ready on a pipe. The daemon serves the mount from its own event
+// loop and never touches the mount itself.
 import fs from 'node:fs';
 import { resolve } from 'node:path';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
