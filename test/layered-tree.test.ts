@@ -16,6 +16,7 @@ const absent = (code: 'ENOENT' | 'ENOTDIR'): Error => Object.assign(new Error(co
 
 /** A commit held in memory: path → entry. */
 class FakeBase implements BaseTree<FakeNode> {
+  readonly dirTimeMs = 1_500_000_000_000;
   private readonly nodes = new Map<string, FakeNode>();
   constructor(spec: Record<string, number | [mode: number, content: string]>) {
     this.nodes.set('/', { kind: 'dir', path: '/', meta: { uid: 0, gid: 0, mode: 0o40755, xattrs: [] } });
@@ -138,6 +139,8 @@ describe('a layered tree over an in-memory commit', () => {
     fs.utimesSync(join(layer.upper, 'var'), 1000, 3000);
     await t.truncate('/var/lib/x', 0);
     expect(fs.statSync(join(layer.upper, 'var')).mtimeMs).toBe(3000_000);
+    // The directory copied up shows the time it showed as the commit's.
+    expect(fs.statSync(join(layer.upper, 'var', 'lib')).mtimeMs).toBe(base.dirTimeMs);
   });
 
   it('a delete or rename that stops halfway (a crash) never brings the commit\'s entry back: the whiteout is written first', async () => {

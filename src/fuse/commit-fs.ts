@@ -82,7 +82,8 @@ export class CommitFs implements ReadBackend {
   /** Verified marks and tree stats, written to the repo's index in batches. */
   readonly indexWrites: DeferredIndexWrites;
   /** Directories have the commit's time; files and symlinks mtime 0, like an ostree checkout's. */
-  private readonly dirTimeMs: number;
+  /** The times every directory of the commit shows (ms): the commit's own (see BaseTree.dirTimeMs). */
+  readonly dirTimeMs: number;
 
   /**
    * Regular files with several paths in the commit: each is one inode (numbered by its

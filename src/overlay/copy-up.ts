@@ -27,11 +27,12 @@ export class CopyUp<N extends BaseNode> {
     if (e.where === 'upper') return;
     if (e.node.kind !== 'dir') throw LayerError.of('ENOTDIR');
     const m = metaOf(e);
+    const shown = this.look.base.dirTimeMs ?? 0;
     const p = layer.upperPath(dir);
     keepingTimes(parentOf(p), () => {
       try { fs.mkdirSync(p, { mode: 0o700 }); } catch (x) { if ((x as NodeJS.ErrnoException).code !== 'EEXIST') throw x; }
     });
-    applyMeta(p, m, false);
+    applyMeta(p, { ...m, mtime: m.mtime ?? shown, atime: m.atime ?? m.mtime ?? shown }, false);
     layer.markUpper(dir);
     // The directory itself carries its metadata now.
     layer.removeMeta(dir);
