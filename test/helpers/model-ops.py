@@ -238,10 +238,16 @@ def moved(before, after):
     return out
 
 
-def tick():
-    """Waits for the kernel's coarse clock (file times) and the millisecond clock (layer records) to move on."""
-    c0, m0 = time.clock_gettime_ns(6), time.time_ns() // 1_000_000
-    while time.clock_gettime_ns(6) == c0 or time.time_ns() // 1_000_000 == m0:
+def tick(seen):
+    """
+    Waits for the kernel's coarse clock (file times) to pass every time in `seen` (ns) and for
+    the millisecond clock (layer records) to move on: a change after this sets other times.
+    (With multigrain timestamps a coarse time never goes below the last fine-grained one
+    handed out, so a change one jiffy after a fine-grained ctime can get that same ctime.)
+    """
+    m0 = time.time_ns() // 1_000_000
+    floor = max([time.clock_gettime_ns(5)] + seen)
+    while time.clock_gettime_ns(5) <= floor or time.time_ns() // 1_000_000 == m0:
         time.sleep(0.0005)
 
 
@@ -399,7 +405,7 @@ class Runner:
             c0 = time.perf_counter()
             b_ref, b_mnt = times_of(r, subj), times_of(m, subj)
             c1 = time.perf_counter()
-            tick()
+            tick([t for side in (b_ref, b_mnt) for v in side.values() if not isinstance(v, str) for t in v[1:]])
             c2 = time.perf_counter()
             res = {'ref': apply(op, r), 'mnt': apply(op, m)}
             t = diff_dicts(moved(b_ref, times_of(r, subj)), moved(b_mnt, times_of(m, subj)))
