@@ -81,8 +81,7 @@ export class CommitFs implements ReadBackend {
   readonly content: ContentReader;
   /** Verified marks and tree stats, written to the repo's index in batches. */
   readonly indexWrites: DeferredIndexWrites;
-  /** Directories have the commit's time; files and symlinks mtime 0, like an ostree checkout's. */
-  /** The times every directory of the commit shows (ms): the commit's own (see BaseTree.dirTimeMs). */
+  /** Directories have the commit's time; files and symlinks mtime 0, like an ostree checkout's (see BaseTree.dirTimeMs). */
   readonly dirTimeMs: number;
 
   /**
