@@ -246,7 +246,8 @@ def tick(seen):
     handed out, so a change one jiffy after a fine-grained ctime can get that same ctime.)
     """
     m0 = time.time_ns() // 1_000_000
-    floor = max([time.clock_gettime_ns(5)] + seen)
+    # + 1 ms: the mount shows times cut to whole milliseconds (the real one may be up to 1 ms later).
+    floor = max([time.clock_gettime_ns(5)] + [t + 1_000_000 for t in seen])
     while time.clock_gettime_ns(5) <= floor or time.time_ns() // 1_000_000 == m0:
         time.sleep(0.0005)
 
