@@ -22,6 +22,8 @@ export interface MountState {
   pid: number; mountpoint: string; repo: string; commit: Checksum; rev: string; started: string; layer?: string; root?: string; sysroot?: string;
   /** A lazy mount's remote and what it has fetched so far (rewritten as it changes). */
   lazy?: { remote: string } & LazyFetchStats;
+  /** A layer's daemon: how many times it has taken up its layer and commit again (requestReload). */
+  reloads?: number;
 }
 
 /** One daemon that died under its supervisor, and what the supervisor did about it. */
@@ -44,6 +46,8 @@ export interface SupervisorState { pid: number; deaths: DaemonDeath[] }
 export function statePath(mnt: string): string { return join(runDir(), `${keyOf(mnt)}.json`); }
 export function logPath(mnt: string): string { return join(runDir(), `${keyOf(mnt)}.log`); }
 export function supervisorPath(mnt: string): string { return join(runDir(), `${keyOf(mnt)}.supervisor.json`); }
+/** A request to the daemon to take its layer up again (see requestReload in mount.ts). */
+export function reloadPath(mnt: string): string { return join(runDir(), `${keyOf(mnt)}.reload`); }
 
 export function readState(mnt: string): MountState | null {
   try { return JSON.parse(fs.readFileSync(statePath(mnt), 'utf8')) as MountState; } catch { return null; }

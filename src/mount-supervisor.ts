@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import { resolve } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { fusermountU, startDaemon, type MountRequest } from './mount.js';
-import { supervisorPath, writeSupervisor, type DaemonDeath, type SupervisorState } from './mount-state.js';
+import { readState, supervisorPath, writeSupervisor, type DaemonDeath, type SupervisorState } from './mount-state.js';
 import { HACKTREE_FSTYPE, readMountsSync } from './fuse/mountinfo.js';
 
 const MAX_CRASHES = 5;
@@ -51,7 +51,8 @@ export async function superviseMount(req: MountRequest, readyFd: number | null):
   const serveOnce = async (again: boolean): Promise<{ exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> } | { error: string }> => {
     // Between the dead mount's going and the new one, a write by path lands in the bare mountpoint
     // directory: mount over it rather than leave everyone without the mount.
-    const d = startDaemon(again ? { ...req, options: [...req.options, 'nonempty'] } : req, mnt, { supervise: false, detached: false });
+    // The commit the dead daemon served last: a reload (an upgrade under the mount) may have moved it.
+    const d = startDaemon(again ? { ...req, commit: readState(mnt)?.commit ?? req.commit, options: [...req.options, 'nonempty'] } : req, mnt, { supervise: false, detached: false });
     child = d.child;
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => d.child.on('exit', (code, signal) => res({ code, signal })));
     const answer = await d.answer;

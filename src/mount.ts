@@ -18,11 +18,12 @@ import { CommitFs } from './fuse/commit-fs.js';
 import { OverlayFs } from './fuse/overlay-fs.js';
 import { serve } from './fuse/serve.js';
 import type { Backend } from './fuse/backend.js';
-import type { FuseMount } from './fuse/binding.js';
+import type { FuseMount } from './fuse/types.js';
 import { Layer } from './overlay/layer.js';
 import { HACKTREE_FSTYPE, readMounts, readMountsSync } from './fuse/mountinfo.js';
 import { isPartial, lazyStart } from './store/remote/lazy-commit.js';
-import { isAlive, logPath, readState, readSupervisor, runDir, statePath, supervisorPath, type DaemonDeath, type MountState } from './mount-state.js';
+import { isAlive, logPath, readState, readSupervisor, reloadPath, runDir, statePath, supervisorPath, type DaemonDeath, type MountState } from './mount-state.js';
+import { atomicWriteFileSync } from './store/durable.js';
 
 export { logPath, runDir, type MountState } from './mount-state.js';
 
@@ -80,8 +81,9 @@ export interface MountRequest {
   /**
    * A writable layer over the commit. `root` and `sysroot` label its owner in the mount's state
    * so that whoever owns it can find the mount again; mounting does not interpret them.
+   * `discard`: a throwaway layer, deleted when the mount ends.
    */
-  layer?: { dir: string; root: string; sysroot: string };
+  layer?: { dir: string; root: string; sysroot: string; discard?: boolean };
   mountpoint: string;
   options: string[];
   /** The remote a partial commit's missing objects are fetched from, and how long a read waits for one. */
@@ -115,21 +117,21 @@ export function daemonArgv(req: MountRequest, mnt: string, supervise = false): s
     process.argv[1]!, '--repo', req.repoPath, 'mount', '-f', '--ready-fd', String(DAEMON_READY_FD), ...(supervise ? ['--supervise'] : []),
     ...req.options.flatMap((x) => ['-o', x]),
     ...(req.rev && req.rev !== req.commit ? ['--label', req.rev] : []),
-    ...(req.layer ? ['--layer', req.layer.dir, '--layer-root', req.layer.root, '--layer-sysroot', req.layer.sysroot] : []),
+    ...(req.layer ? ['--layer', req.layer.dir, '--layer-root', req.layer.root, '--layer-sysroot', req.layer.sysroot, ...(req.layer.discard ? ['--layer-discard'] : [])] : []),
     ...(req.lazy ? ['--lazy-remote', req.lazy.remote, '--fetch-timeout', String(req.lazy.timeoutMs / 1000)] : []),
     req.commit, mnt,
   ];
 }
 
 /** The hidden options of `mount` that daemonArgv writes (--lazy-remote is given with --fetch-timeout, a visible option). */
-export interface DaemonOptions { label?: string; layer?: string; layerRoot?: string; layerSysroot?: string; lazyRemote?: string }
+export interface DaemonOptions { label?: string; layer?: string; layerRoot?: string; layerSysroot?: string; layerDiscard?: boolean; lazyRemote?: string }
 
 /** The request a `mount` command line names; `commit` is REV resolved by the caller. */
 export function mountCommandRequest(repoPath: string, commit: Checksum, rev: string, mountpoint: string, options: string[], d: DaemonOptions & { fetchTimeoutMs: number }): MountRequest {
-  if ((d.layerRoot !== undefined || d.layerSysroot !== undefined) && d.layer === undefined) throw new UsageError('--layer-root and --layer-sysroot go with --layer');
+  if ((d.layerRoot !== undefined || d.layerSysroot !== undefined || d.layerDiscard) && d.layer === undefined) throw new UsageError('--layer-root, --layer-sysroot and --layer-discard go with --layer');
   return {
     repoPath, commit, rev: d.label ?? rev, mountpoint, options,
-    ...(d.layer !== undefined ? { layer: { dir: d.layer, root: d.layerRoot ?? '', sysroot: d.layerSysroot ?? '' } } : {}),
+    ...(d.layer !== undefined ? { layer: { dir: d.layer, root: d.layerRoot ?? '', sysroot: d.layerSysroot ?? '', ...(d.layerDiscard ? { discard: true } : {}) } } : {}),
     ...(d.lazyRemote !== undefined ? { lazy: { remote: d.lazyRemote, timeoutMs: d.fetchTimeoutMs } } : {}),
   };
 }
@@ -146,7 +148,7 @@ export async function runMountDaemon(req: MountRequest, ready: (err: Error | nul
     throw e;
   }
   const { repo, mnt, opts } = prepared;
-  const commit = req.commit;
+  let commit = req.commit;
   const log = (msg: string): void => { process.stderr.write(`${new Date().toISOString()} hacktree mount ${mnt}: ${msg}\n`); };
   const partial = isPartial(repo.path, commit);
   if (partial && !req.lazy) {
@@ -157,15 +159,15 @@ export async function runMountDaemon(req: MountRequest, ready: (err: Error | nul
   const lazy = partial && req.lazy ? lazyStart(repo, req.lazy.remote, commit, req.lazy.timeoutMs, log) : null;
   const fetcher = lazy?.fetcher ?? null;
   repo.fetcher = fetcher;
-  let fuse: FuseMount | undefined;
+  let fuse: (FuseMount & { reload?: (b: Backend) => Promise<void> }) | undefined;
   let base: CommitFs;
   let backend: Backend;
   let layer: Layer | null = null;
   const counts: Record<string, number> = {};
+  // Checked content is read natively: the binding opens the object file. (On a root's mount
+  // it does so only while the path is still the commit's file.)
+  const contentChecked = (path: string, file: string): void => fuse?.cacheContent(path, file);
   try {
-    // Checked content is read natively: the binding opens the object file. (On a root's mount
-    // the binding keeps it only while the path is still the commit's file: see cacheContent.)
-    const contentChecked = (path: string, file: string): void => fuse?.cacheContent(path, file);
     // A commit's mount keeps every listing natively (native/ll): JS keeps a working set only.
     // A partial commit's hard links are counted only once it is whole: counting reads every dirtree.
     base = await CommitFs.open(repo, commit, { verify: opts.verify, log, contentChecked, countLinks: !partial, recordStats: !partial, ...(req.layer ? {} : { cacheScale: 1 / 8 }) });
@@ -218,7 +220,9 @@ export async function runMountDaemon(req: MountRequest, ready: (err: Error | nul
       // Unmounting an already-unmounted path can hang in libfuse: don't wait for it for long.
       await Promise.race([fuse.unmount().catch(() => {}), new Promise((r) => setTimeout(r, 2000).unref())]);
       fs.rmSync(statePath(mnt), { force: true });
+      fs.rmSync(reloadPath(mnt), { force: true });
       layer?.close();
+      if (req.layer?.discard) fs.rmSync(req.layer.dir, { recursive: true, force: true });
       done();
     };
     // Unmounted from outside (umount, fusermount -u): the binding keeps the process, so notice and leave.
@@ -232,7 +236,54 @@ export async function runMountDaemon(req: MountRequest, ready: (err: Error | nul
     process.on('SIGTERM', () => void stop('SIGTERM'));
     process.on('SIGINT', () => void stop('SIGINT'));
     process.on('SIGHUP', () => void stop('SIGHUP'));
+    // A layer was reset, or its owner runs another commit now (requestReload).
+    let reloading = Promise.resolve();
+    if (req.layer) process.on('SIGUSR2', () => { reloading = reloading.then(reload, (e: unknown) => log(`reload failed: ${String(e)}`)); });
   });
+
+  /** Serves the layer and the commit requestReload names as they are now; the kernel forgets what it knew before. */
+  async function reload(): Promise<void> {
+    const now = readReloadRequest(mnt) ?? commit;
+    if (now !== commit) {
+      base.indexWrites.flush();
+      base = await CommitFs.open(repo, now, { verify: opts.verify, log, contentChecked });
+      log(`now serving commit ${now} (was ${commit})`);
+      commit = now;
+    }
+    const old = layer;
+    layer = Layer.open(req.layer!.dir);
+    backend = new OverlayFs(base, layer, log);
+    await fuse!.reload!(backend);
+    old?.close();
+    state.commit = commit;
+    state.reloads = (state.reloads ?? 0) + 1;
+    writeState();
+  }
+}
+
+function readReloadRequest(mnt: string): Checksum | null {
+  try { return fs.readFileSync(reloadPath(mnt), 'utf8').trim() || null; } catch { return null; }
+}
+
+/**
+ * Has the daemon serving a layer at `mountpoint` take it up again, with `commit` beneath it (after
+ * a layer reset, an upgrade or a rollback done under the mount), and resolves once the kernel has
+ * forgotten all that may have changed.
+ */
+export async function requestReload(mountpoint: string, commit: Checksum): Promise<void> {
+  const mnt = resolve(mountpoint);
+  const st = readState(mnt);
+  if (!st || st.pid <= 0 || !isAlive(st.pid)) throw new HacktreeError('MOUNT', `${mnt} is served by no live daemon`);
+  const before = st.reloads ?? 0;
+  atomicWriteFileSync(reloadPath(mnt), `${commit}\n`, false);
+  process.kill(st.pid, 'SIGUSR2');
+  // However busy the machine: a minute, then the mount is called stuck.
+  for (let i = 0; i < 1200; i++) {
+    if ((readState(mnt)?.reloads ?? 0) > before) return;
+    if (!isAlive(st.pid)) break;
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  throw new HacktreeError('MOUNT', `the daemon of ${mnt} did not take up its layer again (log: ${logPath(mnt)})`);
 }
 
 /**

@@ -204,17 +204,4 @@ describe('a layered tree over an in-memory commit', () => {
     await t.mkdir('/var/shared/d', 0o755, { uid: 1000, gid: 100 });
     expect(fs.statSync(join(layer.upper, 'var/shared/d')).mode).toBe(0o42755);
   });
-
-  it('keeps a file unlinked while open reachable by the name that stands for it', async () => {
-    fs.closeSync(await t.create('/var/f', 0o644, ROOT));
-    await t.detach('/var/f', '/var/.fuse_hidden1');
-    expect(await codeOf(t.lookup('/var/f'))).toBe('ENOENT');
-    expect(t.isDetached('/var/.fuse_hidden1')).toBe(true);
-    const e = await t.lookup('/var/.fuse_hidden1');
-    expect(e.where === 'upper' && e.unlinked).toBe(true);
-    expect(await names(t, '/var')).toEqual(['cache', 'lib']);
-    await t.unlink('/var/.fuse_hidden1');
-    expect(t.isDetached('/var/.fuse_hidden1')).toBe(false);
-    expect(fs.readdirSync(layer.hidden)).toEqual([]);
-  });
 });

@@ -123,6 +123,16 @@ describe('inside the writable set', () => {
     expect(names(m('data'))).toContain('base.txt');
   });
 
+  it("keeps a commit directory's inode number when the layer copies it up (tar -C DIR checks it)", () => {
+    const before = fs.statSync(m('var/lib')).ino;
+    fs.writeFileSync(m('var/lib/new-file'), 'x');
+    expect(fs.existsSync(join(upper, 'var/lib'))).toBe(true);
+    expect(fs.statSync(m('var/lib')).ino).toBe(before);
+    const r = run('tar', ['-C', m('var/lib'), '-xf', '-'], { input: spawnSync('tar', ['-C', bb, '-cf', '-', 'etc'], { maxBuffer: 1 << 26 }).stdout });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+  });
+
   it('truncate grows with zeros and shrinks (by path and by fd)', () => {
     const p = m('var/tmp/trunc');
     fs.writeFileSync(p, 'abcdef');

@@ -31,35 +31,22 @@ const BASE_LINKS: Record<string, string> = { k1: 'kkk\n', k2: 'kkk\n', k3: 'kkk\
 /** scenario → line label → why the root's mount still answers otherwise. */
 const KNOWN: Record<string, Record<string, string>> = {
   ctime: {
-    'chown -1 -1': 'the kernel sends FUSE no setattr for chown(-1, -1), and the path-based core calls no op for an empty one',
+    'chown -1 -1': 'the kernel sends FUSE no setattr at all for chown(-1, -1): ext4 moves ctime, nothing reaches the daemon',
   },
   chown: {
     'write by 1000 to 0o2767': "FUSE's kernel side drops setgid on write only with g+x (fuse_setattr), not by the VFS rule for callers outside the group",
     'truncate by 1000 of 0o2767': 'as for writes: the kernel asks FUSE to drop setgid only with g+x',
-  },
-  remove: {
-    'open dir after rmdir': "libfuse's path API forgets a removed directory's node: fstat of it gives ESTALE (the low-level core keeps the inode)",
-  },
-  rename: {
-    'RENAME_NOREPLACE to new': 'the path-based core refuses rename flags (EINVAL); Backend.rename takes them, for the low-level core to pass',
-    'RENAME_EXCHANGE': 'as RENAME_NOREPLACE',
   },
   baselinks: {
     'link k4 to k1': "a commit's paths of one content object are one inode (as in an ostree checkout), but identical files are not links someone made: a copy-up (here for link()) gives the copied name an inode of its own rather than copying every name up and changing them all",
     'write through k2': 'as above: the written name leaves the inode, the others keep it and count one link less',
     'content of k1': 'as above',
   },
-  sparse: {
-    'SEEK_DATA from 1 MiB': "FUSE_LSEEK is not answered (ENOSYS), so the kernel takes the whole file for data; answering needs lseek(SEEK_DATA/SEEK_HOLE) on the layer's descriptor, which node:fs lacks",
-    'SEEK_HOLE from 0': 'as above',
-    'fallocate 1 MiB': 'the path-based core has no fallocate op (EOPNOTSUPP); OverlayFs.fallocate does it, for the low-level core to call',
-    'fallocate KEEP_SIZE': 'as above',
-  },
   misc: {
-    'O_TMPFILE': 'the path-based core has no tmpfile op (EOPNOTSUPP: programs fall back to a named file)',
+    'O_TMPFILE': "bookworm's libfuse 3.14 has no tmpfile op (EOPNOTSUPP: programs fall back to a named file)",
   },
   limits: {
-    'mkdir 30 levels of 200 bytes': 'the path-based core passes whole paths and refuses those past PATH_MAX (the low-level core passes names)',
+    'mkdir 30 levels of 200 bytes': 'the kernel passes names, but the layer works on whole paths through node:fs, which refuses those past PATH_MAX',
   },
   truncate: {
     'explicit ns': 'node:fs sets times as a double of seconds: nanoseconds are rounded off',

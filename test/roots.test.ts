@@ -209,7 +209,6 @@ describe('a busybox root', () => {
   });
 
   it('layer reset drops changes (the root unmounted), per path or all', () => {
-    expect(Hr('layer', 'reset', 'bb').stderr).toMatch(/is mounted/);
     H('root', 'umount', 'bb');
     H('layer', 'reset', 'bb', '/etc/shadow');
     expect(H('layer', 'diff', 'bb')).not.toMatch(/\/etc\/shadow$/m);

@@ -13,7 +13,7 @@ import type { DirTree } from '../store/objects/dirtree.js';
 import type { FileMeta } from '../store/objects/file-header.js';
 import type { ObjectInfo, ObjectStamp } from '../store/modes/storage.js';
 import { isLnk, S_IFMT } from '../store/objects/types.js';
-import { FuseError, type DirListing, type Stat, type StatFs } from './binding.js';
+import { FuseError, type DirListing, type Stat, type StatFs } from './types.js';
 import type { ReadBackend } from './backend.js';
 import { inodeOf, linkedFileInode } from './inode.js';
 import { ContentReader } from './content-reader.js';

@@ -10,7 +10,7 @@ import { LayerError } from './errors.js';
 import { parentOf } from './layer.js';
 import type { MetaOverride } from './layer-db.js';
 import type { Entry, Lookup, UpperEntry } from './lookup.js';
-import { metaOf } from './meta-changes.js';
+import { fsTime, metaOf } from './meta-changes.js';
 
 export class CopyUp<N extends BaseNode> {
   private nextTmp = 1;
@@ -89,6 +89,6 @@ function applyMeta(p: string, m: MetaOverride, isLink: boolean): void {
   fs.lchownSync(p, m.uid, m.gid);
   if (!isLink) fs.chmodSync(p, m.mode & 0o7777);
   for (const [k, v] of m.xattrs) xattr.setAttributeSync(p, k, v);
-  const mt = (m.mtime ?? 0) / 1000, at = (m.atime ?? m.mtime ?? 0) / 1000;
+  const mt = fsTime(m.mtime ?? 0), at = fsTime(m.atime ?? m.mtime ?? 0);
   if (isLink) fs.lutimesSync(p, at, mt); else fs.utimesSync(p, at, mt);
 }

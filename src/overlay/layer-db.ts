@@ -92,4 +92,13 @@ export class LayerDb {
   }
 
   close(): void { this.db.close(); }
+
+  /**
+   * Copies the database at `from` to `to` as one consistent state, also while the daemon
+   * that owns it writes; read-only, so `from` is left exactly as it was.
+   */
+  static async snapshot(from: string, to: string): Promise<void> {
+    const src = new Database(from, { readonly: true, fileMustExist: true, timeout: 10_000 });
+    try { await src.backup(to); } finally { src.close(); }
+  }
 }

@@ -17,8 +17,6 @@ const isBelow = (p: string, dir: string): boolean => p === dir || (dir === '/' ?
 
 export class Layer {
   readonly upper: string;
-  /** Files unlinked while open: out of the tree, kept until their last close (emptied at mount). */
-  readonly hidden: string;
   /**
    * Where copy-ups make their copy before renaming it into upper/ (as overlayfs's workdir):
    * the directory it goes to changes only by that rename, and a copy a dead daemon left
@@ -35,7 +33,6 @@ export class Layer {
 
   private constructor(readonly dir: string) {
     this.upper = join(dir, 'upper');
-    this.hidden = join(dir, 'hidden');
     this.work = join(dir, 'work');
     fs.mkdirSync(this.upper, { recursive: true });
     this.db = new LayerDb(join(dir, 'layer.db'));
@@ -49,11 +46,12 @@ export class Layer {
   static open(dir: string, opts: { scanUpper?: boolean; forMount?: boolean } = {}): Layer {
     const l = new Layer(dir);
     if (opts.forMount) {
-      // Nothing has these open any more: the mount that did is gone.
-      for (const d of [l.hidden, l.work]) {
-        fs.rmSync(d, { recursive: true, force: true });
-        fs.mkdirSync(d);
-      }
+      // Files unlinked while open, kept there by the path-API core until their last close
+      // (before 0.2): nothing has them open any more.
+      fs.rmSync(join(dir, 'hidden'), { recursive: true, force: true });
+      // A copy a daemon that died left half-made.
+      fs.rmSync(l.work, { recursive: true, force: true });
+      fs.mkdirSync(l.work);
       l.dropVolatile();
     }
     if (opts.scanUpper !== false) l.scanUpper();
