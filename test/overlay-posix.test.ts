@@ -256,6 +256,18 @@ describe('inside the writable set', () => {
     expect(fs.readFileSync(m('etc/passwd'), 'utf8')).toMatch(/^root:x:0:0:/);
   });
 
+  it('chmod and chown leave mtime exactly as it was, to the nanosecond', () => {
+    for (const p of [m('var/tmp/mt-dir'), m('var/tmp/mt-file')]) {
+      if (p.endsWith('dir')) fs.mkdirSync(p); else fs.writeFileSync(p, 'x');
+      const mtime = (): bigint => fs.statSync(p, { bigint: true }).mtimeNs;
+      const before = mtime();
+      fs.chmodSync(p, 0o700);
+      expect(mtime(), `${p} after chmod`).toBe(before);
+      fs.chownSync(p, 0, 1000);
+      expect(mtime(), `${p} after chown`).toBe(before);
+    }
+  });
+
   it('chmod, with setuid, setgid and sticky bits', () => {
     const f = m('var/tmp/modes');
     fs.writeFileSync(f, '#!/bin/sh\n');
