@@ -8,17 +8,17 @@
 // the daemon reports the mount ready on a pipe. The daemon serves the mount from its
 // own event loop and never touches the mount itself.
 import fs from 'node:fs';
-import os from 'node:os';
-import { join, resolve } from 'node:path';
-import { spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { resolve } from 'node:path';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { HacktreeError, UsageError } from './errors.js';
 import { Repo, type RepoOptions } from './store/repo.js';
 import type { Checksum } from './store/checksum.js';
 import { HACKTREE_FSTYPE, readMountsSync } from './fuse/mountinfo.js';
-import type { LazyFetchStats } from './store/remote/lazy-fetcher.js';
 import { atomicWriteFileSync } from './store/durable.js';
+import { isAlive, logPath, readState, readSupervisor, reloadPath, runDir, statePath, supervisorPath, type DaemonDeath, type MountState } from './mount-state.js';
+
+export { logPath, reloadPath, runDir, statePath, type MountState } from './mount-state.js';
 
 export interface MountOptionsParsed {
   verify: boolean;
@@ -47,31 +47,6 @@ export function parseMountOptions(list: string[]): MountOptionsParsed {
     else out.extra.push(opt);
   }
   return out;
-}
-
-/** Where a mount's pid and log live: tmpfs, gone at reboot like the mount itself. */
-export function runDir(): string {
-  const base = process.env.HACKTREE_RUN_DIR
-    ?? (process.getuid?.() === 0 ? '/run/hacktree' : join(process.env.XDG_RUNTIME_DIR ?? os.tmpdir(), `hacktree-${process.getuid?.()}`));
-  return join(base, 'mounts');
-}
-
-const keyOf = (mnt: string): string => createHash('sha256').update(mnt).digest('hex').slice(0, 16);
-
-/** `root` and `sysroot` are the labels of a layer's owner (see MountRequest.layer); `layer` its directory. */
-export interface MountState {
-  pid: number; mountpoint: string; repo: string; commit: Checksum; rev: string; started: string; layer?: string; root?: string; sysroot?: string;
-  /** A lazy mount's remote and what it has fetched so far (rewritten as it changes). */
-  lazy?: { remote: string } & LazyFetchStats;
-  /** A layer's daemon: how many times it has taken up its layer and commit again (requestReload). */
-  reloads?: number;
-}
-
-export function statePath(mnt: string): string { return join(runDir(), `${keyOf(mnt)}.json`); }
-export function logPath(mnt: string): string { return join(runDir(), `${keyOf(mnt)}.log`); }
-
-function readState(mnt: string): MountState | null {
-  try { return JSON.parse(fs.readFileSync(statePath(mnt), 'utf8')) as MountState; } catch { return null; }
 }
 
 function checkMountpoint(mnt: string, nonempty: boolean): void {
@@ -127,6 +102,8 @@ export function prepareMount(req: MountRequest, repoOptions: RepoOptions = {}): 
 
 /** The daemon's own entry: it loads what serving needs, not the command line's modules. */
 const DAEMON_MAIN = fileURLToPath(new URL('./daemon-main.js', import.meta.url));
+/** The command line's entry, which runs a mount's supervisor (`mount -f --supervise`). */
+const CLI_MAIN = fileURLToPath(new URL('./cli/main.js', import.meta.url));
 
 /**
  * A commit's daemon holds little that lives (~12 MB of heap after a walk of 139,000 entries)
@@ -145,9 +122,12 @@ const COMMIT_DAEMON_NODE_FLAGS = ['--max-semi-space-size=1', '--heap-growing-per
  * daemon-main.ts with the options of `hacktree mount -f`, the commit's checksum for REV and
  * the rest of the request in the hidden options (mountCommandRequest reads them back).
  */
-export function daemonArgv(req: MountRequest, mnt: string): string[] {
+export function daemonArgv(req: MountRequest, mnt: string, supervise = false): string[] {
   return [
-    ...(req.layer ? [] : COMMIT_DAEMON_NODE_FLAGS), ...process.execArgv, DAEMON_MAIN, '--repo', req.repoPath, '--ready-fd', String(DAEMON_READY_FD),
+    // The supervisor is `hacktree mount -f --supervise` (mount-supervisor.ts), which starts the daemon.
+    ...(supervise ? [...process.execArgv, CLI_MAIN, '--repo', req.repoPath, 'mount', '-f', '--supervise']
+      : [...(req.layer ? [] : COMMIT_DAEMON_NODE_FLAGS), ...process.execArgv, DAEMON_MAIN, '--repo', req.repoPath]),
+    '--ready-fd', String(DAEMON_READY_FD),
     ...req.options.flatMap((x) => ['-o', x]),
     ...(req.rev && req.rev !== req.commit ? ['--label', req.rev] : []),
     ...(req.layer ? ['--layer', req.layer.dir, '--layer-root', req.layer.root, '--layer-sysroot', req.layer.sysroot, ...(req.layer.discard ? ['--layer-discard'] : [])] : []),
@@ -171,8 +151,6 @@ export function mountCommandRequest(repoPath: string, commit: Checksum, rev: str
 
 const DAEMON_READY_FD = 3;
 
-export const reloadPath = (mnt: string): string => join(runDir(), `${keyOf(mnt)}.reload`);
-
 /**
  * Has the daemon serving a layer at `mountpoint` take it up again, with `commit` beneath it (after
  * a layer reset, an upgrade or a rollback done under the mount), and resolves once the kernel has
@@ -194,36 +172,50 @@ export async function requestReload(mountpoint: string, commit: Checksum): Promi
   throw new HacktreeError('MOUNT', `the daemon of ${mnt} did not take up its layer again (log: ${logPath(mnt)})`);
 }
 
-/** Starts the daemon in the background; resolves once the mount is ready. */
-export async function mountInBackground(req: MountRequest): Promise<{ commit: Checksum; mnt: string }> {
-  const { mnt } = prepareMount(req);
+/**
+ * Starts the daemon (or, with `supervise`, its supervisor) as a child writing to the mount's
+ * log; `answer` resolves to its first line on the ready pipe ('ready', or 'error: ...').
+ */
+export function startDaemon(req: MountRequest, mnt: string, o: { supervise: boolean; detached: boolean }): { child: ChildProcess; answer: Promise<string> } {
   fs.mkdirSync(runDir(), { recursive: true });
   const logFd = fs.openSync(logPath(mnt), 'a');
-  const commit = req.commit;
-  const child = spawn(process.execPath, daemonArgv(req, mnt), {
-    detached: true,
+  const child = spawn(process.execPath, daemonArgv(req, mnt, o.supervise), {
+    detached: o.detached,
     // Object reads and xattr lookups wait in libuv's pool: give a cold disk more of them in flight.
     env: { UV_THREADPOOL_SIZE: '16', ...process.env },
     // The pipe is fd DAEMON_READY_FD in the child.
     stdio: ['ignore', logFd, logFd, 'pipe'],
   });
   fs.closeSync(logFd);
-  const pipe = child.stdio[DAEMON_READY_FD] as NodeJS.ReadableStream;
-  const answer = await new Promise<string>((res) => {
+  const pipe = child.stdio[DAEMON_READY_FD] as NodeJS.ReadableStream & { destroy(): void };
+  const answer = new Promise<string>((res) => {
     let buf = '';
     pipe.on('data', (d: Buffer) => { buf += d.toString(); if (buf.includes('\n')) res(buf); });
     pipe.on('end', () => res(buf || 'error: the mount daemon exited before the mount was ready\n'));
     child.on('exit', (code) => res(buf || `error: the mount daemon exited with code ${code} before the mount was ready\n`));
-  });
-  if (!answer.startsWith('ready')) {
-    throw new HacktreeError('MOUNT', `${answer.replace(/^error: /, '').trim()} (log: ${logPath(mnt)})`);
-  }
-  (pipe as NodeJS.ReadableStream & { destroy(): void }).destroy();
-  child.unref();
-  return { commit, mnt };
+  }).finally(() => pipe.destroy());
+  return { child, answer };
 }
 
-export function listMounts(): Array<MountState & { alive: boolean }> {
+/**
+ * Starts the mount in the background, under a supervisor (mount-supervisor.ts) that starts
+ * the daemon and mounts again if it dies; resolves once the mount is ready.
+ */
+export async function mountInBackground(req: MountRequest): Promise<{ commit: Checksum; mnt: string }> {
+  const { mnt } = prepareMount(req);
+  const { child, answer } = startDaemon(req, mnt, { supervise: true, detached: true });
+  const a = await answer;
+  if (!a.startsWith('ready')) {
+    throw new HacktreeError('MOUNT', `${a.replace(/^error: /, '').trim()} (log: ${logPath(mnt)})`);
+  }
+  child.unref();
+  return { commit: req.commit, mnt };
+}
+
+/** A listed mount: its daemon's state, whether the daemon lives, and what its supervisor saw. */
+export type ListedMount = MountState & { alive: boolean; supervisor?: { pid: number; alive: boolean }; deaths?: DaemonDeath[] };
+
+export function listMounts(): ListedMount[] {
   return readMountsSync()
     .filter((m) => m.fstype === HACKTREE_FSTYPE)
     .map((m) => {
@@ -231,43 +223,45 @@ export function listMounts(): Array<MountState & { alive: boolean }> {
       const colon = m.source.lastIndexOf(':');
       const fallback = { pid: 0, mountpoint: m.mountpoint, repo: m.source.slice(0, colon), commit: m.source.slice(colon + 1), rev: '', started: '' };
       const st = s ?? fallback;
-      return { ...st, alive: st.pid > 0 && isAlive(st.pid) };
+      const sup = readSupervisor(m.mountpoint);
+      return {
+        ...st, alive: st.pid > 0 && isAlive(st.pid),
+        ...(sup ? { supervisor: { pid: sup.pid, alive: isAlive(sup.pid) }, deaths: sup.deaths } : {}),
+      };
     });
 }
 
 /** The mount serving the layer at `dir`, if any (only one whose daemon lives, unless `alive` is false). */
-export function findLayerMount(dir: string, alive = true): (MountState & { alive: boolean }) | undefined {
+export function findLayerMount(dir: string, alive = true): ListedMount | undefined {
   const d = resolve(dir);
   return listMounts().find((m) => m.layer === d && (!alive || m.alive));
 }
 
-/** A daemon that was killed may linger as a zombie until it is reaped: that counts as dead. */
-function isAlive(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
+/** fusermount -u (-z: lazily, detaching it even while in use); the tool's result. */
+export function fusermountU(mnt: string, lazy: boolean): { ok: boolean; why: string } {
+  const tool = fs.existsSync('/usr/bin/fusermount3') ? 'fusermount3' : 'fusermount';
+  const r = spawnSync(tool, ['-u', ...(lazy ? ['-z'] : []), mnt], { encoding: 'utf8' });
+  return { ok: r.status === 0, why: (r.stderr || r.error?.message || '').trim() };
 }
 
-/** Unmounts a hacktree mount, also one whose daemon died, and stops its daemon. */
+/** Unmounts a hacktree mount, also one whose daemon died, and stops its daemon and supervisor. */
 export async function unmount(mountpoint: string, opts: { lazy?: boolean } = {}): Promise<void> {
   const mnt = resolve(mountpoint);
   const entry = readMountsSync().find((m) => m.mountpoint === mnt);
   if (!entry) throw new HacktreeError('MOUNT', `${mnt} is not mounted`);
   if (entry.fstype !== HACKTREE_FSTYPE) throw new HacktreeError('MOUNT', `${mnt} is not a hacktree mount (it is ${entry.fstype})`);
   const state = readState(mnt);
-  const tool = fs.existsSync('/usr/bin/fusermount3') ? 'fusermount3' : 'fusermount';
-  const r = spawnSync(tool, ['-u', ...(opts.lazy ? ['-z'] : []), mnt], { encoding: 'utf8' });
-  if (r.status !== 0) {
-    const why = (r.stderr || r.error?.message || '').trim();
-    if (/busy/i.test(why)) throw new HacktreeError('MOUNT', `${mnt} is busy (a process uses it); close it, or unmount lazily with --lazy`);
-    throw new HacktreeError('MOUNT', `cannot unmount ${mnt}: ${why}`);
+  const r = fusermountU(mnt, opts.lazy ?? false);
+  if (!r.ok) {
+    if (/busy/i.test(r.why)) throw new HacktreeError('MOUNT', `${mnt} is busy (a process uses it); close it, or unmount lazily with --lazy`);
+    throw new HacktreeError('MOUNT', `cannot unmount ${mnt}: ${r.why}`);
   }
-  if (state && state.pid > 0 && isAlive(state.pid)) {
-    try { process.kill(state.pid, 'SIGTERM'); } catch { /* gone */ }
-    for (let i = 0; i < 50 && isAlive(state.pid); i++) await new Promise((r2) => setTimeout(r2, 100));
+  // The supervisor first: it must not take the daemon's leaving for a death and mount again.
+  const pids = [readSupervisor(mnt)?.pid, state?.pid].filter((p): p is number => p !== undefined && p > 0 && isAlive(p));
+  for (const pid of pids) {
+    try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ }
   }
+  for (let i = 0; i < 50 && pids.some(isAlive); i++) await new Promise((r2) => setTimeout(r2, 100));
   fs.rmSync(statePath(mnt), { force: true });
+  fs.rmSync(supervisorPath(mnt), { force: true });
 }

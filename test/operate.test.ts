@@ -259,8 +259,10 @@ describe('status and the path from CLI to daemon', () => {
     expect(human).toMatch(new RegExp(`^r +${v2.slice(0, 12)} +os-next +- +${v1.slice(0, 12)} .*${mntOf('r')} \\(daemon \\d+\\)$`, 'm'));
     expect(human).toMatch(/^MOUNTPOINT +COMMIT +REV +ROOT +DAEMON$/m);
     expect(human).toMatch(/^refs: 3 local branches/m);
-    // A daemon that died shows as dead.
+    // A daemon that died, its supervisor with it (else it mounts again), shows as dead.
     const pid = r.mount!.pid;
+    const sup = (JSON.parse(H('mounts', '--json')) as Array<{ pid: number; supervisor?: { pid: number } }>).find((x) => x.pid === pid)!.supervisor!.pid;
+    process.kill(sup, 'SIGKILL');
     process.kill(pid, 'SIGKILL');
     for (let i = 0; i < 50 && fs.existsSync(`/proc/${pid}/stat`) && !/\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8')); i++) spawnSync('sleep', ['0.1']);
     const after = JSON.parse(H('status', '--json')) as { roots: Array<{ name: string; mount: { alive: boolean } | null }> };

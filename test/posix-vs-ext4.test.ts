@@ -9,9 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { htOk, requireRoot, requireTool, sh, ROOT } from './helpers/cli.js';
+import { requireRoot, requireTool, sh, ROOT } from './helpers/cli.js';
 import { scratch } from './helpers/tmp.js';
 import { forceUnmount, requireFuse } from './helpers/mounts.js';
+import { mountBusyboxRoot, requireDiskReference } from './helpers/busybox-root.js';
 
 const s = scratch('hacktree-posix-ext4-');
 const bb = join(s.dir, 'bb');
@@ -20,7 +21,6 @@ const mnt = join(s.dir, 'mnt');
 const ref = join(s.dir, 'ref');
 const PY = '/usr/bin/python3';
 const PROBE = join(ROOT, 'test', 'helpers', 'posix-probe.py');
-const H = (args: string[]): string => htOk(['--sysroot', sys, ...args]);
 
 /** Files the commit has for the 'basefiles' scenario (name → mode), as posix-probe.py's BASE_FILES. */
 const BASE_FILES: Record<string, number> = { c1: 0o644, c2: 0o4755, c3: 0o2755, c4: 0o644, c5: 0o644, c6: 0o600, c7: 0o644, c8: 0o644 };
@@ -96,8 +96,7 @@ beforeAll(() => {
   requireTool('busybox', 'busybox-static');
   requireTool(PY, 'python3');
   fs.chmodSync(s.dir, 0o755); // uid 1000 must reach both sides
-  const fsType = sh('stat', ['-f', '-c', '%T', s.dir]).trim();
-  if (!['ext2/ext3', 'tmpfs'].includes(fsType)) throw new Error(`the reference directory ${s.dir} must be on ext4 or tmpfs, not ${fsType} (set HACKTREE_TEST_TMP)`);
+  requireDiskReference(s.dir);
   sh(join(ROOT, 'scripts', 'make-busybox-root.sh'), [bb]);
   fs.mkdirSync(join(bb, 'data', 'bf'), { recursive: true });
   for (const [n, mode] of Object.entries(BASE_FILES)) {
@@ -107,12 +106,8 @@ beforeAll(() => {
   fs.mkdirSync(join(bb, 'data', 'bl'));
   for (const [n, content] of Object.entries(BASE_LINKS)) fs.writeFileSync(join(bb, 'data', 'bl', n), content);
   fs.mkdirSync(join(bb, 'var', 'tmp'), { recursive: true });
-  H(['init']);
-  H(['commit', '-b', 'bb', bb]);
-  H(['root', 'create', 'r', 'bb', '--writable', '/data/**']);
-  fs.mkdirSync(mnt);
   fs.mkdirSync(ref);
-  H(['root', 'mount', 'r', mnt]);
+  mountBusyboxRoot(bb, sys, mnt, ['--writable', '/data/**']);
 });
 
 afterAll(() => {

@@ -13,7 +13,7 @@ enum { E_NODE, E_ENTRY_TO, E_ATTR_TO, E_INO, E_MODE, E_NLINK, E_UID, E_GID, E_RD
 
 #define CHECK(call) do { if ((call) != napi_ok) { napi_throw_error(env, NULL, #call " failed"); return NULL; } } while (0)
 
-static void time_of(double ms, struct timespec *ts) {
+void ll_time_of(double ms, struct timespec *ts) {
   int64_t whole = (int64_t) ms;
   double frac = ms - (double) whole;
   int64_t s = whole / 1000, r = whole % 1000;
@@ -39,9 +39,9 @@ static void entry_of(const double *v, struct fuse_entry_param *e, uint64_t gener
   st->st_size = (off_t) v[E_SIZE];
   st->st_blocks = (blkcnt_t) v[E_BLOCKS];
   st->st_blksize = (blksize_t) v[E_BLKSIZE];
-  time_of(v[E_ATIME], &st->st_atim);
-  time_of(v[E_MTIME], &st->st_mtim);
-  time_of(v[E_CTIME], &st->st_ctim);
+  ll_time_of(v[E_ATIME], &st->st_atim);
+  ll_time_of(v[E_MTIME], &st->st_mtim);
+  ll_time_of(v[E_CTIME], &st->st_ctim);
   if (v[E_STABLE] == 1 && v[E_NODE] != 0) ll_fact_add((uint64_t) v[E_NODE], FACT_STABLE, st, generation);
 }
 

@@ -89,8 +89,8 @@ export class CommitFs implements ReadBackend {
   readonly content: ContentReader;
   /** Verified marks and tree stats, written to the repo's index in batches. */
   readonly indexWrites: DeferredIndexWrites;
-  /** Directories have the commit's time; files and symlinks mtime 0, like an ostree checkout's. */
-  private readonly dirTimeMs: number;
+  /** Directories have the commit's time; files and symlinks mtime 0, like an ostree checkout's (see BaseTree.dirTimeMs). */
+  readonly dirTimeMs: number;
 
   /**
    * Regular files with several paths in the commit: each is one inode (numbered by its

@@ -81,13 +81,14 @@ export class LayerDb {
   }
   removeMeta(path: string): void { this.st.delMeta.run(path); }
 
-  /** Removes every record at or below `path` ('/' clears the layer). */
-  clearBelow(path: string): void {
+  /** Removes every record at or below `path` ('/' clears the layer); `whiteout`: then whites `path` out, in the same transaction. */
+  clearBelow(path: string, whiteout = false): void {
     this.db.transaction(() => {
       for (const t of ['whiteout', 'opaque', 'meta']) {
         if (path === '/') this.db.exec(`DELETE FROM ${t}`);
         else this.db.prepare(`DELETE FROM ${t} WHERE path = ? OR substr(path, 1, ?) = ?`).run(path, path.length + 1, `${path}/`);
       }
+      if (whiteout) this.st.addWhiteout.run(path);
     })();
   }
 

@@ -202,12 +202,28 @@ export class LayeredTree<N extends BaseNode> {
 
   /** Deletes an entry: its upper copy goes, and a base entry behind it is whited out. */
   private async remove(e: Entry<N>): Promise<void> {
+    const baseShowed = await this.look.baseShows(e.path);
     if (e.where === 'upper') {
+      // The whiteout first (it hides only the commit's entry, not the upper one): a crash
+      // between the two must not bring the commit's entry back in place of the deleted one.
+      if (baseShowed) this.layer.addWhiteout(e.path);
       const p = this.layer.upperPath(e.path);
       if (e.st.isDirectory()) await fs.promises.rm(p, { recursive: true });
       else fs.unlinkSync(p);
+    } else {
+      // A whiteout changes no directory in upper/, but the parent lost a name all the same.
+      await this.dirChanged(parentOf(e.path));
     }
-    await nameRemoved(this.look, e.path, isDirEntry(e));
+    nameRemoved(this.look, e.path, isDirEntry(e), baseShowed);
+  }
+
+  /** Moves a directory's mtime and ctime to now, as a disk does when one of its names goes (made real in upper/ first). */
+  private async dirChanged(dir: string): Promise<void> {
+    await this.copier.ensureUpperDir(dir);
+    const p = this.layer.upperPath(dir);
+    const st = fs.statSync(p);
+    // utimes also stamps ctime.
+    fs.utimesSync(p, st.atimeMs / 1000, Date.now() / 1000);
   }
 
   /** rename(2), and renameat2(2) with RENAME_NOREPLACE or RENAME_EXCHANGE in `flags`. */
@@ -274,8 +290,11 @@ export class LayeredTree<N extends BaseNode> {
     const dstBaseHad = await this.look.baseShows(to);
     const dstWasUpperDir = dst?.where === 'upper' && dst.st.isDirectory();
     if (dstWasUpperDir) fs.rmdirSync(this.layer.upperPath(to));
+    // As in remove: the commit's entry at `from` is hidden before its upper copy leaves.
+    const srcBaseHad = await this.look.baseShows(from);
+    if (srcBaseHad) this.layer.addWhiteout(from);
     fs.renameSync(this.layer.upperPath(up.path), this.layer.upperPath(to));
-    await nameMoved(this.look, from, to, { srcIsDir, dstWasUpperDir, dstBaseHad });
+    nameMoved(this.look, from, to, { srcIsDir, dstWasUpperDir, dstBaseHad, srcBaseHad });
   }
 
   // --- metadata ---------------------------------------------------------------------
