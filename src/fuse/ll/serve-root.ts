@@ -189,10 +189,16 @@ export async function serveRoot(first: Backend, mountpoint: string, o: ServeOpti
     const max = Math.max(1, Math.floor(nums[Num.Size]! / (plus ? 152 : 32)) + 1);
     const names = d.names.slice(from, from + max);
     const out = new Float64Array(names.length * ENTRY_FIELDS);
-    // "." and ".." take no node: the kernel makes no dentries of them.
+    // "." and ".." take no node: the kernel makes no dentries of them. The listing is as of
+    // opendir: by now a writer may have made, removed or replaced any of its names, and an entry
+    // with a node would have the kernel (and the node table) take that old state for the name's
+    // current one. So only a commit's entry that neither knows yet gets a node; the rest go as
+    // plain names (node 0), which the kernel looks up when it needs them.
     const made = names.map((name, i): Node | undefined => {
       const st = d.stats[from + i]!;
-      const n = plus && name !== '.' && name !== '..' ? nodes.nodeFor(childOf(d.path, name), st) : undefined;
+      const path = childOf(d.path, name);
+      const fresh = plus && name !== '.' && name !== '..' && st.dev === STABLE_CONTENT && !nodes.atPath(path);
+      const n = fresh ? nodes.nodeFor(path, st) : undefined;
       entryOf(out, i * ENTRY_FIELDS, n?.id ?? 0, st);
       return n;
     });
