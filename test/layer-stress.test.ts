@@ -13,19 +13,14 @@ import fs from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { htOk, requireRoot, requireTool, sh, ROOT } from './helpers/cli.js';
-import { scratch } from './helpers/tmp.js';
 import { forceUnmount, requireFuse } from './helpers/mounts.js';
-import { mountBusyboxRoot, requireDiskReference } from './helpers/busybox-root.js';
+import { comparisonDirs, mountBusyboxRoot, requireDiskReference } from './helpers/busybox-root.js';
 
 const CI_SECONDS = 20;
 const SECONDS = Number(process.env.HACKTREE_STRESS_SECONDS ?? CI_SECONDS);
 const WORKERS = Number(process.env.HACKTREE_STRESS_WORKERS ?? 6);
 
-const s = scratch('hacktree-stress-');
-const bb = join(s.dir, 'bb');
-const sys = join(s.dir, 'sys');
-const mnt = join(s.dir, 'mnt');
-const ref = join(s.dir, 'ref');
+const { s, bb, sys, mnt, ref } = comparisonDirs('hacktree-stress-');
 const PY = '/usr/bin/python3';
 const RUNNER = join(ROOT, 'test', 'helpers', 'model-ops.py');
 const H = (args: string[]): string => htOk(['--sysroot', sys, ...args]);

@@ -14,9 +14,8 @@ import fs from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { HACKTREE, requireRoot, requireTool, sh, ROOT } from './helpers/cli.js';
-import { scratch } from './helpers/tmp.js';
 import { forceUnmount, requireFuse } from './helpers/mounts.js';
-import { mountBusyboxRoot, requireDiskReference } from './helpers/busybox-root.js';
+import { comparisonDirs, mountBusyboxRoot, requireDiskReference } from './helpers/busybox-root.js';
 
 /** Enough to meet every op on every kind of start in a few minutes of CI. */
 const CI_SEQUENCES = 2000;
@@ -30,11 +29,7 @@ const TEMPLATES = REPLAY ? ((JSON.parse(REPLAY) as { template?: number }).templa
 /** About one sequence in this many unmounts and mounts the root in its middle. */
 const REMOUNT_EVERY = 150;
 
-const s = scratch('hacktree-model-');
-const bb = join(s.dir, 'bb');
-const sys = join(s.dir, 'sys');
-const mnt = join(s.dir, 'mnt');
-const ref = join(s.dir, 'ref');
+const { s, bb, sys, mnt, ref } = comparisonDirs('hacktree-model-');
 const PY = '/usr/bin/python3';
 const RUNNER = join(ROOT, 'test', 'helpers', 'model-ops.py');
 

@@ -10,15 +10,10 @@ import fs from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { requireRoot, requireTool, sh, ROOT } from './helpers/cli.js';
-import { scratch } from './helpers/tmp.js';
 import { forceUnmount, requireFuse } from './helpers/mounts.js';
-import { mountBusyboxRoot, requireDiskReference } from './helpers/busybox-root.js';
+import { comparisonDirs, mountBusyboxRoot, requireDiskReference } from './helpers/busybox-root.js';
 
-const s = scratch('hacktree-posix-ext4-');
-const bb = join(s.dir, 'bb');
-const sys = join(s.dir, 'sys');
-const mnt = join(s.dir, 'mnt');
-const ref = join(s.dir, 'ref');
+const { s, bb, sys, mnt, ref } = comparisonDirs('hacktree-posix-ext4-');
 const PY = '/usr/bin/python3';
 const PROBE = join(ROOT, 'test', 'helpers', 'posix-probe.py');
 

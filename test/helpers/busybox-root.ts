@@ -1,7 +1,9 @@
 // A sysroot with one root, 'r', on a busybox commit, mounted: what the tests of the
 // writable layer against a disk file system start from.
 import fs from 'node:fs';
+import { join } from 'node:path';
 import { htOk, sh } from './cli.js';
+import { scratch } from './tmp.js';
 
 /** The directory the answers of a disk are taken from must be on one: ext4 or tmpfs. */
 export function requireDiskReference(dir: string): void {
@@ -20,4 +22,10 @@ export function mountBusyboxRoot(bb: string, sys: string, mnt: string, createArg
   H(['root', 'create', 'r', 'bb', ...createArgs]);
   fs.mkdirSync(mnt);
   H(['root', 'mount', 'r', mnt]);
+}
+
+/** The places a disk-comparison test uses, in a new scratch directory: the root's tree, sysroot, mountpoint and the disk reference. */
+export function comparisonDirs(prefix: string): { s: ReturnType<typeof scratch>; bb: string; sys: string; mnt: string; ref: string } {
+  const s = scratch(prefix);
+  return { s, bb: join(s.dir, 'bb'), sys: join(s.dir, 'sys'), mnt: join(s.dir, 'mnt'), ref: join(s.dir, 'ref') };
 }
