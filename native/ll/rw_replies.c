@@ -3,6 +3,9 @@
 // answer is sent from the event loop under reply_lock, so none reaches a stopped session.
 #include "ll.h"
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -13,15 +16,45 @@ enum { E_NODE, E_ENTRY_TO, E_ATTR_TO, E_INO, E_MODE, E_NLINK, E_UID, E_GID, E_RD
 
 #define CHECK(call) do { if ((call) != napi_ok) { napi_throw_error(env, NULL, #call " failed"); return NULL; } } while (0)
 
+// Rounded to the nearest nanosecond, not cut: a time set from ms (setTimes) and read back
+// through node's mtimeMs must come out as the same timespec, and a double of ms is a hair
+// below the whole nanosecond it stands for as often as above it.
 void ll_time_of(double ms, struct timespec *ts) {
   int64_t whole = (int64_t) ms;
   double frac = ms - (double) whole;
   int64_t s = whole / 1000, r = whole % 1000;
   if (r < 0) { s--; r += 1000; } // before 1970
+  int64_t ns = r * 1000000 + llround(frac * 1e6);
+  if (ns < 0) { s--; ns += 1000000000; }
+  if (ns > 999999999) { s++; ns -= 1000000000; }
   ts->tv_sec = s;
-  ts->tv_nsec = r * 1000000 + (long) (frac * 1e6);
-  if (ts->tv_nsec < 0) ts->tv_nsec = 0;
-  if (ts->tv_nsec > 999999999) ts->tv_nsec = 999999999;
+  ts->tv_nsec = ns;
+}
+
+// setTimes(path, atimeMs, mtimeMs, nofollow) → 0 or an errno: utimensat with the times as
+// ll_time_of reads them (NaN: UTIME_OMIT, Infinity: UTIME_NOW). node:fs cannot do this: it
+// has no OMIT, and libuv cuts what it sets to microseconds, so a time put back moved.
+static napi_value js_set_times(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4], result;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char path[PATH_MAX];
+  size_t len;
+  double ms[2];
+  bool nofollow = false;
+  CHECK(napi_get_value_string_utf8(env, argv[0], path, sizeof path, &len));
+  CHECK(napi_get_value_double(env, argv[1], &ms[0]));
+  CHECK(napi_get_value_double(env, argv[2], &ms[1]));
+  CHECK(napi_get_value_bool(env, argv[3], &nofollow));
+  struct timespec ts[2];
+  for (int i = 0; i < 2; i++) {
+    if (isnan(ms[i])) ts[i] = (struct timespec) { 0, UTIME_OMIT };
+    else if (isinf(ms[i])) ts[i] = (struct timespec) { 0, UTIME_NOW };
+    else ll_time_of(ms[i], &ts[i]);
+  }
+  int err = len >= sizeof path - 1 ? ENAMETOOLONG : utimensat(AT_FDCWD, path, ts, nofollow ? AT_SYMLINK_NOFOLLOW : 0) == 0 ? 0 : errno;
+  CHECK(napi_create_int32(env, err, &result));
+  return result;
 }
 
 static void entry_of(const double *v, struct fuse_entry_param *e, uint64_t generation) {
@@ -330,6 +363,7 @@ napi_value ll_rw_exports(napi_env env, napi_value exports) {
     { "setContent", NULL, js_set_content, NULL, NULL, NULL, napi_default, NULL },
     { "dropFacts", NULL, js_drop_facts, NULL, NULL, NULL, napi_default, NULL },
     { "setDir", NULL, js_set_dir, NULL, NULL, NULL, napi_default, NULL },
+    { "setTimes", NULL, js_set_times, NULL, NULL, NULL, napi_default, NULL },
   };
   CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;
