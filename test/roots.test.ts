@@ -173,6 +173,9 @@ describe('a busybox root', () => {
       'after chdir by path: relative read': 'ok before the kill',
       'after chdir by path: relative write': 'ok written',
     });
+    // A fresh supervisor: the next test counts the deaths it causes.
+    H('root', 'umount', 'bb');
+    H('root', 'mount', 'bb');
   });
 
   it(`kill -9 at random instants while a writer fsyncs (${KILLS} kills): the mount comes back each time, every fsynced write is there`, async () => {
