@@ -104,6 +104,8 @@ static void ll_init(void *userdata, struct fuse_conn_info *conn) {
   conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
   if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
   if (conn->capable & FUSE_CAP_CACHE_SYMLINKS) conn->want |= FUSE_CAP_CACHE_SYMLINKS;
+  // Reads of object files go to the kernel through a pipe (ll_read), not copied through a buffer of ours.
+  if (conn->capable & FUSE_CAP_SPLICE_WRITE) conn->want |= FUSE_CAP_SPLICE_WRITE | (conn->capable & FUSE_CAP_SPLICE_MOVE);
   // Nothing changes under the kernel: no invalidation on attribute changes, no ioctl.
   conn->want &= ~(FUSE_CAP_AUTO_INVAL_DATA | FUSE_CAP_IOCTL_DIR | FUSE_CAP_HANDLE_KILLPRIV);
   fs->no_open = (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) != 0;

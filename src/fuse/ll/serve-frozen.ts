@@ -16,6 +16,7 @@ import type { ServeOptions } from '../serve.js';
 import { Call, encodeEntries, loadLl, type LlEntry, type LlMount } from './binding.js';
 import { ListAhead, type Built } from './list-ahead.js';
 import { WalkAhead } from './walk-ahead.js';
+import { widenReadahead } from './kernel-readahead.js';
 
 
 const ERRNO = osConstants.errno as Record<string, number>;
@@ -165,6 +166,7 @@ export async function serveFrozen(backend: ReadBackend, mountpoint: string, o: S
     throw new HacktreeError('MOUNT', `cannot mount FUSE filesystem at ${mnt}: ${(err as Error).message}`, { cause: err });
   }
   await inited;
+  await widenReadahead(mnt, o.log);
   const mounted = m;
   let unmounting: Promise<void> | undefined;
   return {
