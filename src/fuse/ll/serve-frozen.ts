@@ -1,8 +1,9 @@
 // Serves a commit read-only through native/ll. JS is asked three things: a directory's
 // listing (once per directory for the mount's life: names, attributes, symlink targets and
 // xattrs of every entry, after which lookups, getattrs, readdirs, readlinks and xattrs under
-// it never reach JS; the listings of its subdirectories are then made ahead, list-ahead.ts), the bytes of a file whose checked object file the addon does not know
-// yet (a backend publishes it with contentChecked → FuseMount.cacheContent), and statfs.
+// it never reach JS; the listings of its subdirectories are then made ahead, list-ahead.ts),
+// the bytes of a file whose checked object file the addon does not know yet (a backend
+// publishes it with contentChecked → FuseMount.cacheContent), and statfs.
 import fs from 'node:fs';
 import { execFile } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
@@ -17,7 +18,6 @@ import { Call, encodeEntries, loadLl, type LlEntry, type LlMount } from './bindi
 import { ListAhead, type Built } from './list-ahead.js';
 import { WalkAhead } from './walk-ahead.js';
 import { widenReadahead } from './kernel-readahead.js';
-
 
 const ERRNO = osConstants.errno as Record<string, number>;
 
