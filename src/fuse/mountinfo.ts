@@ -1,7 +1,8 @@
 // Reading the kernel's mount table (/proc/self/mountinfo).
 import fs from 'node:fs';
 
-export interface MountEntry { mountpoint: string; fstype: string; source: string; options: string }
+/** dev: the file system's major:minor, as /sys/class/bdi names its backing device. */
+export interface MountEntry { mountpoint: string; fstype: string; source: string; options: string; dev: string }
 
 const unescape = (s: string): string => s.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
 
@@ -12,7 +13,7 @@ export function parseMountinfo(text: string): MountEntry[] {
     const f = line.split(' ');
     const sep = f.indexOf('-');
     if (sep < 0) continue;
-    out.push({ mountpoint: unescape(f[4]!), options: f[5]!, fstype: f[sep + 1]!, source: unescape(f[sep + 2] ?? '') });
+    out.push({ mountpoint: unescape(f[4]!), options: f[5]!, fstype: f[sep + 1]!, source: unescape(f[sep + 2] ?? ''), dev: f[2]! });
   }
   return out;
 }
