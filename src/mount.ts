@@ -104,9 +104,13 @@ export async function requestReload(mountpoint: string, commit: Checksum): Promi
  * the daemon and mounts again if it dies; resolves once the mount is ready.
  */
 export async function mountInBackground(req: MountRequest): Promise<{ commit: Checksum; mnt: string }> {
-  const { mnt } = prepareMount(req);
+  const { repo, mnt } = prepareMount(req);
   const { child, answer } = startDaemon(req, mnt, { supervise: true, detached: true });
+  // A lazy mount's prefetch list is fetched from now on, not from when the daemon is up.
+  const early = req.lazy ? (await import('./store/remote/lazy-commit.js')).fetchListWhileStarting(repo, req.lazy.remote, req.commit, req.lazy.timeoutMs) : null;
   const a = await answer;
+  await early?.stop();
+  repo.close();
   if (!a.startsWith('ready')) {
     throw new HacktreeError('MOUNT', `${a.replace(/^error: /, '').trim()} (log: ${logPath(mnt)})`);
   }
