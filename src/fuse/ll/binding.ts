@@ -7,6 +7,7 @@
 import { createRequire } from 'node:module';
 import { HacktreeError } from '../../errors.js';
 import type { Stat } from '../types.js';
+import { distPath } from '../../dist-paths.js';
 
 /** What the addon asks JS (native/ll/ll.h CALL_*). */
 export const enum Call { Init = 0, List = 1, Read = 2, Statfs = 3, Visit = 4 }
@@ -104,7 +105,7 @@ let addon: LlAddon | undefined;
 export function loadLl(): LlAddon {
   if (addon) return addon;
   try {
-    addon = createRequire(import.meta.url)('../../../native/build/Release/hacktree_ll.node') as LlAddon;
+    addon = createRequire(import.meta.url)(distPath('../native/build/Release/hacktree_ll.node')) as LlAddon;
   } catch (err) {
     throw new HacktreeError('MOUNT', `the FUSE addon is not built (run npm ci): ${(err as Error).message}`, { cause: err });
   }
