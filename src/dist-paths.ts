@@ -1,5 +1,5 @@
 // The package's own files, named from one place: dist/ (src/ under the tests). The daemon runs
-// from a bundle, dist/daemon-main.bundle.js (scripts/bundle-daemon.mjs), beside this file, where
+// from a bundle, dist/daemon-main.bundle.js (scripts/bundle.mjs), beside this file, where
 // a module's own import.meta.url names the bundle and not the module's place in dist/.
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';

@@ -437,6 +437,11 @@ export class CommitFs implements ReadBackend {
     return indexDbPath(this.repo.path);
   }
 
+  /** Whether objects missing here are fetched from a remote (a lazy mount): reading ahead then costs the network. */
+  get fetches(): boolean {
+    return this.repo.fetcher !== null;
+  }
+
   /** The directory of the last file whose first read reached JS (a lazy mount's walk detection). */
   private lastReadDir: string | null = null;
 

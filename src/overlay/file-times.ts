@@ -5,6 +5,7 @@
 // (loaded for this alone) has a plain utimensat.
 import { createRequire } from 'node:module';
 import { constants as osConstants } from 'node:os';
+import { distPath } from '../dist-paths.js';
 
 /** A time in ms since the epoch (a double), in ns (exact), or leave it as it is, or the kernel's now. */
 export type SetTime = number | bigint | 'omit' | 'now';
@@ -31,7 +32,7 @@ const parts = (t: SetTime): [number, number] => (t === 'omit' ? [0, -1] : t === 
 
 /** utimensat(2) on `path` (a symlink itself with `nofollow`); throws an error with the errno name in `code`, as node:fs does. */
 export function setTimes(path: string, atime: SetTime, mtime: SetTime, nofollow = false): void {
-  addon ??= createRequire(import.meta.url)('../../native/build/Release/hacktree_ll.node') as TimesAddon;
+  addon ??= createRequire(import.meta.url)(distPath('../native/build/Release/hacktree_ll.node')) as TimesAddon;
   const err = addon.setTimes(path, ...parts(atime), ...parts(mtime), nofollow);
   if (err !== 0) {
     const code = NAMES.get(err) ?? 'EIO';

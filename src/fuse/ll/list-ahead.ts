@@ -34,7 +34,9 @@ export class ListAhead {
    * `build` makes a listing; `offer` gives one to the addon, and says whether it took it (not
    * when the kernel's own request got there first).
    */
-  constructor(private readonly build: (path: string) => Promise<Built>, private readonly offer: (path: string, listing: Buffer) => boolean) {}
+  constructor(private readonly build: (path: string) => Promise<Built>, private readonly offer: (path: string, listing: Buffer) => boolean,
+    /** False: list only what the kernel asks for (a lazy mount would fetch every subdirectory's dirtree). */
+    private readonly ahead = true) {}
 
   /**
    * The listing the kernel asked for; its subdirectories are listed ahead once it is given.
@@ -68,6 +70,7 @@ export class ListAhead {
   }
 
   private below(path: string, subdirs: string[]): void {
+    if (!this.ahead) return;
     for (let i = subdirs.length - 1; i >= 0; i--) {
       const p = child(path, subdirs[i]!);
       if (!this.given.has(p)) this.stack.push(p);

@@ -124,7 +124,7 @@ export async function serveFrozen(backend: ReadBackend, mountpoint: string, o: S
     const taken = m !== undefined && ll.offerList(m, path, buf);
     if (taken) count('readdir-ahead');
     return taken;
-  });
+  }, !(backend instanceof CommitFs && backend.fetches));
 
   const walk = backend instanceof CommitFs
     ? new WalkAhead(backend, () => (m !== undefined ? ll.requestCounts(m).read ?? 0 : 0), (file) => ll.readAhead(file), o.log)
