@@ -17,7 +17,9 @@
 // without the handle (only truncate carries it), so any open file of the node is as good. C
 // uses its own duplicate of the handle's descriptor, closed by the last user once the handle
 // is released: a chmod from another process racing the last close never reaches a reused fd.
-struct meta { struct meta *next; uint64_t node, ino; int fd, own, users, released; };
+// `writable`: opened for writing. A truncate by path (SETATTR without a handle) must go through
+// such a one: ftruncate on a descriptor opened read-only is EINVAL, where truncate(2) works.
+struct meta { struct meta *next; uint64_t node, ino; int fd, own, users, released, writable; };
 
 static struct meta *buckets[BUCKETS];
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -26,7 +28,8 @@ int ll_meta_set(uint64_t node, int fd, uint64_t ino) {
   if (fd < 0 || ino == 0) return 0;
   struct meta *m = malloc(sizeof *m);
   if (m == NULL) return 0;
-  *m = (struct meta) { .node = node, .ino = ino, .fd = fd, .own = dup(fd) };
+  int fl = fcntl(fd, F_GETFL);
+  *m = (struct meta) { .node = node, .ino = ino, .fd = fd, .own = dup(fd), .writable = fl >= 0 && (fl & O_ACCMODE) != O_RDONLY };
   if (m->own < 0) { free(m); return 0; }
   pthread_mutex_lock(&lock);
   m->next = buckets[node % BUCKETS];
@@ -58,12 +61,13 @@ void ll_meta_clear(uint64_t node, int fd) {
   if (gone != NULL) unuse(gone);
 }
 
-// An open file of the node, taken for use (unuse() when done), or NULL.
-static struct meta *meta_of(uint64_t node) {
+// An open file of the node (one open for writing if `writing`), taken for use (unuse() when
+// done), or NULL.
+static struct meta *meta_of(uint64_t node, int writing) {
   struct meta *found = NULL;
   pthread_mutex_lock(&lock);
   for (struct meta *m = buckets[node % BUCKETS]; m != NULL; m = m->next) {
-    if (m->node == node) { found = m; m->users++; break; }
+    if (m->node == node && (m->writable || !writing)) { found = m; m->users++; break; }
   }
   pthread_mutex_unlock(&lock);
   return found;
@@ -79,7 +83,7 @@ static void answer(fuse_req_t req, int fd, uint64_t ino) {
 }
 
 int ll_meta_getattr(fuse_req_t req, uint64_t node) {
-  struct meta *m = meta_of(node);
+  struct meta *m = meta_of(node, 0);
   if (m == NULL) return 0;
   answer(req, m->own, m->ino);
   unuse(m);
@@ -88,7 +92,7 @@ int ll_meta_getattr(fuse_req_t req, uint64_t node) {
 
 // In libfuse's order: mode, owner, size, times.
 int ll_meta_setattr(fuse_req_t req, uint64_t node, const struct stat *attr, int to_set) {
-  struct meta *m = meta_of(node);
+  struct meta *m = meta_of(node, (to_set & FUSE_SET_ATTR_SIZE) != 0);
   if (m == NULL) return 0;
   int fd = m->own, rc = 0;
   if (to_set & FUSE_SET_ATTR_MODE) rc = fchmod(fd, attr->st_mode & 07777);

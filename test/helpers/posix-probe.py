@@ -435,6 +435,8 @@ def truncate(d):
     os.close(fd)
     fd = os.open(f, os.O_RDONLY)
     say('ftruncate on O_RDONLY', err(lambda: os.ftruncate(fd, 2)))
+    # While only a reader holds it open: truncate(2) by path works all the same.
+    say('truncate while open read-only', err(lambda: os.truncate(f, 8)) + ' ' + desc(f))
     os.close(fd)
     say('truncate dir', err(lambda: os.truncate(d, 0)))
     say('truncate missing', err(lambda: os.truncate(f'{d}/nope', 0)))
