@@ -30,6 +30,13 @@ export interface MountOptionsParsed {
   /** Options handed to libfuse as they are. */
   extra: string[];
   nonempty: boolean;
+  /**
+   * The mount becomes a booted system's `/` (the boot helper moves it there, out of the
+   * daemon's sight): the daemon does not watch the mount table for its unmount, ignores the
+   * signals that would stop it, and names itself `@…` so systemd's shutdown leaves it running
+   * (systemd.io/ROOT_STORAGE_DAEMONS).
+   */
+  boot: boolean;
 }
 
 /**
@@ -40,7 +47,7 @@ export interface MountOptionsParsed {
 const IGNORED = new Set(['defaults', 'auto', 'noauto', 'nofail', '_netdev', 'user', 'users', 'owner', 'nouser', 'rw', 'ro', 'exec', 'noexec', 'suid', 'dev', 'async', 'sync', 'relatime', 'noatime', 'atime', 'big_writes', 'large_read']);
 
 export function parseMountOptions(list: string[]): MountOptionsParsed {
-  const out: MountOptionsParsed = { verify: true, extra: [], nonempty: false };
+  const out: MountOptionsParsed = { verify: true, extra: [], nonempty: false, boot: false };
   for (const opt of list.flatMap((o) => o.split(',')).filter(Boolean)) {
     const [k, v] = opt.split('=', 2) as [string, string | undefined];
     if (k === 'verify') {
@@ -48,6 +55,7 @@ export function parseMountOptions(list: string[]): MountOptionsParsed {
       else if (v === 'all' || v === undefined) out.verify = true;
       else throw new UsageError(`-o verify takes 'all' or 'none', not '${v}'`);
     } else if (k === 'nonempty') out.nonempty = true;
+    else if (k === 'boot') out.boot = true;
     else if (IGNORED.has(k) || k.startsWith('x-') || k === 'comment') continue;
     else out.extra.push(opt);
   }
@@ -225,6 +233,12 @@ export async function runMountDaemon(req: MountRequest, ready: (err: Error | nul
   log(`serving commit ${commit} (${req.rev}) from ${repo.path}`);
   ready(null);
 
+  if (opts.boot) {
+    process.title = `@hacktree ${req.layer?.root ?? commit.slice(0, 12)}`;
+    for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => log(`${sig} ignored: this mount is a booted system's /`));
+    // Serves until the kernel ends the session (power off): nothing here may stop it.
+    await new Promise<never>(() => {});
+  }
   await new Promise<void>((done) => {
     let stopping = false;
     const stop = async (why: string): Promise<void> => {

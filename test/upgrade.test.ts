@@ -46,7 +46,7 @@ beforeAll(() => {
 
 afterAll(() => {
   unmountAll();
-  for (const n of ['a', 'k', 'b']) if (isMounted(mnt(n))) forceUnmount(mnt(n));
+  for (const n of ['a', 'k', 'b', 'c']) if (isMounted(mnt(n))) forceUnmount(mnt(n));
   s.cleanup();
 });
 
@@ -159,6 +159,11 @@ describe('enter', () => {
   });
 });
 
+/** Boots root NAME in new mount and PID namespaces, as an initramfs would; its init prints what it sees. */
+function boot(name: string, init = '/sbin/fake-init') {
+  return spawnSync('unshare', ['-m', '-p', '-f', HACKTREE, '--sysroot', sysroot, 'boot', name, '--init', init], { encoding: 'utf8', env: { ...process.env, HACKTREE_RUN_DIR: join(s.dir, 'run') } });
+}
+
 describe('the boot helper', () => {
   it('pivots into the root inside unshare -m -p -f and execs init', () => {
     const d = tree('vboot', (dir) => {
@@ -167,13 +172,92 @@ describe('the boot helper', () => {
     H('commit', '-b', 'boot', d);
     H('root', 'create', 'b', 'boot');
     const before = mountinfo();
-    const r = spawnSync('unshare', ['-m', '-p', '-f', HACKTREE, '--sysroot', sysroot, 'boot', 'b', '--init', '/sbin/fake-init'], { encoding: 'utf8' });
-    expect(r.stderr).toBe('');
+    const r = boot('b');
+    expect(r.stderr).toBe(`root b: booting ${show('b').commit.slice(0, 12)}\n`);
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('init pid 1');
     expect(r.stdout).toMatch(/root: bin dev etc home proc root run sbin sys tmp usr var/);
     expect(r.stdout).toContain('hostname: busybox');
     expect(r.stdout).toContain('proc: yes');
     expect(mountinfo()).toBe(before);
+  });
+});
+
+describe('boot counting', () => {
+  const history = (name: string) => JSON.parse(H('root', 'history', '--json', name)) as Array<{ action: string; commit: string; note?: string }>;
+  const trial = (name: string) => (JSON.parse(H('root', 'show', '--json', name)) as { trial?: { commit: string; tries: number } }).trial;
+  const version = (v: string, edit: (dir: string) => void = () => {}) => {
+    const d = tree(`vcount-${v}`, (dir) => {
+      fs.writeFileSync(join(dir, 'sbin', 'fake-init'), '#!/bin/sh\necho "init runs $(cat /etc/version)"\n', { mode: 0o755 });
+      fs.writeFileSync(join(dir, 'etc', 'version'), `${v}\n`);
+      edit(dir);
+    });
+    return H('commit', '-b', `count-${v}`, d).trim();
+  };
+  let good = '', unconfirmed = '', noinit = '', fine = '';
+  beforeAll(() => {
+    good = version('good');
+    unconfirmed = version('unconfirmed');
+    noinit = version('noinit', (dir) => fs.rmSync(join(dir, 'sbin', 'fake-init')));
+    fine = version('fine');
+    H('root', 'create', 'c', 'count-good');
+  });
+
+  it('boots a confirmed commit as it is, with no trial', () => {
+    const r = boot('c');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe('init runs good\n');
+    expect(trial('c')).toBeUndefined();
+  });
+
+  it('gives an upgraded commit one boot; the next unconfirmed boot falls back by itself and says why', () => {
+    H('root', 'upgrade', 'c', 'count-unconfirmed');
+    expect(trial('c')).toEqual({ commit: unconfirmed, tries: 0 });
+    const first = boot('c');
+    expect(first.stdout).toBe('init runs unconfirmed\n');
+    expect(first.stderr).toContain('on trial: boot 1 of 1');
+    expect(trial('c')).toEqual({ commit: unconfirmed, tries: 1 });
+    // Nothing ran `root booted`: the boot after it falls back.
+    const second = boot('c');
+    expect(second.status).toBe(0);
+    expect(second.stderr).toContain(`root c: boot of ${unconfirmed.slice(0, 12)} not confirmed after 1 try; falling back to ${good.slice(0, 12)}`);
+    expect(second.stdout).toBe('init runs good\n');
+    expect(show('c').commit).toBe(good);
+    expect(trial('c')).toBeUndefined();
+    expect(history('c').at(-1)).toMatchObject({ action: 'automatic rollback', commit: good, note: `boot of ${unconfirmed.slice(0, 12)} not confirmed after 1 try` });
+    expect(H('root', 'history', 'c')).toContain('automatic rollback');
+    // The commit that failed is not what `root rollback` returns to.
+    expect(Hr('root', 'rollback', 'c').stderr).toContain('no previous commit');
+  });
+
+  it('falls back in the same boot from a commit without the init to run', () => {
+    H('root', 'upgrade', 'c', 'count-noinit');
+    const r = boot('c');
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain(`root c: boot of ${noinit.slice(0, 12)} failed: no executable /sbin/fake-init; falling back to ${good.slice(0, 12)}`);
+    expect(r.stdout).toBe('init runs good\n');
+    expect(history('c').at(-1)).toMatchObject({ action: 'automatic rollback', commit: good, note: `boot of ${noinit.slice(0, 12)} failed: no executable /sbin/fake-init` });
+  });
+
+  it('keeps a commit whose boot was confirmed', () => {
+    H('root', 'upgrade', 'c', 'count-fine');
+    expect(boot('c').stdout).toBe('init runs fine\n');
+    // What hacktree-booted.service runs in the booted system.
+    expect(H('root', 'booted', 'c')).toBe('root c: boot confirmed\n');
+    expect(trial('c')).toBeUndefined();
+    const again = boot('c');
+    expect(again.stdout).toBe('init runs fine\n');
+    expect(again.stderr).toBe(`root c: booting ${fine.slice(0, 12)}\n`);
+    expect(H('root', 'booted', 'c')).toBe('root c: nothing on trial\n');
+  });
+
+  it('refuses to boot a confirmed commit without init, and rollback ends a trial', () => {
+    const r = boot('c', '/sbin/no-such-init');
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain('has no executable /sbin/no-such-init (and it is not on trial: no automatic fallback)');
+    H('root', 'upgrade', 'c', 'count-unconfirmed');
+    H('root', 'rollback', 'c');
+    expect(trial('c')).toBeUndefined();
+    expect(show('c').commit).toBe(fine);
   });
 });

@@ -21,7 +21,7 @@ import { earlierDeployments, keepOf } from './retention.js';
 
 export const POST_UPGRADE = '/usr/lib/hacktree/post-upgrade';
 
-function lockRoot(roots: Roots, name: string, timeoutMs: number): RepoLock {
+export function lockRoot(roots: Roots, name: string, timeoutMs: number): RepoLock {
   return RepoLock.acquire(join(roots.rootDir(name), 'lock.db'), timeoutMs);
 }
 

@@ -52,7 +52,12 @@ export interface RootRecord {
   keep?: number;
   conflicts?: Conflict[];
   pending?: PendingUpgrade;
+  /** The commit an upgrade moved to, on trial until a boot of it is confirmed (boot-count.ts). */
+  trial?: BootTrial;
 }
+
+/** A commit on trial and how many boots of it began without being confirmed. */
+export interface BootTrial { commit: Checksum; tries: number }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 

@@ -189,8 +189,11 @@ export async function switchCommit(repo: Repo, roots: Roots, name: string, to: C
     }
   }
   const now = new Date().toISOString();
+  const { trial: _t, ...kept } = rec;
   const next: RootRecord = {
-    ...rec,
+    ...kept,
+    // A commit an upgrade brings is on trial until a boot of it is confirmed; rollback returns to one that ran.
+    ...(action === 'upgrade' ? { trial: { commit: to, tries: 0 } } : {}),
     commit: to,
     rev: toRev,
     previous: from,

@@ -10,6 +10,7 @@ import { globals, openRepo, repoPath, sysrootPath } from '../context.js';
 import { formatBytes, out, printJson, printTable, warn } from '../output.js';
 import { configureRoot, createRoot, loadRoot, previewUpgrade, rollbackRoot, upgradeRoot, type UpgradePreview } from '../../roots/lifecycle.js';
 import { keepOf, rollbackCommits } from '../../roots/retention.js';
+import { BOOT_TRIES, confirmBoot, startBoot } from '../../roots/boot-count.js';
 import { formatDate } from '../dates.js';
 import { SizeReader, type CommitSize } from '../../store/ops/sizes.js';
 import { describeSize } from './log.js';
@@ -102,6 +103,7 @@ export function register(program: Command): void {
       out(`root ${info.name}\ncommit ${info.commit} (from ${info.rev})\nfollows ${info.branch ?? 'no branch (upgrade needs a REV)'}\ncreated ${info.created}`);
       out(`size ${size ? describeSize(size) : 'unknown (the commit, or objects of it, are not in the repository)'}`);
       out(`mounted ${info.mountedAt ?? 'no'} (default mountpoint ${info.defaultMountpoint})`);
+      if (info.trial?.commit === info.commit) out(`on trial: booted ${info.trial.tries} time(s) unconfirmed; the boot after ${BOOT_TRIES} falls back`);
       out(`keeps ${info.keep} commit${info.keep === 1 ? '' : 's'}; may roll back to: ${info.rollback.map((d) => `${d.commit.slice(0, 12)} (${d.rev})`).join(', ') || 'nothing'}`);
       out(`layer ${info.layer.entries} entries, ${formatBytes(info.layer.bytes)}, ${info.layer.whiteouts} deletions, ${info.layer.metadataChanges} metadata changes`);
       if (info.conflicts?.length) {
@@ -177,6 +179,26 @@ export function register(program: Command): void {
       const h = r.history ?? [];
       if (o.json) { printJson(h); return; }
       printTable(['DATE', 'ACTION', 'COMMIT', 'REV'], h.map((d) => [formatDate(Math.floor(Date.parse(d.at) / 1000)), d.action, d.commit.slice(0, 12), `${d.rev}${d.note ? ` (${d.note})` : ''}`]));
+    });
+
+  root.command('booting')
+    .description('a boot of the root begins (the boot helper runs this): count a try of a commit on trial, or fall back to the one before')
+    .argument('<name>')
+    .option('--init <path>', 'the init the boot will run: a commit on trial without it falls back at once', '/sbin/init')
+    .option('--json', 'print JSON')
+    .action(async (name: string, o: { init: string; json?: boolean }, cmd: Command) => {
+      const d = await startBoot(openRepo(cmd), rootsOf(cmd), name, o.init);
+      if (o.json) { printJson(d); return; }
+      if (d.fellBack) out(`root ${name}: ${d.fellBack.why}; falling back to ${d.commit.slice(0, 12)}`);
+      else out(`root ${name}: booting ${d.commit.slice(0, 12)}${d.tries !== undefined ? ` (on trial: boot ${d.tries} of ${BOOT_TRIES} until \`root booted\` confirms it)` : ''}`);
+    });
+
+  root.command('booted')
+    .description('the booted system came up: its commit is confirmed and no longer on trial')
+    .argument('<name>')
+    .action((name: string, _o: unknown, cmd: Command) => {
+      const was = confirmBoot(rootsOf(cmd), name);
+      out(`root ${name}: ${was ? 'boot confirmed' : 'nothing on trial'}`);
     });
 
   root.command('umount')

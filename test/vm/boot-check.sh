@@ -1,0 +1,36 @@
+#!/bin/sh
+# The guest side of scripts/boot-test.sh: runs once the boot has finished and
+# prints what the boot shows, one `HTCHECK key: value` line each, on the serial
+# console; then, as hacktree.test=ACTION on the kernel command line says, writes
+# the /var stamp, and powers off or reboots.
+exec >/dev/console 2>&1
+say() { echo "HTCHECK $1: $2"; }
+arg() { for a in $(cat /proc/cmdline); do case $a in "$1"=*) echo "${a#*=}" ;; esac; done; }
+. /run/hacktree/booted
+ht() { /usr/local/bin/hacktree --sysroot "$HACKTREE_SYSROOT" "$@"; }
+state=$(systemctl is-system-running --wait)
+say cmdline "$(cat /proc/cmdline)"
+say root "$(findmnt -no FSTYPE,SOURCE /)"
+say state "$state"
+say failed "$(systemctl list-units --failed --plain --no-legend | awk '{print $1}' | tr '\n' ' ')"
+say target "$(systemctl is-active multi-user.target) multi-user.target"
+say version "$(cat /etc/hacktree-test-version)"
+say commit "$HACKTREE_COMMIT"
+if touch /usr/hacktree-write-test 2>/tmp/usr-err; then say usr "WRITABLE"; rm -f /usr/hacktree-write-test; else say usr "read-only ($(cat /tmp/usr-err))"; fi
+say var-stamp "$(cat /var/lib/boot-test/stamp 2>/dev/null || echo none)"
+say booted-unit "$(systemctl is-active hacktree-booted.service)"
+ht root show "$HACKTREE_ROOT" | sed -n 's/^\(commit\|on trial\)/HTCHECK show: \1/p'
+ht root history "$HACKTREE_ROOT" | sed 's/^/HTCHECK history: /'
+stamp=$(arg hacktree.stamp)
+if [ -n "$stamp" ]; then
+  mkdir -p /var/lib/boot-test
+  echo "$stamp" > /var/lib/boot-test/stamp
+  sync
+  say wrote "$(cat /var/lib/boot-test/stamp)"
+  say layer "$(cat "$HACKTREE_SYSROOT/roots/$HACKTREE_ROOT/layer/upper/var/lib/boot-test/stamp" 2>/dev/null || echo 'not in the layer')"
+fi
+say done "$(arg hacktree.test)"
+case $(arg hacktree.test) in
+  reboot) systemctl reboot ;;
+  *) systemctl poweroff ;;
+esac
