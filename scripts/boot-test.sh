@@ -4,17 +4,17 @@
 # with hacktree installed in it (scripts/install.sh, node copied in as the nodejs
 # package installs it) and its initramfs built there by hacktree's hook, committed
 # into a repository on a disk image, booted with qemu-system-x86_64 (TCG: no KVM
-# needed) as root NAME. Six boots, each ended by the guest itself (test/vm/boot-check.sh
+# needed) as root NAME. Four boots, each ended by the guest itself (test/vm/boot-check.sh
 # prints HTCHECK lines on the serial console, then powers off or reboots):
 #   1 the boot: kernel command line, / on fuse.hacktree, multi-user.target, /usr
 #     read-only, a file written to /var landing in the root's layer; poweroff
-#   2 the /var file after that reboot
-#   3 after `root upgrade` (run from outside, between boots): the new commit runs,
-#     and its boot is confirmed (hacktree-booted.service)
-#   4 after an upgrade to a commit whose required unit fails: boot-complete.target
+#   2 after `root upgrade` (run from outside, between boots): the new commit runs,
+#     its boot is confirmed (hacktree-booted.service), the /var file is still there
+#   3 after an upgrade to a commit whose required unit fails: boot-complete.target
 #     fails, the boot is not confirmed; the guest reboots
-#   5 the boot falls back by itself to the commit before; `root history` says why
-#   6 after an upgrade to a commit without /sbin/init: the same boot falls back
+#   4 the boot falls back by itself to the commit before; `root history` says why
+#   (5 with HACKTREE_BOOT_NOINIT=1: after an upgrade to a commit without /sbin/init,
+#     the same boot falls back)
 # and then, on the host, the disk is checked: e2fsck clean, the layer's database
 # intact, the /var file in the layer.
 # Everything it builds lives in $HACKTREE_BOOT_DIR (default /var/tmp/hacktree-boot);
@@ -145,19 +145,38 @@ umount "$dmnt"
 boots=0
 vm() { # ACTION [EXTRA CMDLINE]: boots once; the guest ends the run itself
   boots=$((boots + 1))
-  local log=$work/serial-$boots.log t0
+  local log=$work/serial-$boots.log mon=$work/monitor.sock t0 pid hung=
   t0=$(date +%s)
   step "boot $boots (hacktree.test=$1) -> $log"
-  timeout "$boot_timeout" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 2048 \
-    -display none -monitor none -serial "file:$log" -no-reboot \
+  rm -f "$mon"
+  qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 2048 \
+    -nodefaults -display none -serial "file:$log" -monitor "unix:$mon,server,nowait" -no-reboot \
     -kernel "$work/vmlinuz" -initrd "$work/initrd.img" \
-    -append "root=/dev/vda rw console=ttyS0 panic=30 hacktree.root=$name hacktree.test=$1 ${2:-}" \
-    -drive "file=$disk,format=raw,if=virtio" || fail "boot $boots: qemu failed or timed out after ${boot_timeout}s (see $log)"
-  echo "boot $boots took $(( $(date +%s) - t0 ))s"
-  tr -d '\r' < "$log" | grep -aE 'Kernel command line|hacktree|Reached target (Multi-User|Graphical)|login:|HTCHECK|required-check|Power down|Restarting system|excluded from killing|remaining processes|unmount|Failed' || true
+    -append "root=/dev/vda rw console=ttyS0 panic=30 sysrq_always_enabled=1 hacktree.root=$name hacktree.test=$1 ${2:-}" \
+    -drive "file=$disk,format=raw,if=virtio" &
+  pid=$!
+  # A shutdown that stops making progress is shown (the kernel's list of tasks, sysrq t) and ended.
+  local killed_at=0
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 10
+    local now; now=$(date +%s)
+    if [ $((now - t0)) -gt "$boot_timeout" ]; then hung="timed out after ${boot_timeout}s"; break; fi
+    if [ "$killed_at" = 0 ] && grep -aq 'Sending SIGKILL to remaining processes' "$log"; then killed_at=$now; fi
+    if [ "$killed_at" != 0 ] && [ $((now - killed_at)) -gt 300 ]; then
+      hung="the shutdown stopped after 'Sending SIGKILL to remaining processes'"
+      python3 -c 'import socket,sys,time; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b"sendkey alt-sysrq-t\n"); time.sleep(1)' "$mon" || true
+      sleep 60
+      break
+    fi
+  done
+  if [ -n "$hung" ]; then kill "$pid" 2>/dev/null || true; problems+=("boot $boots: $hung"); fi
+  wait "$pid" 2>/dev/null || true
+  echo "boot $boots took $(( $(date +%s) - t0 ))s${hung:+ ($hung)}"
+  tr -d '\r' < "$log" | sed 's/\x1b\[[0-9;]*[A-Za-z]//g' | grep -aE 'Kernel command line|hacktree|Reached target (Multi-User|Graphical)|login:|HTCHECK|required-check|Power down|Restarting system|excluded from killing|remaining processes|Unmounting|Remounting|[Uu]nmount|Failed|D \(|blocked' || true
 }
-expect() { # BOOT PATTERN WHAT
-  tr -d '\r' < "$work/serial-$1.log" | grep -aqE -- "$2" || fail "boot $1: the serial console does not show $3 (/$2/; see $work/serial-$1.log)"
+problems=()
+expect() { # BOOT PATTERN WHAT: noted, so that one run shows every point
+  tr -d '\r' < "$work/serial-$1.log" | grep -aqE -- "$2" || problems+=("boot $1: the serial console does not show $3 (/$2/; see $work/serial-$1.log)")
 }
 hosted() { mount -o loop "$disk" "$dmnt"; "$@"; umount "$dmnt"; }
 
@@ -171,35 +190,36 @@ expect 1 "HTCHECK layer: $stamp" "the /var file in the root's layer"
 expect 1 "HTCHECK version: v1" "commit v1 running"
 expect 1 "reboot: Power down" "a clean power off"
 
-vm poweroff
-expect 2 "HTCHECK var-stamp: $stamp" "the /var file after the reboot"
-expect 2 "reboot: Power down" "a clean power off"
-
 step "root upgrade $name os/v2 (from outside, between boots)"
 hosted ht root upgrade "$name" os/v2
 vm poweroff
-expect 3 "HTCHECK version: v2" "the upgraded commit running"
-expect 3 "HTCHECK booted-unit: active" "the boot confirmed"
-expect 3 "HTCHECK var-stamp: $stamp" "the /var file kept across the upgrade"
+expect 2 "HTCHECK var-stamp: $stamp" "the /var file after the reboot (and the upgrade)"
+expect 2 "HTCHECK version: v2" "the upgraded commit running"
+expect 2 "HTCHECK booted-unit: active" "the boot confirmed"
+expect 2 "reboot: Power down" "a clean power off"
 
 step "root upgrade $name os/broken"
 hosted ht root upgrade "$name" os/broken
 vm reboot
-expect 4 "HTCHECK version: broken" "the broken commit tried"
-expect 4 "HTCHECK failed: .*required-check.service" "the required unit failing"
-expect 4 "HTCHECK booted-unit: inactive" "the boot left unconfirmed"
-expect 4 "Restarting system" "the guest rebooting"
+expect 3 "HTCHECK version: broken" "the broken commit tried"
+expect 3 "HTCHECK failed: .*required-check.service" "the required unit failing"
+expect 3 "HTCHECK booted-unit: inactive" "the boot left unconfirmed"
+expect 3 "reboot: Restarting system" "the guest rebooting"
 
 vm poweroff
-expect 5 "not confirmed after 1 try; falling back to ${v2:0:12}" "the fallback"
-expect 5 "HTCHECK version: v2" "the previous commit running again"
-expect 5 "HTCHECK history: .*automatic rollback.*not confirmed after 1 try" "the failure in root history"
+expect 4 "not confirmed after 1 try; falling back to ${v2:0:12}" "the fallback"
+expect 4 "HTCHECK version: v2" "the previous commit running again"
+expect 4 "HTCHECK history: .*automatic rollback.*not confirmed after 1 try" "the failure in root history"
 
-step "root upgrade $name os/noinit"
-hosted ht root upgrade "$name" os/noinit
-vm poweroff
-expect 6 "failed: no executable /sbin/init; falling back to ${v2:0:12}" "the fallback from a commit without init"
-expect 6 "HTCHECK version: v2" "the previous commit running"
+# A commit without /sbin/init falls back in the same boot (test/upgrade.test.ts shows it in a
+# namespace in every run); HACKTREE_BOOT_NOINIT=1 shows it here too, at one boot more.
+if [ "${HACKTREE_BOOT_NOINIT:-0}" = 1 ]; then
+  step "root upgrade $name os/noinit"
+  hosted ht root upgrade "$name" os/noinit
+  vm poweroff
+  expect 5 "failed: no executable /sbin/init; falling back to ${v2:0:12}" "the fallback from a commit without init"
+  expect 5 "HTCHECK version: v2" "the previous commit running"
+fi
 
 # 5. The layer after six power-offs, seen from the host.
 step "checking the disk and the layer"
@@ -215,4 +235,8 @@ echo "layer.db integrity_check: $integrity"
 umount "$dmnt"
 e2fsck -fn "$disk" > "$work/e2fsck.log" 2>&1 || { cat "$work/e2fsck.log" >&2; fail "e2fsck found errors on the disk"; }
 echo "e2fsck: $(tail -1 "$work/e2fsck.log")"
+if [ ${#problems[@]} -gt 0 ]; then
+  printf 'boot-test: %s\n' "${problems[@]}" >&2
+  fail "${#problems[@]} problem(s) after $boots boots in $(( $(date +%s) - start ))s"
+fi
 step "boot test passed: $boots boots in $(( $(date +%s) - start ))s"

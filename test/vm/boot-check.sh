@@ -19,7 +19,6 @@ say commit "$HACKTREE_COMMIT"
 if touch /usr/hacktree-write-test 2>/tmp/usr-err; then say usr "WRITABLE"; rm -f /usr/hacktree-write-test; else say usr "read-only ($(cat /tmp/usr-err))"; fi
 say var-stamp "$(cat /var/lib/boot-test/stamp 2>/dev/null || echo none)"
 say booted-unit "$(systemctl is-active hacktree-booted.service)"
-ht root show "$HACKTREE_ROOT" | sed -n 's/^\(commit\|on trial\)/HTCHECK show: \1/p'
 ht root history "$HACKTREE_ROOT" | sed 's/^/HTCHECK history: /'
 stamp=$(arg hacktree.stamp)
 if [ -n "$stamp" ]; then
@@ -29,7 +28,10 @@ if [ -n "$stamp" ]; then
   say wrote "$(cat /var/lib/boot-test/stamp)"
   say layer "$(cat "$HACKTREE_SYSROOT/roots/$HACKTREE_ROOT/layer/upper/var/lib/boot-test/stamp" 2>/dev/null || echo 'not in the layer')"
 fi
+say daemon "$(ps -eo pid,stat,args | grep '[@]hacktree')"
 say done "$(arg hacktree.test)"
+# What systemd's shutdown does with the daemon serving / shows on the console at debug level.
+systemctl log-level debug
 case $(arg hacktree.test) in
   reboot) systemctl reboot ;;
   *) systemctl poweroff ;;
