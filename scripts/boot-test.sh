@@ -162,7 +162,7 @@ vm() { # ACTION [EXTRA CMDLINE]: boots once; the guest ends the run itself
     local now; now=$(date +%s)
     if [ $((now - t0)) -gt "$boot_timeout" ]; then hung="timed out after ${boot_timeout}s"; break; fi
     if [ "$killed_at" = 0 ] && grep -aq 'Sending SIGKILL to remaining processes' "$log"; then killed_at=$now; fi
-    if [ "$killed_at" != 0 ] && [ $((now - killed_at)) -gt 300 ]; then
+    if [ "$killed_at" != 0 ] && [ $((now - killed_at)) -gt 150 ]; then
       hung="the shutdown stopped after 'Sending SIGKILL to remaining processes'"
       python3 -c 'import socket,sys,time; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b"sendkey alt-sysrq-t\n"); time.sleep(1)' "$mon" || true
       sleep 60

@@ -215,6 +215,7 @@ export async function runMountDaemon(req: MountRequest, ready: (err: Error | nul
       extra: opts.extra,
       log,
       counts,
+      bootRoot: opts.boot,
     });
   } catch (e) {
     await fetcher?.close();

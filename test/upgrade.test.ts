@@ -159,20 +159,30 @@ describe('enter', () => {
   });
 });
 
-/** Boots root NAME in new mount and PID namespaces, as an initramfs would; its init prints what it sees. */
-function boot(name: string, init = '/sbin/fake-init') {
-  return spawnSync('unshare', ['-m', '-p', '-f', HACKTREE, '--sysroot', sysroot, 'boot', name, '--init', init], { encoding: 'utf8', env: { ...process.env, HACKTREE_RUN_DIR: join(s.dir, 'run') } });
+/**
+ * Boots root NAME in new mount and PID namespaces, as an initramfs would; its init prints what it
+ * sees. Asynchronous: a boot starts node three times, and a busy machine must not block vitest's worker.
+ */
+function boot(name: string, init = '/sbin/fake-init'): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn('unshare', ['-m', '-p', '-f', HACKTREE, '--sysroot', sysroot, 'boot', name, '--init', init], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HACKTREE_RUN_DIR: join(s.dir, 'run') } });
+    let stdout = '', stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    p.on('error', reject);
+    p.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
 }
 
 describe('the boot helper', () => {
-  it('pivots into the root inside unshare -m -p -f and execs init', () => {
+  it('pivots into the root inside unshare -m -p -f and execs init', async () => {
     const d = tree('vboot', (dir) => {
       fs.writeFileSync(join(dir, 'sbin', 'fake-init'), '#!/bin/sh\necho "init pid $$"\necho "root: $(ls / | tr "\\n" " ")"\necho "hostname: $(cat /etc/hostname)"\necho "proc: $(test -e /proc/self/mountinfo && echo yes)"\n', { mode: 0o755 });
     });
     H('commit', '-b', 'boot', d);
     H('root', 'create', 'b', 'boot');
     const before = mountinfo();
-    const r = boot('b');
+    const r = await boot('b');
     expect(r.stderr).toBe(`root b: booting ${show('b').commit.slice(0, 12)}\n`);
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('init pid 1');
@@ -203,22 +213,22 @@ describe('boot counting', () => {
     H('root', 'create', 'c', 'count-good');
   });
 
-  it('boots a confirmed commit as it is, with no trial', () => {
-    const r = boot('c');
+  it('boots a confirmed commit as it is, with no trial', async () => {
+    const r = await boot('c');
     expect(r.status).toBe(0);
     expect(r.stdout).toBe('init runs good\n');
     expect(trial('c')).toBeUndefined();
   });
 
-  it('gives an upgraded commit one boot; the next unconfirmed boot falls back by itself and says why', () => {
+  it('gives an upgraded commit one boot; the next unconfirmed boot falls back by itself and says why', async () => {
     H('root', 'upgrade', 'c', 'count-unconfirmed');
     expect(trial('c')).toEqual({ commit: unconfirmed, tries: 0 });
-    const first = boot('c');
+    const first = await boot('c');
     expect(first.stdout).toBe('init runs unconfirmed\n');
     expect(first.stderr).toContain('on trial: boot 1 of 1');
     expect(trial('c')).toEqual({ commit: unconfirmed, tries: 1 });
     // Nothing ran `root booted`: the boot after it falls back.
-    const second = boot('c');
+    const second = await boot('c');
     expect(second.status).toBe(0);
     expect(second.stderr).toContain(`root c: boot of ${unconfirmed.slice(0, 12)} not confirmed after 1 try; falling back to ${good.slice(0, 12)}`);
     expect(second.stdout).toBe('init runs good\n');
@@ -230,29 +240,29 @@ describe('boot counting', () => {
     expect(Hr('root', 'rollback', 'c').stderr).toContain('no previous commit');
   });
 
-  it('falls back in the same boot from a commit without the init to run', () => {
+  it('falls back in the same boot from a commit without the init to run', async () => {
     H('root', 'upgrade', 'c', 'count-noinit');
-    const r = boot('c');
+    const r = await boot('c');
     expect(r.status).toBe(0);
     expect(r.stderr).toContain(`root c: boot of ${noinit.slice(0, 12)} failed: no executable /sbin/fake-init; falling back to ${good.slice(0, 12)}`);
     expect(r.stdout).toBe('init runs good\n');
     expect(history('c').at(-1)).toMatchObject({ action: 'automatic rollback', commit: good, note: `boot of ${noinit.slice(0, 12)} failed: no executable /sbin/fake-init` });
   });
 
-  it('keeps a commit whose boot was confirmed', () => {
+  it('keeps a commit whose boot was confirmed', async () => {
     H('root', 'upgrade', 'c', 'count-fine');
-    expect(boot('c').stdout).toBe('init runs fine\n');
+    expect((await boot('c')).stdout).toBe('init runs fine\n');
     // What hacktree-booted.service runs in the booted system.
     expect(H('root', 'booted', 'c')).toBe('root c: boot confirmed\n');
     expect(trial('c')).toBeUndefined();
-    const again = boot('c');
+    const again = await boot('c');
     expect(again.stdout).toBe('init runs fine\n');
     expect(again.stderr).toBe(`root c: booting ${fine.slice(0, 12)}\n`);
     expect(H('root', 'booted', 'c')).toBe('root c: nothing on trial\n');
   });
 
-  it('refuses to boot a confirmed commit without init, and rollback ends a trial', () => {
-    const r = boot('c', '/sbin/no-such-init');
+  it('refuses to boot a confirmed commit without init, and rollback ends a trial', async () => {
+    const r = await boot('c', '/sbin/no-such-init');
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain('has no executable /sbin/no-such-init (and it is not on trial: no automatic fallback)');
     H('root', 'upgrade', 'c', 'count-unconfirmed');

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <napi-macros.h>
 // The kernel protocol (requests and replies on /dev/fuse).
@@ -29,6 +30,7 @@ static __thread uint32_t tl_readdir_room;
 // request it read before it reads the next).
 static __thread uint64_t tl_req_unique;
 static __thread uint32_t tl_req_opcode;
+static __thread uint64_t tl_req_nodeid;
 
 #define OWN_REQUEST ((uint64_t) 1 << 63)
 static uint64_t own_request_seq = 0;
@@ -217,6 +219,7 @@ static ssize_t io_read (int fd, void *buf, size_t size, void *userdata) {
     if (in->opcode < REQUEST_OPCODES) __atomic_add_fetch(&(ft->requests.counts[in->opcode]), 1, __ATOMIC_RELAXED);
     tl_req_unique = in->unique;
     tl_req_opcode = in->opcode;
+    tl_req_nodeid = in->nodeid;
     if ((in->opcode == FUSE_READDIR || in->opcode == FUSE_READDIRPLUS) && (size_t) n >= sizeof(*in) + sizeof(struct fuse_read_in)) {
       tl_readdir_room = ((struct fuse_read_in *) (in + 1))->size;
     }
@@ -261,6 +264,31 @@ static void dir_attrs_reply (struct iovec *iov, int count, uint32_t opcode) {
   }
 }
 
+// Mount flag MOUNT_BOOT. systemd's shutdown stops every process (SIGSTOP), the
+// daemon serving / too, while it looks through /proc for what to kill, and for a
+// daemon it spares it stats /proc/1/root: a path walk through / that must not ask
+// the stopped daemon anything, or PID 1 waits for it for ever. So the kernel keeps
+// the root directory's entries (/proc, /sys, /dev, /run, ...: mountpoints, which
+// the booted system does not rename) and the root's and their attributes, for
+// BOOT_TTL instead of the mutable mount's second; what the kernel changes there
+// itself it knows of anyway.
+#define BOOT_TTL 86400
+
+static void boot_root_reply (struct iovec *iov, int count, uint32_t opcode, uint64_t nodeid) {
+  if (count < 2 || iov[1].iov_base == NULL || nodeid != FUSE_ROOT_ID) return;
+  if (opcode == FUSE_LOOKUP && iov[1].iov_len >= sizeof(struct fuse_entry_out)) {
+    struct fuse_entry_out *e = (struct fuse_entry_out *) iov[1].iov_base;
+    if (e->nodeid == 0) return;
+    e->entry_valid = BOOT_TTL;
+    e->entry_valid_nsec = 0;
+    if (S_ISDIR(e->attr.mode)) { e->attr_valid = BOOT_TTL; e->attr_valid_nsec = 0; }
+  } else if (opcode == FUSE_GETATTR && iov[1].iov_len >= sizeof(struct fuse_attr_out)) {
+    struct fuse_attr_out *a = (struct fuse_attr_out *) iov[1].iov_base;
+    a->attr_valid = BOOT_TTL;
+    a->attr_valid_nsec = 0;
+  }
+}
+
 // The answer to one of the binding's own requests: taken, not sent.
 static ssize_t own_reply (struct fuse_out_header *out, struct iovec *iov, int count) {
   size_t len = 0;
@@ -299,6 +327,7 @@ static ssize_t io_writev (int fd, struct iovec *iov, int count, void *userdata) 
   if (out->error == 0 && out->unique == tl_req_unique && !(out->unique & OWN_REQUEST)) {
     fuse_thread_t *ft = mount_of(userdata);
     if (ft != NULL && ft->dir_attrs) dir_attrs_reply(iov, count, tl_req_opcode);
+    if (ft != NULL && ft->boot_root) boot_root_reply(iov, count, tl_req_opcode, tl_req_nodeid);
   }
   if (out->unique & OWN_REQUEST) return own_reply(out, iov, count);
   ssize_t res = writev(fd, iov, count);

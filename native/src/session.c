@@ -176,6 +176,7 @@ napi_value fuse_native_mount (napi_env env, napi_callback_info info) {
   memcpy(ft->layer, layer_dir, layer_len + 1);
   ft->frozen = (mount_flags & MOUNT_FROZEN) != 0 && (mount_flags & MOUNT_MUTABLE) == 0;
   ft->dir_attrs = (mount_flags & MOUNT_DIR_ATTRS) != 0 && (mount_flags & MOUNT_MUTABLE) != 0;
+  ft->boot_root = (mount_flags & MOUNT_BOOT) != 0;
   ft->no_open = 0;
   ft->no_opendir = 0;
   requests_init(&(ft->requests));

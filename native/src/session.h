@@ -28,6 +28,8 @@
 // A mutable mount whose directories' attributes the kernel may keep a while
 // (requests.h DIR_ATTR_TTL).
 #define MOUNT_DIR_ATTRS 8
+// The mount is a booted system's / (requests.c boot_root_reply).
+#define MOUNT_BOOT 16
 
 // fuse_config fields libfuse 2 took as -o options and libfuse 3 no longer
 // parses (fuse_new rejects them): parsed here, set in init.
@@ -73,6 +75,9 @@ typedef struct fuse_thread {
   // Mount flag MOUNT_DIR_ATTRS (set before the FUSE thread starts): on a
   // mutable mount, directory attributes in replies are given DIR_ATTR_TTL.
   int dir_attrs;
+  // Mount flag MOUNT_BOOT (set before the FUSE thread starts): the mount is a
+  // booted system's /; the root's entries and attributes are kept (requests.c).
+  int boot_root;
 
   // The session's I/O: request counts, directory handles (requests.h).
   requests_t requests;

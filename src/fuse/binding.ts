@@ -263,6 +263,11 @@ export interface MountOptions {
    * of a permission check on every component of every path walked.
    */
   kernelDirAttrs?: boolean;
+  /**
+   * The mount is a booted system's /: the kernel keeps the root directory's entries and the
+   * root's attributes (native/src/requests.c boot_root_reply says why).
+   */
+  bootRoot?: boolean;
   /** Called for an op that failed with something other than FuseError / an errno error (it returns EIO). */
   onError?: (op: string, err: unknown) => void;
 }
@@ -339,6 +344,7 @@ const MOUNT_MUTABLE = 1;
 const MOUNT_DIRECT = 2;
 const MOUNT_FROZEN = 4;
 const MOUNT_DIR_ATTRS = 8;
+const MOUNT_BOOT = 16;
 
 // --- values the addon reads (native/src/convert.c) -----------------------
 
@@ -750,7 +756,8 @@ export function mount(mountpoint: string, ops: FuseOps, options: MountOptions = 
   const argument = fuseArgument(options);
   const layerDir = changes && options.directHandles ? layerDirOf(changes) : '';
   const flags = (changes !== undefined ? MOUNT_MUTABLE : 0) | (options.directHandles ? MOUNT_DIRECT : 0) |
-    (options.frozen ? MOUNT_FROZEN : 0) | ((options.kernelDirAttrs ?? false) && changes !== undefined ? MOUNT_DIR_ATTRS : 0);
+    (options.frozen ? MOUNT_FROZEN : 0) | ((options.kernelDirAttrs ?? false) && changes !== undefined ? MOUNT_DIR_ATTRS : 0) |
+    (options.bootRoot ? MOUNT_BOOT : 0);
 
   let unmounting: Promise<void> | undefined;
   const mounted: FuseMount = {

@@ -19,6 +19,8 @@ export interface ServeOptions {
   log: (msg: string) => void;
   /** Filled with per-op call counts when given. */
   counts?: OpCounts;
+  /** A booted system's / (mount -o boot): see MountOptions.bootRoot. */
+  bootRoot?: boolean;
 }
 
 export function serve(backend: Backend, mountpoint: string, o: ServeOptions): Promise<FuseMount> {
@@ -48,7 +50,7 @@ export function serve(backend: Backend, mountpoint: string, o: ServeOptions): Pr
     // A commit never changes: the kernel opens files and directories by itself, keeps
     // listings and symlink targets, and gets attributes with each listing.
     frozen: o.readOnly,
-    ...(o.readOnly ? {} : { changes: backend, directHandles: true, kernelDirAttrs: true }),
+    ...(o.readOnly ? {} : { changes: backend, directHandles: true, kernelDirAttrs: true, bootRoot: o.bootRoot ?? false }),
     options: o.extra,
     onError: (op, err) => o.log(`${op} failed: ${err instanceof Error ? err.message : String(err)}`),
   };
