@@ -46,7 +46,7 @@ beforeAll(() => {
 
 afterAll(() => {
   unmountAll();
-  for (const n of ['a', 'k', 'b', 'c']) if (isMounted(mnt(n))) forceUnmount(mnt(n));
+  for (const n of ['a', 'k', 'b', 'c', 's']) if (isMounted(mnt(n))) forceUnmount(mnt(n));
   s.cleanup();
 });
 
@@ -190,6 +190,30 @@ describe('the boot helper', () => {
     expect(r.stdout).toContain('hostname: busybox');
     expect(r.stdout).toContain('proc: yes');
     expect(mountinfo()).toBe(before);
+  });
+});
+
+describe('a booted system\'s / (mount -o boot)', () => {
+  // systemd-shutdown stops every process, the daemon serving / too (kill(-1, SIGSTOP)), and then
+  // walks paths on /: answered by the kernel alone, or PID 1 waits for the stopped daemon for ever.
+  it('answers the path walks of systemd\'s shutdown with its daemon stopped', async () => {
+    H('commit', '-b', 'stopped', join(s.dir, 'v1'));
+    H('root', 'create', 's', 'stopped');
+    const runDir = join(s.dir, 'run-stopped');
+    const env = { ...process.env, HACKTREE_RUN_DIR: runDir };
+    htOk(['--sysroot', sysroot, 'root', 'mount', 's', mnt('s'), '-o', 'boot'], { env });
+    const pid = (JSON.parse(htOk(['mounts', '--json'], { env })) as Array<{ pid: number; root?: string }>).find((m) => m.root === 's')!.pid;
+    try {
+      sh('mount', ['-t', 'proc', 'proc', join(mnt('s'), 'proc')]);
+      const r = spawnSync('python3', [join(ROOT, 'test', 'helpers', 'stopped-daemon-walk.py'), mnt('s'), String(pid)], { encoding: 'utf8', timeout: 60_000 });
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toBe("[False, 1, '0o40755'] [False, 1, '0o40755']\n");
+    } finally {
+      spawnSync('umount', [join(mnt('s'), 'proc')]);
+      if (spawnSync('umount', [mnt('s')]).status !== 0) spawnSync('fusermount', ['-uz', mnt('s')]);
+      // A boot mount's daemon ignores SIGTERM and serves until the kernel ends the session.
+      try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    }
   });
 });
 

@@ -239,10 +239,14 @@ static ssize_t io_read (int fd, void *buf, size_t size, void *userdata) {
 // copies up on the way to a deeper write gets the upper directory's inode
 // number) shows late by at most DIR_ATTR_TTL, as a dentry may (entry_timeout).
 #define DIR_ATTR_TTL 1
+// Mount flag MOUNT_BOOT: see boot_root_reply.
+#define BOOT_TTL 86400
+
+static __thread uint64_t tl_dir_ttl = DIR_ATTR_TTL;
 
 static void dir_attr_ttl (struct fuse_attr *attr, uint64_t *valid, uint32_t *valid_nsec) {
-  if (!S_ISDIR(attr->mode) || *valid >= DIR_ATTR_TTL) return;
-  *valid = DIR_ATTR_TTL;
+  if (!S_ISDIR(attr->mode) || *valid >= tl_dir_ttl) return;
+  *valid = tl_dir_ttl;
   *valid_nsec = 0;
 }
 
@@ -269,11 +273,10 @@ static void dir_attrs_reply (struct iovec *iov, int count, uint32_t opcode) {
 // daemon it spares it stats /proc/1/root: a path walk through / that must not ask
 // the stopped daemon anything, or PID 1 waits for it for ever. So the kernel keeps
 // the root directory's entries (/proc, /sys, /dev, /run, ...: mountpoints, which
-// the booted system does not rename) and the root's and their attributes, for
-// BOOT_TTL instead of the mutable mount's second; what the kernel changes there
-// itself it knows of anyway.
-#define BOOT_TTL 86400
-
+// the booted system does not rename) and every directory's attributes for BOOT_TTL
+// instead of the mutable mount's second, and names it did not find (serve.ts
+// negativeTimeout: systemd's in_initrd() asks for /etc/initrd-release in that
+// window); what the kernel changes itself it knows of anyway.
 static void boot_root_reply (struct iovec *iov, int count, uint32_t opcode, uint64_t nodeid) {
   if (count < 2 || iov[1].iov_base == NULL || nodeid != FUSE_ROOT_ID) return;
   if (opcode == FUSE_LOOKUP && iov[1].iov_len >= sizeof(struct fuse_entry_out)) {
@@ -326,6 +329,8 @@ static ssize_t io_writev (int fd, struct iovec *iov, int count, void *userdata) 
   struct fuse_out_header *out = (struct fuse_out_header *) iov[0].iov_base;
   if (out->error == 0 && out->unique == tl_req_unique && !(out->unique & OWN_REQUEST)) {
     fuse_thread_t *ft = mount_of(userdata);
+    // A boot mount keeps directories' attributes as long as its root's (boot_root_reply).
+    tl_dir_ttl = ft != NULL && ft->boot_root ? BOOT_TTL : DIR_ATTR_TTL;
     if (ft != NULL && ft->dir_attrs) dir_attrs_reply(iov, count, tl_req_opcode);
     if (ft != NULL && ft->boot_root) boot_root_reply(iov, count, tl_req_opcode, tl_req_nodeid);
   }

@@ -42,7 +42,8 @@ export function serve(backend: Backend, mountpoint: string, o: ServeOptions): Pr
     // one name changed the link count of the other (shadow-utils' lock needs stat(X.<pid>)
     // to show nlink 2 right after link(X.<pid>, X.lock)), and it cannot be told of changes.
     attrTimeout: o.readOnly ? FOREVER : 0,
-    negativeTimeout: o.readOnly ? FOREVER : 0,
+    // A booted system's /: what PID 1 looked up and did not find stays known (see bootRoot).
+    negativeTimeout: o.readOnly || o.bootRoot ? FOREVER : 0,
     // The binding answers getattr/readlink/readdir of what JS has already answered without a
     // round trip into JS. A commit never changes; a writable mount keeps the cache coherent
     // (cache-coherence.ts), with the backend reporting what changes besides an op's paths.
