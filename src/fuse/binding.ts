@@ -264,8 +264,9 @@ export interface MountOptions {
    */
   kernelDirAttrs?: boolean;
   /**
-   * The mount is a booted system's /: the kernel keeps the root directory's entries and the
-   * root's attributes (native/src/requests.c boot_root_reply says why).
+   * The mount is a booted system's /: the kernel keeps the root directory's entries and every
+   * directory's attributes (native/src/requests.c boot_root_reply says why; serve.ts keeps
+   * names not found as well).
    */
   bootRoot?: boolean;
   /** Called for an op that failed with something other than FuseError / an errno error (it returns EIO). */
