@@ -30,8 +30,6 @@ if [ -n "$stamp" ]; then
 fi
 say daemon "$(ps -eo pid,stat,args | grep '[@]hacktree')"
 say done "$(arg hacktree.test)"
-# What systemd's shutdown does with the daemon serving / shows on the console at debug level.
-systemctl log-level debug
 case $(arg hacktree.test) in
   reboot) systemctl reboot ;;
   *) systemctl poweroff ;;
