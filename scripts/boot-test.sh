@@ -172,11 +172,12 @@ vm() { # ACTION [EXTRA CMDLINE]: boots once; the guest ends the run itself
   if [ -n "$hung" ]; then kill "$pid" 2>/dev/null || true; problems+=("boot $boots: $hung"); fi
   wait "$pid" 2>/dev/null || true
   echo "boot $boots took $(( $(date +%s) - t0 ))s${hung:+ ($hung)}"
-  tr -d '\r' < "$log" | sed 's/\x1b\[[0-9;]*[A-Za-z]//g' | grep -aE 'Kernel command line|hacktree|Reached target (Multi-User|Graphical)|login:|HTCHECK|required-check|Power down|Restarting system|excluded from killing|remaining processes|Unmounting|Remounting|[Uu]nmount|Failed|D \(|blocked' || true
+  tr -d '\r' < "$log" | sed 's/\x1b\[[0-9;]*[A-Za-z]//g' | grep -aE 'Kernel command line|hacktree|root [A-Za-z0-9._-]+: (booting|boot of)|Reached target (Multi-User|Graphical)|login:|HTCHECK|required-check|Power down|Restarting system|excluded from killing|remaining processes|Unmounting|Remounting|[Uu]nmount|Failed|D \(|blocked' || true
 }
 problems=()
 expect() { # BOOT PATTERN WHAT: noted, so that one run shows every point
-  tr -d '\r' < "$work/serial-$1.log" | grep -aqE -- "$2" || problems+=("boot $1: the serial console does not show $3 (/$2/; see $work/serial-$1.log)")
+  # Not `tr | grep -q`: with pipefail, grep leaving at the first match fails the pipe (SIGPIPE).
+  grep -aE -- "$2" "$work/serial-$1.log" >/dev/null || problems+=("boot $1: the serial console does not show $3 (/$2/; see $work/serial-$1.log)")
 }
 hosted() { mount -o loop "$disk" "$dmnt"; "$@"; umount "$dmnt"; }
 
