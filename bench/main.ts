@@ -16,6 +16,7 @@ const GROUPS: Array<[string, () => Promise<{ group: Group }>]> = [
   ['overlay', () => import('./overlay.js')],
   ['pull', () => import('./pull.js')],
   ['lazy', () => import('./lazy.js')],
+  ['http', () => import('./http.js')],
   ['passthrough', () => import('./passthrough.js')],
 ];
 

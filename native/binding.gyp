@@ -1,42 +1,14 @@
 # hacktree's FUSE addon, built by `npm ci` (the package's install script) against
-# the system libfuse 3 (Debian: libfuse3-dev). src/addon.c says what each file does.
+# the system libfuse 3 (Debian: libfuse3-dev). ll/ll.h says what each file does.
 {
   "targets": [{
-    "target_name": "hacktree_fuse",
-    "include_dirs": [
-      "<!(node -e \"require('napi-macros')\")",
-      "<!@(pkg-config fuse3 --cflags-only-I | sed s/-I//g)"
-    ],
-    "link_settings": {
-      "libraries": ["<!@(pkg-config --libs-only-L --libs-only-l fuse3)"]
-    },
-    "sources": [
-      "src/addon.c",
-      "src/session.c",
-      "src/bridge.c",
-      "src/ops.c",
-      "src/ops_attr.c",
-      "src/ops_file.c",
-      "src/ops_dir.c",
-      "src/ops_name.c",
-      "src/ops_xattr.c",
-      "src/attr_cache.c",
-      "src/cache_table.c",
-      "src/cache_methods.c",
-      "src/dir_listing.c",
-      "src/direct.c",
-      "src/requests.c",
-      "src/convert.c"
-    ],
-    "cflags": ["-g", "-O2", "-Wall"]
-  }, {
-    # Read-only commit mounts on libfuse's low-level API (ll/ll.h says what is where).
+    # Commit and root mounts on libfuse's low-level API (ll/ll.h says what is where).
     "target_name": "hacktree_ll",
     "include_dirs": ["<!@(pkg-config fuse3 --cflags-only-I | sed s/-I//g)"],
     "link_settings": {
       "libraries": ["<!@(pkg-config --libs-only-L --libs-only-l fuse3)", "-lpthread"]
     },
-    "sources": ["ll/nodes.c", "ll/ops.c", "ll/session.c", "ll/bridge.c"],
+    "sources": ["ll/nodes.c", "ll/ops.c", "ll/rw_ops.c", "ll/rw_replies.c", "ll/notify.c", "ll/facts.c", "ll/handles.c", "ll/session.c", "ll/bridge.c"],
     "cflags": ["-g", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers"]
   }]
 }

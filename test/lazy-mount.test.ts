@@ -70,7 +70,11 @@ function readInChild(path: string): Promise<{ ok: boolean; out: string; ms: numb
   });
 }
 
-const hasObject = (repo: string, csum: string): boolean => fs.existsSync(join(repo, 'objects', csum.slice(0, 2), `${csum.slice(2)}.file`));
+const hasObject = (repo: string, csum: string, ext = 'file'): boolean => fs.existsSync(join(repo, 'objects', csum.slice(0, 2), `${csum.slice(2)}.${ext}`));
+const until = async (ok: () => boolean): Promise<boolean> => {
+  for (let i = 0; i < 100 && !ok(); i++) await new Promise((r) => setTimeout(r, 100));
+  return ok();
+};
 /** The content object checksum of PATH in the published commit. */
 const objectOf = (path: string): string => {
   const line = htOk(['--repo', pub, 'ls', '-C', commit, path]).trim();
@@ -235,6 +239,39 @@ describe('a lazy mount of a remote that was never pulled', () => {
     }
   });
 
+  it("fetches the commit's directories ahead of lookups, and no file's content", async () => {
+    const repo = freshRepo();
+    const m = join(s.dir, 'm-dirs');
+    nginx.clearLog();
+    try {
+      await mountLazy(repo, m);
+      // Nothing looks into the mount: its directories come by themselves (the root's with the commit).
+      const trees = ['/a', '/b', '/c', '/big'].map(objectOf);
+      expect(await until(() => trees.every((t) => hasObject(repo, t, 'dirtree')))).toBe(true);
+      expect(nginx.log().filter((e) => e.uri.endsWith('.filez'))).toEqual([]);
+    } finally {
+      forceUnmount(m);
+    }
+  });
+
+  it('fetches ahead the rest of a subtree once a walk has read a directory whole and gone on to the next', async () => {
+    const repo = freshRepo();
+    const m = join(s.dir, 'm-ahead');
+    try {
+      await mountLazy(repo, m);
+      // As tar does: every file of a, in listing order, then into b.
+      const c4 = objectOf('/c/f4');
+      for (let i = 0; i < 5; i++) expect((await readInChild(join(m, 'a', `f${i}`))).ok).toBe(true);
+      expect(hasObject(repo, c4)).toBe(false);
+      expect((await readInChild(join(m, 'b', 'f0'))).ok).toBe(true);
+      // c comes after b: its files arrive without being read, and so do b's.
+      const ahead = ['b', 'c'].flatMap((d) => [0, 1, 2, 3, 4].map((i) => objectOf(`/${d}/f${i}`)));
+      expect(await until(() => ahead.every((o) => hasObject(repo, o)))).toBe(true);
+    } finally {
+      forceUnmount(m);
+    }
+  });
+
   it('is completed by a pull: no longer partial, fsck clean, and a mount needs no remote', async () => {
     const pulled = await htAsync(['--repo', repo(), 'pull', 'origin', 'os']);
     expect(pulled.stderr).toBe('');
@@ -339,8 +376,8 @@ describe('prefetch lists', () => {
     try {
       await mountLazy(second, mnt);
       // Nothing reads b/f3 here: the mount fetches it from the list in the background.
-      for (let i = 0; i < 100 && !hasObject(second, objectOf('/b/f3')); i++) await new Promise((r) => setTimeout(r, 100));
-      expect(hasObject(second, objectOf('/b/f3'))).toBe(true);
+      const b3 = objectOf('/b/f3');
+      expect(await until(() => hasObject(second, b3))).toBe(true);
       expect(hasObject(second, objectOf('/c/f3'))).toBe(false);
     } finally {
       forceUnmount(mnt);

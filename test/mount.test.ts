@@ -7,7 +7,7 @@ import { createHash, randomInt } from 'node:crypto';
 import { ht, htOk, requireRoot, requireTool, sh, ROOT } from './helpers/cli.js';
 import { scratch } from './helpers/tmp.js';
 import { buildAwkwardTree, describeTree, BIG_FILE_SIZE } from './helpers/awkward-tree.js';
-import { forceUnmount, isMounted, mountRev, requireFuse, unmountAll } from './helpers/mounts.js';
+import { forceUnmount, isMounted, killDaemonAndWait, listedMount, mountRev, requireFuse, unmountAll } from './helpers/mounts.js';
 import { logPath } from '../src/mount.js';
 
 const s = scratch('hacktree-mount-');
@@ -256,14 +256,37 @@ describe('failures', () => {
     expect(log).toContain(`/hello.txt: corrupt file object ${checksum}: checksum mismatch`);
   });
 
-  it('a mount whose daemon died is cleaned up by hacktree umount', () => {
+  it('a mount whose daemon is killed -9 is mounted again by its supervisor; mounts says so; umount takes it all down', async () => {
     const mnt = join(s.dir, 'mnt-dead');
     mountRev(repos['bare-user']!, 'awk', mnt);
     try {
-      const pid = JSON.parse(htOk(['mounts', '--json'])).find((m: { mountpoint: string }) => m.mountpoint === mnt).pid;
-      process.kill(pid, 'SIGKILL');
+      const old = listedMount(mnt)!;
+      const now = await killDaemonAndWait(mnt);
+      expect(now.pid).not.toBe(old.pid);
+      expect(now.deaths).toEqual([expect.objectContaining({ pid: old.pid, how: 'killed by SIGKILL', newPid: now.pid })]);
+      expect(htOk(['mounts'])).toMatch(new RegExp(`pid ${now.pid}; daemon ${old.pid} killed by SIGKILL at \\S+, remounted at `));
+      expect(fs.readFileSync(join(mnt, 'hello.txt'), 'utf8')).toBe('hello\n');
+      // One mount there, not the dead one under the new one.
+      expect(fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.split(' ')[4] === mnt)).toHaveLength(1);
+      htOk(['umount', mnt]);
+      expect(isMounted(mnt)).toBe(false);
+      for (let i = 0; i < 50 && fs.existsSync(`/proc/${now.supervisor!.pid}`); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(fs.existsSync(`/proc/${now.supervisor!.pid}`)).toBe(false);
+      expect(fs.existsSync(`/proc/${now.pid}`)).toBe(false);
+    } finally {
+      forceUnmount(mnt);
+    }
+  });
+
+  it('a daemon dead without its supervisor leaves ENOTCONN, which hacktree umount cleans up', () => {
+    const mnt = join(s.dir, 'mnt-dead2');
+    mountRev(repos['bare-user']!, 'awk', mnt);
+    try {
+      const m = listedMount(mnt)!;
+      process.kill(m.supervisor!.pid, 'SIGKILL');
+      process.kill(m.pid, 'SIGKILL');
       for (let i = 0; i < 30 && !htOk(['mounts']).includes('daemon dead'); i++) spawnSync('sleep', ['0.1']);
-      expect(htOk(['mounts'])).toContain('daemon dead');
+      expect(htOk(['mounts'])).toContain('daemon dead: hacktree umount it');
       expect(() => fs.statSync(join(mnt, 'hello.txt'))).toThrow(/ENOTCONN/);
       htOk(['umount', mnt]);
       expect(isMounted(mnt)).toBe(false);

@@ -9,6 +9,8 @@ import { promisify } from 'node:util';
 import { HACKTREE, ht, htOk, requireRoot, ROOT } from './helpers/cli.js';
 import { scratch } from './helpers/tmp.js';
 import { forceUnmount, isMounted, mountRev, requireFuse, unmountAll } from './helpers/mounts.js';
+import { Repo } from '../src/store/repo.js';
+import { logPath } from '../src/mount.js';
 
 const s = scratch('hacktree-operate-');
 const sysroot = join(s.dir, 'sysroot');
@@ -49,7 +51,7 @@ afterAll(() => {
   unmountAll();
   for (const n of ['r', 'pinned']) if (isMounted(mntOf(n))) forceUnmount(mntOf(n));
   // Mounted by hand in the tests, so also taken down when one of them fails.
-  for (const m of ['mnt-os', 'mnt-v2'].map((x) => join(s.dir, x))) if (isMounted(m)) forceUnmount(m);
+  for (const m of ['mnt-os', 'mnt-v2', 'mnt-size'].map((x) => join(s.dir, x))) if (isMounted(m)) forceUnmount(m);
   s.cleanup();
 });
 
@@ -112,6 +114,61 @@ describe('sizes', () => {
     expect(rs.blocks).toBeGreaterThan(layerFs.blocks);
     expect(spawnSync('df', [mntOf('pinned')], { encoding: 'utf8' }).stdout).not.toMatch(/100%/);
     H('root', 'umount', 'pinned');
+  });
+});
+
+describe('a commit\'s recorded size', () => {
+  const repoDir = () => join(sysroot, 'repo');
+  /** The index's record of os-next's tree, and the tree; `drop` removes the record first. */
+  const record = (drop = false): { tree: string; size: { bytes: number; files: number } | undefined } => {
+    const repo = Repo.open(repoDir());
+    try {
+      const tree = repo.loadCommitSync(v2).rootTree;
+      if (drop) repo.index.removeTreeSize(tree);
+      return { tree, size: repo.index.treeSize(tree) };
+    } finally {
+      repo.close();
+    }
+  };
+  const statfsOf = (mnt: string): { bytes: number; files: number; log: string } => {
+    fs.rmSync(logPath(mnt), { force: true });
+    mountRev(repoDir(), 'os-next', mnt);
+    try {
+      const st = fs.statfsSync(mnt);
+      return { bytes: st.blocks * st.bsize, files: st.files, log: fs.readFileSync(logPath(mnt), 'utf8') };
+    } finally {
+      forceUnmount(mnt);
+    }
+  };
+
+  it('commit records it; a mount\'s statfs reads the record and measures nothing', () => {
+    const shown = (JSON.parse(H('show', '--json', 'os-next')) as { size: Size }).size;
+    expect(record().size).toEqual({ bytes: shown.bytes, files: shown.files });
+    const st = statfsOf(join(s.dir, 'mnt-size'));
+    expect(st.files).toBe(shown.files);
+    expect(st.bytes).toBeGreaterThanOrEqual(shown.bytes);
+    expect(st.log).not.toMatch(/measured the size/);
+  });
+
+  it('a commit nobody measured (ostree or a pull wrote it) is measured once, outside the daemon, and recorded', () => {
+    const before = record().size!;
+    expect(record(true).size).toBeUndefined();
+    const first = statfsOf(join(s.dir, 'mnt-size'));
+    expect(first.log).toMatch(/measured the size of tree [0-9a-f]{64} in a child process/);
+    expect(first.files).toBe(before.files);
+    expect(record().size).toEqual(before);
+    expect(statfsOf(join(s.dir, 'mnt-size')).log).not.toMatch(/measured the size/);
+  });
+
+  it('fsck drops a record that does not add up', () => {
+    const { tree, size } = record();
+    const repo = Repo.open(repoDir());
+    try { repo.index.putTreeSize(tree, { bytes: size!.bytes + 1, files: size!.files }); } finally { repo.close(); }
+    const r = Hr('fsck', '--json');
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout).problems).toEqual([expect.objectContaining({ kind: 'bad-tree-size', checksum: tree })]);
+    expect(record().size).toBeUndefined();
+    expect(Hr('fsck').code).toBe(0);
   });
 });
 
@@ -202,8 +259,10 @@ describe('status and the path from CLI to daemon', () => {
     expect(human).toMatch(new RegExp(`^r +${v2.slice(0, 12)} +os-next +- +${v1.slice(0, 12)} .*${mntOf('r')} \\(daemon \\d+\\)$`, 'm'));
     expect(human).toMatch(/^MOUNTPOINT +COMMIT +REV +ROOT +DAEMON$/m);
     expect(human).toMatch(/^refs: 3 local branches/m);
-    // A daemon that died shows as dead.
+    // A daemon that died, its supervisor with it (else it mounts again), shows as dead.
     const pid = r.mount!.pid;
+    const sup = (JSON.parse(H('mounts', '--json')) as Array<{ pid: number; supervisor?: { pid: number } }>).find((x) => x.pid === pid)!.supervisor!.pid;
+    process.kill(sup, 'SIGKILL');
     process.kill(pid, 'SIGKILL');
     for (let i = 0; i < 50 && fs.existsSync(`/proc/${pid}/stat`) && !/\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8')); i++) spawnSync('sleep', ['0.1']);
     const after = JSON.parse(H('status', '--json')) as { roots: Array<{ name: string; mount: { alive: boolean } | null }> };

@@ -2,7 +2,7 @@
 // are refused with EROFS or EXDEV, who owns a new entry, how a metadata record
 // shows. (overlay-posix.test.ts checks the same through a real mount.)
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_RULES, Rules, volatileDirOf, changeRefusal, dirRenameRefusal, linkRefusal, renameRefusal } from '../src/overlay/rules.js';
+import { DEFAULT_RULES, EVERY_PATH, Rules, volatileDirOf, changeRefusal, dirRenameRefusal, linkRefusal, renameRefusal } from '../src/overlay/rules.js';
 import { ownerOfNew } from '../src/overlay/new-entries.js';
 import { chmodChange, chownChange, removexattrChange, setxattrChange, utimensChange, withOverride, XATTR_CREATE, XATTR_REPLACE } from '../src/overlay/meta-changes.js';
 import { checkNameLength } from '../src/overlay/names.js';
@@ -23,6 +23,13 @@ describe('which paths take writes (the default rules)', () => {
     for (const p of ['/run', '/tmp', '/running', '/tmpx/a']) expect(none.writable(p), p).toBe(false);
     expect(volatileDirOf('/run/lock/x')).toBe('/run');
     expect(volatileDirOf('/var/run')).toBeNull();
+  });
+
+  it('a throwaway layer (EVERY_PATH) takes writes everywhere, / itself included; a rename there leaves no writable set', () => {
+    const all = new Rules(EVERY_PATH);
+    for (const p of ['/', '/usr', '/usr/bin/dpkg', '/etc/apt/sources.list.d/x.list', '/var/lib/dpkg/status', '/opt-new', '/boot/vmlinuz']) expect(all.writable(p), p).toBe(true);
+    expect(renameRefusal(all, '/usr/bin/x.dpkg-new', '/usr/bin/x')).toBeNull();
+    expect(linkRefusal(all, '/usr/lib/a', '/etc/b')).toBeNull();
   });
 
   it('takes in /etc exactly what the account tools write', () => {

@@ -9,18 +9,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { htOk, requireRoot, requireTool, sh, ROOT } from './helpers/cli.js';
-import { scratch } from './helpers/tmp.js';
+import { requireRoot, requireTool, sh, ROOT } from './helpers/cli.js';
 import { forceUnmount, requireFuse } from './helpers/mounts.js';
+import { comparisonDirs, mountBusyboxRoot, requireDiskReference } from './helpers/busybox-root.js';
 
-const s = scratch('hacktree-posix-ext4-');
-const bb = join(s.dir, 'bb');
-const sys = join(s.dir, 'sys');
-const mnt = join(s.dir, 'mnt');
-const ref = join(s.dir, 'ref');
+const { s, bb, sys, mnt, ref } = comparisonDirs('hacktree-posix-ext4-');
 const PY = '/usr/bin/python3';
 const PROBE = join(ROOT, 'test', 'helpers', 'posix-probe.py');
-const H = (args: string[]): string => htOk(['--sysroot', sys, ...args]);
 
 /** Files the commit has for the 'basefiles' scenario (name → mode), as posix-probe.py's BASE_FILES. */
 const BASE_FILES: Record<string, number> = { c1: 0o644, c2: 0o4755, c3: 0o2755, c4: 0o644, c5: 0o644, c6: 0o600, c7: 0o644, c8: 0o644 };
@@ -31,35 +26,22 @@ const BASE_LINKS: Record<string, string> = { k1: 'kkk\n', k2: 'kkk\n', k3: 'kkk\
 /** scenario → line label → why the root's mount still answers otherwise. */
 const KNOWN: Record<string, Record<string, string>> = {
   ctime: {
-    'chown -1 -1': 'the kernel sends FUSE no setattr for chown(-1, -1), and the path-based core calls no op for an empty one',
+    'chown -1 -1': 'the kernel sends FUSE no setattr at all for chown(-1, -1): ext4 moves ctime, nothing reaches the daemon',
   },
   chown: {
     'write by 1000 to 0o2767': "FUSE's kernel side drops setgid on write only with g+x (fuse_setattr), not by the VFS rule for callers outside the group",
     'truncate by 1000 of 0o2767': 'as for writes: the kernel asks FUSE to drop setgid only with g+x',
-  },
-  remove: {
-    'open dir after rmdir': "libfuse's path API forgets a removed directory's node: fstat of it gives ESTALE (the low-level core keeps the inode)",
-  },
-  rename: {
-    'RENAME_NOREPLACE to new': 'the path-based core refuses rename flags (EINVAL); Backend.rename takes them, for the low-level core to pass',
-    'RENAME_EXCHANGE': 'as RENAME_NOREPLACE',
   },
   baselinks: {
     'link k4 to k1': "a commit's paths of one content object are one inode (as in an ostree checkout), but identical files are not links someone made: a copy-up (here for link()) gives the copied name an inode of its own rather than copying every name up and changing them all",
     'write through k2': 'as above: the written name leaves the inode, the others keep it and count one link less',
     'content of k1': 'as above',
   },
-  sparse: {
-    'SEEK_DATA from 1 MiB': "FUSE_LSEEK is not answered (ENOSYS), so the kernel takes the whole file for data; answering needs lseek(SEEK_DATA/SEEK_HOLE) on the layer's descriptor, which node:fs lacks",
-    'SEEK_HOLE from 0': 'as above',
-    'fallocate 1 MiB': 'the path-based core has no fallocate op (EOPNOTSUPP); OverlayFs.fallocate does it, for the low-level core to call',
-    'fallocate KEEP_SIZE': 'as above',
-  },
   misc: {
-    'O_TMPFILE': 'the path-based core has no tmpfile op (EOPNOTSUPP: programs fall back to a named file)',
+    'O_TMPFILE': "bookworm's libfuse 3.14 has no tmpfile op (EOPNOTSUPP: programs fall back to a named file)",
   },
   limits: {
-    'mkdir 30 levels of 200 bytes': 'the path-based core passes whole paths and refuses those past PATH_MAX (the low-level core passes names)',
+    'mkdir 30 levels of 200 bytes': 'the kernel passes names, but the layer works on whole paths through node:fs, which refuses those past PATH_MAX',
   },
   truncate: {
     'explicit ns': 'node:fs sets times as a double of seconds: nanoseconds are rounded off',
@@ -109,8 +91,7 @@ beforeAll(() => {
   requireTool('busybox', 'busybox-static');
   requireTool(PY, 'python3');
   fs.chmodSync(s.dir, 0o755); // uid 1000 must reach both sides
-  const fsType = sh('stat', ['-f', '-c', '%T', s.dir]).trim();
-  if (!['ext2/ext3', 'tmpfs'].includes(fsType)) throw new Error(`the reference directory ${s.dir} must be on ext4 or tmpfs, not ${fsType} (set HACKTREE_TEST_TMP)`);
+  requireDiskReference(s.dir);
   sh(join(ROOT, 'scripts', 'make-busybox-root.sh'), [bb]);
   fs.mkdirSync(join(bb, 'data', 'bf'), { recursive: true });
   for (const [n, mode] of Object.entries(BASE_FILES)) {
@@ -120,12 +101,8 @@ beforeAll(() => {
   fs.mkdirSync(join(bb, 'data', 'bl'));
   for (const [n, content] of Object.entries(BASE_LINKS)) fs.writeFileSync(join(bb, 'data', 'bl', n), content);
   fs.mkdirSync(join(bb, 'var', 'tmp'), { recursive: true });
-  H(['init']);
-  H(['commit', '-b', 'bb', bb]);
-  H(['root', 'create', 'r', 'bb', '--writable', '/data/**']);
-  fs.mkdirSync(mnt);
   fs.mkdirSync(ref);
-  H(['root', 'mount', 'r', mnt]);
+  mountBusyboxRoot(bb, sys, mnt, ['--writable', '/data/**']);
 });
 
 afterAll(() => {

@@ -71,6 +71,16 @@ describe('awkward tree round trip', () => {
     expect(second.statCacheHits).toBeGreaterThan(0);
   });
 
+  it('commits a tree named through a symlink as the directory it names', () => {
+    const repo = join(s.dir, 'repo-bare-user');
+    const link = join(s.dir, 'src-link');
+    fs.symlinkSync(src, link);
+    const direct = JSON.parse(htOk(['--repo', repo, 'show', '--json', 'test']));
+    const viaLink = JSON.parse(htOk(['--repo', repo, 'show', '--json', htOk(['--repo', repo, 'commit', '-b', 'linked', link]).trim()]));
+    expect([viaLink.rootTree, viaLink.rootMeta]).toEqual([direct.rootTree, direct.rootMeta]);
+    expect(htOk(['--repo', repo, 'fsck']).trim()).toMatch(/: ok$/);
+  });
+
   it('notices a change of content or metadata after a commit', () => {
     const repo = join(s.dir, 'repo-bare-user');
     const t2 = join(s.dir, 'src2');

@@ -13,7 +13,8 @@ const H = (...a: string[]) => htOk(['--sysroot', sysroot, ...a]);
 const Hr = (...a: string[]) => ht(['--sysroot', sysroot, ...a]);
 const show = (name: string) => JSON.parse(H('root', 'show', '--json', name)) as { commit: string; conflicts?: Array<{ path: string }> };
 const mnt = (name: string) => join(sysroot, 'roots', name, 'mnt');
-const mountinfo = () => fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ').slice(4).join(' ')).sort().join('\n');
+/** This test's mounts (other work on the machine mounts and unmounts elsewhere meanwhile). */
+const mountinfo = () => fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ').slice(4).join(' ')).filter((l) => l.startsWith(s.dir)).sort().join('\n');
 let v1 = '', v2 = '', v3 = '';
 
 function tree(name: string, edit: (dir: string) => void): string {
@@ -46,7 +47,7 @@ beforeAll(() => {
 
 afterAll(() => {
   unmountAll();
-  for (const n of ['a', 'k', 'b', 'c', 's']) if (isMounted(mnt(n))) forceUnmount(mnt(n));
+  for (const n of ['a', 'k', 'b', 'c', 's', 'bc']) if (isMounted(mnt(n))) forceUnmount(mnt(n));
   s.cleanup();
 });
 
@@ -205,6 +206,8 @@ describe('a booted system\'s / (mount -o boot)', () => {
     const pid = (JSON.parse(htOk(['mounts', '--json'], { env })) as Array<{ pid: number; root?: string }>).find((m) => m.root === 's')!.pid;
     try {
       sh('mount', ['-t', 'proc', 'proc', join(mnt('s'), 'proc')]);
+      // /etc in the layer, as a booted system's is (its attributes are then the addon's to answer).
+      fs.writeFileSync(join(mnt('s'), 'etc', 'machine-id'), 'b08dfa6083e7567a1921a715000001fb\n');
       const r = spawnSync('python3', [join(ROOT, 'test', 'helpers', 'stopped-daemon-walk.py'), mnt('s'), String(pid)], { encoding: 'utf8', timeout: 60_000 });
       expect(r.stderr).toBe('');
       expect(r.stdout).toBe("[False, 1, '0o40755'] [False, 1, '0o40755']\n");
@@ -234,64 +237,64 @@ describe('boot counting', () => {
     unconfirmed = version('unconfirmed');
     noinit = version('noinit', (dir) => fs.rmSync(join(dir, 'sbin', 'fake-init')));
     fine = version('fine');
-    H('root', 'create', 'c', 'count-good');
+    H('root', 'create', 'bc', 'count-good');
   });
 
   it('boots a confirmed commit as it is, with no trial', async () => {
-    const r = await boot('c');
+    const r = await boot('bc');
     expect(r.status).toBe(0);
     expect(r.stdout).toBe('init runs good\n');
-    expect(trial('c')).toBeUndefined();
+    expect(trial('bc')).toBeUndefined();
   });
 
   it('gives an upgraded commit one boot; the next unconfirmed boot falls back by itself and says why', async () => {
-    H('root', 'upgrade', 'c', 'count-unconfirmed');
-    expect(trial('c')).toEqual({ commit: unconfirmed, tries: 0 });
-    const first = await boot('c');
+    H('root', 'upgrade', 'bc', 'count-unconfirmed');
+    expect(trial('bc')).toEqual({ commit: unconfirmed, tries: 0 });
+    const first = await boot('bc');
     expect(first.stdout).toBe('init runs unconfirmed\n');
     expect(first.stderr).toContain('on trial: boot 1 of 1');
-    expect(trial('c')).toEqual({ commit: unconfirmed, tries: 1 });
+    expect(trial('bc')).toEqual({ commit: unconfirmed, tries: 1 });
     // Nothing ran `root booted`: the boot after it falls back.
-    const second = await boot('c');
+    const second = await boot('bc');
     expect(second.status).toBe(0);
-    expect(second.stderr).toContain(`root c: boot of ${unconfirmed.slice(0, 12)} not confirmed after 1 try; falling back to ${good.slice(0, 12)}`);
+    expect(second.stderr).toContain(`root bc: boot of ${unconfirmed.slice(0, 12)} not confirmed after 1 try; falling back to ${good.slice(0, 12)}`);
     expect(second.stdout).toBe('init runs good\n');
-    expect(show('c').commit).toBe(good);
-    expect(trial('c')).toBeUndefined();
-    expect(history('c').at(-1)).toMatchObject({ action: 'automatic rollback', commit: good, note: `boot of ${unconfirmed.slice(0, 12)} not confirmed after 1 try` });
-    expect(H('root', 'history', 'c')).toContain('automatic rollback');
+    expect(show('bc').commit).toBe(good);
+    expect(trial('bc')).toBeUndefined();
+    expect(history('bc').at(-1)).toMatchObject({ action: 'automatic rollback', commit: good, note: `boot of ${unconfirmed.slice(0, 12)} not confirmed after 1 try` });
+    expect(H('root', 'history', 'bc')).toContain('automatic rollback');
     // The commit that failed is not what `root rollback` returns to.
-    expect(Hr('root', 'rollback', 'c').stderr).toContain('no previous commit');
+    expect(Hr('root', 'rollback', 'bc').stderr).toContain('no previous commit');
   });
 
   it('falls back in the same boot from a commit without the init to run', async () => {
-    H('root', 'upgrade', 'c', 'count-noinit');
-    const r = await boot('c');
+    H('root', 'upgrade', 'bc', 'count-noinit');
+    const r = await boot('bc');
     expect(r.status).toBe(0);
-    expect(r.stderr).toContain(`root c: boot of ${noinit.slice(0, 12)} failed: no executable /sbin/fake-init; falling back to ${good.slice(0, 12)}`);
+    expect(r.stderr).toContain(`root bc: boot of ${noinit.slice(0, 12)} failed: no executable /sbin/fake-init; falling back to ${good.slice(0, 12)}`);
     expect(r.stdout).toBe('init runs good\n');
-    expect(history('c').at(-1)).toMatchObject({ action: 'automatic rollback', commit: good, note: `boot of ${noinit.slice(0, 12)} failed: no executable /sbin/fake-init` });
+    expect(history('bc').at(-1)).toMatchObject({ action: 'automatic rollback', commit: good, note: `boot of ${noinit.slice(0, 12)} failed: no executable /sbin/fake-init` });
   });
 
   it('keeps a commit whose boot was confirmed', async () => {
-    H('root', 'upgrade', 'c', 'count-fine');
-    expect((await boot('c')).stdout).toBe('init runs fine\n');
+    H('root', 'upgrade', 'bc', 'count-fine');
+    expect((await boot('bc')).stdout).toBe('init runs fine\n');
     // What hacktree-booted.service runs in the booted system.
-    expect(H('root', 'booted', 'c')).toBe('root c: boot confirmed\n');
-    expect(trial('c')).toBeUndefined();
-    const again = await boot('c');
+    expect(H('root', 'booted', 'bc')).toBe('root bc: boot confirmed\n');
+    expect(trial('bc')).toBeUndefined();
+    const again = await boot('bc');
     expect(again.stdout).toBe('init runs fine\n');
-    expect(again.stderr).toBe(`root c: booting ${fine.slice(0, 12)}\n`);
-    expect(H('root', 'booted', 'c')).toBe('root c: nothing on trial\n');
+    expect(again.stderr).toBe(`root bc: booting ${fine.slice(0, 12)}\n`);
+    expect(H('root', 'booted', 'bc')).toBe('root bc: nothing on trial\n');
   });
 
   it('refuses to boot a confirmed commit without init, and rollback ends a trial', async () => {
-    const r = await boot('c', '/sbin/no-such-init');
+    const r = await boot('bc', '/sbin/no-such-init');
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain('has no executable /sbin/no-such-init (and it is not on trial: no automatic fallback)');
-    H('root', 'upgrade', 'c', 'count-unconfirmed');
-    H('root', 'rollback', 'c');
-    expect(trial('c')).toBeUndefined();
-    expect(show('c').commit).toBe(fine);
+    H('root', 'upgrade', 'bc', 'count-unconfirmed');
+    H('root', 'rollback', 'bc');
+    expect(trial('bc')).toBeUndefined();
+    expect(show('bc').commit).toBe(fine);
   });
 });

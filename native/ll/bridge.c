@@ -3,13 +3,14 @@
 // call later through a reply function, given the call's id. Replies go to the kernel from
 // the event loop, under reply_lock, so none is sent once the session is gone.
 #include "ll.h"
-#include "../common/opcode-names.h"
+#include "opcode-names.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 #define CHECK(call) do { if ((call) != napi_ok) { napi_throw_error(env, NULL, #call " failed"); return NULL; } } while (0)
 
@@ -43,11 +44,39 @@ void ll_call_js(struct ll_fs *fs, int kind, fuse_req_t req, struct ll_node *node
   else if (req != NULL) fuse_reply_err(req, EIO);
 }
 
-// (event loop) handler(kind, id, path, size, offset)
+void ll_free_call(struct ll_call *c) {
+  free(c->s1);
+  free(c->s2);
+  free(c->data);
+  free(c);
+}
+
+void ll_call_js_rw(struct ll_call *c) {
+  if (napi_call_threadsafe_function(c->fs->tsfn, c, napi_tsfn_nonblocking) == napi_ok) return;
+  if (c->kind == CALL_RELEASE) close((int) c->num[NUM_FD]);
+  else if (c->kind != CALL_FORGET) fuse_reply_err(c->req, EIO);
+  ll_free_call(c);
+}
+
+// (event loop) handler(kind, id, path, size, offset); a root's: handler(kind, id, ino, ino2, s1, s2, nums, data)
 static void call_js(napi_env env, napi_value fn, void *context, void *data) {
   (void) context;
   struct ll_call *c = data;
-  if (env == NULL) { free(c); return; }
+  if (env == NULL) {
+    if (c->kind == CALL_RELEASE) close((int) c->num[NUM_FD]);
+    else if (c->kind >= CALL_RW && c->kind != CALL_FORGET) fuse_reply_err(c->req, EIO);
+    ll_free_call(c);
+    return;
+  }
+  if (c->kind >= CALL_RW) {
+    napi_value argv[8], undefined;
+    napi_get_undefined(env, &undefined);
+    ll_rw_args(env, c, argv);
+    // FORGET and RELEASE take no answer: their call is done once JS has it.
+    if (c->kind == CALL_FORGET || c->kind == CALL_RELEASE) ll_free_call(c);
+    napi_call_function(env, undefined, fn, 8, argv, NULL);
+    return;
+  }
   napi_value argv[5], undefined;
   napi_get_undefined(env, &undefined);
   napi_create_int32(env, c->kind, &argv[0]);
@@ -85,13 +114,24 @@ static bool reply_begin(struct ll_call *c) {
   return false;
 }
 
+bool ll_reply_begin(struct ll_call *c) { return reply_begin(c); }
+
+// A reply's arguments (id first): its call, or NULL (and a JS exception).
+struct ll_call *ll_reply_begin_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
+  size_t argc = want;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  for (size_t i = argc; i < want; i++) napi_get_undefined(env, &argv[i]);
+  return call_arg(env, argv[0]);
+}
+
 static struct ll_fs *fs_arg(napi_env env, napi_value v) {
   void *p = NULL;
   napi_get_value_external(env, v, &p);
   return p;
 }
 
-// mount(mountpoint, options[], rootRecord, handler) → the mount (an external)
+// mount(mountpoint, options[], rootRecord | null, handler) → the mount (an external); a root's
+// mount (rw_ops.c) when rootRecord is null.
 static napi_value js_mount(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4];
@@ -101,9 +141,11 @@ static napi_value js_mount(napi_env env, napi_callback_info info) {
   CHECK(napi_get_value_string_utf8(env, argv[0], mnt, sizeof mnt, &len));
   uint32_t nopts = 0;
   CHECK(napi_get_array_length(env, argv[1], &nopts));
-  void *root;
-  size_t root_len;
-  CHECK(napi_get_buffer_info(env, argv[2], &root, &root_len));
+  void *root = NULL;
+  size_t root_len = 0;
+  bool has_root = false;
+  napi_is_buffer(env, argv[2], &has_root);
+  if (has_root) CHECK(napi_get_buffer_info(env, argv[2], &root, &root_len));
   struct ll_fs *fs = calloc(1, sizeof *fs);
   char **opts = calloc(nopts + 1, sizeof(char *));
   if (fs == NULL || opts == NULL) { napi_throw_error(env, NULL, "out of memory"); return NULL; }
@@ -117,8 +159,9 @@ static napi_value js_mount(napi_env env, napi_callback_info info) {
   }
   pthread_mutex_init(&fs->lock, NULL);
   pthread_mutex_init(&fs->reply_lock, NULL);
+  fs->rw = !has_root;
   const uint8_t *p = root;
-  int bad = ll_parse_attrs(&p, p + root_len, &fs->root) != 0 || !S_ISDIR(fs->root.attr.mode);
+  int bad = has_root && (ll_parse_attrs(&p, p + root_len, &fs->root) != 0 || !S_ISDIR(fs->root.attr.mode));
   napi_value name;
   napi_create_string_utf8(env, "hacktree_ll", NAPI_AUTO_LENGTH, &name);
   int rc = -1;
@@ -271,6 +314,8 @@ static napi_value init(napi_env env, napi_value exports) {
     { "detach", NULL, js_detach, NULL, NULL, NULL, napi_default, NULL },
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  ll_rw_exports(env, exports);
+  ll_notify_exports(env, exports);
   return exports;
 }
 

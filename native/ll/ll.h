@@ -5,10 +5,20 @@
 // list a directory the first time, to read a file whose content it has not published, and
 // for statfs.
 //
-// session.c  mount, the loop thread, INIT, request counts, unmount
-// nodes.c    the node table: listings, hard links, paths
-// ops.c      the fuse_lowlevel_ops
-// bridge.c   calls into JS and JS's replies (N-API)
+// A root (commit + writable layer) is served by the same session and bridge with other ops
+// (rw_ops.c): its node table lives in JS (src/fuse/ll/nodes.ts), which maps node ids to paths
+// for the path-based Backend; C keeps only the fast paths (reads and writes on the layer's
+// file descriptors and on checked object files) and tells the kernel of changes (notify.c).
+//
+// session.c    mount, the loop thread, INIT, request counts, unmount
+// nodes.c      the node table of a commit: listings, hard links, paths
+// ops.c        the fuse_lowlevel_ops of a commit
+// rw_ops.c     the fuse_lowlevel_ops of a root
+// rw_replies.c JS's answers to a root's requests
+// facts.c      what C may answer of a root's node (no security.capability, still the commit's)
+// handles.c    layer files and directories C answers for through their descriptors
+// notify.c     telling the kernel what changed beneath it
+// bridge.c     calls into JS and JS's replies (N-API)
 #ifndef HACKTREE_LL_H
 #define HACKTREE_LL_H
 
@@ -18,10 +28,13 @@
 #include <node_api.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 /** Entries, attributes and negative lookups are kept by the kernel this long: a commit never changes. */
 #define LL_FOREVER 86400.0
+/** What the layer holds is kept by the kernel this long (src/fuse/ll/serve-root.ts LAYER_TIMEOUT). */
+#define LL_LAYER_TIMEOUT 1.0
 /** Reads of up to 1 MiB per request; session.c passes the matching max_read= option. */
 #define LL_MAX_REQUEST (1u << 20)
 #define LL_OPCODES 64
@@ -91,6 +104,11 @@ struct ll_fs {
   int stopped;                   // under reply_lock: the session no longer takes replies
   int no_open, no_opendir;       // the kernel opens files/directories itself after ENOSYS
   uint64_t requests[LL_OPCODES]; // atomic: requests the kernel sent, by opcode
+  int rw;                        // a root: rw_ops, node table in JS
+  // A booted system's / (mount -o boot; set by JS before it answers anything): what C answers
+  // of a layer directory (attributes, names not there) is kept by the kernel LL_FOREVER, as
+  // JS's answers are (src/fuse/ll/serve-root.ts bootRoot says why).
+  int boot;
 };
 
 // nodes.c
@@ -101,6 +119,8 @@ const struct ll_entry *ll_dir_find(const struct ll_dir *d, const char *name);
 char *ll_path_of(const struct ll_node *n);
 struct ll_node *ll_node_at(struct ll_fs *fs, const char *path);
 void ll_stat_of(const struct ll_node *n, struct stat *st);
+// A time JS gives as a double of milliseconds, as a timespec.
+void ll_time_of(double ms, struct timespec *ts);
 
 // ops.c
 extern const struct fuse_lowlevel_ops ll_ops;
@@ -108,15 +128,70 @@ void ll_answer_waiter(struct ll_fs *fs, struct ll_node *dir, struct ll_waiter *w
 
 // bridge.c: calls into JS (from any thread, never blocking)
 enum { CALL_INIT, CALL_LIST, CALL_READ, CALL_STATFS };
+// A root's requests (src/fuse/ll/binding.ts RwCall says what each carries).
+enum {
+  CALL_RW = 16,
+  CALL_LOOKUP = CALL_RW, CALL_FORGET, CALL_GETATTR, CALL_SETATTR, CALL_READLINK, CALL_MKNOD, CALL_MKDIR,
+  CALL_UNLINK, CALL_RMDIR, CALL_SYMLINK, CALL_RENAME, CALL_LINK, CALL_OPEN, CALL_RWREAD, CALL_OPENDIR,
+  CALL_READDIR, CALL_RELEASEDIR, CALL_GETXATTR, CALL_LISTXATTR, CALL_SETXATTR, CALL_REMOVEXATTR, CALL_CREATE,
+  CALL_RELEASE,
+};
+/** Numbers a root's request carries (binding.ts Num). */
+enum { NUM_MODE, NUM_RDEV, NUM_SIZE, NUM_OFF, NUM_UID, NUM_GID, NUM_PID, NUM_UMASK, NUM_FLAGS, NUM_FD, NUM_TO_SET,
+  NUM_ATIME, NUM_MTIME, NUM_SET_UID, NUM_SET_GID, NUM_SET_SIZE, NUM_SET_MODE, RW_NUMS };
 struct ll_call {
   struct ll_fs *fs;
   int kind;
-  fuse_req_t req;          // READ, STATFS
+  fuse_req_t req;          // READ, STATFS, every root request
   struct ll_node *node;    // LIST, READ
   size_t size;
   off_t off;
+  // A root's request: node ids, names, bytes (setxattr), numbers.
+  uint64_t ino, ino2;
+  char *s1, *s2;
+  void *data;
+  size_t data_len;
+  double num[RW_NUMS];
+  uint64_t generation;     // ll_fact_generation() when the request came
 };
 void ll_call_js(struct ll_fs *fs, int kind, fuse_req_t req, struct ll_node *node, size_t size, off_t off);
+/** Queues a prepared call (a root's request); on failure answers EIO and frees it. */
+void ll_call_js_rw(struct ll_call *c);
+void ll_free_call(struct ll_call *c);
+struct ll_call *ll_reply_begin_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv);
+bool ll_reply_begin(struct ll_call *c);
+
+// rw_ops.c
+extern const struct fuse_lowlevel_ops ll_rw_ops;
+/** (event loop) The JS arguments of a root's request: handler(kind, id, ino, ino2, s1, s2, nums, data). */
+void ll_rw_args(napi_env env, struct ll_call *c, napi_value argv[8]);
+
+// handles.c: layer files whose metadata C changes on their descriptor
+int ll_meta_set(uint64_t node, int fd, uint64_t ino);
+void ll_meta_clear(uint64_t node, int fd);
+int ll_meta_getattr(fuse_req_t req, uint64_t node);
+int ll_meta_setattr(fuse_req_t req, uint64_t node, const struct stat *attr, int to_set);
+void ll_dir_set(uint64_t node, int fd, uint64_t ino, int layer_only);
+void ll_dir_drop(uint64_t node);
+int ll_dir_getattr(fuse_req_t req, uint64_t node);
+int ll_dir_lookup_missing(fuse_req_t req, uint64_t node, const char *name);
+
+// facts.c: what C may answer of a root's node without JS
+enum { FACT_NO_CAPS = 1, FACT_STABLE = 2 };
+int ll_fact_has(uint64_t node, int flag);
+/** Only if nothing was dropped since `generation` (ll_fact_generation() when the request came). */
+void ll_fact_add(uint64_t node, int flag, const struct stat *st, uint64_t generation);
+int ll_fact_stat(uint64_t node, struct stat *st);
+void ll_fact_drop_some(uint64_t node, int flags);
+uint64_t ll_fact_generation(void);
+void ll_fact_set_content(uint64_t node, const char *file);
+int ll_fact_open_content(uint64_t node);
+void ll_fact_drop(uint64_t node);
+int ll_is_caps(const char *name);
+
+// rw_replies.c, notify.c: exported to JS
+napi_value ll_rw_exports(napi_env env, napi_value exports);
+napi_value ll_notify_exports(napi_env env, napi_value exports);
 
 // session.c
 int ll_session_start(struct ll_fs *fs, const char *mountpoint, char **opts, int nopts, char *err, size_t errlen);

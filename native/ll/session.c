@@ -53,7 +53,7 @@ int ll_session_start(struct ll_fs *fs, const char *mountpoint, char **opts, int 
   argv[argc++] = "-omax_read=1048576";
   for (int i = 0; i < nopts; i++) { argv[argc++] = "-o"; argv[argc++] = opts[i]; }
   struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
-  fs->se = fuse_session_new(&args, &ll_ops, sizeof ll_ops, fs);
+  fs->se = fs->rw ? fuse_session_new(&args, &ll_rw_ops, sizeof ll_rw_ops, fs) : fuse_session_new(&args, &ll_ops, sizeof ll_ops, fs);
   fuse_opt_free_args(&args);
   free(argv);
   if (fs->se == NULL) { snprintf(err, errlen, "fuse_session_new failed (bad mount option?)"); return -1; }

@@ -1,8 +1,7 @@
 // What a mounted tree answers. The read-only commit view implements the read
 // half; a writable layer (overlay) implements the rest behind the same
-// interface, and the adapter turns a missing write op into EROFS.
-import type { DirListing, Stat, StatFs, TimeSpec, FuseContext } from './binding.js';
-import type { ChangeSource } from './cache-coherence.js';
+// interface, and a missing write op is EROFS to the kernel.
+import type { DirListing, Stat, StatFs, TimeSpec, FuseContext } from './types.js';
 
 export interface ReadBackend {
   getattr(path: string): Promise<Stat>;
@@ -16,7 +15,6 @@ export interface ReadBackend {
    */
   read(path: string | null, fh: number, buf: Buffer, length: number, position: number): Promise<number>;
   open?(path: string, flags: number, ctx: FuseContext): Promise<number>;
-  release?(path: string | null, fh: number): Promise<void>;
   /** Attributes of an open file (by handle when the backend has handles; path is null once unlinked). */
   fgetattr?(path: string | null, fh: number): Promise<Stat>;
   getxattr(path: string, name: string): Promise<Buffer | null>;
@@ -25,15 +23,11 @@ export interface ReadBackend {
 }
 
 export interface WriteBackend {
-  write?(fh: number, buf: Buffer, length: number, position: number): Promise<number>;
   create?(path: string, mode: number, ctx: FuseContext): Promise<number>;
   truncate?(path: string, size: number, ctx: FuseContext): Promise<void>;
   ftruncate?(fh: number, size: number): Promise<void>;
   unlink?(path: string, ctx: FuseContext): Promise<void>;
-  /**
-   * `flags`: renameat2's RENAME_NOREPLACE (1) and RENAME_EXCHANGE (2); the path-based core
-   * passes none (it refuses them itself), a core that passes them gets them honoured.
-   */
+  /** `flags`: renameat2's RENAME_NOREPLACE (1) and RENAME_EXCHANGE (2). */
   rename?(from: string, to: string, ctx: FuseContext, flags?: number): Promise<void>;
   mkdir?(path: string, mode: number, ctx: FuseContext): Promise<void>;
   rmdir?(path: string, ctx: FuseContext): Promise<void>;
@@ -45,9 +39,17 @@ export interface WriteBackend {
   setxattr?(path: string, name: string, value: Buffer, flags: number, ctx: FuseContext): Promise<void>;
   removexattr?(path: string, name: string, ctx: FuseContext): Promise<void>;
   mknod?(path: string, mode: number, rdev: number, ctx: FuseContext): Promise<void>;
-  fsync?(fh: number, datasync: boolean): Promise<void>;
-  /** fallocate(2) on an open file (`mode`: its FALLOC_FL_* bits). Not wired into the path-based core. */
-  fallocate?(fh: number, mode: number, offset: number, length: number): Promise<void>;
+}
+
+/** What a changing tree tells the mount beyond its ops. */
+export interface ChangeSource {
+  /** Called once at mount: report each entry an op changes besides the paths it names (a directory copied up on the way). */
+  observe?(changed: (path: string) => void): void;
+  /**
+   * The directory that mirrors, path for path, the files whose Stat.dev names their inode:
+   * the addon changes their mode, owner and times there itself.
+   */
+  readonly layerDir?: string;
 }
 
 export type Backend = ReadBackend & WriteBackend & ChangeSource;

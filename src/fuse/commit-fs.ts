@@ -1,7 +1,6 @@
 // A read-only view of one commit, served straight from the object store.
 // Nothing is walked at mount time: a path is resolved one directory at a time,
 // and parsed directories and resolved paths live in bounded caches.
-import { SizeReader, type Size } from '../store/ops/sizes.js';
 import fs from 'node:fs';
 import type { LRUCache } from 'lru-cache';
 import { lru } from '../store/lru.js';
@@ -13,13 +12,16 @@ import type { DirTree } from '../store/objects/dirtree.js';
 import type { FileMeta } from '../store/objects/file-header.js';
 import type { ObjectInfo, ObjectStamp } from '../store/modes/storage.js';
 import { isLnk, S_IFMT } from '../store/objects/types.js';
-import { FuseError, type DirListing, type Stat, type StatFs } from './binding.js';
+import { FuseError, type DirListing, type Stat, type StatFs } from './types.js';
 import type { ReadBackend } from './backend.js';
 import { inodeOf, linkedFileInode } from './inode.js';
 import { ContentReader } from './content-reader.js';
 import { DeferredIndexWrites } from '../store/index-writes.js';
 import { parseTreeStats, serializeTreeStats, type TreeStats } from '../store/tree-stats.js';
 import { countLinks, parseLinkCounts, serializeLinkCounts, type LinkCounts } from '../store/link-counts.js';
+import type { FetchAhead } from '../store/fetch-ahead.js';
+import type { Size } from '../store/ops/sizes.js';
+import { commitSize } from './commit-size.js';
 
 export type Node =
   | { kind: 'dir'; path: string; tree: Checksum; meta: DirMeta; nlink: number }
@@ -70,6 +72,12 @@ export interface CommitFsOptions {
    * of the whole object verifies.
    */
   recordStats?: boolean;
+  /**
+   * A lazy mount's fetch-ahead: a walk seen reading a directory in order has the directory's
+   * files fetched ahead, and one seen going on from a directory it read whole to a later one
+   * has the whole subtree they share fetched ahead, in the order it walks.
+   */
+  ahead?: FetchAhead;
 }
 
 export class CommitFs implements ReadBackend {
@@ -81,8 +89,8 @@ export class CommitFs implements ReadBackend {
   readonly content: ContentReader;
   /** Verified marks and tree stats, written to the repo's index in batches. */
   readonly indexWrites: DeferredIndexWrites;
-  /** Directories have the commit's time; files and symlinks mtime 0, like an ostree checkout's. */
-  private readonly dirTimeMs: number;
+  /** Directories have the commit's time; files and symlinks mtime 0, like an ostree checkout's (see BaseTree.dirTimeMs). */
+  readonly dirTimeMs: number;
 
   /**
    * Regular files with several paths in the commit: each is one inode (numbered by its
@@ -103,9 +111,10 @@ export class CommitFs implements ReadBackend {
 
   static async open(repo: Repo, commitCsum: Checksum, opts: CommitFsOptions): Promise<CommitFs> {
     const commit = await repo.loadCommit(commitCsum);
-    const meta = await repo.loadDirMeta(commit.rootMeta);
+    // Together: a lazy mount may fetch both.
+    const [meta, tree] = await Promise.all([repo.loadDirMeta(commit.rootMeta), repo.loadDirTree(commit.rootTree)]);
     const fsys = new CommitFs(repo, commit, { kind: 'dir', path: '/', tree: commit.rootTree, meta, nlink: 2 }, opts);
-    const idx = await fsys.dirIndex(commit.rootTree);
+    const idx = fsys.indexOf(commit.rootTree, tree);
     (fsys.root as Node & { kind: 'dir' }).nlink = 2 + idx.subdirs;
     fsys.links = await fsys.linkCounts(commit.rootTree);
     return fsys;
@@ -140,7 +149,10 @@ export class CommitFs implements ReadBackend {
   private async dirIndex(tree: Checksum): Promise<DirIndex> {
     const hit = this.dirs.get(tree);
     if (hit) return hit;
-    const t = await this.repo.loadDirTree(tree);
+    return this.indexOf(tree, await this.repo.loadDirTree(tree));
+  }
+
+  private indexOf(tree: Checksum, t: DirTree): DirIndex {
     const entries: DirIndex['entries'] = new Map();
     t.files.forEach((f, at) => entries.set(f.name, { checksum: f.checksum, at }));
     t.dirs.forEach((d, at) => entries.set(d.name, { tree: d.tree, meta: d.meta, at }));
@@ -349,7 +361,10 @@ export class CommitFs implements ReadBackend {
     const n = await this.resolve(path);
     if (n.kind !== 'file') throw new FuseError('EISDIR');
     if ((n.meta.mode & S_IFMT) !== 0o100000) throw new FuseError('EINVAL');
-    if (position === 0) this.prefetchAfter(path);
+    if (position === 0) {
+      this.walkedOn(path);
+      this.prefetchAfter(path);
+    }
     const got = await this.guard(path, () => this.content.read(n.checksum, n, buf, length, position));
     this.checked(path, n.checksum);
     return got;
@@ -389,6 +404,7 @@ export class CommitFs implements ReadBackend {
       fetch = this.content.isOpen(prev.checksum);
       break;
     }
+    if (fetch) this.opts.ahead?.walk(dirPath, dir.tree, false);
     for (let ahead = 0; ahead < PREFETCH && ++i < idx.names.length;) {
       const c = this.nodes.get(`${base}/${idx.names[i]}`);
       if (!c) break; // not listed yet: nothing suggests it will be read next
@@ -397,6 +413,52 @@ export class CommitFs implements ReadBackend {
       void this.content.warm(c.checksum, c, fetch).then((ok) => { if (ok) this.checked(next, c.checksum); });
       ahead++;
     }
+  }
+
+  /** The directory of the last file whose first read reached JS (a lazy mount's walk detection). */
+  private lastReadDir: string | null = null;
+
+  /**
+   * A first read in another directory than the last one: when the walk had read every file of
+   * that one and this directory comes after it in listing order, the walk is going through the
+   * subtree both are in (tar, cp -a), and that subtree is fetched ahead from here on. A
+   * program started reads a few files of a directory, never all.
+   */
+  private walkedOn(path: string): void {
+    const ahead = this.opts.ahead;
+    if (!ahead) return;
+    const dirPath = path.slice(0, Math.max(path.lastIndexOf('/'), 1));
+    const prev = this.lastReadDir;
+    this.lastReadDir = dirPath;
+    if (prev === null || prev === dirPath || ahead.covers(dirPath) || !this.readWhole(prev)) return;
+    const a = prev === '/' ? [] : prev.slice(1).split('/'), b = dirPath === '/' ? [] : dirPath.slice(1).split('/');
+    let common = 0;
+    while (common < a.length && common < b.length && a[common] === b[common]) common++;
+    if (common === b.length) return; // back up to an ancestor: not a walk in listing order
+    const top = common === 0 ? '/' : `/${b.slice(0, common).join('/')}`;
+    const topNode = top === '/' ? this.root : this.nodes.get(top);
+    const idx = topNode?.kind === 'dir' ? this.dirs.get(topNode.tree) : undefined;
+    if (!topNode || topNode.kind !== 'dir' || !idx) return;
+    // From `prev` (or its ancestor below `top`) forward to this directory's branch: files come before directories.
+    if (common < a.length && (idx.position.get(a[common]!) ?? Infinity) >= (idx.position.get(b[common]!) ?? -1)) return;
+    ahead.walk(top, topNode.tree, true, b.slice(common));
+  }
+
+  /** True when every regular file of the directory at `path` (at least one) has been opened by this mount. */
+  private readWhole(path: string): boolean {
+    const dir = path === '/' ? this.root : this.nodes.get(path);
+    const idx = dir?.kind === 'dir' ? this.dirs.get(dir.tree) : undefined;
+    if (!idx) return false;
+    const base = path === '/' ? '' : path;
+    let files = 0;
+    for (let i = 0; i < idx.names.length - idx.subdirs; i++) {
+      const c = this.nodes.get(`${base}/${idx.names[i]}`);
+      if (!c || c.kind !== 'file') return false;
+      if ((c.meta.mode & S_IFMT) !== 0o100000) continue;
+      if (!this.content.isOpen(c.checksum)) return false;
+      files++;
+    }
+    return files > 0;
   }
 
   async getxattr(path: string, name: string): Promise<Buffer | null> {
@@ -410,19 +472,19 @@ export class CommitFs implements ReadBackend {
   }
 
   /**
-   * The commit's size (its distinct files' bytes, measured once, on the first statfs), all of
-   * it used: df shows what the commit holds, not the repository's disk. `files` is the
-   * commit's file count. A partial commit (a lazy mount's) is not measured: that would fetch
-   * every directory; it reports no blocks.
+   * The commit's size (its distinct files' bytes, as recorded in the index, or measured once
+   * outside the daemon: commit-size.ts), all of it used: df shows what the commit holds, not
+   * the repository's disk. `files` is the commit's file count. A partial commit (a lazy
+   * mount's) is not measured: that would fetch every directory; it reports no blocks, as does
+   * a commit that could not be measured.
    */
   async statfs(): Promise<StatFs> {
     const s = await fs.promises.statfs(this.repo.path);
-    if (this.repo.fetcher) return { bsize: s.bsize, frsize: s.bsize, blocks: 0, bfree: 0, bavail: 0, files: 0, ffree: 0, favail: 0, namemax: 255 };
-    this.size ??= new SizeReader(this.repo).tree(this.commit.rootTree);
-    const size = await this.size;
+    if (!this.repo.fetcher) this.size ??= commitSize(this.repo, this.commit.rootTree, this.opts.log);
+    const size = (await this.size) ?? { bytes: 0, files: 0 };
     const blocks = Math.ceil(size.bytes / s.bsize);
     return { bsize: s.bsize, frsize: s.bsize, blocks, bfree: 0, bavail: 0, files: size.files, ffree: 0, favail: 0, namemax: 255 };
   }
 
-  private size: Promise<Size> | undefined;
+  private size: Promise<Size | null> | undefined;
 }

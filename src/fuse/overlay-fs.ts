@@ -4,18 +4,17 @@
 import fs from 'node:fs';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { DIRECT_FH, FuseError, ID_UNCHANGED, LAYER_ONLY_DIR, STABLE_CONTENT, type DirListing, type FuseContext, type Stat, type StatFs, type TimeSpec } from './binding.js';
+import { DIRECT_FH, FuseError, ID_UNCHANGED, LAYER_ONLY_DIR, STABLE_CONTENT, type DirListing, type FuseContext, type Stat, type StatFs, type TimeSpec } from './types.js';
 import type { Backend } from './backend.js';
 import type { CommitFs, Node } from './commit-fs.js';
 import { inodeOf } from './inode.js';
 import type { Layer } from '../overlay/layer.js';
-import { fallocateFd } from '../overlay/fallocate.js';
 import { LayeredTree } from '../overlay/layered-tree.js';
 import type { Entry, UpperEntry } from '../overlay/lookup.js';
 import { withOverride } from '../overlay/meta-changes.js';
 import { NAME_MAX } from '../overlay/names.js';
 
-// File handles: DIRECT_FH + fd for a file in the layer (the binding reads, writes and
+// File handles: DIRECT_FH + fd for a file in the layer (the addon reads, writes and
 // closes it without calling JS), 0 for a file of the commit (read by path).
 const fdOf = (fh: number): number => {
   if (!Number.isSafeInteger(fh) || fh < DIRECT_FH) throw FuseError.of('EBADF');
@@ -23,14 +22,10 @@ const fdOf = (fh: number): number => {
 };
 // Data calls go through libuv's thread pool (see layered-tree.ts for why metadata calls do not).
 const fsOpen = promisify(fs.open), fsClose = promisify(fs.close);
-const fsRead = promisify(fs.read), fsWrite = promisify(fs.write), fsFtruncate = promisify(fs.ftruncate);
-const fsFsync = promisify(fs.fsync), fsFdatasync = promisify(fs.fdatasync);
+const fsRead = promisify(fs.read), fsFtruncate = promisify(fs.ftruncate);
 
 /** Upper files get inode numbers from their real inode (so hard links share one), apart from the base's path hashes. */
 const upperIno = (st: fs.Stats): number => inodeOf(`\0upper\0${st.ino}`);
-
-/** libfuse (without hard_remove) renames a file unlinked while open to this name in the same directory, and unlinks it at the last close. */
-const isHiddenName = (path: string): boolean => path.slice(path.lastIndexOf('/') + 1).startsWith('.fuse_hidden');
 
 const idOf = (id: number): number | null => (id === ID_UNCHANGED ? null : id);
 
@@ -47,24 +42,18 @@ export class OverlayFs implements Backend {
     this.tree.observe(changed);
   }
 
-  /** Spares the getattr that follows nearly every change a round trip into JS (see ChangeSource). */
-  statNow(path: string): Stat | null {
-    const e = this.tree.upperNow(path);
-    return e && this.statOf(e);
-  }
-
   private statOf(e: Entry<Node>): Stat {
     if (e.where === 'upper') {
       const st = e.st;
-      // dev (never shown): a file at a writable path names its real inode, and the binding
+      // dev (never shown): a file at a writable path names its real inode, and the addon
       // may then write it and change its mode, owner and times without asking.
-      // A directory only the layer has says so: the binding can answer "no such name" in it.
+      // A directory only the layer has says so: the addon can answer "no such name" in it.
       const dev = st.isDirectory() ? (this.tree.isLayerOnlyDir(e.path) ? LAYER_ONLY_DIR : 0)
         : !e.unlinked && this.tree.takesWrites(e.path) ? st.ino % 2 ** 32 : 0;
-      // libfuse's path API takes one link off what it is told of a name it hid (.fuse_hidden*,
-      // see detach): the one that name would have on a disk.
-      const nlink = this.tree.linksOf(st) + (e.unlinked && this.tree.isDetached(e.path) ? 1 : 0);
-      return { mode: st.mode, ino: e.path === '/' ? 1 : upperIno(st), nlink, uid: st.uid, gid: st.gid, size: st.size, rdev: st.rdev, blksize: st.blksize, blocks: st.blocks, atime: st.atimeMs, mtime: st.mtimeMs, ctime: st.ctimeMs, dev };
+      // A directory of the commit keeps its inode number when copied up, as a merged directory
+      // does on overlayfs: tar compares a directory's st_ino before and after extracting into it.
+      const ino = e.path === '/' ? 1 : st.isDirectory() && this.tree.isBaseDir(e.path) ? inodeOf(e.path) : upperIno(st);
+      return { mode: st.mode, ino, nlink: st.nlink, uid: st.uid, gid: st.gid, size: st.size, rdev: st.rdev, blksize: st.blksize, blocks: st.blocks, atime: st.atimeMs, mtime: st.mtimeMs, ctime: st.ctimeMs, dev };
     }
     // dev (never shown): what this name holds is the commit's, read-only until copied up.
     return withOverride({ ...this.base.statOf(e.node), dev: STABLE_CONTENT }, e.over);
@@ -85,7 +74,7 @@ export class OverlayFs implements Backend {
 
   async fgetattr(path: string | null, fh: number): Promise<Stat> {
     if (fh !== 0) {
-      const e: UpperEntry = { where: 'upper', path: path ?? '', st: fs.fstatSync(fdOf(fh)), ...(path === null || this.tree.isDetached(path) ? { unlinked: true as const } : {}) };
+      const e: UpperEntry = { where: 'upper', path: path ?? '', st: fs.fstatSync(fdOf(fh)), ...(path === null ? { unlinked: true as const } : {}) };
       return this.statOf(e);
     }
     if (path === null) throw FuseError.of('EBADF');
@@ -108,19 +97,14 @@ export class OverlayFs implements Backend {
   }
 
   async read(path: string | null, fh: number, buf: Buffer, length: number, position: number): Promise<number> {
-    // The binding reads direct handles itself; this serves mounts without directHandles.
-    if (fh !== 0) return (await fsRead(fdOf(fh), buf, 0, length, position)).bytesRead;
+    // The addon reads a direct handle itself: only a commit's file (handle 0) comes here.
+    if (fh !== 0) throw FuseError.of('EBADF');
     if (path === null) throw FuseError.of('EBADF');
     const e = await this.tree.lookup(path);
     if (e.where === 'base') return this.base.read(path, 0, buf, length, position);
     // Copied up since it was opened: its content is the layer's now.
     const fd = await fsOpen(this.tree.upperPath(path), 'r');
     try { return (await fsRead(fd, buf, 0, length, position)).bytesRead; } finally { await fsClose(fd); }
-  }
-
-  async release(_path: string | null, fh: number): Promise<void> {
-    // Only without directHandles does a direct handle come here: then it is ours to close.
-    if (fh !== 0) await fsClose(fdOf(fh));
   }
 
   getxattr(path: string, name: string): Promise<Buffer | null> {
@@ -147,25 +131,12 @@ export class OverlayFs implements Backend {
     return DIRECT_FH + await this.tree.create(path, mode, ctx);
   }
 
-  async write(fh: number, buf: Buffer, length: number, position: number): Promise<number> {
-    // The binding writes direct handles itself; this serves mounts without directHandles.
-    return (await fsWrite(fdOf(fh), buf, 0, length, position)).bytesWritten;
-  }
-
   truncate(path: string, size: number): Promise<void> {
     return this.tree.truncate(path, size);
   }
 
   async ftruncate(fh: number, size: number): Promise<void> {
     await fsFtruncate(fdOf(fh), size);
-  }
-
-  fallocate(fh: number, mode: number, offset: number, length: number): Promise<void> {
-    return fallocateFd(fdOf(fh), mode, offset, length);
-  }
-
-  async fsync(fh: number, datasync: boolean): Promise<void> {
-    if (fh !== 0) await (datasync ? fsFdatasync(fdOf(fh)) : fsFsync(fdOf(fh)));
   }
 
   mkdir(path: string, mode: number, ctx: FuseContext): Promise<void> {
@@ -193,7 +164,7 @@ export class OverlayFs implements Backend {
   }
 
   rename(from: string, to: string, _ctx?: FuseContext, flags = 0): Promise<void> {
-    return isHiddenName(to) && flags === 0 ? this.tree.detach(from, to) : this.tree.rename(from, to, flags);
+    return this.tree.rename(from, to, flags);
   }
 
   // --- metadata ---------------------------------------------------------------

@@ -19,6 +19,8 @@ export type BaseNode =
 export interface BaseTree<N extends BaseNode> {
   /** The commit's entry at `path`; rejects with an error whose code is ENOENT or ENOTDIR when there is none. */
   resolve(path: string): Promise<N>;
+  /** The times (ms since the epoch) a directory of the commit shows, kept when it is copied up (files show 0). */
+  readonly dirTimeMs?: number;
   /** The names in one of the commit's directories. */
   childNames(dir: N & { kind: 'dir' }): Promise<string[]>;
   /** Writes a regular file's content to the new file `dest`, checked as a read of it would be. */

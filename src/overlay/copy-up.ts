@@ -3,14 +3,14 @@
 // made real too, so that upper/ mirrors the tree path for path.
 import fs from 'node:fs';
 import { join } from 'node:path';
-import xattr from '@napi-rs/xattr';
+import { xattrLib } from '../store/native-packages.js';
 import { isLnk } from '../store/objects/types.js';
 import type { BaseNode } from './base-tree.js';
 import { LayerError } from './errors.js';
 import { parentOf } from './layer.js';
 import type { MetaOverride } from './layer-db.js';
 import type { Entry, Lookup, UpperEntry } from './lookup.js';
-import { metaOf } from './meta-changes.js';
+import { fsTime, metaOf } from './meta-changes.js';
 
 export class CopyUp<N extends BaseNode> {
   private nextTmp = 1;
@@ -27,9 +27,12 @@ export class CopyUp<N extends BaseNode> {
     if (e.where === 'upper') return;
     if (e.node.kind !== 'dir') throw LayerError.of('ENOTDIR');
     const m = metaOf(e);
+    const shown = this.look.base.dirTimeMs ?? 0;
     const p = layer.upperPath(dir);
-    try { fs.mkdirSync(p, { mode: 0o700 }); } catch (x) { if ((x as NodeJS.ErrnoException).code !== 'EEXIST') throw x; }
-    applyMeta(p, m, false);
+    keepingTimes(parentOf(p), () => {
+      try { fs.mkdirSync(p, { mode: 0o700 }); } catch (x) { if ((x as NodeJS.ErrnoException).code !== 'EEXIST') throw x; }
+    });
+    applyMeta(p, { ...m, mtime: m.mtime ?? shown, atime: m.atime ?? m.mtime ?? shown }, false);
     layer.markUpper(dir);
     // The directory itself carries its metadata now.
     layer.removeMeta(dir);
@@ -44,7 +47,7 @@ export class CopyUp<N extends BaseNode> {
     const layer = this.look.layer;
     await this.ensureUpperDir(parentOf(e.path));
     const final = layer.upperPath(e.path);
-    const tmp = join(parentOf(final), `.hacktree-copyup-${process.pid}-${this.nextTmp++}`);
+    const tmp = join(layer.work, `copyup-${this.nextTmp++}`);
     const m = metaOf(e);
     const node = e.node as N & { kind: 'file' };
     try {
@@ -57,7 +60,7 @@ export class CopyUp<N extends BaseNode> {
         try { await fh.datasync(); } finally { await fh.close(); }
       }
       applyMeta(tmp, m, isLnk(node.meta.mode));
-      fs.renameSync(tmp, final);
+      keepingTimes(parentOf(final), () => fs.renameSync(tmp, final));
     } catch (x) {
       await fs.promises.rm(tmp, { force: true });
       throw x;
@@ -69,11 +72,23 @@ export class CopyUp<N extends BaseNode> {
   }
 }
 
+/**
+ * Runs `change` (a copy-up's rename or mkdir into `dir`) and gives `dir` back its atime and
+ * mtime, as overlayfs does: the directory did not change for anyone looking at the root.
+ * (Its ctime moves all the same, and node:fs sets times to about 0.2 µs only.) Synchronous,
+ * so no other operation comes in between.
+ */
+function keepingTimes(dir: string, change: () => void): void {
+  const st = fs.statSync(dir);
+  change();
+  fs.utimesSync(dir, st.atimeMs / 1000, st.mtimeMs / 1000);
+}
+
 /** Gives a copied-up entry its metadata in the root (times not recorded become 0, as in an ostree checkout). */
 function applyMeta(p: string, m: MetaOverride, isLink: boolean): void {
   fs.lchownSync(p, m.uid, m.gid);
   if (!isLink) fs.chmodSync(p, m.mode & 0o7777);
-  for (const [k, v] of m.xattrs) xattr.setAttributeSync(p, k, v);
-  const mt = (m.mtime ?? 0) / 1000, at = (m.atime ?? m.mtime ?? 0) / 1000;
+  for (const [k, v] of m.xattrs) xattrLib().setAttributeSync(p, k, v);
+  const mt = fsTime(m.mtime ?? 0), at = fsTime(m.atime ?? m.mtime ?? 0);
   if (isLink) fs.lutimesSync(p, at, mt); else fs.utimesSync(p, at, mt);
 }

@@ -1,7 +1,8 @@
 // What a directory of real files cannot say about a layer: which base entries
 // were deleted (whiteouts), which directories hide their base contents
 // (opaque), metadata-only changes to base entries, and the writable rules.
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { sqliteDatabase } from '../store/native-packages.js';
 import type { Xattrs } from '../store/objects/types.js';
 import { serialize, deserialize, type GValue } from '../store/gvariant.js';
 import { xattrsFromGValue, xattrsToGValue } from '../store/objects/xattrs.js';
@@ -25,7 +26,7 @@ export class LayerDb {
   private readonly st;
 
   constructor(path: string) {
-    this.db = new Database(path, { timeout: 10_000 });
+    this.db = new (sqliteDatabase())(path, { timeout: 10_000 });
     this.db.pragma('journal_mode = WAL');
     // Layer metadata must survive a crash as well as the files beside it do.
     this.db.pragma('synchronous = FULL');
@@ -80,15 +81,26 @@ export class LayerDb {
   }
   removeMeta(path: string): void { this.st.delMeta.run(path); }
 
-  /** Removes every record at or below `path` ('/' clears the layer). */
-  clearBelow(path: string): void {
+  /** Removes every record at or below `path` ('/' clears the layer); `whiteout`: then whites `path` out, in the same transaction. */
+  clearBelow(path: string, whiteout = false): void {
     this.db.transaction(() => {
       for (const t of ['whiteout', 'opaque', 'meta']) {
         if (path === '/') this.db.exec(`DELETE FROM ${t}`);
         else this.db.prepare(`DELETE FROM ${t} WHERE path = ? OR substr(path, 1, ?) = ?`).run(path, path.length + 1, `${path}/`);
       }
+      if (whiteout) this.st.addWhiteout.run(path);
     })();
   }
 
   close(): void { this.db.close(); }
+
+  /**
+   * Copies the database at `from` to `to` as one consistent state, also while the daemon
+   * that owns it writes; read-only, so `from` is left exactly as it was.
+   */
+  static async snapshot(from: string, to: string): Promise<void> {
+    const Sqlite = sqliteDatabase();
+    const src = new Sqlite(from, { readonly: true, fileMustExist: true, timeout: 10_000 });
+    try { await src.backup(to); } finally { src.close(); }
+  }
 }

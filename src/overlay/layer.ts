@@ -17,8 +17,12 @@ const isBelow = (p: string, dir: string): boolean => p === dir || (dir === '/' ?
 
 export class Layer {
   readonly upper: string;
-  /** Files unlinked while open: out of the tree, kept until their last close (emptied at mount). */
-  readonly hidden: string;
+  /**
+   * Where copy-ups make their copy before renaming it into upper/ (as overlayfs's workdir):
+   * the directory it goes to changes only by that rename, and a copy a dead daemon left
+   * half-made is no entry (emptied at mount).
+   */
+  readonly work: string;
   readonly db: LayerDb;
   rules: Rules;
   readonly whiteouts: Set<string>;
@@ -29,7 +33,7 @@ export class Layer {
 
   private constructor(readonly dir: string) {
     this.upper = join(dir, 'upper');
-    this.hidden = join(dir, 'hidden');
+    this.work = join(dir, 'work');
     fs.mkdirSync(this.upper, { recursive: true });
     this.db = new LayerDb(join(dir, 'layer.db'));
     const s = this.db.loadAll();
@@ -42,9 +46,12 @@ export class Layer {
   static open(dir: string, opts: { scanUpper?: boolean; forMount?: boolean } = {}): Layer {
     const l = new Layer(dir);
     if (opts.forMount) {
-      // Nothing has these open any more: the mount that did is gone.
-      fs.rmSync(l.hidden, { recursive: true, force: true });
-      fs.mkdirSync(l.hidden);
+      // Files unlinked while open, kept there by the path-API core until their last close
+      // (before 0.2): nothing has them open any more.
+      fs.rmSync(join(dir, 'hidden'), { recursive: true, force: true });
+      // A copy a daemon that died left half-made.
+      fs.rmSync(l.work, { recursive: true, force: true });
+      fs.mkdirSync(l.work);
       l.dropVolatile();
     }
     if (opts.scanUpper !== false) l.scanUpper();
@@ -88,13 +95,18 @@ export class Layer {
   setMeta(p: string, m: MetaOverride): void { this.meta.set(p, m); this.db.putMeta(p, m); }
   removeMeta(p: string): void { if (this.meta.delete(p)) this.db.removeMeta(p); }
 
-  /** Forgets every record at or below `p` (after a delete or a rename away). */
-  forgetBelow(p: string): void {
+  /**
+   * Forgets every record at or below `p` (after a delete or a rename away); `whiteout`: and
+   * hides the commit's entry at `p`, in one transaction (a crash between the two would bring
+   * the commit's entry back).
+   */
+  forgetBelow(p: string, whiteout = false): void {
     let any = false;
     for (const set of [this.whiteouts, this.opaque]) for (const x of set) if (isBelow(x, p)) { set.delete(x); any = true; }
     for (const x of this.meta.keys()) if (isBelow(x, p)) { this.meta.delete(x); any = true; }
+    if (whiteout) this.whiteouts.add(p);
     // The sets mirror the database: nothing in them, nothing to delete (and no synced write per unlink).
-    if (any) this.db.clearBelow(p);
+    if (any || whiteout) this.db.clearBelow(p, whiteout);
   }
 
   markUpper(p: string): void {

@@ -34,7 +34,7 @@ export class LayeredTree<N extends BaseNode> {
   private readonly look: Lookup<N>;
   private readonly copier: CopyUp<N>;
   private replaced: (path: string) => void = () => {};
-  private nextDetached = 1;
+  private nextExchange = 1;
 
   constructor(readonly layer: Layer, base: BaseTree<N>) {
     this.look = new Lookup(layer, base);
@@ -57,24 +57,14 @@ export class LayeredTree<N extends BaseNode> {
     return this.look.lookup(path);
   }
 
-  /** See Lookup.upperNow: for an entry just changed, without waiting. */
-  upperNow(path: string): UpperEntry | null {
-    return this.look.upperNow(path);
-  }
-
   /** True for a directory only the layer has: a name in it exists exactly when its file in upper/ does. */
   isLayerOnlyDir(path: string): boolean {
     return this.look.isLayerOnlyDir(path);
   }
 
-  /** True when `path` stands for a file unlinked while open (see detach). */
-  isDetached(path: string): boolean {
-    return this.look.detached.has(path);
-  }
-
-  /** An upper file's link count: the names the tree has for it (see Lookup.linksOf). */
-  linksOf(st: fs.Stats): number {
-    return this.look.linksOf(st);
+  /** True for a directory of the commit that the layer copied up (see Lookup.isBaseDir). */
+  isBaseDir(path: string): boolean {
+    return this.look.isBaseDir(path);
   }
 
   /**
@@ -195,7 +185,6 @@ export class LayeredTree<N extends BaseNode> {
   // --- removing and renaming ------------------------------------------------------
 
   async unlink(path: string): Promise<void> {
-    if (this.look.removeDetached(path)) return;
     refuse(changeRefusal(this.layer.rules, path));
     const e = await this.look.lookup(path);
     if (isDirEntry(e)) throw LayerError.of('EISDIR');
@@ -213,27 +202,28 @@ export class LayeredTree<N extends BaseNode> {
 
   /** Deletes an entry: its upper copy goes, and a base entry behind it is whited out. */
   private async remove(e: Entry<N>): Promise<void> {
+    const baseShowed = await this.look.baseShows(e.path);
     if (e.where === 'upper') {
+      // The whiteout first (it hides only the commit's entry, not the upper one): a crash
+      // between the two must not bring the commit's entry back in place of the deleted one.
+      if (baseShowed) this.layer.addWhiteout(e.path);
       const p = this.layer.upperPath(e.path);
       if (e.st.isDirectory()) await fs.promises.rm(p, { recursive: true });
       else fs.unlinkSync(p);
+    } else {
+      // A whiteout changes no directory in upper/, but the parent lost a name all the same.
+      await this.dirChanged(parentOf(e.path));
     }
-    await nameRemoved(this.look, e.path, isDirEntry(e));
+    nameRemoved(this.look, e.path, isDirEntry(e), baseShowed);
   }
 
-  /**
-   * The unlink of a file that is still open, done as a rename to `name`: the file leaves
-   * the tree (into layer/hidden) and lives on until `name` is unlinked; until then `name`
-   * reaches it, with no links. A `name` that is an entry in upper/ is renamed over as usual.
-   */
-  async detach(from: string, name: string): Promise<void> {
-    if (this.layer.inUpper.has(name)) return this.rename(from, name);
-    refuse(changeRefusal(this.layer.rules, from));
-    const up = await this.copier.copyUp(await this.look.lookup(from));
-    const dest = join(this.layer.hidden, `${this.nextDetached++}`);
-    fs.renameSync(this.layer.upperPath(up.path), dest);
-    this.look.addDetached(name, dest);
-    await nameRemoved(this.look, from, false);
+  /** Moves a directory's mtime and ctime to now, as a disk does when one of its names goes (made real in upper/ first). */
+  private async dirChanged(dir: string): Promise<void> {
+    await this.copier.ensureUpperDir(dir);
+    const p = this.layer.upperPath(dir);
+    const st = fs.statSync(p);
+    // utimes also stamps ctime.
+    fs.utimesSync(p, st.atimeMs / 1000, Date.now() / 1000);
   }
 
   /** rename(2), and renameat2(2) with RENAME_NOREPLACE or RENAME_EXCHANGE in `flags`. */
@@ -270,7 +260,7 @@ export class LayeredTree<N extends BaseNode> {
     const ua = await this.copier.copyUp(ea), ub = await this.copier.copyUp(eb);
     const pa = this.layer.upperPath(a), pb = this.layer.upperPath(b);
     // node:fs has no renameat2: three renames, one after the other in this one thread.
-    const tmp = join(parentOf(pb), `.hacktree-exchange-${process.pid}-${this.nextDetached++}`);
+    const tmp = join(parentOf(pb), `.hacktree-exchange-${process.pid}-${this.nextExchange++}`);
     fs.renameSync(pa, tmp);
     fs.renameSync(pb, pa);
     fs.renameSync(tmp, pb);
@@ -300,8 +290,11 @@ export class LayeredTree<N extends BaseNode> {
     const dstBaseHad = await this.look.baseShows(to);
     const dstWasUpperDir = dst?.where === 'upper' && dst.st.isDirectory();
     if (dstWasUpperDir) fs.rmdirSync(this.layer.upperPath(to));
+    // As in remove: the commit's entry at `from` is hidden before its upper copy leaves.
+    const srcBaseHad = await this.look.baseShows(from);
+    if (srcBaseHad) this.layer.addWhiteout(from);
     fs.renameSync(this.layer.upperPath(up.path), this.layer.upperPath(to));
-    await nameMoved(this.look, from, to, { srcIsDir, dstWasUpperDir, dstBaseHad });
+    nameMoved(this.look, from, to, { srcIsDir, dstWasUpperDir, dstBaseHad, srcBaseHad });
   }
 
   // --- metadata ---------------------------------------------------------------------

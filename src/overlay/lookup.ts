@@ -8,7 +8,7 @@ import type { Layer } from './layer.js';
 import type { MetaOverride } from './layer-db.js';
 import { checkNameLength } from './names.js';
 
-/** `unlinked`: a file unlinked while open, reached through the name that stands for it (see detach). */
+/** `unlinked`: a file unlinked while open, reached through its handle. */
 export type UpperEntry = { where: 'upper'; path: string; st: fs.Stats; unlinked?: true };
 export type BaseEntry<N extends BaseNode> = { where: 'base'; path: string; node: N; over?: MetaOverride };
 export type Entry<N extends BaseNode> = UpperEntry | BaseEntry<N>;
@@ -18,14 +18,6 @@ export const isDirEntry = (e: Entry<BaseNode>): boolean => (e.where === 'upper' 
 const childOf = (dir: string, name: string): string => `${dir === '/' ? '' : dir}/${name}`;
 
 export class Lookup<N extends BaseNode> {
-  /** Names that stand for files unlinked while open → those files, moved out of the tree into layer/hidden. */
-  readonly detached = new Map<string, string>();
-  /**
-   * Inode → how many of its links are in layer/hidden: a file unlinked while open keeps a
-   * link there, which is no name in the tree, so no link to count (its other names, if
-   * any, still are).
-   */
-  private readonly hiddenLinks = new Map<number, number>();
   /**
    * Upper directories → whether only the layer has them (made here, or opaque, or hiding a
    * deleted base directory): a name in one exists exactly when its real file does, which
@@ -38,8 +30,6 @@ export class Lookup<N extends BaseNode> {
 
   async lookup(path: string): Promise<Entry<N>> {
     checkNameLength(path);
-    const h = this.detached.get(path);
-    if (h) return { where: 'upper', path, st: fs.lstatSync(h), unlinked: true };
     if (this.layer.inUpper.has(path)) {
       try {
         const st = fs.lstatSync(this.layer.upperPath(path));
@@ -58,48 +48,9 @@ export class Lookup<N extends BaseNode> {
     return { where: 'base', path, node, over: this.layer.meta.get(path) };
   }
 
-  /** The link count of an upper file as the tree has it: its names, not its links in layer/hidden. */
-  linksOf(st: fs.Stats): number {
-    return st.nlink - (this.hiddenLinks.get(st.ino) ?? 0);
-  }
-
-  /** `name` now stands for the file moved to `hidden`. */
-  addDetached(name: string, hidden: string): void {
-    const ino = fs.lstatSync(hidden).ino;
-    this.hiddenLinks.set(ino, (this.hiddenLinks.get(ino) ?? 0) + 1);
-    this.detached.set(name, hidden);
-  }
-
-  /** Removes the file `name` stands for (its last close): its link in layer/hidden goes. */
-  removeDetached(name: string): boolean {
-    const hidden = this.detached.get(name);
-    if (hidden === undefined) return false;
-    const ino = fs.lstatSync(hidden).ino;
-    fs.unlinkSync(hidden);
-    this.detached.delete(name);
-    const n = (this.hiddenLinks.get(ino) ?? 1) - 1;
-    if (n > 0) this.hiddenLinks.set(ino, n); else this.hiddenLinks.delete(ino);
-    return true;
-  }
-
   /** The entry at `path`, or null when there is none. */
   async exists(path: string): Promise<Entry<N> | null> {
     try { return await this.lookup(path); } catch (e) { if (isAbsent(e)) return null; throw e; }
-  }
-
-  /**
-   * An upper entry as it is right now, or null when `path` has none. Only a synchronous
-   * lstat: an entry just changed has its inode in memory, so this cannot wait for the disk.
-   */
-  upperNow(path: string): UpperEntry | null {
-    const detached = this.detached.get(path);
-    const real = detached ?? (this.layer.inUpper.has(path) ? this.layer.upperPath(path) : null);
-    if (real === null) return null;
-    try {
-      return { where: 'upper', path, st: fs.lstatSync(real), ...(detached ? { unlinked: true as const } : {}) };
-    } catch {
-      return null;
-    }
   }
 
   /** A directory's entries: upper/'s names, and the commit's unless deleted or hidden by an opaque directory. */
@@ -135,6 +86,11 @@ export class Lookup<N extends BaseNode> {
   /** True when the upper directory at `path` is known to hide nothing of the commit's. */
   isLayerOnlyDir(path: string): boolean {
     return this.layerOnly.get(path) === true;
+  }
+
+  /** True for an upper directory known to be the commit's too (copied up, not made anew). */
+  isBaseDir(path: string): boolean {
+    return this.layerOnly.get(path) === false;
   }
 
   setLayerOnly(path: string, only: boolean): void {

@@ -58,12 +58,18 @@ export function chownChange(uid: number | null, gid: number | null): MetaChange 
   };
 }
 
+/**
+ * A time in ms as node's fs takes it: it turns a negative number of seconds into "now"
+ * (toUnixTimestamp), so a time before 1970 goes as a Date, which it keeps.
+ */
+export function fsTime(ms: number): number | Date { return ms < 0 ? new Date(ms) : ms / 1000; }
+
 export function utimensChange(atime: TimeChange, mtime: TimeChange, now = Date.now()): MetaChange {
   return {
     async upper(p, st) {
       const a = atime === 'omit' ? st.atimeMs : atime === 'now' ? now : atime;
       const m = mtime === 'omit' ? st.mtimeMs : mtime === 'now' ? now : mtime;
-      (st.isSymbolicLink() ? fs.lutimesSync(p, a / 1000, m / 1000) : fs.utimesSync(p, a / 1000, m / 1000));
+      (st.isSymbolicLink() ? fs.lutimesSync(p, fsTime(a), fsTime(m)) : fs.utimesSync(p, fsTime(a), fsTime(m)));
     },
     base(m) {
       if (atime !== 'omit') m.atime = atime === 'now' ? now : atime;

@@ -21,6 +21,13 @@ export const DEFAULT_RULES: readonly string[] = [
 ];
 
 /**
+ * The rules of a throwaway layer (`enter --ephemeral`, `mount --ephemeral`): every path takes
+ * writes, /usr and /etc too, as under `ostree admin unlock` or systemd-sysext's
+ * `--mutable=ephemeral`, so dpkg and apt can install; the layer is dropped afterwards.
+ */
+export const EVERY_PATH: readonly string[] = ['/**'];
+
+/**
  * Directories a root's mount gives a transient writable place, as a tmpfs there would:
  * everything below them takes writes, whatever the rules say, and what the layer holds
  * of them is dropped at each mount. Programs take them for empty at boot (stale pid

@@ -2,7 +2,7 @@
 // name in `code`. @napi-rs/xattr reports the OS error only in its message
 // ("... (os error 28)"), which the FUSE binding cannot map: it became EIO.
 import { constants } from 'node:os';
-import xattr from '@napi-rs/xattr';
+import { xattrLib } from '../store/native-packages.js';
 
 const NAMES = new Map(Object.entries(constants.errno).map(([name, n]) => [n, name]));
 
@@ -17,7 +17,7 @@ async function coded<T>(p: Promise<T>): Promise<T> {
   try { return await p; } catch (e) { throw withCode(e); }
 }
 
-export const getXattr = (p: string, name: string): Promise<Buffer | null> => coded(xattr.getAttribute(p, name));
-export const listXattrs = (p: string): Promise<string[]> => coded(xattr.listAttributes(p));
-export const setXattr = (p: string, name: string, value: Buffer): Promise<void> => coded(xattr.setAttribute(p, name, value));
-export const removeXattr = (p: string, name: string): Promise<void> => coded(xattr.removeAttribute(p, name));
+export const getXattr = (p: string, name: string): Promise<Buffer | null> => coded(xattrLib().getAttribute(p, name));
+export const listXattrs = (p: string): Promise<string[]> => coded(xattrLib().listAttributes(p));
+export const setXattr = (p: string, name: string, value: Buffer): Promise<void> => coded(xattrLib().setAttribute(p, name, value));
+export const removeXattr = (p: string, name: string): Promise<void> => coded(xattrLib().removeAttribute(p, name));

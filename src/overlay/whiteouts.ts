@@ -16,21 +16,23 @@ export function nameMade(look: Lookup<BaseNode>, path: string, isDirectory = fal
   }
 }
 
-/** The entry at `path` has left upper/ (or was only the commit's): forget it, and white out what the commit has there. */
-export async function nameRemoved(look: Lookup<BaseNode>, path: string, isDirectory: boolean): Promise<void> {
+/**
+ * The entry at `path` has left upper/ (or was only the commit's): forget it, and white out what
+ * the commit has there. `baseShowed`: the commit's entry showed there before (measured before
+ * any whiteout for it was written).
+ */
+export function nameRemoved(look: Lookup<BaseNode>, path: string, isDirectory: boolean, baseShowed: boolean): void {
   const layer = look.layer;
   layer.unmarkUpper(path, isDirectory);
-  const baseHas = await look.baseShows(path);
-  layer.forgetBelow(path);
-  if (baseHas) layer.addWhiteout(path);
+  layer.forgetBelow(path, baseShowed);
 }
 
 /**
  * The entry at `from` has been renamed to `to` in upper/ (over `to`'s old entry, if any).
- * `dstWasUpperDir`: `to` was a directory in upper/ (removed first); `dstBaseHad`: the
- * commit showed an entry at `to`, measured before the rename.
+ * `dstWasUpperDir`: `to` was a directory in upper/ (removed first); `dstBaseHad` and
+ * `srcBaseHad`: the commit showed an entry at `to`, at `from`, measured before the rename.
  */
-export async function nameMoved(look: Lookup<BaseNode>, from: string, to: string, o: { srcIsDir: boolean; dstWasUpperDir: boolean; dstBaseHad: boolean }): Promise<void> {
+export function nameMoved(look: Lookup<BaseNode>, from: string, to: string, o: { srcIsDir: boolean; dstWasUpperDir: boolean; dstBaseHad: boolean; srcBaseHad: boolean }): void {
   const layer = look.layer;
   layer.unmarkUpper(to, o.dstWasUpperDir);
   layer.moveUpper(from, to, o.srcIsDir);
@@ -38,7 +40,5 @@ export async function nameMoved(look: Lookup<BaseNode>, from: string, to: string
   layer.forgetBelow(to);
   // A directory moved over one the commit has must not show the commit's contents.
   if (o.srcIsDir && o.dstBaseHad) layer.addOpaque(to);
-  const srcBaseHas = await look.baseShows(from);
-  layer.forgetBelow(from);
-  if (srcBaseHas) layer.addWhiteout(from);
+  layer.forgetBelow(from, o.srcBaseHad);
 }

@@ -2,10 +2,11 @@
 // mount again, and holding one for a while (enter, post-upgrade checks): mount it
 // unless it is mounted already, and take down only what we mounted. Roots call
 // mount; mount knows nothing of roots but the labels it records for them.
-import { isPartial, parseRemoteBranch } from '../store/remote/lazy-commit.js';
+import { parseRemoteBranch } from '../store/remote/remote-branch.js';
+import { isPartial } from '../store/layout.js';
 import { join, resolve } from 'node:path';
 import fs from 'node:fs';
-import { listMounts, mountInBackground, unmount, type MountRequest, type MountState } from '../mount.js';
+import { listMounts, mountInBackground, requestReload, unmount, type MountRequest, type MountState } from '../mount.js';
 import type { RootRecord, Roots } from './roots.js';
 
 /** The request that mounts `rec`'s commit (never re-resolved: the record names a checksum) with its layer. */
@@ -41,3 +42,15 @@ export async function holdRootMount(roots: Roots, repoPath: string, name: string
 }
 
 export const scratchMountpoint = (roots: Roots, name: string, what: string): string => join(roots.rootDir(name), `mnt-${what}`);
+
+/**
+ * Has the daemon serving root `name` take up its layer and commit again (after a layer reset,
+ * an upgrade or a rollback done beneath it), and resolves once the kernel has forgotten all
+ * that may have changed. False when the root is not mounted.
+ */
+export async function reloadRootMount(roots: Roots, name: string): Promise<boolean> {
+  const m = findRootMount(roots.sysroot, name);
+  if (!m) return false;
+  await requestReload(m.mountpoint, roots.get(name).commit);
+  return true;
+}

@@ -80,6 +80,11 @@ export class Roots {
     return names.flatMap((n) => { try { return [this.get(n)]; } catch { return []; } });
   }
 
+  /** True when `name` is a root's (and a valid name at all). */
+  has(name: string): boolean {
+    return NAME.test(name) && fs.existsSync(join(this.rootDir(name), 'root.json'));
+  }
+
   get(name: string): RootRecord {
     this.checkName(name);
     try {

@@ -3,8 +3,10 @@
 // object whose metadata changed from bytes already here. Also holds the commit
 // stat cache (so an unchanged tree re-commits without reading file contents)
 // the set of objects a mount found good, and each dirtree's entries as a mount
-// shows them (tree-stats.ts).
-import Database from 'better-sqlite3';
+// shows them (tree-stats.ts), and each measured tree's size (so that a mount's
+// statfs reads one row instead of walking the commit).
+import type Database from 'better-sqlite3';
+import { sqliteDatabase } from './native-packages.js';
 import type { Checksum } from './checksum.js';
 import type { FileMeta } from './objects/file-header.js';
 import { serialize, deserialize, type GValue } from './gvariant.js';
@@ -39,7 +41,7 @@ export class ContentIndex {
   private readonly stmts;
 
   constructor(path: string, readonly: boolean = false) {
-    this.db = new Database(path, { readonly, fileMustExist: readonly, timeout: 30_000 });
+    this.db = new (sqliteDatabase())(path, { readonly, fileMustExist: readonly, timeout: 30_000 });
     if (!readonly) {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
@@ -61,6 +63,9 @@ export class ContentIndex {
       linksGet: this.db.prepare('SELECT links FROM tree_links WHERE tree = ?').pluck(),
       linksPut: this.db.prepare('INSERT OR REPLACE INTO tree_links (tree, links) VALUES (?, ?)'),
       linksDel: this.db.prepare('DELETE FROM tree_links WHERE tree = ?'),
+      sizeGet: this.db.prepare('SELECT bytes, files FROM tree_sizes WHERE tree = ?'),
+      sizePut: this.db.prepare('INSERT OR REPLACE INTO tree_sizes (tree, bytes, files) VALUES (?, ?, ?)'),
+      sizeDel: this.db.prepare('DELETE FROM tree_sizes WHERE tree = ?'),
       count: this.db.prepare('SELECT count(*) AS n FROM content'),
       any: this.db.prepare('SELECT 1 FROM content LIMIT 1'),
     };
@@ -87,6 +92,7 @@ export class ContentIndex {
       ) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS tree_stats (tree BLOB PRIMARY KEY, stats BLOB NOT NULL) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS tree_links (tree BLOB PRIMARY KEY, links BLOB NOT NULL) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS tree_sizes (tree BLOB PRIMARY KEY, bytes INTEGER NOT NULL, files INTEGER NOT NULL) WITHOUT ROWID;
     `);
     const row = this.db.prepare('SELECT version FROM schema').get() as { version: number } | undefined;
     if (!row) this.db.prepare('INSERT INTO schema (version) VALUES (?)').run(SCHEMA_VERSION);
@@ -124,7 +130,7 @@ export class ContentIndex {
   }
 
   clear(): void {
-    this.db.exec('DELETE FROM content; DELETE FROM stat_cache; DELETE FROM verified; DELETE FROM tree_stats;');
+    this.db.exec('DELETE FROM content; DELETE FROM stat_cache; DELETE FROM verified; DELETE FROM tree_stats; DELETE FROM tree_sizes;');
   }
 
   statLookup(k: StatKey, s: StatStamp): Checksum | null {
@@ -175,6 +181,20 @@ export class ContentIndex {
 
   removeLinkCounts(rootTree: Checksum): void {
     this.stmts.linksDel.run(b(rootTree));
+  }
+
+  /** A dirtree's size as sizes.ts measures it (its distinct file objects), if recorded. */
+  treeSize(tree: Checksum): { bytes: number; files: number } | undefined {
+    const r = this.stmts.sizeGet.get(b(tree)) as { bytes: number; files: number } | undefined;
+    return r && { bytes: r.bytes, files: r.files };
+  }
+
+  putTreeSize(tree: Checksum, size: { bytes: number; files: number }): void {
+    this.stmts.sizePut.run(b(tree), size.bytes, size.files);
+  }
+
+  removeTreeSize(tree: Checksum): void {
+    this.stmts.sizeDel.run(b(tree));
   }
 
   close(): void {

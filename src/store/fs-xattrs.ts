@@ -1,6 +1,6 @@
 // Extended attributes of files on disk. @napi-rs/xattr calls the l*xattr
 // variants, so a symlink's own attributes are read and written, never its target's.
-import xattr from '@napi-rs/xattr';
+import { xattrLib } from './native-packages.js';
 import type { Xattrs } from './objects/types.js';
 import { sortXattrs } from './objects/xattrs.js';
 
@@ -9,9 +9,9 @@ export const OSTREEMETA = 'user.ostreemeta';
 
 export function readXattrsSync(path: string): Xattrs {
   const out: Xattrs = [];
-  for (const name of xattr.listAttributesSync(path)) {
+  for (const name of xattrLib().listAttributesSync(path)) {
     if (name === OSTREEMETA) continue;
-    const v = xattr.getAttributeSync(path, name);
+    const v = xattrLib().getAttributeSync(path, name);
     if (v !== null) out.push([name, Buffer.from(v)]);
   }
   return sortXattrs(out);
@@ -19,26 +19,26 @@ export function readXattrsSync(path: string): Xattrs {
 
 export async function readXattrs(path: string): Promise<Xattrs> {
   const out: Xattrs = [];
-  for (const name of await xattr.listAttributes(path)) {
+  for (const name of await xattrLib().listAttributes(path)) {
     if (name === OSTREEMETA) continue;
-    const v = await xattr.getAttribute(path, name);
+    const v = await xattrLib().getAttribute(path, name);
     if (v !== null) out.push([name, Buffer.from(v)]);
   }
   return sortXattrs(out);
 }
 
 export function getXattrSync(path: string, name: string): Buffer | null {
-  return xattr.getAttributeSync(path, name);
+  return xattrLib().getAttributeSync(path, name);
 }
 
 export async function getXattr(path: string, name: string): Promise<Buffer | null> {
-  return xattr.getAttribute(path, name);
+  return xattrLib().getAttribute(path, name);
 }
 
 export function setXattrSync(path: string, name: string, value: Buffer): void {
-  xattr.setAttributeSync(path, name, value);
+  xattrLib().setAttributeSync(path, name, value);
 }
 
 export function writeXattrsSync(path: string, xattrs: Xattrs): void {
-  for (const [name, value] of xattrs) xattr.setAttributeSync(path, name, value);
+  for (const [name, value] of xattrs) xattrLib().setAttributeSync(path, name, value);
 }

@@ -1,4 +1,5 @@
 // Paths inside a repository.
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Checksum } from './checksum.js';
 
@@ -14,3 +15,8 @@ export function objectRelPath(csum: Checksum, ext: string): string {
 
 /** Marks a commit whose objects may not all be here (an interrupted pull's, a lazy mount's), as ostree does. */
 export const commitPartialPath = (repo: string, commit: Checksum): string => join(repo, 'state', `${commit}.commitpartial`);
+
+/** True when some of the commit's objects may be missing (a lazy mount's, or an interrupted pull's). */
+export function isPartial(repoPath: string, commit: Checksum): boolean {
+  return existsSync(commitPartialPath(repoPath, commit));
+}

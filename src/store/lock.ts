@@ -1,7 +1,8 @@
 // The repository's writer lock: an SQLite write transaction on hacktree/lock.db.
 // SQLite takes a real kernel lock (fcntl), released if the holder dies, and its
 // busy timeout makes a second writer wait its turn instead of failing.
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { sqliteDatabase } from './native-packages.js';
 import { HacktreeError } from '../errors.js';
 
 export class RepoLock {
@@ -12,7 +13,7 @@ export class RepoLock {
   }
 
   static acquire(path: string, timeoutMs = 3_600_000): RepoLock {
-    const db = new Database(path, { timeout: timeoutMs });
+    const db = new (sqliteDatabase())(path, { timeout: timeoutMs });
     try {
       db.exec('BEGIN IMMEDIATE');
     } catch (e) {

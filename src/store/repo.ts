@@ -1,6 +1,7 @@
 // An open repository: its mode, where objects live, and verified reads of them.
 import fs from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { LRUCache } from 'lru-cache';
 import { lru } from './lru.js';
 import { HacktreeError, MissingObjectError, CorruptObjectError, NoRepoError } from '../errors.js';
 import { getKey, initialConfig, modeFromConfig, parseKeyFile, type KeyFile, type RepoMode } from './config.js';
@@ -21,14 +22,24 @@ import type { ObjectFetcher } from './object-fetcher.js';
 
 export { storageFor };
 
+export interface RepoOptions {
+  /**
+   * How many parsed dirtrees are kept (default 20,000). Commits and dirmetas have a cache of
+   * their own: a tree has few distinct dirmetas, asked for again at every directory.
+   */
+  dirTreeCacheEntries?: number;
+}
+
 export class Repo {
   readonly storage: ContentStorage;
   /** Parsed metadata objects are immutable: a bounded cache saves re-reading them. */
   private readonly metaCache = lru<string, Commit | DirTree | DirMeta>(20_000);
+  private readonly treeCache: LRUCache<string, Commit | DirTree | DirMeta>;
   private indexDb: ContentIndex | null = null;
 
-  private constructor(readonly path: string, readonly mode: RepoMode, readonly config: KeyFile) {
+  private constructor(readonly path: string, readonly mode: RepoMode, readonly config: KeyFile, opts: RepoOptions) {
     this.storage = storageFor(mode);
+    this.treeCache = lru(opts.dirTreeCacheEntries ?? 20_000);
   }
 
   /** Durability policy: ostree's `core.fsync`, overridden by `--fsync=false`. */
@@ -40,7 +51,7 @@ export class Repo {
    */
   fetcher: ObjectFetcher | null = null;
 
-  static open(path: string): Repo {
+  static open(path: string, opts: RepoOptions = {}): Repo {
     const abs = resolve(path);
     let text: string;
     try {
@@ -58,7 +69,7 @@ export class Repo {
     if (!mode) throw new NoRepoError(abs, `config has no known [core] mode (found '${getKey(kf, 'core', 'mode') ?? ''}')`);
     if (getKey(kf, 'core', 'repo_version') !== '1') throw new NoRepoError(abs, 'config repo_version is not 1');
     if (!fs.existsSync(join(abs, 'objects'))) throw new NoRepoError(abs, 'no objects/ directory');
-    const repo = new Repo(abs, mode, kf);
+    const repo = new Repo(abs, mode, kf, opts);
     repo.durable = getKey(kf, 'core', 'fsync') !== 'false';
     return repo;
   }
@@ -137,17 +148,21 @@ export class Repo {
   private parsed<T extends Commit | DirTree | DirMeta>(type: MetaObjectType, csum: Checksum, data: Buffer, parse: (b: Buffer) => T): T {
     let v: T;
     try { v = parse(data); } catch (e) { throw new CorruptObjectError(csum, type, (e as Error).message); }
-    this.metaCache.set(type + csum, v);
+    this.cacheOf(type).set(type + csum, v);
     return v;
   }
 
+  private cacheOf(type: MetaObjectType): LRUCache<string, Commit | DirTree | DirMeta> {
+    return type === 'dirtree' ? this.treeCache : this.metaCache;
+  }
+
   private async cached<T extends Commit | DirTree | DirMeta>(type: MetaObjectType, csum: Checksum, parse: (b: Buffer) => T): Promise<T> {
-    const hit = this.metaCache.get(type + csum);
+    const hit = this.cacheOf(type).get(type + csum);
     return hit ? (hit as T) : this.parsed(type, csum, await this.readMetaObject(type, csum), parse);
   }
 
   private cachedSync<T extends Commit | DirTree | DirMeta>(type: MetaObjectType, csum: Checksum, parse: (b: Buffer) => T): T {
-    const hit = this.metaCache.get(type + csum);
+    const hit = this.cacheOf(type).get(type + csum);
     return hit ? (hit as T) : this.parsed(type, csum, this.readMetaObjectSync(type, csum), parse);
   }
 

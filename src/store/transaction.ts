@@ -137,6 +137,11 @@ export class Transaction {
     this.records.push((index) => index.putLinkCounts(rootTree, links));
   }
 
+  /** Records a tree's size (ops/sizes.ts), indexed with the batch that moves the dirtree in. */
+  addTreeSize(tree: Checksum, size: { bytes: number; files: number }): void {
+    this.records.push((index) => index.putTreeSize(tree, size));
+  }
+
   /** Objects staged and not yet moved in. */
   get pending(): number {
     return this.staged.size;

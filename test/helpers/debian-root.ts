@@ -1,5 +1,7 @@
-// A real Debian root (debootstrap --variant=minbase --include=adduser bookworm),
-// built once and cached between runs. Fails loudly when it cannot be built.
+// A real Debian root (debootstrap --variant=minbase --include=adduser[,EXTRA...] bookworm),
+// built once per package list and cached between runs (each list is a directory of its
+// own, so the plain root stays cached for the tests that need only it). Fails loudly when
+// it cannot be built.
 // debootstrap takes a minute or more on a busy machine: it runs without blocking
 // the test worker, whose event loop must keep answering vitest meanwhile.
 import fs from 'node:fs';
@@ -24,13 +26,14 @@ function run(cmd: string, args: string[]): Promise<{ code: number | null; output
   });
 }
 
-export async function debianRoot(): Promise<string> {
-  const dir = join(testCacheDir(), 'bookworm-minbase-adduser');
+export async function debianRoot(extra: readonly string[] = []): Promise<string> {
+  const include = ['adduser', ...extra];
+  const dir = join(testCacheDir(), `bookworm-minbase-${include.join('+')}`);
   if (fs.existsSync(join(dir, 'etc', 'debian_version'))) return dir;
   requireTool('debootstrap', 'debootstrap');
   const tmp = `${dir}.building-${process.pid}`;
   fs.rmSync(tmp, { recursive: true, force: true });
-  const r = await run('debootstrap', ['--variant=minbase', '--include=adduser', 'bookworm', tmp]);
+  const r = await run('debootstrap', ['--variant=minbase', `--include=${include.join(',')}`, 'bookworm', tmp]);
   if (r.code !== 0) {
     fs.rmSync(tmp, { recursive: true, force: true });
     throw new Error(`could not build the Debian test root with debootstrap (exit ${r.code}): ${r.output.trim().split('\n').slice(-3).join(' | ')}`);

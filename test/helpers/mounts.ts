@@ -33,3 +33,33 @@ export function forceUnmount(mnt: string): void {
 export function unmountAll(): void {
   for (const m of [...live]) forceUnmount(m);
 }
+
+/** A line of `hacktree mounts --json`. */
+export interface ListedMount {
+  mountpoint: string; pid: number; alive: boolean; root?: string;
+  supervisor?: { pid: number; alive: boolean };
+  deaths?: Array<{ at: string; pid: number; how: string; remounted?: string; newPid?: number; notRemounted?: string }>;
+}
+
+export function listedMount(mnt: string, globalArgs: string[] = []): ListedMount | undefined {
+  return (JSON.parse(htOk([...globalArgs, 'mounts', '--json'])) as ListedMount[]).find((m) => m.mountpoint === mnt);
+}
+
+/**
+ * Kills the daemon serving `mnt` with SIGKILL and waits (asynchronously) until its supervisor
+ * has mounted it again with a fresh daemon; returns what `mounts --json` then says.
+ */
+export async function killDaemonAndWait(mnt: string, globalArgs: string[] = []): Promise<ListedMount> {
+  const before = listedMount(mnt, globalArgs);
+  if (!before?.alive) throw new Error(`no live daemon serves ${mnt}`);
+  const deaths = before.deaths?.length ?? 0;
+  process.kill(before.pid, 'SIGKILL');
+  for (let i = 0; i < 300; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    const now = listedMount(mnt, globalArgs);
+    const d = now?.deaths?.[deaths];
+    if (d?.notRemounted) throw new Error(`${mnt} was not mounted again: ${d.notRemounted}`);
+    if (now?.alive && d?.remounted) return now;
+  }
+  throw new Error(`${mnt} was not mounted again within 30 s of killing daemon ${before.pid}`);
+}

@@ -331,6 +331,15 @@ def rename(d):
     say('RENAME_NOREPLACE to new', err(lambda: renameat2(f'{d}/x1', f'{d}/x3', RENAME_NOREPLACE)) + ' ' + desc(f'{d}/x1'))
     say('RENAME_EXCHANGE', err(lambda: renameat2(f'{d}/x3', f'{d}/x2', RENAME_EXCHANGE)) + ' ' + cat(f'{d}/x2') + ' ' + cat(f'{d}/x3'))
     say('RENAME_EXCHANGE with missing', err(lambda: renameat2(f'{d}/x3', f'{d}/x9', RENAME_EXCHANGE)))
+    # Two directories trade places, and each child is reached by its new path (and a file by its old handle).
+    os.makedirs(f'{d}/ea/in')
+    os.makedirs(f'{d}/eb')
+    write(f'{d}/ea/in/f', b'from a')
+    write(f'{d}/eb/g', b'from b')
+    fd = os.open(f'{d}/ea/in/f', os.O_RDONLY)
+    say('RENAME_EXCHANGE of directories', err(lambda: renameat2(f'{d}/ea', f'{d}/eb', RENAME_EXCHANGE)) + ' ' + cat(f'{d}/eb/in/f') + ' ' + cat(f'{d}/ea/g')
+        + ' ' + str(os.path.exists(f'{d}/ea/in')) + ' ' + str(os.path.exists(f'{d}/eb/g')) + ' ' + os.pread(fd, 10, 0).decode())
+    os.close(fd)
 
 
 def remove(d):

@@ -1,15 +1,30 @@
 import type { Command } from 'commander';
 import { layerCommit, layerDiff, layerReset } from '../../overlay/layer-ops.js';
 import { parseRefName } from '../../store/refs.js';
-import { findRootMount } from '../../roots/root-mount.js';
+import { reloadRootMount } from '../../roots/root-mount.js';
 import { HacktreeError } from '../../errors.js';
 import { openRepo } from '../context.js';
 import { out, printJson, printTable, warn } from '../output.js';
 import { SizeReader } from '../../store/ops/sizes.js';
 import { printStat, statEntry, statTotals, type StatEntry } from '../diff-stat.js';
 import fs from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { rootsOf } from './root.js';
+import { readLayerBase } from '../../overlay/ephemeral-layer.js';
+import { findLayerMount } from '../../mount.js';
+import type { Checksum } from '../../store/checksum.js';
+
+/**
+ * The layer a command names: a root's (by the root's name), or a kept throwaway layer (by its
+ * directory: an argument with a '/', which a root's name never has), with the commit under it.
+ */
+function layerOf(cmd: Command, arg: string): { dir: string; commit: Checksum; label: string } {
+  if (arg.includes('/')) return { dir: resolve(arg), commit: readLayerBase(arg).commit, label: `layer ${arg}` };
+  const roots = rootsOf(cmd);
+  return { dir: roots.layerDir(arg), commit: roots.get(arg).commit, label: `root ${arg}` };
+}
+
+const LAYER_ARG = ['<name>', "a root's name, or the directory of a layer kept with --keep-layer (with a '/')"] as const;
 
 /** The bytes of a layer file, or of the regular files below a layer directory; null where the layer has nothing. */
 function upperSize(path: string): { bytes: number; dir: boolean } | null {
@@ -26,16 +41,16 @@ export function register(program: Command): void {
 
   layer.command('diff')
     .description("paths added (A), deleted (D) and modified (M) against the root's commit")
-    .argument('<name>')
+    .argument(...LAYER_ARG)
     .option('--stat', "with each path its size in the root's commit and in the layer, and the totals")
     .option('--json', 'print JSON')
     .action(async (name: string, o: { json?: boolean; stat?: boolean }, cmd: Command) => {
-      const repo = openRepo(cmd), roots = rootsOf(cmd);
-      const commit = roots.get(name).commit;
-      const { changes, specials } = layerDiff(repo, roots.layerDir(name), commit);
+      const repo = openRepo(cmd);
+      const { dir, commit } = layerOf(cmd, name);
+      const { changes, specials } = layerDiff(repo, dir, commit);
       if (o.stat) {
         const sizes = new SizeReader(repo);
-        const upper = join(roots.layerDir(name), 'upper');
+        const upper = join(dir, 'upper');
         const entries: StatEntry[] = [];
         for (const c of changes) {
           const before = c.change === 'A' ? null : await sizes.atPath(commit, c.path);
@@ -52,28 +67,31 @@ export function register(program: Command): void {
 
   layer.command('commit')
     .description("commit the root's tree (its commit + the layer) to a branch; the root and layer stay as they are")
-    .argument('<name>')
+    .argument(...LAYER_ARG)
     .requiredOption('-b, --branch <branch>', 'branch to commit to')
     .option('-s, --subject <subject>', 'one-line subject')
     .option('-m, --body <body>', 'full description')
     .option('--json', 'print JSON')
     .action((name: string, o: { branch: string; subject?: string; body?: string; json?: boolean }, cmd: Command) => {
-      const repo = openRepo(cmd), roots = rootsOf(cmd), branch = parseRefName(o.branch);
-      const r = layerCommit(repo, roots.layerDir(name), roots.get(name).commit, { branch, subject: o.subject ?? `layer of root ${name}`, body: o.body });
+      const repo = openRepo(cmd), branch = parseRefName(o.branch);
+      const { dir, commit, label } = layerOf(cmd, name);
+      const r = layerCommit(repo, dir, commit, { branch, subject: o.subject ?? `layer of ${label}`, body: o.body });
       if (r.leftOut.length) warn(`left out ${r.leftOut.length} device node(s)/fifo(s) that OSTree cannot store, e.g. ${r.leftOut[0]}`);
       if (o.json) printJson(r);
       else out(r.checksum);
     });
 
   layer.command('reset')
-    .description("drop the layer's changes (all, or at and below each PATH); the root must not be mounted")
-    .argument('<name>')
+    .description("drop the layer's changes (all, or at and below each PATH); a mounted root shows the commit's at once")
+    .argument(...LAYER_ARG)
     .argument('[paths...]')
-    .action((name: string, paths: string[], _o: unknown, cmd: Command) => {
-      const roots = rootsOf(cmd);
-      const m = findRootMount(roots.sysroot, name);
-      if (m) throw new HacktreeError('MOUNT', `root '${name}' is mounted at ${m.mountpoint}: unmount it before resetting its layer`);
-      roots.get(name);
-      layerReset(roots.layerDir(name), paths);
+    .action(async (name: string, paths: string[], _o: unknown, cmd: Command) => {
+      const { dir, label } = layerOf(cmd, name);
+      // A kept throwaway layer's daemon is not told of resets: it must not be serving it.
+      const m = name.includes('/') ? findLayerMount(dir) : undefined;
+      if (m) throw new HacktreeError('MOUNT', `${label} is mounted at ${m.mountpoint}: unmount it before resetting it`);
+      layerReset(dir, paths);
+      // A root's daemon takes the layer up again and the kernel forgets what it had of it.
+      if (!name.includes('/')) await reloadRootMount(rootsOf(cmd), name);
     });
 }

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { prefetch } from '../../store/ops/prefetch.js';
-import { isPartial, lazyCommit, lazyFetcher, remoteBranchOf } from '../../store/remote/lazy-commit.js';
+import { lazyCommit, lazyFetcher } from '../../store/remote/lazy-commit.js';
+import { remoteBranchOf } from '../../store/remote/remote-branch.js';
+import { isPartial } from '../../store/layout.js';
 import { UsageError } from '../../errors.js';
 import { openRepo, parseSeconds } from '../context.js';
 import { out, printJson } from '../output.js';

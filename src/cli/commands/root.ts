@@ -1,9 +1,10 @@
 import { Option, type Command } from 'commander';
-import { lazyCommit, remoteBranchOf } from '../../store/remote/lazy-commit.js';
+import { lazyCommit } from '../../store/remote/lazy-commit.js';
+import { remoteBranchOf } from '../../store/remote/remote-branch.js';
 import { Roots } from '../../roots/roots.js';
 import { Layer } from '../../overlay/layer.js';
 import { Repo } from '../../store/repo.js';
-import { mountInBackground, serveInForeground, unmount } from '../../mount.js';
+import { mountInBackground, unmount } from '../../mount.js';
 import { findRootMount, rootMountRequest } from '../../roots/root-mount.js';
 import { HacktreeError, UsageError } from '../../errors.js';
 import { globals, openRepo, repoPath, sysrootPath } from '../context.js';
@@ -125,7 +126,7 @@ export function register(program: Command): void {
       const roots = rootsOf(cmd);
       // The record is read once, here: the daemon gets its commit's checksum and the layer.
       const req = rootMountRequest(roots, repoPath(globals(cmd)), loadRoot(roots, name), mountpoint ?? roots.defaultMountpoint(name), o.options);
-      if (o.foreground) await serveInForeground(req, o.readyFd !== undefined ? Number(o.readyFd) : null);
+      if (o.foreground) await (await import('../../mount-daemon.js')).serveInForeground(req, o.readyFd !== undefined ? Number(o.readyFd) : null);
       const r = await mountInBackground(req);
       out(`mounted root ${name} (${r.commit.slice(0, 12)}) at ${r.mnt}`);
     });

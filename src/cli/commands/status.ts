@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { listMounts } from '../../mount.js';
+import { daemonOf } from './mounts.js';
 import { Roots } from '../../roots/roots.js';
 import { loadRoot } from '../../roots/lifecycle.js';
 import { findRootMount } from '../../roots/root-mount.js';
@@ -63,7 +64,7 @@ export function register(program: Command): void {
       out('');
       if (mounts.length === 0) out('no hacktree mounts');
       printTable(['MOUNTPOINT', 'COMMIT', 'REV', 'ROOT', 'DAEMON'], mounts.map((m) => [
-        m.mountpoint, m.commit.slice(0, 12), m.rev || '-', m.root || '-', m.alive ? `pid ${m.pid}` : 'dead: hacktree umount it',
+        m.mountpoint, m.commit.slice(0, 12), m.rev || '-', m.root || '-', daemonOf(m),
       ]));
     });
 }

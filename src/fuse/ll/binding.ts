@@ -1,10 +1,12 @@
-// The typed face of native/ll (hacktree_ll.node): read-only commit mounts on libfuse's
-// low-level API. The addon answers what it has been told on libfuse's threads and calls JS
-// only to list a directory the first time, to read a file whose checked object it does not
-// know, and for statfs; JS answers each call later with a reply function and the call's id.
+// The typed face of native/ll (hacktree_ll.node): commit and root mounts on libfuse's
+// low-level API. On a commit's mount the addon answers what it has been told on libfuse's
+// threads and calls JS only to list a directory the first time, to read a file whose checked
+// object it does not know, and for statfs. On a root's mount (RwCall) JS holds the node table
+// and answers every request but reads, writes, fsync and release on descriptors. Either way
+// JS answers each call later with a reply function and the call's id.
 import { createRequire } from 'node:module';
 import { HacktreeError } from '../../errors.js';
-import type { Stat } from '../binding.js';
+import type { Stat } from '../types.js';
 
 /** What the addon asks JS (native/ll/ll.h CALL_*). */
 export const enum Call { Init = 0, List = 1, Read = 2, Statfs = 3 }
@@ -15,12 +17,69 @@ export const enum Call { Init = 0, List = 1, Read = 2, Statfs = 3 }
  */
 export type LlHandler = (kind: Call, id: number, path: string | undefined, size: number, offset: number) => void;
 
+/** What a root's mount asks JS (native/ll/ll.h CALL_LOOKUP...). */
+export const enum RwCall {
+  Lookup = 16, Forget, Getattr, Setattr, Readlink, Mknod, Mkdir, Unlink, Rmdir, Symlink, Rename, Link, Open, Read,
+  Opendir, Readdir, Releasedir, Getxattr, Listxattr, Setxattr, Removexattr, Create, Release,
+}
+
+/** Indexes into a root call's numbers (ll.h NUM_*); -1 where the request has none. */
+export const enum Num {
+  Mode, Rdev, Size, Offset, Uid, Gid, Pid, Umask, Flags, Fd, ToSet, Atime, Mtime, SetUid, SetGid, SetSize, SetMode,
+}
+
+/**
+ * handler(kind, id, ino, ino2, s1, s2, nums, data) on a root's mount: ino is the node the
+ * request is about (the parent for names), ino2 rename's and link's new parent; s1 the name
+ * (an xattr's name for xattr calls), s2 rename's new name or symlink's target; data setxattr's
+ * value. Fd is a descriptor of the layer's file the kernel's handle holds, or -1; on readdir
+ * and releasedir, the directory handle; Flags on readdir is 1 for READDIRPLUS. Init and
+ * Statfs come as LlHandler's. Every call but Init and Forget takes exactly one reply.
+ */
+export type RwHandler = (kind: RwCall | Call, id: number, ino: number | string | undefined, ino2: number, s1: string | undefined, s2: string | undefined, nums: number[], data: Buffer | undefined) => void;
+
+/** Fields of an entry or attributes as replies carry them (rw_replies.c E_*). */
+export const ENTRY_FIELDS = 16;
+/** replyOpen/replyCreate flags. */
+export const OPEN_KEEP_CACHE = 1, OPEN_CACHE_DIR = 2, OPEN_CONTENT = 4, OPEN_META = 8;
+/** notify() notes, 4 numbers each: kind, node, parent, index into names. */
+export const enum Note { Inode = 0, Entry = 1, Delete = 2 }
+
 /** A mount, as the addon hands it out (opaque). */
 export interface LlMount { readonly __llMount: unique symbol }
 
 export interface LlAddon {
-  /** Mounts and starts serving; `root` is encodeEntries([the root], false). Throws if libfuse refuses. */
+  /** Mounts and starts serving; `root` is encodeEntries([the root], false), or null for a root's mount. Throws if libfuse refuses. */
   mount(mountpoint: string, options: string[], root: Buffer, handler: LlHandler): LlMount;
+  mount(mountpoint: string, options: string[], root: null, handler: RwHandler): LlMount;
+  /** lookup (node 0: no such name), mknod, mkdir, symlink, link: ENTRY_FIELDS numbers, or null and a positive errno. */
+  replyEntry(id: number, errno: number, entry: Float64Array | null): void;
+  /** getattr, setattr. */
+  replyAttr(id: number, errno: number, entry: Float64Array | null): void;
+  /**
+   * open: a descriptor the addon reads, writes and closes itself, or -1 (reads come to JS); with
+   * OPEN_META it also changes the file's metadata through it and shows it as inode `ino`.
+   * opendir: JS's handle.
+   */
+  replyOpen(id: number, errno: number, fh: number, flags: number, ino: number): void;
+  /** create: the entry and its descriptor (as replyOpen's; the entry's inode number for OPEN_META). */
+  replyCreate(id: number, errno: number, entry: Float64Array | null, fd: number, flags: number): void;
+  /** Success (0) or an errno. */
+  replyErr(id: number, errno: number): void;
+  /** readlink's target, getxattr's value, listxattr's NUL-terminated names. */
+  replyBytes(id: number, errno: number, bytes: Buffer | null): void;
+  /** Entries first, first + 1, ... of a listing (ENTRY_FIELDS numbers each); returns how many the kernel took. */
+  replyDir(id: number, errno: number, names: string[], entries: Float64Array, first: number): number;
+  /** The checked object file of a node that is still the commit's file: reads of it stay in C. */
+  setContent(node: number, file: string): void;
+  /** The node may be another file now: C forgets what it answered of it without JS. */
+  dropFacts(node: number): void;
+  /** The layer's real directory of a directory node (an O_PATH descriptor, the addon's from now on). */
+  setDir(node: number, fd: number, ino: number, layerOnly: boolean): void;
+  /** The mount is a booted system's /: what C answers of layer directories is kept too (serve-root.ts bootRoot). */
+  setBootRoot(m: LlMount): void;
+  /** Tells the kernel of changes (Note); settles once it has them all. */
+  notify(m: LlMount, notes: Float64Array, names: string[]): Promise<void>;
   /** A directory's entries (encodeEntries(..., true)), or null and a positive errno. */
   replyList(id: number, listing: Buffer | null, errno: number): void;
   /** `n` bytes of `bytes`, or null and -errno. */
@@ -55,32 +114,42 @@ export interface LlEntry {
 
 const HEAD = 9 * 4 + 6 * 8;
 
-/** The wire format native/ll/nodes.c parses (described there); `counted` prefixes the entry count. */
+/**
+ * The wire format native/ll/nodes.c parses (described there); `counted` prefixes the entry count.
+ * Names, targets and xattr names are written straight into the one buffer: a walk encodes every
+ * entry of the tree once, and a Buffer per string was most of what a mount's heap churned.
+ */
 export function encodeEntries(entries: readonly LlEntry[], counted: boolean): Buffer {
   let len = counted ? 4 : 0;
-  const parts = entries.map((e) => {
-    const name = Buffer.from(e.name);
-    const link = e.symlink !== undefined ? Buffer.from(e.symlink) : undefined;
-    let xlen = 0;
-    const xattrs = (e.xattrs ?? []).map(([k, v]) => { const kb = Buffer.from(k); xlen += 8 + kb.length + v.length; return [kb, v] as const; });
-    len += HEAD + name.length + (link?.length ?? 0) + xlen;
-    return { e, name, link, xattrs, xlen };
-  });
+  for (const e of entries) {
+    len += HEAD + Buffer.byteLength(e.name) + (e.symlink !== undefined ? Buffer.byteLength(e.symlink) : 0);
+    for (const [k, v] of e.xattrs ?? []) len += 8 + Buffer.byteLength(k) + v.length;
+  }
   const out = Buffer.allocUnsafe(len);
   let at = 0;
   if (counted) at = out.writeUInt32LE(entries.length, 0);
-  for (const { e, name, link, xattrs, xlen } of parts) {
+  for (const e of entries) {
     const s = e.stat;
-    for (const v of [name.length, link?.length ?? 0, xlen, s.mode, s.nlink, s.uid, s.gid, s.rdev ?? 0, s.blksize ?? 4096]) at = out.writeUInt32LE(v >>> 0, at);
+    // The three lengths first: filled in once the strings are written.
+    const lengths = at;
+    at += 12;
+    for (const v of [s.mode, s.nlink, s.uid, s.gid, s.rdev ?? 0, s.blksize ?? 4096]) at = out.writeUInt32LE(v >>> 0, at);
     for (const v of [s.ino, s.size, s.blocks ?? Math.ceil(s.size / 512), s.atime, s.mtime, s.ctime]) at = out.writeDoubleLE(v, at);
-    at += name.copy(out, at);
-    if (link) at += link.copy(out, at);
-    for (const [k, v] of xattrs) {
-      at = out.writeUInt32LE(k.length, at);
+    const name = out.write(e.name, at);
+    at += name;
+    const link = e.symlink !== undefined ? out.write(e.symlink, at) : 0;
+    at += link;
+    const xstart = at;
+    for (const [k, v] of e.xattrs ?? []) {
+      const kl = out.write(k, at + 8);
+      at = out.writeUInt32LE(kl, at);
       at = out.writeUInt32LE(v.length, at);
-      at += k.copy(out, at);
+      at += kl;
       at += v.copy(out, at);
     }
+    out.writeUInt32LE(name, lengths);
+    out.writeUInt32LE(link, lengths + 4);
+    out.writeUInt32LE(at - xstart, lengths + 8);
   }
   return out;
 }

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import { execFile } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
-import { FuseError, type FuseMount, type Stat } from '../binding.js';
+import { FuseError, type FuseMount, type Stat } from '../types.js';
 import type { ReadBackend } from '../backend.js';
 import { CommitFs } from '../commit-fs.js';
 import { HacktreeError } from '../../errors.js';
@@ -27,15 +27,15 @@ const HIGH_LEVEL = new Set(['use_ino', 'readdir_ino', 'kernel_cache', 'auto_cach
   // mount option and INIT disagree.
   'max_read']);
 
-export function mountOptions(o: ServeOptions): string[] {
+export function mountOptions(o: ServeOptions, readOnly = true): string[] {
   const escape = (v: string): string => v.replace(/\\/g, '\\\\').replace(/,/g, '\\,');
-  const list = [`fsname=${escape(o.fsname)}`, 'subtype=hacktree', 'ro', 'default_permissions'];
+  const list = [`fsname=${escape(o.fsname)}`, 'subtype=hacktree', ...(readOnly ? ['ro'] : []), 'default_permissions'];
   if (o.asRoot) list.push('allow_other', 'suid', 'dev');
   for (const opt of o.extra) if (!HIGH_LEVEL.has(opt.split('=', 1)[0]!)) list.push(opt);
   return list;
 }
 
-function errnoOf(err: unknown, what: string, log: (msg: string) => void): number {
+export function errnoOf(err: unknown, what: string, log: (msg: string) => void): number {
   if (err instanceof FuseError) return err.errno;
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && ERRNO[code] !== undefined) return ERRNO[code]!;
@@ -86,21 +86,17 @@ async function listing(b: ReadBackend, path: string): Promise<Buffer> {
 
 /** A listing as the addon takes it (encodeEntries(all, true)), built batch by batch. */
 class EntryWriter {
-  private buf = Buffer.allocUnsafe(64 * 1024);
-  private len = 4;
+  private readonly parts: Buffer[] = [];
   private count = 0;
   add(records: Buffer, count: number): void {
-    if (this.len + records.length > this.buf.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + records.length));
-      this.buf.copy(bigger, 0, 0, this.len);
-      this.buf = bigger;
-    }
-    this.len += records.copy(this.buf, this.len);
+    this.parts.push(records);
     this.count += count;
   }
+  /** One buffer of exactly the listing's size: most directories are a few hundred bytes. */
   done(): Buffer {
-    this.buf.writeUInt32LE(this.count, 0);
-    return this.buf.subarray(0, this.len);
+    const head = Buffer.allocUnsafe(4);
+    head.writeUInt32LE(this.count, 0);
+    return Buffer.concat([head, ...this.parts]);
   }
 }
 
@@ -151,18 +147,19 @@ export async function serveFrozen(backend: ReadBackend, mountpoint: string, o: S
   let unmounting: Promise<void> | undefined;
   return {
     mountpoint: mnt,
-    // Listings carry attributes and symlink targets already: nothing to publish one by one.
-    cacheAttrs: () => {},
-    cacheLink: () => {},
     cacheContent: (path, file) => ll.cacheContent(m, path, file),
-    clearCache: () => {},
     requestCounts: () => ll.requestCounts(m),
-    unmount: () => (unmounting ??= new Promise<void>((res, rej) => {
-      execFile(fusermount, ['-uz', mnt], (err) => {
-        ll.detach(m);
-        if (err) rej(new HacktreeError('MOUNT', `cannot unmount ${mnt}: ${err.message}`, { cause: err }));
-        else res();
-      });
-    })),
+    unmount: () => (unmounting ??= unmountAt(mnt, () => ll.detach(m))),
   };
+}
+
+/** Lazily unmounts `mnt`; `detach` lets the event loop go once the kernel is done. */
+export function unmountAt(mnt: string, detach: () => void): Promise<void> {
+  return new Promise<void>((res, rej) => {
+    execFile(fusermount, ['-uz', mnt], (err) => {
+      detach();
+      if (err) rej(new HacktreeError('MOUNT', `cannot unmount ${mnt}: ${err.message}`, { cause: err }));
+      else res();
+    });
+  });
 }

@@ -66,6 +66,8 @@ export function commitTree(repo: Repo, dir: string, opts: CommitOptions): Commit
     const w = new TreeWriter(repo, tx, opts);
     const root = w.writeDir(dir, '/');
     if (repo.index.linkCounts(root.tree) === undefined) tx.addLinkCounts(root.tree, serializeLinkCounts(w.repeatedFiles()));
+    // What a mount's statfs reports, known here for nothing: measured later, it is a walk of every dirtree.
+    if (repo.index.treeSize(root.tree) === undefined) tx.addTreeSize(root.tree, w.contentSize());
     const parent = opts.parent === undefined ? readRef(repo.path, opts.branch) : opts.parent;
     const checksum = writeCommitObject(tx, { ...opts, parent }, root);
     tx.commit([{ ref: opts.branch, checksum }]);
@@ -112,6 +114,8 @@ class TreeWriter {
   private done = 0;
   /** Paths of each regular file's object, for the link counts (link-counts.ts). */
   private readonly paths = new Map<Checksum, number>();
+  /** Each file object's bytes (a symlink's are none), for the tree's size (ops/sizes.ts). */
+  private readonly sizes = new Map<Checksum, number>();
   /** Dirtrees whose stats this commit has recorded (identical directories share one). */
   private readonly statted = new Set<Checksum>();
 
@@ -121,7 +125,9 @@ class TreeWriter {
   }
 
   writeDir(path: string, rel: string): { tree: Checksum; meta: Checksum; subdirs: number } {
-    const st = fs.lstatSync(path);
+    // The root may be named through a symlink (commit follows it, as readdir does): its
+    // dirmeta is the directory's, never the link's (a dirmeta with a symlink's mode).
+    const st = rel === '/' ? fs.statSync(path) : fs.lstatSync(path);
     const tree: DirTree = { files: [], dirs: [] };
     // What the tree stats need of each entry; a file's is read only if the stats are missing.
     const fileStats = new Map<string, () => FileStat>();
@@ -142,10 +148,13 @@ class TreeWriter {
         const f = this.writeFile(child, cst);
         tree.files.push({ name, checksum: f.checksum });
         this.paths.set(f.checksum, (this.paths.get(f.checksum) ?? 0) + 1);
+        this.sizes.set(f.checksum, f.size);
         fileStats.set(name, f.stat);
       } else if (cst.isSymbolicLink()) {
         const meta = this.fileMeta(child, S_IFLNK | 0o777, cst, fs.readlinkSync(child));
-        tree.files.push({ name, checksum: this.tx.writeContent(meta, { kind: 'buffer', data: Buffer.alloc(0) }).object });
+        const link = this.tx.writeContent(meta, { kind: 'buffer', data: Buffer.alloc(0) }).object;
+        tree.files.push({ name, checksum: link });
+        this.sizes.set(link, 0);
         fileStats.set(name, () => ({ meta, size: 0 }));
         this.counts.symlinks++;
       } else {
@@ -175,13 +184,20 @@ class TreeWriter {
     return { tree: treeCsum, meta: this.tx.writeMeta('dirmeta', meta), subdirs: tree.dirs.length };
   }
 
+  /** The bytes of the tree's distinct file objects, and how many: what SizeReader.tree measures. */
+  contentSize(): { bytes: number; files: number } {
+    let bytes = 0;
+    for (const n of this.sizes.values()) bytes += n;
+    return { bytes, files: this.sizes.size };
+  }
+
   /** The regular files written at more than one path, and how many. */
   repeatedFiles(): Map<Checksum, number> {
     return new Map([...this.paths].filter(([, n]) => n > 1));
   }
 
   /** Writes (or finds) a regular file's object; `stat` gives its tree stats, reading its xattrs again if the object was not written now. */
-  private writeFile(path: string, st: fs.BigIntStats): { checksum: Checksum; stat: () => FileStat } {
+  private writeFile(path: string, st: fs.BigIntStats): { checksum: Checksum; size: number; stat: () => FileStat } {
     this.counts.files++;
     const metaNow = (): FileMeta => this.fileMeta(path, S_IFREG | Number(st.mode & 0o7777n), st, '');
     const size = Number(st.size);
@@ -189,7 +205,7 @@ class TreeWriter {
     const devino = `${st.dev}:${st.ino}`;
     if (st.nlink > 1n) {
       const seen = this.devino.get(devino);
-      if (seen) return { checksum: seen, stat };
+      if (seen) return { checksum: seen, size, stat };
     }
     const key = { dev: st.dev, ino: st.ino, variant: this.variant };
     const stamp = { size: st.size, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs };
@@ -197,7 +213,7 @@ class TreeWriter {
     if (cached && this.repo.hasObject(cached, 'file')) {
       this.counts.statCacheHits++;
       this.devino.set(devino, cached);
-      return { checksum: cached, stat };
+      return { checksum: cached, size, stat };
     }
     const meta = metaNow();
     const src = st.size <= BigInt(SMALL_FILE)
@@ -206,7 +222,7 @@ class TreeWriter {
     const { object } = this.tx.writeContent(meta, src);
     if (st.nlink > 1n) this.devino.set(devino, object);
     if (st.ctimeNs < this.racyLimit && st.mtimeNs < this.racyLimit) this.statUpdates.push([key, stamp, object]);
-    return { checksum: object, stat: () => ({ meta, size }) };
+    return { checksum: object, size, stat: () => ({ meta, size }) };
   }
 
   private fileMeta(path: string, mode: number, st: fs.BigIntStats, target: string): FileMeta {

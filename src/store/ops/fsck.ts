@@ -25,7 +25,7 @@ import { reachableFrom } from './reachable.js';
 import { noProgress, type Progress } from './progress.js';
 
 export interface FsckProblem {
-  kind: 'corrupt' | 'missing' | 'bad-ref' | 'bad-tree-stats' | 'bad-link-counts';
+  kind: 'corrupt' | 'missing' | 'bad-ref' | 'bad-tree-stats' | 'bad-link-counts' | 'bad-tree-size';
   type?: ObjectType;
   checksum?: Checksum;
   path?: string;
@@ -61,6 +61,7 @@ export function fsck(repo: Repo, progress: Progress = noProgress): FsckReport {
   for (const c of r.corrupt) if (!problems.some((p) => p.checksum === c.checksum)) problems.push({ kind: 'corrupt', type: c.type, checksum: c.checksum, message: c.message });
   problems.push(...checkTreeStats(repo, seen));
   problems.push(...checkLinkCounts(repo, complete, seen));
+  problems.push(...checkTreeSizes(repo, seen));
   progress.finish();
   return { objects: objects.length, commits: commits.length, problems };
 }
@@ -131,6 +132,35 @@ function checkLinkCounts(repo: Repo, commits: Checksum[], seen: Seen): FsckProbl
     if (why === null) continue;
     index.removeLinkCounts(root);
     problems.push({ kind: 'bad-link-counts', type: 'dirtree', checksum: root, message: `link counts of tree ${root} ${why}; removed from the index (a mount counts again)` });
+  }
+  return problems;
+}
+
+/**
+ * A mount's statfs reports a tree's recorded size: each record of a good tree must add up its
+ * distinct file objects. One that does not is reported and dropped (measured again when asked).
+ */
+function checkTreeSizes(repo: Repo, seen: Seen): FsckProblem[] {
+  const problems: FsckProblem[] = [];
+  let index;
+  try { index = repo.index; } catch { return problems; }
+  for (const tree of seen.trees.keys()) {
+    const recorded = index.treeSize(tree);
+    if (!recorded) continue;
+    let bytes = 0, files = 0;
+    try {
+      for (const c of pathsPerFile(tree, seen.trees).keys()) {
+        const f = seen.files.get(c);
+        if (!f) throw new Error(`file ${c} is missing or corrupt`);
+        bytes += isLnk(f.meta.mode) ? 0 : f.size;
+        files++;
+      }
+    } catch {
+      continue; // a tree with damaged or missing objects is reported as such
+    }
+    if (bytes === recorded.bytes && files === recorded.files) continue;
+    index.removeTreeSize(tree);
+    problems.push({ kind: 'bad-tree-size', type: 'dirtree', checksum: tree, message: `recorded size of tree ${tree} (${recorded.bytes} bytes in ${recorded.files} files) is not what its objects hold (${bytes} bytes in ${files} files); removed from the index (measured again when asked)` });
   }
   return problems;
 }

@@ -16,8 +16,8 @@ export interface PrefetchResult {
   seconds: number;
 }
 
-/** Objects asked for at once: the HTTP client keeps 8 requests in flight, and a queue behind them. */
-const IN_FLIGHT = 64;
+/** Objects asked for at once: as many as a lazy mount's HTTP client keeps in flight (lazy-commit.ts). */
+const IN_FLIGHT = 128;
 
 export async function prefetch(repo: Repo, commit: Checksum, paths: string[], progress: Progress = noProgress): Promise<PrefetchResult> {
   const started = Date.now();

@@ -73,7 +73,7 @@ export function prune(repo: Repo, opts: PruneOptions): PruneResult {
       const index = repo.index;
       index.batch(() => {
         for (const c of deletedContent) index.remove(c);
-        for (const t of deletedTrees) { index.removeTreeStats(t); index.removeLinkCounts(t); }
+        for (const t of deletedTrees) { index.removeTreeStats(t); index.removeLinkCounts(t); index.removeTreeSize(t); }
       });
       removeStaleStaging(repo);
       if (repo.durable && result.objectsDeleted > 0) syncFileSystem(join(repo.path, 'objects'));

@@ -3,6 +3,8 @@
 // holds it once), and how much of a commit its parent does not already hold.
 // Sizes come from the index's tree stats where a dirtree has them (one record a
 // directory) and from the objects' headers where not (a commit ostree or a pull wrote).
+// A tree's total is recorded in the index (commit records it too), so that it is
+// measured once: a mount's statfs reads the row.
 import type { Checksum } from '../checksum.js';
 import type { Repo } from '../repo.js';
 import type { DirTree } from '../objects/dirtree.js';
@@ -34,6 +36,7 @@ export class SizeReader {
     const hit = this.recent.get(rootTree);
     if (hit) return hit;
     const out = await this.walk(rootTree);
+    this.record(rootTree, total(out));
     this.recent.set(rootTree, out);
     if (this.recent.size > 2) this.recent.delete(this.recent.keys().next().value!);
     return out;
@@ -60,8 +63,15 @@ export class SizeReader {
     return out;
   }
 
+  /** The tree's size: its record in the index, else measured (and recorded). */
   async tree(rootTree: Checksum): Promise<Size> {
-    return total(await this.contents(rootTree));
+    return recordedSize(this.repo, rootTree) ?? total(await this.contents(rootTree));
+  }
+
+  private record(tree: Checksum, size: Size): void {
+    try {
+      if (!this.repo.index.treeSize(tree)) this.repo.index.putTreeSize(tree, size);
+    } catch { /* the index is busy or read-only: measured again next time */ }
   }
 
   async commit(commit: Checksum): Promise<CommitSize> {
@@ -105,6 +115,15 @@ export class SizeReader {
     }));
     this.sizes.set(tree, sizes);
     return sizes;
+  }
+}
+
+/** A tree's size as recorded in the repo's index, if it is (and the index can be read). */
+export function recordedSize(repo: Repo, tree: Checksum): Size | undefined {
+  try {
+    return repo.index.treeSize(tree);
+  } catch {
+    return undefined;
   }
 }
 

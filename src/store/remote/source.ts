@@ -11,7 +11,7 @@ import { deserialize, type GValue } from '../gvariant.js';
 import { getKey, modeFromConfig, parseKeyFile, type RepoMode } from '../config.js';
 import { contentMapRelPath, MAX_CONTENT_MAP_BYTES } from '../content-map.js';
 import { MAX_PREFETCH_LIST_BYTES, prefetchListRelPath } from '../prefetch-list.js';
-import { HacktreeError } from '../../errors.js';
+import { HacktreeError, MalformedObjectError } from '../../errors.js';
 import { HttpClient, type HttpStats } from './http.js';
 import { decodeFilez, filezFetchOptions, type FetchedContent } from './filez.js';
 import { parseArchiveHeader, type FileMeta } from '../objects/file-header.js';
@@ -124,9 +124,10 @@ export class HttpSource implements ObjectSource {
     if (!partial || got.length < bytes) return { whole: await decodeFilez(csum, got, this.label) };
     let h;
     try { h = parseArchiveHeader(got); } catch {
-      // A header longer than the part asked for (large xattrs): the whole object, then.
-      const all = await this.content(csum);
-      return all && { whole: all };
+      // A header longer than the part asked for (large xattrs): its first 4 bytes give its length.
+      const hlen = got.length >= 4 ? 8 + got.readUInt32BE(0) : 0;
+      if (hlen <= bytes || hlen > MAX_META_BYTES) throw new MalformedObjectError(`file object ${csum} from ${this.label}: malformed header`);
+      return this.contentHead(csum, hlen + 1);
     }
     return { meta: h.meta, size: h.size };
   }
