@@ -69,20 +69,12 @@ static struct meta *meta_of(uint64_t node) {
   return found;
 }
 
-// A time as JS gives it: through a double of milliseconds (node's mtimeMs). Answered
-// exactly here, a file's times would move by a rounding between this answer and JS's.
-static void as_js(struct timespec *ts) {
-  ll_time_of((double) ts->tv_sec * 1000 + (double) ts->tv_nsec / 1e6, ts);
-}
-
-// Attributes of the file behind fd, as JS would give them (its inode number, its times).
+// Attributes of the file behind fd, as JS would give them (its inode number; its times to the
+// nanosecond, as JS's answers carry them).
 static void answer(fuse_req_t req, int fd, uint64_t ino, double timeout) {
   struct stat st;
   if (fstat(fd, &st) != 0) { fuse_reply_err(req, errno); return; }
   st.st_ino = ino;
-  as_js(&st.st_atim);
-  as_js(&st.st_mtim);
-  as_js(&st.st_ctim);
   fuse_reply_attr(req, &st, timeout);
 }
 

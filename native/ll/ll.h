@@ -119,8 +119,6 @@ const struct ll_entry *ll_dir_find(const struct ll_dir *d, const char *name);
 char *ll_path_of(const struct ll_node *n);
 struct ll_node *ll_node_at(struct ll_fs *fs, const char *path);
 void ll_stat_of(const struct ll_node *n, struct stat *st);
-// A time JS gives as a double of milliseconds, as a timespec.
-void ll_time_of(double ms, struct timespec *ts);
 
 // ops.c
 extern const struct fuse_lowlevel_ops ll_ops;

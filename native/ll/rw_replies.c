@@ -1,5 +1,7 @@
-// JS's answers to a root's requests (rw_ops.c). An entry or attributes come as 16 doubles
-// (binding.ts ENTRY_FIELDS): node id, entry and attribute timeouts, then the stat. Every
+// JS's answers to a root's requests (rw_ops.c). An entry or attributes come as 19 doubles
+// (binding.ts ENTRY_FIELDS): node id, entry and attribute timeouts, then the stat, each time
+// as whole seconds and nanoseconds (a double of ms since 1970 is 0.24 µs coarse: the kernel,
+// which sees the layer's own times too, would see them move). Every
 // answer is sent from the event loop under reply_lock, so none reaches a stopped session.
 #include "ll.h"
 #include <errno.h>
@@ -8,20 +10,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-// E_STABLE: 1 for a regular file still the commit's (facts.c).
-enum { E_NODE, E_ENTRY_TO, E_ATTR_TO, E_INO, E_MODE, E_NLINK, E_UID, E_GID, E_RDEV, E_SIZE, E_BLOCKS, E_BLKSIZE, E_ATIME, E_MTIME, E_CTIME, E_STABLE, E_FIELDS };
+// E_STABLE: 1 for a regular file still the commit's (facts.c). E_ATIME..E_CTIME are seconds,
+// E_ATIME_NS..E_CTIME_NS their nanoseconds.
+enum { E_NODE, E_ENTRY_TO, E_ATTR_TO, E_INO, E_MODE, E_NLINK, E_UID, E_GID, E_RDEV, E_SIZE, E_BLOCKS, E_BLKSIZE, E_ATIME, E_MTIME, E_CTIME, E_STABLE,
+       E_ATIME_NS, E_MTIME_NS, E_CTIME_NS, E_FIELDS };
 
 #define CHECK(call) do { if ((call) != napi_ok) { napi_throw_error(env, NULL, #call " failed"); return NULL; } } while (0)
 
-void ll_time_of(double ms, struct timespec *ts) {
-  int64_t whole = (int64_t) ms;
-  double frac = ms - (double) whole;
-  int64_t s = whole / 1000, r = whole % 1000;
-  if (r < 0) { s--; r += 1000; } // before 1970
-  ts->tv_sec = s;
-  ts->tv_nsec = r * 1000000 + (long) (frac * 1e6);
-  if (ts->tv_nsec < 0) ts->tv_nsec = 0;
-  if (ts->tv_nsec > 999999999) ts->tv_nsec = 999999999;
+static void time_of(double sec, double nsec, struct timespec *ts) {
+  ts->tv_sec = (time_t) sec;
+  ts->tv_nsec = nsec < 0 ? 0 : nsec > 999999999 ? 999999999 : (long) nsec;
 }
 
 static void entry_of(const double *v, struct fuse_entry_param *e, uint64_t generation) {
@@ -39,9 +37,9 @@ static void entry_of(const double *v, struct fuse_entry_param *e, uint64_t gener
   st->st_size = (off_t) v[E_SIZE];
   st->st_blocks = (blkcnt_t) v[E_BLOCKS];
   st->st_blksize = (blksize_t) v[E_BLKSIZE];
-  ll_time_of(v[E_ATIME], &st->st_atim);
-  ll_time_of(v[E_MTIME], &st->st_mtim);
-  ll_time_of(v[E_CTIME], &st->st_ctim);
+  time_of(v[E_ATIME], v[E_ATIME_NS], &st->st_atim);
+  time_of(v[E_MTIME], v[E_MTIME_NS], &st->st_mtim);
+  time_of(v[E_CTIME], v[E_CTIME_NS], &st->st_ctim);
   if (v[E_STABLE] == 1 && v[E_NODE] != 0) ll_fact_add((uint64_t) v[E_NODE], FACT_STABLE, st, generation);
 }
 

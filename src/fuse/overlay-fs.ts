@@ -25,7 +25,8 @@ const fsOpen = promisify(fs.open), fsClose = promisify(fs.close);
 const fsRead = promisify(fs.read), fsFtruncate = promisify(fs.ftruncate);
 
 /** Upper files get inode numbers from their real inode (so hard links share one), apart from the base's path hashes. */
-const upperIno = (st: fs.Stats): number => inodeOf(`\0upper\0${st.ino}`);
+const msOf = (ns: bigint): number => Number(ns) / 1e6;
+const upperIno = (st: fs.BigIntStats): number => inodeOf(`\0upper\0${st.ino}`);
 
 const idOf = (id: number): number | null => (id === ID_UNCHANGED ? null : id);
 
@@ -49,11 +50,15 @@ export class OverlayFs implements Backend {
       // may then write it and change its mode, owner and times without asking.
       // A directory only the layer has says so: the addon can answer "no such name" in it.
       const dev = st.isDirectory() ? (this.tree.isLayerOnlyDir(e.path) ? LAYER_ONLY_DIR : 0)
-        : !e.unlinked && this.tree.takesWrites(e.path) ? st.ino % 2 ** 32 : 0;
+        : !e.unlinked && this.tree.takesWrites(e.path) ? Number(st.ino % 2n ** 32n) : 0;
       // A directory of the commit keeps its inode number when copied up, as a merged directory
       // does on overlayfs: tar compares a directory's st_ino before and after extracting into it.
       const ino = e.path === '/' ? 1 : st.isDirectory() && this.tree.isBaseDir(e.path) ? inodeOf(e.path) : upperIno(st);
-      return { mode: st.mode, ino, nlink: st.nlink, uid: st.uid, gid: st.gid, size: st.size, rdev: st.rdev, blksize: st.blksize, blocks: st.blocks, atime: st.atimeMs, mtime: st.mtimeMs, ctime: st.ctimeMs, dev };
+      return {
+        mode: Number(st.mode), ino, nlink: Number(st.nlink), uid: Number(st.uid), gid: Number(st.gid), size: Number(st.size), rdev: Number(st.rdev),
+        blksize: Number(st.blksize), blocks: Number(st.blocks), atime: msOf(st.atimeNs), mtime: msOf(st.mtimeNs), ctime: msOf(st.ctimeNs),
+        ns: [st.atimeNs, st.mtimeNs, st.ctimeNs], dev,
+      };
     }
     // dev (never shown): what this name holds is the commit's, read-only until copied up.
     return withOverride({ ...this.base.statOf(e.node), dev: STABLE_CONTENT }, e.over);
@@ -74,7 +79,7 @@ export class OverlayFs implements Backend {
 
   async fgetattr(path: string | null, fh: number): Promise<Stat> {
     if (fh !== 0) {
-      const e: UpperEntry = { where: 'upper', path: path ?? '', st: fs.fstatSync(fdOf(fh)), ...(path === null ? { unlinked: true as const } : {}) };
+      const e: UpperEntry = { where: 'upper', path: path ?? '', st: fs.fstatSync(fdOf(fh), { bigint: true }), ...(path === null ? { unlinked: true as const } : {}) };
       return this.statOf(e);
     }
     if (path === null) throw FuseError.of('EBADF');

@@ -77,9 +77,12 @@ export interface Stat {
   rdev?: number;
   blksize?: number;
   blocks?: number;
+  /** Times in ms since 1970 (a double: 0.24 µs coarse today). */
   atime: number;
   mtime: number;
   ctime: number;
+  /** The same three to the nanosecond, where the file system has them (a layer file): what the kernel is told. */
+  ns?: readonly [atime: bigint, mtime: bigint, ctime: bigint];
   /**
    * Never shown to the kernel (FUSE has no device field); it tells the addon about the file: STABLE_CONTENT (its content never
    * changes under this name), LAYER_ONLY_DIR, or the low 32 bits of the inode

@@ -68,7 +68,7 @@ export class CopyUp<N extends BaseNode> {
     layer.markUpper(e.path);
     layer.removeMeta(e.path);
     this.replaced(e.path);
-    return { where: 'upper', path: e.path, st: fs.lstatSync(final) };
+    return { where: 'upper', path: e.path, st: fs.lstatSync(final, { bigint: true }) };
   }
 }
 

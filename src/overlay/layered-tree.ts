@@ -142,7 +142,7 @@ export class LayeredTree<N extends BaseNode> {
     if (await this.look.exists(path)) throw LayerError.of('EEXIST');
     await this.copier.ensureUpperDir(parentOf(path));
     const parent = await this.look.lookup(parentOf(path));
-    return parent.where === 'upper' ? parent.st : metaOf(parent);
+    return parent.where === 'upper' ? { mode: Number(parent.st.mode), gid: Number(parent.st.gid) } : metaOf(parent);
   }
 
   /** Creates a regular file; returns a descriptor open for reading and writing. */

@@ -9,7 +9,8 @@ import type { MetaOverride } from './layer-db.js';
 import { checkNameLength } from './names.js';
 
 /** `unlinked`: a file unlinked while open, reached through its handle. */
-export type UpperEntry = { where: 'upper'; path: string; st: fs.Stats; unlinked?: true };
+/** st in bigint form: its times to the nanosecond, as the kernel must see them. */
+export type UpperEntry = { where: 'upper'; path: string; st: fs.BigIntStats; unlinked?: true };
 export type BaseEntry<N extends BaseNode> = { where: 'base'; path: string; node: N; over?: MetaOverride };
 export type Entry<N extends BaseNode> = UpperEntry | BaseEntry<N>;
 
@@ -32,7 +33,7 @@ export class Lookup<N extends BaseNode> {
     checkNameLength(path);
     if (this.layer.inUpper.has(path)) {
       try {
-        const st = fs.lstatSync(this.layer.upperPath(path));
+        const st = fs.lstatSync(this.layer.upperPath(path), { bigint: true });
         if (st.isDirectory() && !this.layerOnly.has(path)) {
           const inBase = !this.layer.opaque.has(path) && !this.layer.hidesBase(path) && await this.base.resolve(path).then((n) => n.kind === 'dir', () => false);
           this.layerOnly.set(path, !inBase);

@@ -33,7 +33,7 @@ export function withOverride<S extends { uid: number; gid: number; mode: number;
 /** One change, in both forms. */
 export interface MetaChange {
   /** Applied to the real file `p` in upper/ (`st`: what the lookup found of it). */
-  upper(p: string, st: fs.Stats): Promise<void>;
+  upper(p: string, st: fs.BigIntStats): Promise<void>;
   /** Applied to a copy of the base entry's metadata, which is then recorded. */
   base(m: MetaOverride): void;
 }
@@ -48,7 +48,7 @@ export function chmodChange(mode: number): MetaChange {
 /** null leaves that id as it is. */
 export function chownChange(uid: number | null, gid: number | null): MetaChange {
   return {
-    async upper(p, st) { fs.lchownSync(p, uid ?? st.uid, gid ?? st.gid); },
+    async upper(p, st) { fs.lchownSync(p, uid ?? Number(st.uid), gid ?? Number(st.gid)); },
     base(m) {
       if (uid !== null) m.uid = uid;
       if (gid !== null) m.gid = gid;
@@ -67,8 +67,8 @@ export function fsTime(ms: number): number | Date { return ms < 0 ? new Date(ms)
 export function utimensChange(atime: TimeChange, mtime: TimeChange, now = Date.now()): MetaChange {
   return {
     async upper(p, st) {
-      const a = atime === 'omit' ? st.atimeMs : atime === 'now' ? now : atime;
-      const m = mtime === 'omit' ? st.mtimeMs : mtime === 'now' ? now : mtime;
+      const a = atime === 'omit' ? Number(st.atimeNs) / 1e6 : atime === 'now' ? now : atime;
+      const m = mtime === 'omit' ? Number(st.mtimeNs) / 1e6 : mtime === 'now' ? now : mtime;
       (st.isSymbolicLink() ? fs.lutimesSync(p, fsTime(a), fsTime(m)) : fs.utimesSync(p, fsTime(a), fsTime(m)));
     },
     base(m) {

@@ -39,7 +39,7 @@ export const enum Num {
 export type RwHandler = (kind: RwCall | Call, id: number, ino: number | string | undefined, ino2: number, s1: string | undefined, s2: string | undefined, nums: number[], data: Buffer | undefined) => void;
 
 /** Fields of an entry or attributes as replies carry them (rw_replies.c E_*). */
-export const ENTRY_FIELDS = 16;
+export const ENTRY_FIELDS = 19;
 /** replyOpen/replyCreate flags. */
 export const OPEN_KEEP_CACHE = 1, OPEN_CACHE_DIR = 2, OPEN_CONTENT = 4, OPEN_META = 8;
 /** notify() notes, 4 numbers each: kind, node, parent, index into names. */

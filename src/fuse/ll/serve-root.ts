@@ -42,13 +42,30 @@ export interface RootMount extends FuseMount {
   reload(backend: Backend): Promise<void>;
 }
 
+const NS = 1_000_000_000n;
+
+/** A time as whole seconds (at `sec`) and nanoseconds (at `nsec`): exact from `ns`, else from a double of ms. */
+function timeInto(out: Float64Array, sec: number, nsec: number, ms: number, ns: bigint | undefined): void {
+  if (ns !== undefined) {
+    let s = ns / NS, r = ns % NS;
+    if (r < 0n) { s -= 1n; r += NS; } // before 1970
+    out[sec] = Number(s); out[nsec] = Number(r);
+    return;
+  }
+  const s = Math.floor(ms / 1000);
+  out[sec] = s; out[nsec] = Math.min(999_999_999, Math.max(0, Math.round((ms - s * 1000) * 1e6)));
+}
+
 /** ENTRY_FIELDS numbers of `n` answering `st` (rw_replies.c's layout). */
 function entryOf(out: Float64Array, at: number, id: number, st: Stat): void {
   const t = st.dev === STABLE_CONTENT ? FOREVER : LAYER_TIMEOUT;
   out[at] = id; out[at + 1] = t; out[at + 2] = t;
   out[at + 3] = st.ino; out[at + 4] = st.mode; out[at + 5] = st.nlink; out[at + 6] = st.uid; out[at + 7] = st.gid;
   out[at + 8] = st.rdev ?? 0; out[at + 9] = st.size; out[at + 10] = st.blocks ?? Math.ceil(st.size / 512);
-  out[at + 11] = st.blksize ?? 4096; out[at + 12] = st.atime; out[at + 13] = st.mtime; out[at + 14] = st.ctime;
+  out[at + 11] = st.blksize ?? 4096;
+  timeInto(out, at + 12, at + 16, st.atime, st.ns?.[0]);
+  timeInto(out, at + 13, at + 17, st.mtime, st.ns?.[1]);
+  timeInto(out, at + 14, at + 18, st.ctime, st.ns?.[2]);
   // Still the commit's file or directory: the addon answers its GETATTR (the kernel asks again
   // for atime after each read or listing on a writable mount), opens a file for reading and
   // reads its object by itself. Whatever may change it drops that first (facts.c).
