@@ -4,17 +4,20 @@
 # with hacktree installed in it (scripts/install.sh, node copied in as the nodejs
 # package installs it) and its initramfs built there by hacktree's hook, committed
 # into a repository on a disk image, booted with qemu-system-x86_64 (TCG: no KVM
-# needed) as root NAME. Four boots, each ended by the guest itself (test/vm/boot-check.sh
-# prints HTCHECK lines on the serial console, then powers off or reboots):
+# needed) as root NAME. Five boots, each ended by the guest itself (test/vm/boot-check.sh
+# prints HTCHECK lines on the serial console, then powers off or reboots); every
+# upgrade is run inside the booted system, which stages it for the next boot:
 #   1 the boot: kernel command line, / on fuse.hacktree, multi-user.target, /usr
-#     read-only, a file written to /var landing in the root's layer; poweroff
-#   2 after `root upgrade` (run from outside, between boots): the new commit runs,
-#     its boot is confirmed (hacktree-booted.service), the /var file is still there
-#   3 after an upgrade to a commit whose required unit fails: boot-complete.target
-#     fails, the boot is not confirmed; the guest reboots
-#   4 the boot falls back by itself to the commit before; `root history` says why
-#   (5 with HACKTREE_BOOT_NOINIT=1: after an upgrade to a commit without /sbin/init,
-#     the same boot falls back)
+#     read-only, a file written to /var landing in the root's layer; `root upgrade`
+#     to v2 is staged while v1 keeps running; poweroff
+#   2 the staged upgrade is carried out: the new commit runs, its boot is confirmed
+#     (hacktree-booted.service), the /var file is still there; an upgrade to a
+#     commit whose required unit fails is staged
+#   3 that commit: boot-complete.target fails, the boot is not confirmed; the guest reboots
+#   4 the boot falls back by itself to the commit before; `root history` says why;
+#     an upgrade to a commit without /sbin/init is staged
+#   5 the boot of that commit falls back in the same boot
+#     (HACKTREE_BOOT_NOINIT=0 leaves out 5 and the upgrade before it)
 # and then, on the host, the disk is checked: e2fsck clean, the layer's database
 # intact, the /var file in the layer.
 # Everything it builds lives in $HACKTREE_BOOT_DIR (default /var/tmp/hacktree-boot);
@@ -172,57 +175,70 @@ vm() { # ACTION [EXTRA CMDLINE]: boots once; the guest ends the run itself
   if [ -n "$hung" ]; then kill "$pid" 2>/dev/null || true; problems+=("boot $boots: $hung"); fi
   wait "$pid" 2>/dev/null || true
   echo "boot $boots took $(( $(date +%s) - t0 ))s${hung:+ ($hung)}"
-  tr -d '\r' < "$log" | sed 's/\x1b\[[0-9;]*[A-Za-z]//g' | grep -aE 'Kernel command line|hacktree|root [A-Za-z0-9._-]+: (booting|boot of)|Reached target (Multi-User|Graphical)|login:|HTCHECK|required-check|Power down|Restarting system|excluded from killing|remaining processes|Unmounting|Remounting|[Uu]nmount|Failed|D \(|blocked' || true
+  tr -d '\r' < "$log" | sed 's/\x1b\[[0-9;]*[A-Za-z]//g' | grep -aE 'Kernel command line|hacktree|root [A-Za-z0-9._-]+: (booting|boot of|staged upgrade|the upgrade to)|Reached target (Multi-User|Graphical)|login:|HTCHECK|required-check|Power down|Restarting system|excluded from killing|remaining processes|Unmounting|Remounting|[Uu]nmount|Failed|D \(|blocked' || true
 }
 problems=()
 expect() { # BOOT PATTERN WHAT: noted, so that one run shows every point
   # Not `tr | grep -q`: with pipefail, grep leaving at the first match fails the pipe (SIGPIPE).
   grep -aE -- "$2" "$work/serial-$1.log" >/dev/null || problems+=("boot $1: the serial console does not show $3 (/$2/; see $work/serial-$1.log)")
 }
-hosted() { mount -o loop "$disk" "$dmnt"; "$@"; umount "$dmnt"; }
+
+# Each upgrade runs inside the booted system (hacktree.upgrade=REV: `root upgrade` there).
+staged() { # BOOT FROM TO: the upgrade staged, the running system still on FROM
+  expect "$1" "HTCHECK upgrade: root $name: ${2:0:12} -> ${3:0:12} staged: the running system \(/\) keeps serving ${2:0:12}; the next boot runs ${3:0:12}" "the upgrade to ${3:0:12} staged inside the running system"
+  expect "$1" "HTCHECK show: staged $3 " "root show naming the staged commit"
+  expect "$1" "HTCHECK status: $name +${2:0:12} .*${3:0:12} \(staged\)" "status naming the staged commit"
+  expect "$1" "HTCHECK history: .* staged +${3:0:12} " "root history naming the staged commit"
+}
+carried() { # BOOT FROM TO: the next boot carried the staged upgrade out
+  expect "$1" "root $name: staged upgrade ${2:0:12} -> ${3:0:12} carried out" "the staged upgrade carried out by the boot"
+}
+noinit_too=${HACKTREE_BOOT_NOINIT:-1}
 
 stamp=stamp-$RANDOM$RANDOM
-vm poweroff "hacktree.stamp=$stamp"
+vm poweroff "hacktree.stamp=$stamp hacktree.upgrade=os/v2"
 expect 1 "Kernel command line: .*hacktree.root=$name" "the kernel command line"
 expect 1 "HTCHECK root: fuse.hacktree " "/ on fuse.hacktree"
 expect 1 "HTCHECK target: active multi-user.target" "multi-user.target reached"
 expect 1 "HTCHECK usr: read-only" "/usr read-only"
 expect 1 "HTCHECK layer: $stamp" "the /var file in the root's layer"
 expect 1 "HTCHECK version: v1" "commit v1 running"
+staged 1 "$v1" "$v2"
+expect 1 "HTCHECK after-upgrade: v1" "v1 still running after the upgrade"
 expect 1 "reboot: Power down" "a clean power off"
 
-step "root upgrade $name os/v2 (from outside, between boots)"
-hosted ht root upgrade "$name" os/v2
-vm poweroff
+vm poweroff "hacktree.upgrade=os/broken"
+carried 2 "$v1" "$v2"
 expect 2 "HTCHECK var-stamp: $stamp" "the /var file after the reboot (and the upgrade)"
 expect 2 "HTCHECK version: v2" "the upgraded commit running"
 expect 2 "HTCHECK booted-unit: active" "the boot confirmed"
+staged 2 "$v2" "$broken"
 expect 2 "reboot: Power down" "a clean power off"
 
-step "root upgrade $name os/broken"
-hosted ht root upgrade "$name" os/broken
 vm reboot
+carried 3 "$v2" "$broken"
 expect 3 "HTCHECK version: broken" "the broken commit tried"
 expect 3 "HTCHECK failed: .*required-check.service" "the required unit failing"
 expect 3 "HTCHECK booted-unit: inactive" "the boot left unconfirmed"
 expect 3 "reboot: Restarting system" "the guest rebooting"
 
-vm poweroff
+# A commit without /sbin/init falls back in the same boot; HACKTREE_BOOT_NOINIT=0 leaves it out (one boot less).
+if [ "$noinit_too" = 1 ]; then vm poweroff "hacktree.upgrade=os/noinit"; else vm poweroff; fi
 expect 4 "not confirmed after 1 try; falling back to ${v2:0:12}" "the fallback"
 expect 4 "HTCHECK version: v2" "the previous commit running again"
 expect 4 "HTCHECK history: .*automatic rollback.*not confirmed after 1 try" "the failure in root history"
 
-# A commit without /sbin/init falls back in the same boot (test/upgrade.test.ts shows it in a
-# namespace in every run); HACKTREE_BOOT_NOINIT=1 shows it here too, at one boot more.
-if [ "${HACKTREE_BOOT_NOINIT:-0}" = 1 ]; then
-  step "root upgrade $name os/noinit"
-  hosted ht root upgrade "$name" os/noinit
+if [ "$noinit_too" = 1 ]; then
+  staged 4 "$v2" "$noinit"
   vm poweroff
+  carried 5 "$v2" "$noinit"
   expect 5 "failed: no executable /sbin/init; falling back to ${v2:0:12}" "the fallback from a commit without init"
   expect 5 "HTCHECK version: v2" "the previous commit running"
+  expect 5 "HTCHECK history: .*automatic rollback.*no executable /sbin/init" "that failure in root history"
+  expect 5 "reboot: Power down" "a clean power off"
 fi
 
-# 5. The layer after six power-offs, seen from the host.
+# 5. The layer after the boots, seen from the host.
 step "checking the disk and the layer"
 e2fsck -fn "$disk" >/dev/null 2>&1 || true # replays nothing (read-only): the journal is replayed by the mount below
 mount -o loop "$disk" "$dmnt"

@@ -1,7 +1,8 @@
 // Reading the kernel's mount table (/proc/self/mountinfo).
 import fs from 'node:fs';
 
-export interface MountEntry { mountpoint: string; fstype: string; source: string; options: string }
+/** `id`: the kernel's mount ID, which stays with a mount when it is moved (mount --move). */
+export interface MountEntry { id: number; mountpoint: string; fstype: string; source: string; options: string }
 
 const unescape = (s: string): string => s.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
 
@@ -12,7 +13,7 @@ export function parseMountinfo(text: string): MountEntry[] {
     const f = line.split(' ');
     const sep = f.indexOf('-');
     if (sep < 0) continue;
-    out.push({ mountpoint: unescape(f[4]!), options: f[5]!, fstype: f[sep + 1]!, source: unescape(f[sep + 2] ?? '') });
+    out.push({ id: Number(f[0]), mountpoint: unescape(f[4]!), options: f[5]!, fstype: f[sep + 1]!, source: unescape(f[sep + 2] ?? '') });
   }
   return out;
 }

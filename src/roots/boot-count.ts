@@ -1,7 +1,9 @@
 // Boot counting, as systemd-boot's tries-left and greenboot do it: a commit an
 // upgrade moved the root to is on trial until a boot of it is confirmed (the
 // booted system runs `root booted`). The boot helper runs `root booting` before
-// it mounts the root: a trial commit gets BOOT_TRIES boots; a boot after those,
+// it mounts the root: an upgrade staged while the root was booted (lifecycle.ts)
+// is carried out first, so its commit is on trial from this boot; then a trial
+// commit gets BOOT_TRIES boots; a boot after those,
 // or a commit without the init to run, moves the root back to
 // the commit it ran before, with why in its history. Init is looked for in the
 // commit before the root is mounted, so that a commit without one falls back in
@@ -14,7 +16,7 @@ import type { Checksum } from '../store/checksum.js';
 import type { Repo } from '../store/repo.js';
 import { lookupPath, splitPath } from '../store/tree-walk.js';
 import { isLnk, isReg } from '../store/objects/types.js';
-import { recover } from './upgrade.js';
+import { recover, switchCommit } from './upgrade.js';
 import { earlierDeployments } from './retention.js';
 import { lockRoot } from './lifecycle.js';
 import type { RootRecord, Roots } from './roots.js';
@@ -29,6 +31,8 @@ export interface BootDecision {
   fellBack?: { from: Checksum; why: string };
   /** Boots of `commit` so far, this one included, while it is on trial; absent once confirmed. */
   tries?: number;
+  /** The upgrade staged for this boot, carried out (or not: `failed` says why). */
+  staged?: { from: Checksum; to: Checksum; failed?: string };
 }
 
 const onTrial = (rec: RootRecord): boolean => rec.trial !== undefined && rec.trial.commit === rec.commit;
@@ -83,22 +87,50 @@ export async function startBoot(repo: Repo, roots: Roots, name: string, init: st
   const lock = lockRoot(roots, name, 60_000);
   const repoLock = repo.lock();
   try {
+    const staged = await applyStagedForBoot(repo, roots, name);
+    const withStaged = <T extends BootDecision>(d: T): T => (staged ? { ...d, staged } : d);
     const rec = recover(roots, name);
     const short = rec.commit.slice(0, 12);
     const hasInit = await hasExecutable(repo, rec.commit, init);
     if (!onTrial(rec)) {
       if (!hasInit) throw new HacktreeError('CHECK_FAILED', `root '${name}' cannot boot ${short}: it has no executable ${init} (and it is not on trial: no automatic fallback)`);
-      return { commit: rec.commit };
+      return withStaged({ commit: rec.commit });
     }
-    if (!hasInit) return fallBack(repo, roots, rec, `boot of ${short} failed: no executable ${init}`);
+    if (!hasInit) return withStaged(fallBack(repo, roots, rec, `boot of ${short} failed: no executable ${init}`));
     const tries = rec.trial!.tries;
-    if (tries >= BOOT_TRIES) return fallBack(repo, roots, rec, `boot of ${short} not confirmed after ${tries} ${tries === 1 ? 'try' : 'tries'}`);
+    if (tries >= BOOT_TRIES) return withStaged(fallBack(repo, roots, rec, `boot of ${short} not confirmed after ${tries} ${tries === 1 ? 'try' : 'tries'}`));
     roots.update({ ...rec, trial: { commit: rec.commit, tries: tries + 1 } });
-    return { commit: rec.commit, tries: tries + 1 };
+    return withStaged({ commit: rec.commit, tries: tries + 1 });
   } finally {
     repoLock.release();
     lock.release();
   }
+}
+
+/**
+ * Carries out the upgrade staged for this boot (the caller holds the root's lock and the
+ * repository's): the switch `root upgrade` would have made, merges into the layer included,
+ * which no daemon holds yet. Its commit goes on trial; the boot is its check (a post-upgrade
+ * check does not run here). One that cannot be carried out is dropped, and the boot goes on
+ * with the commit the root runs: a boot must not stop on it.
+ */
+async function applyStagedForBoot(repo: Repo, roots: Roots, name: string): Promise<BootDecision['staged'] | undefined> {
+  const rec = recover(roots, name);
+  const s = rec.staged;
+  if (!s) return undefined;
+  const drop = (failed: string): BootDecision['staged'] => {
+    const { staged: _s, ...rest } = roots.get(name);
+    roots.update(rest);
+    return { from: rec.commit, to: s.commit, failed };
+  };
+  if (s.commit === rec.commit) return drop('the root runs it already');
+  if (!repo.hasObject(s.commit, 'commit')) return drop(`commit ${s.commit.slice(0, 12)} is not in the repository`);
+  try {
+    await switchCommit(repo, roots, name, s.commit, s.rev, 'upgrade', false, s.branch);
+  } catch (e) {
+    return drop((e as Error).message);
+  }
+  return { from: rec.commit, to: s.commit };
 }
 
 /** The booted system came up: its commit is no longer on trial. Returns whether it was. */

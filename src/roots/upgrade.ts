@@ -189,7 +189,8 @@ export async function switchCommit(repo: Repo, roots: Roots, name: string, to: C
     }
   }
   const now = new Date().toISOString();
-  const { trial: _t, ...kept } = rec;
+  // A move now supersedes an upgrade staged for later.
+  const { trial: _t, staged: _s, ...kept } = rec;
   const next: RootRecord = {
     ...kept,
     // A commit an upgrade brings is on trial until a boot of it is confirmed; rollback returns to one that ran.

@@ -1,8 +1,9 @@
 #!/bin/sh
 # The guest side of scripts/boot-test.sh: runs once the boot has finished and
 # prints what the boot shows, one `HTCHECK key: value` line each, on the serial
-# console; then, as hacktree.test=ACTION on the kernel command line says, writes
-# the /var stamp, and powers off or reboots.
+# console; then, as the kernel command line says, writes the /var stamp
+# (hacktree.stamp=), stages an upgrade from inside the running system
+# (hacktree.upgrade=REV), and powers off or reboots (hacktree.test=).
 exec >/dev/console 2>&1
 say() { echo "HTCHECK $1: $2"; }
 arg() { for a in $(cat /proc/cmdline); do case $a in "$1"=*) echo "${a#*=}" ;; esac; done; }
@@ -19,7 +20,6 @@ say commit "$HACKTREE_COMMIT"
 if touch /usr/hacktree-write-test 2>/tmp/usr-err; then say usr "WRITABLE"; rm -f /usr/hacktree-write-test; else say usr "read-only ($(cat /tmp/usr-err))"; fi
 say var-stamp "$(cat /var/lib/boot-test/stamp 2>/dev/null || echo none)"
 say booted-unit "$(systemctl is-active hacktree-booted.service)"
-ht root history "$HACKTREE_ROOT" | sed 's/^/HTCHECK history: /'
 stamp=$(arg hacktree.stamp)
 if [ -n "$stamp" ]; then
   mkdir -p /var/lib/boot-test
@@ -28,6 +28,15 @@ if [ -n "$stamp" ]; then
   say wrote "$(cat /var/lib/boot-test/stamp)"
   say layer "$(cat "$HACKTREE_SYSROOT/roots/$HACKTREE_ROOT/layer/upper/var/lib/boot-test/stamp" 2>/dev/null || echo 'not in the layer')"
 fi
+upgrade=$(arg hacktree.upgrade)
+if [ -n "$upgrade" ]; then
+  # Staged: this system keeps running its commit; the next boot runs the new one.
+  ht root upgrade "$HACKTREE_ROOT" "$upgrade" 2>&1 | sed 's/^/HTCHECK upgrade: /'
+  say after-upgrade "$(cat /etc/hacktree-test-version)"
+  ht root show "$HACKTREE_ROOT" | sed -n 's/^staged/HTCHECK show: staged/p'
+  ht status | sed -n "s/^$HACKTREE_ROOT /HTCHECK status: $HACKTREE_ROOT /p"
+fi
+ht root history "$HACKTREE_ROOT" | sed 's/^/HTCHECK history: /'
 say daemon "$(ps -eo pid,stat,args | grep '[@]hacktree')"
 say done "$(arg hacktree.test)"
 case $(arg hacktree.test) in
