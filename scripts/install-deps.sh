@@ -11,11 +11,11 @@ apt-get update -qq
 # squashfuse, squashfs-tools, fuse-overlayfs, nginx-light: benchmark peers (nginx also serves pull tests).
 # attr, rsync, procps, file: tools the tests call. systemd-container (systemd-nspawn), bubblewrap: the
 # container tools a root's mount is tested with; dpkg-dev: dpkg-scanpackages for the local apt repository.
-# qemu-system-x86: scripts/boot-test.sh boots a root in a VM.
+# (scripts/boot-test.sh, run by hand, installs qemu-system-x86 itself.)
 apt-get install -y -qq --no-install-recommends \
   libfuse3-dev fuse3 pkg-config build-essential python3 \
   ostree busybox-static debootstrap squashfuse squashfs-tools fuse-overlayfs nginx-light \
   attr rsync util-linux coreutils procps file ca-certificates \
-  systemd-container bubblewrap dpkg-dev qemu-system-x86 >/dev/null
+  systemd-container bubblewrap dpkg-dev >/dev/null
 command -v node >/dev/null || { echo "install-deps.sh: Node.js 20 is required" >&2; exit 1; }
 npm ci --no-audit --no-fund
