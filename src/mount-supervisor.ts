@@ -3,7 +3,8 @@
 // exits), records it, detaches the dead mount lazily (so it no longer answers
 // ENOTCONN to new lookups) and mounts the same request again with a fresh daemon.
 // It knows nothing of what the daemon serves (a commit or a root, either core):
-// it restarts the same `hacktree mount -f` command line.
+// it restarts the same daemon command line. It imports only what starting and
+// watching a process needs: the first daemon is started before anything else.
 //
 // A daemon that leaves by itself (exit 0: unmounted, SIGTERM) ends the supervision;
 // so does `hacktree umount`, which signals the supervisor too. A daemon that keeps
@@ -12,7 +13,7 @@
 import fs from 'node:fs';
 import { resolve } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { fusermountU, startDaemon, type MountRequest } from './mount.js';
+import { fusermountU, startDaemon, type MountRequest } from './mount-process.js';
 import { readState, supervisorPath, writeSupervisor, type DaemonDeath, type SupervisorState } from './mount-state.js';
 import { HACKTREE_FSTYPE, readMountsSync } from './fuse/mountinfo.js';
 
@@ -22,7 +23,7 @@ const CRASH_WINDOW_MS = 60_000;
 const isMounted = (mnt: string): boolean => readMountsSync().some((m) => m.mountpoint === mnt && m.fstype === HACKTREE_FSTYPE);
 
 /**
- * Runs the supervisor in this process (`mount -f --supervise`): starts the daemon, tells
+ * Runs the supervisor in this process (supervisor-main.ts): starts the daemon, tells
  * `readyFd` whether the first mount came up, then watches it until the supervision ends.
  */
 export async function superviseMount(req: MountRequest, readyFd: number | null): Promise<never> {

@@ -9,16 +9,16 @@
 // own event loop and never touches the mount itself.
 import fs from 'node:fs';
 import { resolve } from 'node:path';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { HacktreeError, UsageError } from './errors.js';
 import { Repo, type RepoOptions } from './store/repo.js';
 import type { Checksum } from './store/checksum.js';
 import { HACKTREE_FSTYPE, readMountsSync } from './fuse/mountinfo.js';
 import { atomicWriteFileSync } from './store/durable.js';
-import { isAlive, logPath, readState, readSupervisor, reloadPath, runDir, statePath, supervisorPath, type DaemonDeath, type MountState } from './mount-state.js';
+import { isAlive, logPath, readState, readSupervisor, reloadPath, statePath, supervisorPath, type DaemonDeath, type MountState } from './mount-state.js';
+import { fusermountU, startDaemon, type MountRequest } from './mount-process.js';
 
 export { logPath, reloadPath, runDir, statePath, type MountState } from './mount-state.js';
+export { daemonArgv, fusermountU, mountCommandRequest, type DaemonOptions, type MountRequest } from './mount-process.js';
 
 export interface MountOptionsParsed {
   verify: boolean;
@@ -69,28 +69,6 @@ function checkMountpoint(mnt: string, nonempty: boolean): void {
   if (!nonempty && fs.readdirSync(mnt).length > 0) throw new HacktreeError('MOUNT', `mountpoint ${mnt} is not empty (use -o nonempty to mount over it anyway)`);
 }
 
-/** A commit read-only, or a commit with a writable layer over it. */
-export interface MountRequest {
-  repoPath: string;
-  /**
-   * The commit's checksum, resolved once by the caller: the daemon serves exactly the commit
-   * the caller printed, even if a branch moves before the daemon starts.
-   */
-  commit: Checksum;
-  /** What the caller named (a branch, say): kept for listings and logs, never resolved again. */
-  rev: string;
-  /**
-   * A writable layer over the commit. `root` and `sysroot` label its owner in the mount's state
-   * so that whoever owns it can find the mount again; mounting does not interpret them.
-   * `discard`: a throwaway layer, deleted when the mount ends.
-   */
-  layer?: { dir: string; root: string; sysroot: string; discard?: boolean };
-  mountpoint: string;
-  options: string[];
-  /** The remote a partial commit's missing objects are fetched from, and how long a read waits for one. */
-  lazy?: { remote: string; timeoutMs: number };
-}
-
 /** Checks the request; returns the absolute mountpoint and the parsed options. */
 export function prepareMount(req: MountRequest, repoOptions: RepoOptions = {}): { repo: Repo; mnt: string; opts: MountOptionsParsed } {
   const opts = parseMountOptions(req.options);
@@ -107,57 +85,6 @@ export function prepareMount(req: MountRequest, repoOptions: RepoOptions = {}): 
   checkMountpoint(mnt, opts.nonempty);
   return { repo, mnt, opts };
 }
-
-/** The daemon's own entry: it loads what serving needs, not the command line's modules. */
-const DAEMON_MAIN = fileURLToPath(new URL('./daemon-main.js', import.meta.url));
-/** The command line's entry, which runs a mount's supervisor (`mount -f --supervise`). */
-const CLI_MAIN = fileURLToPath(new URL('./cli/main.js', import.meta.url));
-
-/**
- * A commit's daemon holds little that lives (~12 MB of heap after a walk of 139,000 entries)
- * and churns a lot (every listing is built, handed to native/ll and dropped). V8's defaults
- * (semi-spaces growing to 16 MB, the old generation let grow up to 4x what survived) left a
- * peak RSS of ~190 MB after that walk; semi-spaces of 1 MB and an old generation let grow by
- * half of what survived keep it at ~130 MB, at no cost measured in a cold find or tar. A root's
- * daemon keeps V8's defaults: its heap lives longer (the layer, larger caches) and its writes
- * were not measured under these.
- */
-const COMMIT_DAEMON_NODE_FLAGS = ['--max-semi-space-size=1', '--heap-growing-percent=50'];
-
-/**
- * The daemon's command line (what follows node's path), and the only place it is built:
- * node's options (this process's own come after the daemon's defaults, so they win),
- * daemon-main.ts with the options of `hacktree mount -f`, the commit's checksum for REV and
- * the rest of the request in the hidden options (mountCommandRequest reads them back).
- */
-export function daemonArgv(req: MountRequest, mnt: string, supervise = false): string[] {
-  return [
-    // The supervisor is `hacktree mount -f --supervise` (mount-supervisor.ts), which starts the daemon.
-    ...(supervise ? [...process.execArgv, CLI_MAIN, '--repo', req.repoPath, 'mount', '-f', '--supervise']
-      : [...(req.layer ? [] : COMMIT_DAEMON_NODE_FLAGS), ...process.execArgv, DAEMON_MAIN, '--repo', req.repoPath]),
-    '--ready-fd', String(DAEMON_READY_FD),
-    ...req.options.flatMap((x) => ['-o', x]),
-    ...(req.rev && req.rev !== req.commit ? ['--label', req.rev] : []),
-    ...(req.layer ? ['--layer', req.layer.dir, '--layer-root', req.layer.root, '--layer-sysroot', req.layer.sysroot, ...(req.layer.discard ? ['--layer-discard'] : [])] : []),
-    ...(req.lazy ? ['--lazy-remote', req.lazy.remote, '--fetch-timeout', String(req.lazy.timeoutMs / 1000)] : []),
-    req.commit, mnt,
-  ];
-}
-
-/** The hidden options of `mount` that daemonArgv writes (--lazy-remote is given with --fetch-timeout, a visible option). */
-export interface DaemonOptions { label?: string; layer?: string; layerRoot?: string; layerSysroot?: string; layerDiscard?: boolean; lazyRemote?: string }
-
-/** The request a `mount` command line names; `commit` is REV resolved by the caller. */
-export function mountCommandRequest(repoPath: string, commit: Checksum, rev: string, mountpoint: string, options: string[], d: DaemonOptions & { fetchTimeoutMs: number }): MountRequest {
-  if ((d.layerRoot !== undefined || d.layerSysroot !== undefined || d.layerDiscard) && d.layer === undefined) throw new UsageError('--layer-root, --layer-sysroot and --layer-discard go with --layer');
-  return {
-    repoPath, commit, rev: d.label ?? rev, mountpoint, options,
-    ...(d.layer !== undefined ? { layer: { dir: d.layer, root: d.layerRoot ?? '', sysroot: d.layerSysroot ?? '', ...(d.layerDiscard ? { discard: true } : {}) } } : {}),
-    ...(d.lazyRemote !== undefined ? { lazy: { remote: d.lazyRemote, timeoutMs: d.fetchTimeoutMs } } : {}),
-  };
-}
-
-const DAEMON_READY_FD = 3;
 
 /**
  * Has the daemon serving a layer at `mountpoint` take it up again, with `commit` beneath it (after
@@ -181,31 +108,6 @@ export async function requestReload(mountpoint: string, commit: Checksum): Promi
 }
 
 /**
- * Starts the daemon (or, with `supervise`, its supervisor) as a child writing to the mount's
- * log; `answer` resolves to its first line on the ready pipe ('ready', or 'error: ...').
- */
-export function startDaemon(req: MountRequest, mnt: string, o: { supervise: boolean; detached: boolean }): { child: ChildProcess; answer: Promise<string> } {
-  fs.mkdirSync(runDir(), { recursive: true });
-  const logFd = fs.openSync(logPath(mnt), 'a');
-  const child = spawn(process.execPath, daemonArgv(req, mnt, o.supervise), {
-    detached: o.detached,
-    // Object reads and xattr lookups wait in libuv's pool: give a cold disk more of them in flight.
-    env: { UV_THREADPOOL_SIZE: '16', ...process.env },
-    // The pipe is fd DAEMON_READY_FD in the child.
-    stdio: ['ignore', logFd, logFd, 'pipe'],
-  });
-  fs.closeSync(logFd);
-  const pipe = child.stdio[DAEMON_READY_FD] as NodeJS.ReadableStream & { destroy(): void };
-  const answer = new Promise<string>((res) => {
-    let buf = '';
-    pipe.on('data', (d: Buffer) => { buf += d.toString(); if (buf.includes('\n')) res(buf); });
-    pipe.on('end', () => res(buf || 'error: the mount daemon exited before the mount was ready\n'));
-    child.on('exit', (code) => res(buf || `error: the mount daemon exited with code ${code} before the mount was ready\n`));
-  }).finally(() => pipe.destroy());
-  return { child, answer };
-}
-
-/**
  * Starts the mount in the background, under a supervisor (mount-supervisor.ts) that starts
  * the daemon and mounts again if it dies; resolves once the mount is ready. A boot mount
  * (`-o boot`) has no supervisor: its mount becomes a booted system's `/`, which no new daemon
@@ -213,9 +115,13 @@ export function startDaemon(req: MountRequest, mnt: string, o: { supervise: bool
  * stop and wait for (it is not named `@` as the daemon is, and waits for the daemon it signals).
  */
 export async function mountInBackground(req: MountRequest): Promise<{ commit: Checksum; mnt: string }> {
-  const { mnt, opts } = prepareMount(req);
+  const { repo, mnt, opts } = prepareMount(req);
   const { child, answer } = startDaemon(req, mnt, { supervise: !opts.boot, detached: true });
+  // A lazy mount's prefetch list is fetched from now on, not from when the daemon is up.
+  const early = req.lazy ? (await import('./store/remote/lazy-commit.js')).fetchListWhileStarting(repo, req.lazy.remote, req.commit, req.lazy.timeoutMs) : null;
   const a = await answer;
+  await early?.stop();
+  repo.close();
   if (!a.startsWith('ready')) {
     throw new HacktreeError('MOUNT', `${a.replace(/^error: /, '').trim()} (log: ${logPath(mnt)})`);
   }
@@ -246,13 +152,6 @@ export function listMounts(): ListedMount[] {
 export function findLayerMount(dir: string, alive = true): ListedMount | undefined {
   const d = resolve(dir);
   return listMounts().find((m) => m.layer === d && (!alive || m.alive));
-}
-
-/** fusermount -u (-z: lazily, detaching it even while in use); the tool's result. */
-export function fusermountU(mnt: string, lazy: boolean): { ok: boolean; why: string } {
-  const tool = fs.existsSync('/usr/bin/fusermount3') ? 'fusermount3' : 'fusermount';
-  const r = spawnSync(tool, ['-u', ...(lazy ? ['-z'] : []), mnt], { encoding: 'utf8' });
-  return { ok: r.status === 0, why: (r.stderr || r.error?.message || '').trim() };
 }
 
 /** Unmounts a hacktree mount, also one whose daemon died, and stops its daemon and supervisor. */

@@ -48,10 +48,6 @@ const KNOWN: KnownEntry[] = [
   { id: 'chown -1 -1', op: 'chown', args: { 2: -1, 3: -1 }, what: 'times', why: "posix-vs-ext4 KNOWN ctime 'chown -1 -1': the kernel sends FUSE no setattr for it" },
   { id: 'rename of a base directory', op: 'rename', what: 'result', mnt: 'EXDEV', why: "a directory the commit has is not copied up whole to be renamed (dirRenameRefusal): EXDEV, as overlayfs without redirect_dir; mv copies instead. The sequence ends there: the trees went different ways" },
   { id: 'copy-up: ctime of the directory', op: '*', what: 'times', ref: 'same', mnt: 'c', why: "a copy-up renames its copy into the directory in upper/ (or makes it there): its mtime is put back, as overlayfs does, but its ctime moves, as on overlayfs" },
-  { id: 'copy-up: mtime put back to 0.2 µs', op: '*', what: 'times', ref: 'same', mnt: 'm~,c', why: "as above, and node:fs sets the mtime back as a double of seconds (posix-vs-ext4 KNOWN 'explicit ns'): it may differ by less than a microsecond" },
-  { id: 'utimens OMIT: the time kept to 0.2 µs', op: 'utimens', what: 'times', ref: 'c', mnt: 'm~,c', why: "node:fs has no UTIME_OMIT: the layer sets the omitted time again, as a double of seconds (posix-vs-ext4 KNOWN truncate 'atime set, mtime OMIT'), so it may move by less than a microsecond" },
-  { id: 'chmod: the mtime to 0.2 µs', op: 'chmod', what: 'times', ref: 'c', mnt: 'm~,c', why: "seen only in full-suite runs (8 of 641 sequences once, never replayed alone): a directory's mtime shows a change under a microsecond after chmod or chown, as if one answer had come through a double of seconds; not yet found" },
-  { id: 'chown: the mtime to 0.2 µs', op: 'chown', what: 'times', ref: 'c', mnt: 'm~,c', why: "as for chmod" },
   { id: 'copy-up is a new inode', op: '*', what: 'times', mnt: 'new inode', why: "a commit's entry gets the number of its file in upper/ once copied up (copy-up.ts): st_ino of the path changes, so its times are not compared across that op" },
 ];
 

@@ -650,6 +650,35 @@ print(','.join(sorted(x for x in os.listxattr(p) if x.startswith('user.'))))
     try { fs.readSync(fd2, head, 0, 5, 0); } finally { fs.closeSync(fd2); }
     expect(head.toString()).toBe('START');
   });
+
+  it('a tree past PATH_MAX, made a directory at a time as on ext4: it works, is there after a mount again (in /tmp: gone), layer diff lists it, layer reset takes it', () => {
+    // 25 levels of 200 bytes: 5 KiB of path below the directory, reached by descriptors only.
+    const DEEP = `
+import errno, os, sys
+try:
+    fd = os.open(sys.argv[2], os.O_RDONLY | os.O_DIRECTORY)
+    for i in range(25):
+        if sys.argv[1] == 'make': os.mkdir('d' * 200, dir_fd=fd)
+        nfd = os.open('d' * 200, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd); os.close(fd); fd = nfd
+    if sys.argv[1] == 'make':
+        f = os.open('leaf', os.O_CREAT | os.O_WRONLY, 0o644, dir_fd=fd); os.write(f, b'deep'); os.close(f)
+    f = os.open('leaf', os.O_RDONLY, dir_fd=fd); print(os.read(f, 100).decode()); os.close(f)
+except OSError as e:
+    print(errno.errorcode[e.errno])
+`;
+    for (const d of ['var/tmp/deep', 'tmp/deep']) {
+      fs.mkdirSync(m(d));
+      expect(py(DEEP, ['make', m(d)]).trim()).toBe('deep');
+    }
+    H(['root', 'umount', 'r']);
+    mountRoot();
+    expect(py(DEEP, ['read', m('var/tmp/deep')]).trim()).toBe('deep');
+    expect(codeOf(() => fs.statSync(m('tmp/deep')))).toBe('ENOENT');
+    expect(H(['layer', 'diff', 'r'])).toMatch(/^A +\/var\/tmp\/deep\/(d{200}\/){25}leaf$/m);
+    H(['layer', 'reset', 'r', '/var/tmp/deep']);
+    expect(codeOf(() => fs.statSync(m('var/tmp/deep')))).toBe('ENOENT');
+    expect(fs.readdirSync(upper + '/var/tmp')).not.toContain('deep');
+  });
 });
 
 describe('outside the writable set', () => {

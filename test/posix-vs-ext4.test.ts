@@ -40,13 +40,6 @@ const KNOWN: Record<string, Record<string, string>> = {
   misc: {
     'O_TMPFILE': "bookworm's libfuse 3.14 has no tmpfile op (EOPNOTSUPP: programs fall back to a named file)",
   },
-  limits: {
-    'mkdir 30 levels of 200 bytes': 'the kernel passes names, but the layer works on whole paths through node:fs, which refuses those past PATH_MAX',
-  },
-  truncate: {
-    'explicit ns': 'node:fs sets times as a double of seconds: nanoseconds are rounded off',
-    'atime set, mtime OMIT': 'as above (the mtime set by the line before)',
-  },
 };
 
 function probe(scenario: string, dir: string): Map<string, string> {

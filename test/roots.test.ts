@@ -144,6 +144,40 @@ describe('a busybox root', () => {
     expect(fs.readFileSync(p, 'utf8')).toBe('survives kill -9\n');
   });
 
+  it('a process working in the mount when the daemon is killed -9: no hang; its cwd is dead (ENOTCONN), the path leads to the new mount', async () => {
+    const dir = join(mntOf('bb'), 'var', 'tmp', 'cwd');
+    fs.mkdirSync(dir);
+    fs.writeFileSync(join(dir, 'file'), 'before the kill\n');
+    const holder = spawn('/usr/bin/python3', [join(ROOT, 'test', 'helpers', 'cwd-holder.py'), dir], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = '';
+    holder.stdout.on('data', (d) => (out += d));
+    const exited = new Promise<number | null>((r) => holder.on('close', (c) => r(c)));
+    try {
+      for (let i = 0; i < 300 && !out.includes('ready'); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(out).toContain('ready');
+      const old = JSON.parse(H('mounts', '--json')).find((m: ListedMount) => m.root === 'bb') as ListedMount;
+      const now = await killDaemonAndWait(mntOf('bb'), ['--sysroot', sysroot]);
+      expect(H('mounts')).toMatch(new RegExp(`pid ${now.pid}; daemon ${old.pid} killed by SIGKILL at \\S+, remounted at `));
+      holder.stdin.end('go\n');
+      expect(await exited).toBe(0);
+    } finally {
+      if (holder.exitCode === null) holder.kill();
+    }
+    // The kernel cannot move a process's cwd from the dead connection to the new one: what it
+    // reaches through its cwd fails at once (no hang) until it goes there again by path.
+    expect(JSON.parse(out.slice(out.indexOf('{')))).toEqual({
+      'relative read': 'ENOTCONN',
+      'relative listdir': 'ENOTCONN',
+      'getcwd': 'ENOTCONN',
+      'read by path': 'ok before the kill',
+      'after chdir by path: relative read': 'ok before the kill',
+      'after chdir by path: relative write': 'ok written',
+    });
+    // A fresh supervisor: the next test counts the deaths it causes.
+    H('root', 'umount', 'bb');
+    H('root', 'mount', 'bb');
+  });
+
   it(`kill -9 at random instants while a writer fsyncs (${KILLS} kills): the mount comes back each time, every fsynced write is there`, async () => {
     const dir = join(mntOf('bb'), 'var', 'tmp', 'fsynced');
     fs.mkdirSync(dir);

@@ -42,6 +42,7 @@ void ll_call_js(struct ll_fs *fs, int kind, fuse_req_t req, struct ll_node *node
   }
   if (kind == CALL_LIST) settle_listing(fs, node, NULL, EIO);
   else if (req != NULL) fuse_reply_err(req, EIO);
+  // (a lost CALL_VISIT only means no listing ahead below that directory)
 }
 
 void ll_free_call(struct ll_call *c) {
@@ -87,7 +88,7 @@ static void call_js(napi_env env, napi_value fn, void *context, void *data) {
   free(path);
   napi_create_double(env, (double) c->size, &argv[3]);
   napi_create_double(env, (double) c->off, &argv[4]);
-  if (c->kind == CALL_INIT) free(c); // nothing to answer
+  if (c->kind == CALL_INIT || c->kind == CALL_VISIT) free(c); // nothing to answer
   napi_call_function(env, undefined, fn, 5, argv, NULL);
 }
 
@@ -190,6 +191,11 @@ static napi_value js_reply_list(napi_env env, napi_callback_info info) {
   bool is_buf = false;
   napi_is_buffer(env, argv[1], &is_buf);
   struct ll_dir *d = NULL;
+  pthread_mutex_lock(&c->fs->lock);
+  // Given ahead meanwhile (offerList): its waiters have their answers.
+  int done = c->node->list_state == LIST_DONE;
+  pthread_mutex_unlock(&c->fs->lock);
+  if (done) { free(c); return NULL; }
   if (is_buf) {
     void *buf;
     size_t len;
@@ -202,6 +208,37 @@ static napi_value js_reply_list(napi_env env, napi_callback_info info) {
   settle_listing(c->fs, c->node, d, err > 0 ? err : EIO);
   free(c);
   return NULL;
+}
+
+// offerList(mount, path, listing) → whether it was taken: the listing of a directory the kernel
+// has not asked for yet, made ahead of a walk. Taken only for a directory whose parent is
+// listed and that has no listing yet; requests already waiting for it are answered with it.
+static napi_value js_offer_list(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3], result;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct ll_fs *fs = fs_arg(env, argv[0]);
+  char path[4096];
+  size_t plen;
+  void *buf;
+  size_t len;
+  CHECK(napi_get_value_string_utf8(env, argv[1], path, sizeof path, &plen));
+  CHECK(napi_get_buffer_info(env, argv[2], &buf, &len));
+  struct ll_dir *d = NULL;
+  struct ll_node *n = NULL;
+  if (plen < sizeof path - 1) {
+    pthread_mutex_lock(&fs->lock);
+    n = ll_node_at(fs, path);
+    if (n != NULL && S_ISDIR(n->attr.mode) && n->list_state != LIST_DONE) {
+      d = ll_parse_listing(fs, n, buf, len);
+      // Asked for by now (a request waits): the walk is there, nothing to tell JS.
+      if (d != NULL && n->list_state == LIST_NONE) n->ahead = 1;
+    }
+    pthread_mutex_unlock(&fs->lock);
+  }
+  if (d != NULL) settle_listing(fs, n, d, 0);
+  CHECK(napi_get_boolean(env, d != NULL, &result));
+  return result;
 }
 
 // replyRead(id, bytes | null, n or -errno)
@@ -268,8 +305,24 @@ static napi_value js_cache_content(napi_env env, napi_callback_info info) {
   if (plen >= sizeof path - 1 || flen >= sizeof file - 1) return NULL; // cut: not that file
   pthread_mutex_lock(&fs->lock);
   struct ll_node *n = ll_node_at(fs, path);
-  if (n != NULL && S_ISREG(n->attr.mode) && n->content == NULL) n->content = strdup(file);
+  int fresh = n != NULL && S_ISREG(n->attr.mode) && n->content == NULL;
+  if (fresh) n->content = strdup(file);
   pthread_mutex_unlock(&fs->lock);
+  // Published ahead of the walk's read of it (JS opened it ahead; unless JS checked it, its
+  // bytes are still on the disk).
+  if (fresh) ll_read_ahead(file);
+  return NULL;
+}
+
+// readAhead(file): has the kernel read the file into the page cache, in the background.
+static napi_value js_read_ahead(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char file[4096];
+  size_t flen;
+  CHECK(napi_get_value_string_utf8(env, argv[0], file, sizeof file, &flen));
+  if (flen < sizeof file - 1) ll_read_ahead(file);
   return NULL;
 }
 
@@ -309,7 +362,9 @@ static napi_value init(napi_env env, napi_value exports) {
     { "replyList", NULL, js_reply_list, NULL, NULL, NULL, napi_default, NULL },
     { "replyRead", NULL, js_reply_read, NULL, NULL, NULL, napi_default, NULL },
     { "replyStatfs", NULL, js_reply_statfs, NULL, NULL, NULL, napi_default, NULL },
+    { "offerList", NULL, js_offer_list, NULL, NULL, NULL, napi_default, NULL },
     { "cacheContent", NULL, js_cache_content, NULL, NULL, NULL, napi_default, NULL },
+    { "readAhead", NULL, js_read_ahead, NULL, NULL, NULL, napi_default, NULL },
     { "requestCounts", NULL, js_request_counts, NULL, NULL, NULL, napi_default, NULL },
     { "detach", NULL, js_detach, NULL, NULL, NULL, napi_default, NULL },
   };

@@ -3,7 +3,8 @@
 // attributes, symlink target and xattrs; which checked object file holds a file's bytes) is
 // answered again on libfuse's threads without entering JS. JS is asked (bridge.c) only to
 // list a directory the first time, to read a file whose content it has not published, and
-// for statfs.
+// for statfs; it may give listings ahead of the kernel's asking (offerList), and C reads
+// ahead the object files it is told of (ahead.c).
 //
 // A root (commit + writable layer) is served by the same session and bridge with other ops
 // (rw_ops.c): its node table lives in JS (src/fuse/ll/nodes.ts), which maps node ids to paths
@@ -18,6 +19,7 @@
 // facts.c      what C may answer of a root's node (no security.capability, still the commit's)
 // handles.c    layer files and directories C answers for through their descriptors
 // notify.c     telling the kernel what changed beneath it
+// ahead.c      reading object files ahead of a cold walk
 // bridge.c     calls into JS and JS's replies (N-API)
 #ifndef HACKTREE_LL_H
 #define HACKTREE_LL_H
@@ -86,6 +88,7 @@ struct ll_node {
   uint32_t xattrs_len;
   // Under fs->lock:
   uint8_t list_state;
+  uint8_t ahead;              // listed ahead by JS (offerList), not yet asked for by the kernel
   struct ll_dir *dir;
   struct ll_waiter *waiters;
   char *content;              // the checked object file of a regular file; set once, never freed
@@ -125,7 +128,8 @@ extern const struct fuse_lowlevel_ops ll_ops;
 void ll_answer_waiter(struct ll_fs *fs, struct ll_node *dir, struct ll_waiter *w, int err);
 
 // bridge.c: calls into JS (from any thread, never blocking)
-enum { CALL_INIT, CALL_LIST, CALL_READ, CALL_STATFS };
+// CALL_VISIT: the kernel asked for a listing JS gave ahead (no reply: JS reads on ahead of it).
+enum { CALL_INIT, CALL_LIST, CALL_READ, CALL_STATFS, CALL_VISIT };
 // A root's requests (src/fuse/ll/binding.ts RwCall says what each carries).
 enum {
   CALL_RW = 16,
@@ -158,6 +162,10 @@ void ll_call_js_rw(struct ll_call *c);
 void ll_free_call(struct ll_call *c);
 struct ll_call *ll_reply_begin_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv);
 bool ll_reply_begin(struct ll_call *c);
+
+// ahead.c
+/** Has the kernel read `file` into the page cache soon, on a thread of its own (never blocks). */
+void ll_read_ahead(const char *file);
 
 // rw_ops.c
 extern const struct fuse_lowlevel_ops ll_rw_ops;

@@ -1,6 +1,7 @@
 // The kernel's requests. All but three are answered here, on libfuse's thread: a request
 // under a directory JS has not listed yet waits for that listing (asked once, whoever asks
-// first); a read of a file whose checked object file JS has not published goes to JS; so
+// first; JS may have given it ahead, and is told when the kernel first asks for such a one,
+// to list on ahead of the walk); a read of a file whose checked object file JS has not published goes to JS; so
 // does statfs. Nothing here blocks on JS.
 #include "ll.h"
 #include <errno.h>
@@ -76,7 +77,10 @@ static const struct ll_dir *listing_or_wait(fuse_req_t req, struct ll_node *dir,
   pthread_mutex_lock(&fs->lock);
   if (dir->list_state == LIST_DONE) {
     const struct ll_dir *d = dir->dir;
+    int visit = dir->ahead;
+    dir->ahead = 0;
     pthread_mutex_unlock(&fs->lock);
+    if (visit) ll_call_js(fs, CALL_VISIT, NULL, dir, 0, 0);
     return d;
   }
   size_t nl = name != NULL ? strlen(name) : 0;
@@ -100,6 +104,8 @@ static void ll_init(void *userdata, struct fuse_conn_info *conn) {
   conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
   if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
   if (conn->capable & FUSE_CAP_CACHE_SYMLINKS) conn->want |= FUSE_CAP_CACHE_SYMLINKS;
+  // Reads of object files go to the kernel through a pipe (ll_read), not copied through a buffer of ours.
+  if (conn->capable & FUSE_CAP_SPLICE_WRITE) conn->want |= FUSE_CAP_SPLICE_WRITE | (conn->capable & FUSE_CAP_SPLICE_MOVE);
   // Nothing changes under the kernel: no invalidation on attribute changes, no ioctl.
   conn->want &= ~(FUSE_CAP_AUTO_INVAL_DATA | FUSE_CAP_IOCTL_DIR | FUSE_CAP_HANDLE_KILLPRIV);
   fs->no_open = (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) != 0;

@@ -5,6 +5,9 @@
 // answer is sent from the event loop under reply_lock, so none reaches a stopped session.
 #include "ll.h"
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -20,6 +23,32 @@ enum { E_NODE, E_ENTRY_TO, E_ATTR_TO, E_INO, E_MODE, E_NLINK, E_UID, E_GID, E_RD
 static void time_of(double sec, double nsec, struct timespec *ts) {
   ts->tv_sec = (time_t) sec;
   ts->tv_nsec = nsec < 0 ? 0 : nsec > 999999999 ? 999999999 : (long) nsec;
+}
+
+// setTimes(path, aSec, aNsec, mSec, mNsec, nofollow) → 0 or an errno: utimensat to the
+// nanosecond (nsec -1: UTIME_OMIT, -2: UTIME_NOW; file-times.ts). node:fs cannot do this: it
+// has no OMIT, and libuv cuts what it sets to microseconds, so a time put back moved.
+static napi_value js_set_times(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6], result;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char path[PATH_MAX];
+  size_t len;
+  double v[4];
+  bool nofollow = false;
+  CHECK(napi_get_value_string_utf8(env, argv[0], path, sizeof path, &len));
+  for (int i = 0; i < 4; i++) CHECK(napi_get_value_double(env, argv[1 + i], &v[i]));
+  CHECK(napi_get_value_bool(env, argv[5], &nofollow));
+  struct timespec ts[2];
+  for (int i = 0; i < 2; i++) {
+    double sec = v[2 * i], nsec = v[2 * i + 1];
+    if (nsec == -1) ts[i] = (struct timespec) { 0, UTIME_OMIT };
+    else if (nsec == -2) ts[i] = (struct timespec) { 0, UTIME_NOW };
+    else time_of(sec, nsec, &ts[i]);
+  }
+  int err = len >= sizeof path - 1 ? ENAMETOOLONG : utimensat(AT_FDCWD, path, ts, nofollow ? AT_SYMLINK_NOFOLLOW : 0) == 0 ? 0 : errno;
+  CHECK(napi_create_int32(env, err, &result));
+  return result;
 }
 
 static void entry_of(const double *v, struct fuse_entry_param *e, uint64_t generation) {
@@ -340,6 +369,7 @@ napi_value ll_rw_exports(napi_env env, napi_value exports) {
     { "dropFacts", NULL, js_drop_facts, NULL, NULL, NULL, napi_default, NULL },
     { "setDir", NULL, js_set_dir, NULL, NULL, NULL, napi_default, NULL },
     { "setBootRoot", NULL, js_set_boot_root, NULL, NULL, NULL, napi_default, NULL },
+    { "setTimes", NULL, js_set_times, NULL, NULL, NULL, napi_default, NULL },
   };
   CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;

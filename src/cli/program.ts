@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import type { CommandEntry } from './command-entry.js';
+import { distUrl } from '../dist-paths.js';
 
 // In the order help lists them. Only the command named on the command line is loaded: loading
 // every command's modules (FUSE among them) took ~0.1 s, which each short command paid.
@@ -55,10 +56,10 @@ function commandWord(argv: string[]): string | undefined {
   return undefined;
 }
 
-/** The package's version (dist/cli/main.js → ../../package.json). */
+/** The package's version (dist/ → ../package.json). */
 export function version(): string {
   try {
-    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+    return (JSON.parse(readFileSync(distUrl('../package.json'), 'utf8')) as { version: string }).version;
   } catch {
     return 'unknown';
   }

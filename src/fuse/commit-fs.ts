@@ -22,6 +22,7 @@ import { countLinks, parseLinkCounts, serializeLinkCounts, type LinkCounts } fro
 import type { FetchAhead } from '../store/fetch-ahead.js';
 import type { Size } from '../store/ops/sizes.js';
 import { commitSize } from './commit-size.js';
+import { indexDbPath } from '../store/layout.js';
 
 export type Node =
   | { kind: 'dir'; path: string; tree: Checksum; meta: DirMeta; nlink: number }
@@ -393,7 +394,7 @@ export class CommitFs implements ReadBackend {
     const idx = this.dirs.get(dir.tree);
     if (!idx) return;
     const base = dirPath === '/' ? '' : dirPath;
-    let i = idx.position.get(path.slice(slash + 1));
+    const i = idx.position.get(path.slice(slash + 1));
     if (i === undefined) return;
     // Objects that are not here (a lazy mount) are fetched ahead only for a walk that reads the
     // directory in order (the regular file before this one was read too), not for one program started.
@@ -405,6 +406,11 @@ export class CommitFs implements ReadBackend {
       break;
     }
     if (fetch) this.opts.ahead?.walk(dirPath, dir.tree, false);
+    this.warmAfter(base, idx, i, fetch);
+  }
+
+  /** Opens (and checks) the next PREFETCH regular files of a directory after its entry `i`. */
+  private warmAfter(base: string, idx: DirIndex, i: number, fetch: boolean): void {
     for (let ahead = 0; ahead < PREFETCH && ++i < idx.names.length;) {
       const c = this.nodes.get(`${base}/${idx.names[i]}`);
       if (!c) break; // not listed yet: nothing suggests it will be read next
@@ -413,6 +419,27 @@ export class CommitFs implements ReadBackend {
       void this.content.warm(c.checksum, c, fetch).then((ok) => { if (ok) this.checked(next, c.checksum); });
       ahead++;
     }
+  }
+
+  /**
+   * Opens (and checks) the first files of the listed directory at `path` ahead of their first
+   * reads: a walk that reads files (tar) reads a directory's files right after listing it, and
+   * the first of them would otherwise wait for the disk alone. Never fetches (a lazy mount).
+   */
+  warmDir(path: string): void {
+    const dir = path === '/' ? this.root : this.nodes.get(path);
+    const idx = dir?.kind === 'dir' ? this.dirs.get(dir.tree) : undefined;
+    if (idx) this.warmAfter(path === '/' ? '' : path, idx, -1, false);
+  }
+
+  /** The repository's index (tree stats, verified marks), which a walk reads page by page. */
+  get indexFile(): string {
+    return indexDbPath(this.repo.path);
+  }
+
+  /** Whether objects missing here are fetched from a remote (a lazy mount): reading ahead then costs the network. */
+  get fetches(): boolean {
+    return this.repo.fetcher !== null;
   }
 
   /** The directory of the last file whose first read reached JS (a lazy mount's walk detection). */

@@ -2,12 +2,12 @@
 // whatever it measures), else measured once by a short-lived child process (measure-main.ts),
 // which records it for every later mount. The daemon only ever reads one row.
 import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import type { Repo } from '../store/repo.js';
 import type { Checksum } from '../store/checksum.js';
 import { recordedSize, type Size } from '../store/ops/sizes.js';
+import { distPath } from '../dist-paths.js';
 
-const MEASURE = fileURLToPath(new URL('../store/ops/measure-main.js', import.meta.url));
+const MEASURE = distPath('store/ops/measure-main.js');
 
 /** The tree's size, or null where it cannot be measured (told to `log`). */
 export async function commitSize(repo: Repo, tree: Checksum, log: (msg: string) => void): Promise<Size | null> {

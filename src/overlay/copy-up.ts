@@ -10,7 +10,8 @@ import { LayerError } from './errors.js';
 import { parentOf } from './layer.js';
 import type { MetaOverride } from './layer-db.js';
 import type { Entry, Lookup, UpperEntry } from './lookup.js';
-import { fsTime, metaOf } from './meta-changes.js';
+import { setTimes } from './file-times.js';
+import { metaOf } from './meta-changes.js';
 
 export class CopyUp<N extends BaseNode> {
   private nextTmp = 1;
@@ -75,13 +76,12 @@ export class CopyUp<N extends BaseNode> {
 /**
  * Runs `change` (a copy-up's rename or mkdir into `dir`) and gives `dir` back its atime and
  * mtime, as overlayfs does: the directory did not change for anyone looking at the root.
- * (Its ctime moves all the same, and node:fs sets times to about 0.2 µs only.) Synchronous,
- * so no other operation comes in between.
+ * (Its ctime moves all the same.) Synchronous, so no other operation comes in between.
  */
 function keepingTimes(dir: string, change: () => void): void {
-  const st = fs.statSync(dir);
+  const st = fs.statSync(dir, { bigint: true });
   change();
-  fs.utimesSync(dir, st.atimeMs / 1000, st.mtimeMs / 1000);
+  setTimes(dir, 'omit', st.mtimeNs);
 }
 
 /** Gives a copied-up entry its metadata in the root (times not recorded become 0, as in an ostree checkout). */
@@ -89,6 +89,5 @@ function applyMeta(p: string, m: MetaOverride, isLink: boolean): void {
   fs.lchownSync(p, m.uid, m.gid);
   if (!isLink) fs.chmodSync(p, m.mode & 0o7777);
   for (const [k, v] of m.xattrs) xattrLib().setAttributeSync(p, k, v);
-  const mt = fsTime(m.mtime ?? 0), at = fsTime(m.atime ?? m.mtime ?? 0);
-  if (isLink) fs.lutimesSync(p, at, mt); else fs.utimesSync(p, at, mt);
+  setTimes(p, m.atime ?? m.mtime ?? 0, m.mtime ?? 0, isLink);
 }

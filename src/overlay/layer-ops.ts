@@ -9,6 +9,7 @@ import { Transaction } from '../store/transaction.js';
 import { writeCommitObject } from '../store/ops/commit.js';
 import type { RefName } from '../store/refs.js';
 import { Layer } from './layer.js';
+import { removeTree } from './long-paths.js';
 import { MergedTree, type Change } from './merge.js';
 
 export function layerDiff(repo: Repo, layerDir: string, commit: Checksum): { changes: Change[]; specials: string[] } {
@@ -55,9 +56,9 @@ export function layerReset(layerDir: string, paths: string[]): void {
     for (const p of paths.length ? paths : ['/']) {
       const norm = p === '/' ? '/' : p.replace(/\/+$/, '');
       if (norm === '/') {
-        for (const e of fs.readdirSync(layer.upper)) fs.rmSync(join(layer.upper, e), { recursive: true, force: true });
+        for (const e of fs.readdirSync(layer.upper)) removeTree(join(layer.upper, e));
       } else {
-        fs.rmSync(layer.upperPath(norm), { recursive: true, force: true });
+        removeTree(layer.upperPath(norm));
       }
       layer.db.clearBelow(norm);
     }

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import { join } from 'node:path';
 import { LayerDb, type MetaOverride } from './layer-db.js';
+import { LongPaths, removeTree } from './long-paths.js';
 import { Rules, VOLATILE_DIRS } from './rules.js';
 
 export const parentOf = (p: string): string => (p.lastIndexOf('/') <= 0 ? '/' : p.slice(0, p.lastIndexOf('/')));
@@ -30,10 +31,12 @@ export class Layer {
   readonly meta: Map<string, MetaOverride>;
   /** Every path present in upper/, so a lookup of a path that was never written costs no syscall. */
   readonly inUpper = new Set<string>();
+  private readonly long: LongPaths;
 
   private constructor(readonly dir: string) {
     this.upper = join(dir, 'upper');
     this.work = join(dir, 'work');
+    this.long = new LongPaths(this.work);
     fs.mkdirSync(this.upper, { recursive: true });
     this.db = new LayerDb(join(dir, 'layer.db'));
     const s = this.db.loadAll();
@@ -61,7 +64,7 @@ export class Layer {
   /** Drops what the layer holds at and below each volatile directory (rules.ts): the commit's entries show again. */
   private dropVolatile(): void {
     for (const d of VOLATILE_DIRS) {
-      fs.rmSync(this.upperPath(d), { recursive: true, force: true });
+      removeTree(this.upperPath(d));
       this.forgetBelow(d);
     }
   }
@@ -69,7 +72,7 @@ export class Layer {
   private scanUpper(): void {
     this.inUpper.add('/');
     const walk = (rel: string) => {
-      for (const e of fs.readdirSync(rel === '/' ? this.upper : join(this.upper, rel), { withFileTypes: true })) {
+      for (const e of fs.readdirSync(this.upperPath(rel), { withFileTypes: true })) {
         const p = rel === '/' ? `/${e.name}` : `${rel}/${e.name}`;
         this.inUpper.add(p);
         if (e.isDirectory()) walk(p);
@@ -78,8 +81,9 @@ export class Layer {
     walk('/');
   }
 
+  /** Where `p` is in upper/ (through work/long/ when its whole path would pass PATH_MAX: long-paths.ts). */
   upperPath(p: string): string {
-    return p === '/' ? this.upper : join(this.upper, p);
+    return p === '/' ? this.upper : this.long.reach(join(this.upper, p));
   }
 
   /** True when the base entry at `p` is hidden: deleted here, or below a deleted or opaque directory. */

@@ -16,6 +16,7 @@ import { isLnk } from '../store/objects/types.js';
 import type { BaseNode, BaseTree } from './base-tree.js';
 import { CopyUp } from './copy-up.js';
 import { LayerError, refuse } from './errors.js';
+import { setTimes } from './file-times.js';
 import { parentOf, type Layer } from './layer.js';
 import { isDirEntry, Lookup, type Entry, type UpperEntry } from './lookup.js';
 import { chmodChange, chownChange, metaOf, removexattrChange, setxattrChange, utimensChange, type MetaChange, type TimeChange } from './meta-changes.js';
@@ -221,9 +222,8 @@ export class LayeredTree<N extends BaseNode> {
   private async dirChanged(dir: string): Promise<void> {
     await this.copier.ensureUpperDir(dir);
     const p = this.layer.upperPath(dir);
-    const st = fs.statSync(p);
-    // utimes also stamps ctime.
-    fs.utimesSync(p, st.atimeMs / 1000, Date.now() / 1000);
+    // utimensat stamps ctime too.
+    setTimes(p, 'omit', 'now');
   }
 
   /** rename(2), and renameat2(2) with RENAME_NOREPLACE or RENAME_EXCHANGE in `flags`. */

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import { S_IFMT } from '../store/objects/types.js';
 import type { BaseNode } from './base-tree.js';
 import { LayerError } from './errors.js';
+import { setTimes } from './file-times.js';
 import type { MetaOverride } from './layer-db.js';
 import type { BaseEntry } from './lookup.js';
 import { getXattr, removeXattr, setXattr } from './upper-xattrs.js';
@@ -58,18 +59,10 @@ export function chownChange(uid: number | null, gid: number | null): MetaChange 
   };
 }
 
-/**
- * A time in ms as node's fs takes it: it turns a negative number of seconds into "now"
- * (toUnixTimestamp), so a time before 1970 goes as a Date, which it keeps.
- */
-export function fsTime(ms: number): number | Date { return ms < 0 ? new Date(ms) : ms / 1000; }
-
 export function utimensChange(atime: TimeChange, mtime: TimeChange, now = Date.now()): MetaChange {
   return {
     async upper(p, st) {
-      const a = atime === 'omit' ? Number(st.atimeNs) / 1e6 : atime === 'now' ? now : atime;
-      const m = mtime === 'omit' ? Number(st.mtimeNs) / 1e6 : mtime === 'now' ? now : mtime;
-      (st.isSymbolicLink() ? fs.lutimesSync(p, fsTime(a), fsTime(m)) : fs.utimesSync(p, fsTime(a), fsTime(m)));
+      setTimes(p, atime, mtime, st.isSymbolicLink());
     },
     base(m) {
       if (atime !== 'omit') m.atime = atime === 'now' ? now : atime;

@@ -232,9 +232,7 @@ def moved(before, after):
         if a[0] != b[0]:
             out[q] = 'new inode'
             continue
-        # 'm~': mtime put back to within a microsecond (node:fs sets times as a double of seconds).
-        m = '' if a[1] == b[1] else 'm~' if abs(a[1] - b[1]) < 1000 else 'm'
-        out[q] = ','.join(x for x in (m, 'c' if a[2] != b[2] else '') if x) or 'same'
+        out[q] = ','.join(x for x, moved in (('m', a[1] != b[1]), ('c', a[2] != b[2])) if moved) or 'same'
     return out
 
 
@@ -546,6 +544,8 @@ def main():
         seq = json.loads(args.sequence)
         f = runner.run(seq, excuse=False)
         failures = [] if f is None else [{'sequence': seq, 'failure': f}]
+        for x in failures:
+            print(json.dumps({'failure': x}), flush=True)
         count = 1
     else:
         count = 0

@@ -24,7 +24,6 @@ export function register(program: Command): void {
     .option('--keep-layer <dir>', 'with --ephemeral: make the throwaway layer at DIR and keep it (see `layer diff DIR`, `layer commit DIR`)')
     .option('--fetch-timeout <seconds>', 'a lazy mount: how long a read waits for an object from the remote before it fails with EIO', '10')
     .addOption(new Option('--ready-fd <fd>', 'report readiness on this fd (used when daemonizing)').hideHelp())
-    .addOption(new Option('--supervise', 'with -f: start the daemon as a child and mount again if it dies (used when daemonizing)').hideHelp())
     // The rest of a daemon's request (see daemonArgv in src/mount.ts).
     .addOption(new Option('--label <rev>').hideHelp())
     .addOption(new Option('--layer <dir>').hideHelp())
@@ -32,7 +31,7 @@ export function register(program: Command): void {
     .addOption(new Option('--layer-sysroot <path>').hideHelp())
     .addOption(new Option('--layer-discard').hideHelp())
     .addOption(new Option('--lazy-remote <name>', 'fetch missing objects from this remote (set by mount itself)').hideHelp())
-    .action(async (rev: string, mountpoint: string, o: DaemonOptions & { foreground?: boolean; options: string[]; readyFd?: string; supervise?: boolean; fetchTimeout: string; ephemeral?: boolean; keepLayer?: string }, cmd: Command) => {
+    .action(async (rev: string, mountpoint: string, o: DaemonOptions & { foreground?: boolean; options: string[]; readyFd?: string; fetchTimeout: string; ephemeral?: boolean; keepLayer?: string }, cmd: Command) => {
       if (o.keepLayer !== undefined && !o.ephemeral) throw new UsageError('--keep-layer goes with --ephemeral');
       if (o.ephemeral && o.layer !== undefined) throw new UsageError('--ephemeral makes its own layer: it does not go with --layer');
       const timeoutMs = parseSeconds(o.fetchTimeout, '--fetch-timeout');
@@ -55,7 +54,6 @@ export function register(program: Command): void {
       try {
         if (o.ephemeral) await makeEphemeralLayer(req.layer!.dir, { commit, rev });
         const readyFd = o.readyFd !== undefined ? Number(o.readyFd) : null;
-        if (o.foreground && o.supervise) await (await import('../../mount-supervisor.js')).superviseMount(req, readyFd);
         if (o.foreground) await (await import('../../mount-daemon.js')).serveInForeground(req, readyFd);
         r = await mountInBackground(req);
       } catch (e) {

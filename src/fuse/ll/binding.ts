@@ -7,13 +7,16 @@
 import { createRequire } from 'node:module';
 import { HacktreeError } from '../../errors.js';
 import type { Stat } from '../types.js';
+import { distPath } from '../../dist-paths.js';
 
 /** What the addon asks JS (native/ll/ll.h CALL_*). */
-export const enum Call { Init = 0, List = 1, Read = 2, Statfs = 3 }
+export const enum Call { Init = 0, List = 1, Read = 2, Statfs = 3, Visit = 4 }
 
 /**
  * handler(kind, id, path, size, offset): path is the directory to list or the file to read
- * (any of its names); size and offset are a read's. Every call but Init takes exactly one reply.
+ * (any of its names); size and offset are a read's. Visit: the kernel first asked for the
+ * listing of `path`, which JS gave ahead (offerList). Every call but Init and Visit takes
+ * exactly one reply.
  */
 export type LlHandler = (kind: Call, id: number, path: string | undefined, size: number, offset: number) => void;
 
@@ -86,8 +89,15 @@ export interface LlAddon {
   replyRead(id: number, bytes: Buffer | null, n: number): void;
   /** [bsize, frsize, blocks, bfree, bavail, files, ffree, favail, namemax], or null and a positive errno. */
   replyStatfs(id: number, values: number[] | null, errno: number): void;
+  /**
+   * The listing (as replyList's) of the directory at `path`, made before the kernel asked for
+   * it; false when not taken (the directory is listed already, or its parent is not).
+   */
+  offerList(m: LlMount, path: string, listing: Buffer): boolean;
   /** The checked object file holding the bytes of the regular file at `path`: the addon reads it itself from now on. */
   cacheContent(m: LlMount, path: string, file: string): void;
+  /** Has the kernel read `file` into the page cache, in the background. */
+  readAhead(file: string): void;
   requestCounts(m: LlMount): Record<string, number>;
   /** After the unmount: the mount no longer keeps the event loop alive. */
   detach(m: LlMount): void;
@@ -97,7 +107,7 @@ let addon: LlAddon | undefined;
 export function loadLl(): LlAddon {
   if (addon) return addon;
   try {
-    addon = createRequire(import.meta.url)('../../../native/build/Release/hacktree_ll.node') as LlAddon;
+    addon = createRequire(import.meta.url)(distPath('../native/build/Release/hacktree_ll.node')) as LlAddon;
   } catch (err) {
     throw new HacktreeError('MOUNT', `the FUSE addon is not built (run npm ci): ${(err as Error).message}`, { cause: err });
   }

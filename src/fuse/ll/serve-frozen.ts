@@ -1,8 +1,9 @@
 // Serves a commit read-only through native/ll. JS is asked three things: a directory's
 // listing (once per directory for the mount's life: names, attributes, symlink targets and
 // xattrs of every entry, after which lookups, getattrs, readdirs, readlinks and xattrs under
-// it never reach JS), the bytes of a file whose checked object file the addon does not know
-// yet (a backend publishes it with contentChecked → FuseMount.cacheContent), and statfs.
+// it never reach JS; the listings of its subdirectories are then made ahead, list-ahead.ts),
+// the bytes of a file whose checked object file the addon does not know yet (a backend
+// publishes it with contentChecked → FuseMount.cacheContent), and statfs.
 import fs from 'node:fs';
 import { execFile } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
@@ -11,9 +12,12 @@ import { FuseError, type FuseMount, type Stat } from '../types.js';
 import type { ReadBackend } from '../backend.js';
 import { CommitFs } from '../commit-fs.js';
 import { HacktreeError } from '../../errors.js';
-import { isLnk } from '../../store/objects/types.js';
+import { isLnk, S_IFDIR, S_IFMT } from '../../store/objects/types.js';
 import type { ServeOptions } from '../serve.js';
 import { Call, encodeEntries, loadLl, type LlEntry, type LlMount } from './binding.js';
+import { ListAhead, type Built } from './list-ahead.js';
+import { WalkAhead } from './walk-ahead.js';
+import { widenReadahead } from './kernel-readahead.js';
 
 const ERRNO = osConstants.errno as Record<string, number>;
 
@@ -64,13 +68,15 @@ async function extrasOf(b: ReadBackend, path: string, stat: Stat): Promise<Pick<
 /** Entries resolved at once: a directory of 18k entries (man1) must not hold 18k pending promises and records. */
 const BATCH = 256;
 
-async function listing(b: ReadBackend, path: string): Promise<Buffer> {
+async function listing(b: ReadBackend, path: string): Promise<Built> {
   const l = await b.readdir(path);
   // The addon keeps a listing for the mount's life: one with entries missing (a damaged object,
   // a fetch that failed) is not given, so that the next lookup or readdir asks again.
   if (l.damaged) throw new FuseError('EIO');
   const stats = l.stats ?? await Promise.all(l.names.map((n) => b.getattr(child(path, n))));
   const out = new EntryWriter();
+  const subdirs: string[] = [];
+  l.names.forEach((n, i) => { if ((stats[i]!.mode & S_IFMT) === S_IFDIR) subdirs.push(n); });
   for (let at = 0; at < l.names.length; at += BATCH) {
     const names = l.names.slice(at, at + BATCH);
     const entries = await Promise.all(names.map(async (name, i): Promise<LlEntry | null> => {
@@ -81,7 +87,7 @@ async function listing(b: ReadBackend, path: string): Promise<Buffer> {
     const kept = entries.filter((e): e is LlEntry => e !== null);
     out.add(encodeEntries(kept, false), kept.length);
   }
-  return out.done();
+  return { listing: out.done(), subdirs };
 }
 
 /** A listing as the addon takes it (encodeEntries(all, true)), built batch by batch. */
@@ -112,6 +118,17 @@ export async function serveFrozen(backend: ReadBackend, mountpoint: string, o: S
   const root = encodeEntries([{ name: '', stat: rootStat, ...(await extrasOf(backend, '/', rootStat)) }], false);
   let ready: () => void = () => {};
   const inited = new Promise<void>((res) => { ready = res; });
+  let m: LlMount | undefined;
+  // 'readdir' counts listings made (once per directory, asked for or ahead), 'readdir-ahead' those given ahead.
+  const ahead = new ListAhead((path) => { count('readdir'); return listing(backend, path); }, (path, buf) => {
+    const taken = m !== undefined && ll.offerList(m, path, buf);
+    if (taken) count('readdir-ahead');
+    return taken;
+  }, !(backend instanceof CommitFs && backend.fetches));
+
+  const walk = backend instanceof CommitFs
+    ? new WalkAhead(backend, () => (m !== undefined ? ll.requestCounts(m).read ?? 0 : 0), (file) => ll.readAhead(file), o.log)
+    : undefined;
 
   const handler = (kind: Call, id: number, path: string | undefined, size: number, offset: number): void => {
     switch (kind) {
@@ -119,8 +136,14 @@ export async function serveFrozen(backend: ReadBackend, mountpoint: string, o: S
         ready();
         return;
       case Call.List:
-        count('readdir');
-        listing(backend, path!).then((buf) => ll.replyList(id, buf, 0), (err: unknown) => ll.replyList(id, null, errnoOf(err, `readdir ${path}`, o.log)));
+        ahead.asked(path!).then((b) => {
+          ll.replyList(id, b?.listing ?? null, 0);
+          walk?.enter(path!);
+        }, (err: unknown) => ll.replyList(id, null, errnoOf(err, `readdir ${path}`, o.log)));
+        return;
+      case Call.Visit:
+        ahead.visited(path!);
+        walk?.enter(path!);
         return;
       case Call.Read: {
         count('read');
@@ -137,19 +160,20 @@ export async function serveFrozen(backend: ReadBackend, mountpoint: string, o: S
     }
   };
 
-  let m: LlMount;
   try {
     m = ll.mount(mnt, mountOptions(o), root, handler);
   } catch (err) {
     throw new HacktreeError('MOUNT', `cannot mount FUSE filesystem at ${mnt}: ${(err as Error).message}`, { cause: err });
   }
   await inited;
+  await widenReadahead(mnt, o.log);
+  const mounted = m;
   let unmounting: Promise<void> | undefined;
   return {
     mountpoint: mnt,
-    cacheContent: (path, file) => ll.cacheContent(m, path, file),
-    requestCounts: () => ll.requestCounts(m),
-    unmount: () => (unmounting ??= unmountAt(mnt, () => ll.detach(m))),
+    cacheContent: (path, file) => ll.cacheContent(mounted, path, file),
+    requestCounts: () => ll.requestCounts(mounted),
+    unmount: () => (unmounting ??= unmountAt(mnt, () => ll.detach(mounted))),
   };
 }
 

@@ -14,6 +14,7 @@ import type { ServeOptions } from '../serve.js';
 import { Call, ENTRY_FIELDS, loadLl, Note, Num, OPEN_CONTENT, OPEN_KEEP_CACHE, OPEN_META, RwCall, type LlMount } from './binding.js';
 import { baseOf, childOf, NodeTable, parentOf, ROOT_ID, type Node } from './nodes.js';
 import { errnoOf, mountOptions, unmountAt } from './serve-frozen.js';
+import { timeParts } from '../../overlay/file-times.js';
 
 /** The commit never changes under a name the layer has not touched. */
 const FOREVER = 86400;
@@ -42,18 +43,9 @@ export interface RootMount extends FuseMount {
   reload(backend: Backend): Promise<void>;
 }
 
-const NS = 1_000_000_000n;
-
 /** A time as whole seconds (at `sec`) and nanoseconds (at `nsec`): exact from `ns`, else from a double of ms. */
 function timeInto(out: Float64Array, sec: number, nsec: number, ms: number, ns: bigint | undefined): void {
-  if (ns !== undefined) {
-    let s = ns / NS, r = ns % NS;
-    if (r < 0n) { s -= 1n; r += NS; } // before 1970
-    out[sec] = Number(s); out[nsec] = Number(r);
-    return;
-  }
-  const s = Math.floor(ms / 1000);
-  out[sec] = s; out[nsec] = Math.min(999_999_999, Math.max(0, Math.round((ms - s * 1000) * 1e6)));
+  [out[sec], out[nsec]] = timeParts(ns ?? ms);
 }
 
 /** ENTRY_FIELDS numbers of `n` answering `st` (rw_replies.c's layout). */

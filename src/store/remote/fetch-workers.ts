@@ -17,6 +17,7 @@ import type { RepoMode } from '../config.js';
 import { fromErrorRecord, HacktreeError, type ErrorRecord } from '../../errors.js';
 import type { HttpStats } from './http.js';
 import { ContentFetcher, type FetchJob, type FetcherSetup, type StagedContent } from './content-fetcher.js';
+import { distUrl } from '../../dist-paths.js';
 
 export type { StagedContent };
 
@@ -124,7 +125,7 @@ export class FetchWorkers implements ContentStager {
   }
 
   private workerSlot(setup: FetcherSetup): Slot {
-    const worker = new Worker(new URL('./fetch-worker.js', import.meta.url), { workerData: setup });
+    const worker = new Worker(distUrl('store/remote/fetch-worker.js'), { workerData: setup });
     worker.unref(); // an idle worker must not keep the process alive; a busy one is ref'd
     let exited = false, stopping = false;
     let outbox: FetchJob[] = [];

@@ -35,9 +35,10 @@ const LAZY_CONCURRENCY = 128;
  * dirmeta (what the mount needs first). Returns the commit.
  *
  * Round trips are what a lazy mount's start costs: the ref, then the commit with its detached
- * metadata (asked for at once: most commits have none, and a 404 costs the same round trip),
- * and the root's dirtree and dirmeta as soon as the commit names them, while the detached
- * metadata may still be on its way.
+ * metadata and the prefetch list the remote publishes for it (asked for at once: most commits
+ * have neither, and a 404 costs the same round trip), and the root's dirtree and dirmeta as
+ * soon as the commit names them, while the others may still be on their way. A published list
+ * is kept as this repository's (prefetchListPath), so that it is here when the mount starts.
  */
 export async function lazyCommit(repo: Repo, remoteName: string, branch: string): Promise<Checksum> {
   const ref = { remote: remoteName, name: branch };
@@ -51,6 +52,8 @@ export async function lazyCommit(repo: Repo, remoteName: string, branch: string)
     if (!commit) throw new HacktreeError('NOT_FOUND', `remote '${remoteName}' has no branch '${branch}'`);
     const detachedP = src.detached(commit);
     detachedP.catch(() => {}); // awaited below; a failure of the commit's fetch comes first
+    // A hint: one that cannot be fetched or read is no list.
+    const listP = readRemoteList(src, repo, commit);
     const data = await src.meta('commit', commit);
     if (!data) throw new HacktreeError('BAD_SOURCE', `remote '${remoteName}' has no commit object ${commit}`);
     if (sha256Hex(data) !== commit) throw new CorruptObjectError(commit, 'commit', `remote '${remoteName}' sent bytes with checksum ${sha256Hex(data)}`);
@@ -74,9 +77,26 @@ export async function lazyCommit(repo: Repo, remoteName: string, branch: string)
     }
     if (detached) writeDetached(repo, commit, detached);
     writeRef(repo.path, ref, commit, repo.durable);
+    const list = await listP;
+    if (list) {
+      const path = prefetchListPath(repo.path, commit);
+      fs.mkdirSync(dirname(path), { recursive: true });
+      atomicWriteFileSync(path, serializePrefetchList(list), false);
+    }
     return commit;
   } finally {
     src.close();
+  }
+}
+
+/** The prefetch list the remote publishes for `commit`, unless this repository has one; null when there is none to keep. */
+async function readRemoteList(src: HttpSource, repo: Repo, commit: Checksum): Promise<PrefetchEntry[] | null> {
+  if (fs.existsSync(prefetchListPath(repo.path, commit))) return null;
+  try {
+    const got = await src.prefetchList(commit);
+    return got ? parsePrefetchList(got.toString('utf8')) : null;
+  } catch {
+    return null;
   }
 }
 
@@ -110,21 +130,32 @@ export function lazyStart(repo: Repo, remoteName: string, commit: Checksum, time
   try { local = parsePrefetchList(fs.readFileSync(path, 'utf8')); } catch { local = null; }
   const fetcher = lazyFetcher(repo, remoteName, timeoutMs, local ? 0 : START_MS);
   const ahead = new FetchAhead(repo);
+  // The commit's directories, once the list (which names those the start needs) is done: the
+  // list has every connection but a read's to itself until then.
+  let walked = false;
+  const directories = (): void => {
+    if (walked) return;
+    walked = true;
+    try { ahead.metadata(repo.loadCommitSync(commit).rootTree); } catch (e) { log(`no fetch-ahead of directories: ${(e as Error).message}`); }
+  };
   const run = (list: PrefetchEntry[], from: string): void => {
     const t0 = Date.now();
     log(`prefetching ${list.length} objects (the prefetch list ${from})`);
-    void ahead.list(list).then((n) => log(`prefetch list done: ${n} objects fetched in ${((Date.now() - t0) / 1000).toFixed(1)} s`));
+    void ahead.list(list).then((n) => {
+      log(`prefetch list done: ${n} objects fetched in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      directories();
+    });
   };
   if (local) run(local, `in ${path}`);
   else {
+    // The set-up that follows runs before this: the fetcher is the repository's by then.
+    queueMicrotask(directories);
     void fetcher.publishedPrefetchList(commit).then((list) => {
       if (!list) return;
       fetcher.stopRecording();
       run(list, `remote '${remoteName}' publishes`);
     });
   }
-  // The commit's directories, behind the list (which names those the start needs).
-  queueMicrotask(() => { try { ahead.metadata(repo.loadCommitSync(commit).rootTree); } catch (e) { log(`no fetch-ahead of directories: ${(e as Error).message}`); } });
   let saved = false;
   return {
     fetcher,
@@ -137,6 +168,33 @@ export function lazyStart(repo: Repo, remoteName: string, commit: Checksum, time
       atomicWriteFileSync(path, serializePrefetchList(rec), repo.durable);
       log(`recorded a prefetch list of ${rec.length} objects at ${path}`);
       return true;
+    },
+  };
+}
+
+/**
+ * What the command that starts a lazy mount does while it waits for the daemon (two node
+ * processes, 0.2–0.7 s): fetch the objects of the commit's prefetch list that land in the
+ * repository (dirtrees, dirmetas, whole files), where the daemon's own fetch-ahead finds them.
+ * The headers of large files are left to the daemon, which keeps them in memory. `stop` ends
+ * it once the mount is up: requests on the wire are dropped (the daemon asks again for what it
+ * lacks) and what has arrived is moved in, without waiting for the disk (as the daemon's fetched
+ * objects: a torn one fails its check and is fetched again). Null without a list.
+ */
+export function fetchListWhileStarting(repo: Repo, remoteName: string, commit: Checksum, timeoutMs: number): { stop(): Promise<void> } | null {
+  let list: PrefetchEntry[];
+  try { list = parsePrefetchList(fs.readFileSync(prefetchListPath(repo.path, commit), 'utf8')).filter((e) => e.kind !== 'h'); } catch { return null; }
+  if (list.length === 0) return null;
+  repo.durable = false;
+  const fetcher = lazyFetcher(repo, remoteName, timeoutMs);
+  repo.fetcher = fetcher;
+  const ahead = new FetchAhead(repo);
+  void ahead.list(list);
+  return {
+    stop: async () => {
+      ahead.close();
+      await fetcher.close();
+      repo.fetcher = null;
     },
   };
 }
