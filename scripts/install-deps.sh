@@ -11,6 +11,7 @@ apt-get update -qq
 # squashfuse, squashfs-tools, fuse-overlayfs, nginx-light: benchmark peers (nginx also serves pull tests).
 # attr, rsync, procps, file: tools the tests call. systemd-container (systemd-nspawn), bubblewrap: the
 # container tools a root's mount is tested with; dpkg-dev: dpkg-scanpackages for the local apt repository.
+# (scripts/boot-test.sh, run by hand, installs qemu-system-x86 itself.)
 apt-get install -y -qq --no-install-recommends \
   libfuse3-dev fuse3 pkg-config build-essential python3 \
   ostree busybox-static debootstrap squashfuse squashfs-tools fuse-overlayfs nginx-light \

@@ -76,6 +76,7 @@ export async function runMountDaemon(req: MountRequest, ready: (err: Error | nul
       extra: opts.extra,
       log,
       counts,
+      bootRoot: opts.boot,
     });
     const cpu = process.cpuUsage();
     const boot = performance.nodeTiming.bootstrapComplete;
@@ -97,6 +98,15 @@ export async function runMountDaemon(req: MountRequest, ready: (err: Error | nul
   };
   log(`serving commit ${commit} (${req.rev}) from ${repo.path}; ${timing}`);
   ready(null);
+
+  if (opts.boot) {
+    // Named so that systemd's shutdown leaves it running (systemd.io/ROOT_STORAGE_DAEMONS).
+    process.title = `@hacktree ${req.layer?.root ?? commit.slice(0, 12)}`;
+    for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGUSR2'] as const) process.on(sig, () => log(`${sig} ignored: this mount is a booted system's /`));
+    // Serves until the kernel ends the session (power off): nothing here may stop it. The
+    // mount table is not watched: the boot helper moves the mount out of this process's sight.
+    await new Promise<never>(() => {});
+  }
 
   await new Promise<void>((done) => {
     let stopping = false;

@@ -8,11 +8,29 @@ import { createHash } from 'node:crypto';
 import type { Checksum } from './store/checksum.js';
 import type { LazyFetchStats } from './store/remote/lazy-fetcher.js';
 
+const runBase = (): string => process.env.HACKTREE_RUN_DIR
+  ?? (process.getuid?.() === 0 ? '/run/hacktree' : join(process.env.XDG_RUNTIME_DIR ?? os.tmpdir(), `hacktree-${process.getuid?.()}`));
+
 /** Where a mount's pid and log live: tmpfs, gone at reboot like the mount itself. */
 export function runDir(): string {
-  const base = process.env.HACKTREE_RUN_DIR
-    ?? (process.getuid?.() === 0 ? '/run/hacktree' : join(process.env.XDG_RUNTIME_DIR ?? os.tmpdir(), `hacktree-${process.getuid?.()}`));
-  return join(base, 'mounts');
+  return join(runBase(), 'mounts');
+}
+
+/**
+ * What the boot helper (scripts/hacktree-boot) wrote of the root this system booted, in
+ * /run/hacktree/booted: its name, SYSROOT as the booted system sees it ('' when the root has
+ * no /sysroot), the commit it booted, and the kernel's ID of its mount (which stays with the
+ * mount when it is moved onto /).
+ */
+export interface BootedRoot { root: string; sysroot: string; commit: string; mountId: number }
+
+export function readBooted(): BootedRoot | null {
+  let text: string;
+  try { text = fs.readFileSync(join(runBase(), 'booted'), 'utf8'); } catch { return null; }
+  const v: Record<string, string> = {};
+  for (const line of text.split('\n')) { const i = line.indexOf('='); if (i > 0) v[line.slice(0, i)] = line.slice(i + 1); }
+  if (!v.HACKTREE_ROOT || !v.HACKTREE_MOUNT_ID) return null;
+  return { root: v.HACKTREE_ROOT, sysroot: v.HACKTREE_SYSROOT ?? '', commit: v.HACKTREE_COMMIT ?? '', mountId: Number(v.HACKTREE_MOUNT_ID) };
 }
 
 const keyOf = (mnt: string): string => createHash('sha256').update(mnt).digest('hex').slice(0, 16);

@@ -25,6 +25,13 @@ export interface MountOptionsParsed {
   /** Options handed to libfuse as they are. */
   extra: string[];
   nonempty: boolean;
+  /**
+   * The mount becomes a booted system's `/` (the boot helper moves it there, out of the
+   * daemon's sight): the daemon does not watch the mount table for its unmount, ignores the
+   * signals that would stop it, and names itself `@…` so systemd's shutdown leaves it running
+   * (systemd.io/ROOT_STORAGE_DAEMONS).
+   */
+  boot: boolean;
 }
 
 /**
@@ -35,7 +42,7 @@ export interface MountOptionsParsed {
 const IGNORED = new Set(['defaults', 'auto', 'noauto', 'nofail', '_netdev', 'user', 'users', 'owner', 'nouser', 'rw', 'ro', 'exec', 'noexec', 'suid', 'dev', 'async', 'sync', 'relatime', 'noatime', 'atime', 'big_writes', 'large_read']);
 
 export function parseMountOptions(list: string[]): MountOptionsParsed {
-  const out: MountOptionsParsed = { verify: true, extra: [], nonempty: false };
+  const out: MountOptionsParsed = { verify: true, extra: [], nonempty: false, boot: false };
   for (const opt of list.flatMap((o) => o.split(',')).filter(Boolean)) {
     const [k, v] = opt.split('=', 2) as [string, string | undefined];
     if (k === 'verify') {
@@ -43,6 +50,7 @@ export function parseMountOptions(list: string[]): MountOptionsParsed {
       else if (v === 'all' || v === undefined) out.verify = true;
       else throw new UsageError(`-o verify takes 'all' or 'none', not '${v}'`);
     } else if (k === 'nonempty') out.nonempty = true;
+    else if (k === 'boot') out.boot = true;
     else if (IGNORED.has(k) || k.startsWith('x-') || k === 'comment') continue;
     else out.extra.push(opt);
   }
@@ -101,11 +109,14 @@ export async function requestReload(mountpoint: string, commit: Checksum): Promi
 
 /**
  * Starts the mount in the background, under a supervisor (mount-supervisor.ts) that starts
- * the daemon and mounts again if it dies; resolves once the mount is ready.
+ * the daemon and mounts again if it dies; resolves once the mount is ready. A boot mount
+ * (`-o boot`) has no supervisor: its mount becomes a booted system's `/`, which no new daemon
+ * could be mounted over, and a supervisor would be one more process for systemd's shutdown to
+ * stop and wait for (it is not named `@` as the daemon is, and waits for the daemon it signals).
  */
 export async function mountInBackground(req: MountRequest): Promise<{ commit: Checksum; mnt: string }> {
-  const { repo, mnt } = prepareMount(req);
-  const { child, answer } = startDaemon(req, mnt, { supervise: true, detached: true });
+  const { repo, mnt, opts } = prepareMount(req);
+  const { child, answer } = startDaemon(req, mnt, { supervise: !opts.boot, detached: true });
   // A lazy mount's prefetch list is fetched from now on, not from when the daemon is up.
   const early = req.lazy ? (await import('./store/remote/lazy-commit.js')).fetchListWhileStarting(repo, req.lazy.remote, req.commit, req.lazy.timeoutMs) : null;
   const a = await answer;

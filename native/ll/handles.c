@@ -75,17 +75,17 @@ static struct meta *meta_of(uint64_t node, int writing) {
 
 // Attributes of the file behind fd, as JS would give them (its inode number; its times to the
 // nanosecond, as JS's answers carry them).
-static void answer(fuse_req_t req, int fd, uint64_t ino) {
+static void answer(fuse_req_t req, int fd, uint64_t ino, double timeout) {
   struct stat st;
   if (fstat(fd, &st) != 0) { fuse_reply_err(req, errno); return; }
   st.st_ino = ino;
-  fuse_reply_attr(req, &st, LL_LAYER_TIMEOUT);
+  fuse_reply_attr(req, &st, timeout);
 }
 
 int ll_meta_getattr(fuse_req_t req, uint64_t node) {
   struct meta *m = meta_of(node, 0);
   if (m == NULL) return 0;
-  answer(req, m->own, m->ino);
+  answer(req, m->own, m->ino, LL_LAYER_TIMEOUT);
   unuse(m);
   return 1;
 }
@@ -109,7 +109,7 @@ int ll_meta_setattr(fuse_req_t req, uint64_t node, const struct stat *attr, int 
     rc = futimens(fd, tv);
   }
   if (rc != 0) fuse_reply_err(req, errno);
-  else answer(req, fd, m->ino);
+  else answer(req, fd, m->ino, LL_LAYER_TIMEOUT);
   unuse(m);
   return 1;
 }
@@ -123,6 +123,8 @@ int ll_meta_setattr(fuse_req_t req, uint64_t node, const struct stat *attr, int 
 struct dir { struct dir *next; uint64_t node, ino; int fd, layer_only, users, dropped; };
 
 static struct dir *dirs[BUCKETS];
+
+static int boot_of(fuse_req_t req) { const struct ll_fs *fs = fuse_req_userdata(req); return fs != NULL && fs->boot; }
 
 void ll_dir_set(uint64_t node, int fd, uint64_t ino, int layer_only) {
   struct dir *d = calloc(1, sizeof *d);
@@ -168,7 +170,7 @@ static struct dir *dir_of(uint64_t node) {
 int ll_dir_getattr(fuse_req_t req, uint64_t node) {
   struct dir *d = dir_of(node);
   if (d == NULL) return 0;
-  answer(req, d->fd, d->ino);
+  answer(req, d->fd, d->ino, boot_of(req) ? LL_FOREVER : LL_LAYER_TIMEOUT);
   dir_unuse(d);
   return 1;
 }
@@ -180,6 +182,12 @@ int ll_dir_lookup_missing(fuse_req_t req, uint64_t node, const char *name) {
   struct stat st;
   int missing = d->layer_only && strncmp(name, ".fuse_hidden", 12) != 0 && fstatat(d->fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT;
   dir_unuse(d);
-  if (missing) fuse_reply_err(req, ENOENT);
+  if (missing && boot_of(req)) {
+    // A negative entry the kernel keeps (ll_fs.boot).
+    struct fuse_entry_param e;
+    memset(&e, 0, sizeof e);
+    e.entry_timeout = LL_FOREVER;
+    fuse_reply_entry(req, &e);
+  } else if (missing) fuse_reply_err(req, ENOENT);
   return missing;
 }

@@ -108,6 +108,10 @@ struct ll_fs {
   int no_open, no_opendir;       // the kernel opens files/directories itself after ENOSYS
   uint64_t requests[LL_OPCODES]; // atomic: requests the kernel sent, by opcode
   int rw;                        // a root: rw_ops, node table in JS
+  // A booted system's / (mount -o boot; set by JS before it answers anything): what C answers
+  // of a layer directory (attributes, names not there) is kept by the kernel LL_FOREVER, as
+  // JS's answers are (src/fuse/ll/serve-root.ts bootRoot says why).
+  int boot;
 };
 
 // nodes.c

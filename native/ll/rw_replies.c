@@ -345,6 +345,17 @@ static napi_value js_set_dir(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// setBootRoot(mount): the mount is a booted system's / (ll_fs.boot); called right after mount().
+static napi_value js_set_boot_root(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  struct ll_fs *fs = NULL;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  CHECK(napi_get_value_external(env, argv[0], (void **) &fs));
+  fs->boot = 1;
+  return NULL;
+}
+
 napi_value ll_rw_exports(napi_env env, napi_value exports) {
   const napi_property_descriptor props[] = {
     { "replyEntry", NULL, js_reply_entry, NULL, NULL, NULL, napi_default, NULL },
@@ -357,6 +368,7 @@ napi_value ll_rw_exports(napi_env env, napi_value exports) {
     { "setContent", NULL, js_set_content, NULL, NULL, NULL, napi_default, NULL },
     { "dropFacts", NULL, js_drop_facts, NULL, NULL, NULL, napi_default, NULL },
     { "setDir", NULL, js_set_dir, NULL, NULL, NULL, napi_default, NULL },
+    { "setBootRoot", NULL, js_set_boot_root, NULL, NULL, NULL, napi_default, NULL },
     { "setTimes", NULL, js_set_times, NULL, NULL, NULL, napi_default, NULL },
   };
   CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));

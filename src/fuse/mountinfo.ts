@@ -1,8 +1,11 @@
 // Reading the kernel's mount table (/proc/self/mountinfo).
 import fs from 'node:fs';
 
-/** dev: the file system's major:minor, as /sys/class/bdi names its backing device. */
-export interface MountEntry { mountpoint: string; fstype: string; source: string; options: string; dev: string }
+/**
+ * `id`: the kernel's mount ID, which stays with a mount when it is moved (mount --move).
+ * dev: the file system's major:minor, as /sys/class/bdi names its backing device.
+ */
+export interface MountEntry { id: number; mountpoint: string; fstype: string; source: string; options: string; dev: string }
 
 const unescape = (s: string): string => s.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
 
@@ -13,7 +16,7 @@ export function parseMountinfo(text: string): MountEntry[] {
     const f = line.split(' ');
     const sep = f.indexOf('-');
     if (sep < 0) continue;
-    out.push({ mountpoint: unescape(f[4]!), options: f[5]!, fstype: f[sep + 1]!, source: unescape(f[sep + 2] ?? ''), dev: f[2]! });
+    out.push({ id: Number(f[0]), mountpoint: unescape(f[4]!), options: f[5]!, fstype: f[sep + 1]!, source: unescape(f[sep + 2] ?? ''), dev: f[2]! });
   }
   return out;
 }

@@ -15,6 +15,8 @@ export interface ServeOptions {
   log: (msg: string) => void;
   /** Filled with per-op call counts when given. */
   counts?: OpCounts;
+  /** A root's mount is a booted system's / (mount -o boot): see ll/serve-root.ts bootTimes. */
+  bootRoot?: boolean;
 }
 
 /** A root's core (its node table, the layer's ops) is loaded only for a root: a commit's mount waits for what it loads. */

@@ -3,8 +3,14 @@
 // recovers an upgrade while it is still running, and the repository's writer
 // lock while the root's commits change, which prune takes before it reads what
 // roots need, so that it never deletes a commit a root is moving to.
+//
+// An upgrade of a mounted root (the booted system's / included) is staged, as
+// OSTree stages a deployment: the record names the commit, the running mount
+// keeps serving the old one, and the switch (with its merges into the layer,
+// which is then in no daemon's hands) happens when the root is next booted
+// (boot-count.ts startBoot) or mounted (applyStaged).
 import { join } from 'node:path';
-import { HacktreeError } from '../errors.js';
+import { HacktreeError, UsageError } from '../errors.js';
 import type { Repo } from '../store/repo.js';
 import type { Checksum } from '../store/checksum.js';
 import { refNamed, resolveRev } from '../store/rev.js';
@@ -13,15 +19,15 @@ import type { DiffEntry } from '../store/ops/diff.js';
 import { lookupPath } from '../store/tree-walk.js';
 import { isReg } from '../store/objects/types.js';
 import { RepoLock } from '../store/lock.js';
-import type { Roots, RootRecord } from './roots.js';
+import type { Roots, RootRecord, StagedUpgrade } from './roots.js';
 import { commitPending, planUpgrade, recover, rollBackFailed, switchCommit, type UpgradeOutcome } from './upgrade.js';
-import { findRootMount, holdRootMount, scratchMountpoint } from './root-mount.js';
+import { findRootMount, holdRootMount, scratchMountpoint, type RootMountFound } from './root-mount.js';
 import { enterRoot } from './enter.js';
 import { earlierDeployments, keepOf } from './retention.js';
 
 export const POST_UPGRADE = '/usr/lib/hacktree/post-upgrade';
 
-function lockRoot(roots: Roots, name: string, timeoutMs: number): RepoLock {
+export function lockRoot(roots: Roots, name: string, timeoutMs: number): RepoLock {
   return RepoLock.acquire(join(roots.rootDir(name), 'lock.db'), timeoutMs);
 }
 
@@ -36,8 +42,12 @@ export function loadRoot(roots: Roots, name: string): RootRecord {
 function refuseMounted(roots: Roots, name: string): void {
   roots.get(name);
   const m = findRootMount(roots.sysroot, name);
+  if (m?.booted) throw new HacktreeError('MOUNT', `root '${name}' is the booted system's / (a running mount keeps serving its commit): a rollback is not staged for the next boot; \`root upgrade ${name} REV\` to the earlier commit is`);
   if (m) throw new HacktreeError('MOUNT', `root '${name}' is mounted at ${m.mountpoint}: unmount it first (a running mount keeps serving its commit)`);
 }
+
+/** Where a root is in use, for messages. */
+export const describeMount = (m: RootMountFound): string => (m.booted ? `the booted system's / (${m.mountpoint})` : `mounted at ${m.mountpoint}`);
 
 async function hasPostUpgrade(repo: Repo, commit: string): Promise<boolean> {
   try {
@@ -55,6 +65,26 @@ export interface UpgradeOptions {
   repoPath: string;
 }
 
+export interface UpgradeResult extends UpgradeOutcome {
+  checked: boolean;
+  rev: string;
+  /** The root was in use: the upgrade is staged for its next boot or mount (`from` still runs). */
+  staged?: { mount: string; booted: boolean };
+  /** Upgrading to the commit it runs dropped the upgrade staged before: to what it was staged for. */
+  unstaged?: Checksum;
+}
+
+/** A commit to move to, the REV it was named by, and the branch followed from then on (undefined: as before). */
+interface Target { to: Checksum; rev: string; branch?: string; /** Said when it is the commit the root runs. */ why: string }
+
+/** What `root upgrade NAME [REV]` moves to: REV, or the head of the branch the root follows. */
+function targetOf(repo: Repo, rec: RootRecord, rev: string | undefined): Target {
+  const target = rev ?? followedBranch(rec);
+  const to = resolveRev(repo, target);
+  // Naming a branch makes the root follow it; a checksum or REV~N leaves what it follows as it was.
+  return { to, rev: target, branch: refNamed(repo, target) ?? undefined, why: `root '${rec.name}' already runs ${to.slice(0, 12)}${rev === undefined ? ` (the head of ${target})` : ''}` };
+}
+
 /** What `root upgrade NAME` with no REV moves to: the branch the root follows. */
 export function followedBranch(rec: RootRecord): string {
   if (rec.branch) return rec.branch;
@@ -67,20 +97,77 @@ async function withRepoLock<T>(repo: Repo, f: () => Promise<T>): Promise<T> {
   try { return await f(); } finally { lock.release(); }
 }
 
-export async function upgradeRoot(repo: Repo, roots: Roots, name: string, rev: string | undefined, o: UpgradeOptions): Promise<UpgradeOutcome & { checked: boolean; rev: string }> {
-  refuseMounted(roots, name);
+/**
+ * Moves the root to REV (default: the head of the branch it follows) now, with the post-upgrade
+ * check; a root in use gets the upgrade staged instead (see the top of this file).
+ */
+export async function upgradeRoot(repo: Repo, roots: Roots, name: string, rev: string | undefined, o: UpgradeOptions): Promise<UpgradeResult> {
+  roots.get(name);
+  const m = findRootMount(roots.sysroot, name);
+  if (m) return stageUpgrade(repo, roots, name, rev, o, m);
+  return (await upgradeTo(repo, roots, name, (rec) => targetOf(repo, rec, rev), o))!;
+}
+
+/** Records the upgrade for the next boot or mount of a root `m` serves; upgrading to the commit it runs drops a staged one. */
+async function stageUpgrade(repo: Repo, roots: Roots, name: string, rev: string | undefined, o: UpgradeOptions, m: RootMountFound): Promise<UpgradeResult> {
+  if (o.check) throw new UsageError(`root '${name}' is ${describeMount(m)}: its upgrade is staged for the next boot or mount, where --check cannot run (the boot is a staged upgrade's check: boot counting falls back from a commit whose boot is not confirmed)`);
   const lock = lockRoot(roots, name, 60_000);
   try {
-    const { outcome, check, target } = await withRepoLock(repo, async () => {
+    return await withRepoLock(repo, async () => {
       const rec = recover(roots, name);
-      const target = rev ?? followedBranch(rec);
-      const to = resolveRev(repo, target);
-      if (rec.commit === to) throw new HacktreeError('UNCHANGED', `root '${name}' already runs ${to.slice(0, 12)}${rev === undefined ? ` (the head of ${target})` : ''}`);
-      const check = o.check ? ['/bin/sh', '-c', o.check] : (await hasPostUpgrade(repo, to)) ? [POST_UPGRADE] : null;
-      // Naming a branch makes the root follow it; a checksum or REV~N leaves what it follows as it was.
-      const outcome = await switchCommit(repo, roots, name, to, target, 'upgrade', check !== null, refNamed(repo, target) ?? undefined);
-      return { outcome, check, target };
+      const t = targetOf(repo, rec, rev);
+      const none = { from: rec.commit, to: t.to, merged: [], added: [], conflicts: [], clashes: [], checked: false, rev: t.rev };
+      if (rec.commit === t.to) {
+        if (!rec.staged) throw new HacktreeError('UNCHANGED', t.why);
+        const { staged, ...rest } = rec;
+        roots.update(rest);
+        return { ...none, unstaged: staged.commit };
+      }
+      if (rec.staged?.commit === t.to && rec.staged.branch === t.branch) throw new HacktreeError('UNCHANGED', `root '${name}' has ${t.to.slice(0, 12)} staged already (since ${rec.staged.at})`);
+      const staged: StagedUpgrade = { commit: t.to, rev: t.rev, ...(t.branch !== undefined ? { branch: t.branch } : {}), at: new Date().toISOString() };
+      roots.update({ ...rec, staged });
+      return { ...none, staged: { mount: m.mountpoint, booted: m.booted === true } };
     });
+  } finally {
+    lock.release();
+  }
+}
+
+/**
+ * Carries out the upgrade staged while the root was in use, now that it is not: `root mount`
+ * and `enter` run this before they mount it, with the post-upgrade check as `root upgrade`
+ * runs it. Null when nothing is staged (or the root is mounted: it stays staged).
+ */
+export async function applyStaged(repo: Repo, roots: Roots, name: string, repoPath: string): Promise<UpgradeResult | null> {
+  if (!loadRoot(roots, name).staged || findRootMount(roots.sysroot, name)) return null;
+  return upgradeTo(repo, roots, name, (rec) => stagedTarget(roots, rec), { repoPath });
+}
+
+/** The staged upgrade as a target; one to the commit the root runs (moved there meanwhile) is dropped. */
+export function stagedTarget(roots: Roots, rec: RootRecord): Target | null {
+  const s = rec.staged;
+  if (!s) return null;
+  if (s.commit !== rec.commit) return { to: s.commit, rev: s.rev, branch: s.branch, why: '' };
+  const { staged: _s, ...rest } = rec;
+  roots.update(rest);
+  return null;
+}
+
+/** The upgrade to what `pick` names (null: nothing to do), with its post-upgrade check. */
+async function upgradeTo(repo: Repo, roots: Roots, name: string, pick: (rec: RootRecord) => Target | null, o: UpgradeOptions): Promise<UpgradeResult | null> {
+  const lock = lockRoot(roots, name, 60_000);
+  try {
+    const moved = await withRepoLock(repo, async () => {
+      const rec = recover(roots, name);
+      const t = pick(rec);
+      if (!t) return null;
+      if (rec.commit === t.to) throw new HacktreeError('UNCHANGED', t.why);
+      const check = o.check ? ['/bin/sh', '-c', o.check] : (await hasPostUpgrade(repo, t.to)) ? [POST_UPGRADE] : null;
+      const outcome = await switchCommit(repo, roots, name, t.to, t.rev, 'upgrade', check !== null, t.branch);
+      return { outcome, check, target: t.rev };
+    });
+    if (!moved) return null;
+    const { outcome, check, target } = moved;
     // While the check runs, the record names both commits as pending: prune keeps them without our lock.
     if (!check) return { ...outcome, checked: false, rev: target };
     let result: { code: number; output: string };
@@ -116,7 +203,7 @@ export interface UpgradePreview {
   added: string[];
   clashes: string[];
   conflicts: Array<{ path: string; reason: string }>;
-  /** Whether the root is mounted (a real upgrade would ask to unmount it first). */
+  /** Where the root is in use (a real upgrade would be staged for its next boot or mount). */
   mounted: string | null;
 }
 
@@ -134,7 +221,7 @@ export async function previewUpgrade(repo: Repo, roots: Roots, name: string, rev
     added: plan.merges.flatMap((m) => m.added),
     clashes: plan.merges.flatMap((m) => m.clashes),
     conflicts: plan.conflicts,
-    mounted: findRootMount(roots.sysroot, name)?.mountpoint ?? null,
+    mounted: ((m) => (m ? describeMount(m) : null))(findRootMount(roots.sysroot, name)),
   };
 }
 

@@ -43,6 +43,7 @@ export function commitsNeeded(rec: RootRecord): KeepCommit[] {
     if (keepOf(rec) > 1) add(p.fromPrevious, 'may roll back to it');
   }
   add(rec.commit, 'runs it');
+  if (rec.staged) add(rec.staged.commit, 'has it staged (an upgrade for its next boot or mount)');
   for (const d of rollbackCommits(rec)) add(d.commit, 'may roll back to it');
   return [...out].map(([commit, reason]) => ({ commit, reason }));
 }

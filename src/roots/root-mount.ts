@@ -7,6 +7,8 @@ import { isPartial } from '../store/layout.js';
 import { join, resolve } from 'node:path';
 import fs from 'node:fs';
 import { listMounts, mountInBackground, requestReload, unmount, type MountRequest, type MountState } from '../mount.js';
+import { readBooted } from '../mount-state.js';
+import { HACKTREE_FSTYPE, readMountsSync } from '../fuse/mountinfo.js';
 import type { RootRecord, Roots } from './roots.js';
 
 /** The request that mounts `rec`'s commit (never re-resolved: the record names a checksum) with its layer. */
@@ -24,10 +26,38 @@ function lazyOf(repoPath: string, rec: RootRecord): Pick<MountRequest, 'lazy'> {
 /** How long a read of a lazy root waits for an object before it fails with EIO (as `mount --fetch-timeout`'s default). */
 const LAZY_TIMEOUT_MS = 10_000;
 
+/** A root's mount; `booted`: it is the root this system booted (see bootedMount). */
+export type RootMountFound = MountState & { alive: boolean; booted?: boolean };
+
 /** The mount of a root (a root is named within its sysroot), or undefined; by default only one whose daemon lives. */
-export function findRootMount(sysroot: string, name: string, alive = true): (MountState & { alive: boolean }) | undefined {
+export function findRootMount(sysroot: string, name: string, alive = true): RootMountFound | undefined {
   const sr = resolve(sysroot);
-  return listMounts().find((m) => m.root === name && m.sysroot === sr && (!alive || m.alive));
+  return listMounts().find((m) => m.root === name && m.sysroot === sr && (!alive || m.alive)) ?? bootedMount(sysroot, name);
+}
+
+const sameDir = (a: string, b: string): boolean => {
+  try {
+    const x = fs.statSync(a), y = fs.statSync(b);
+    return x.isDirectory() && x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * Root `name` of `sysroot` when it is the root this system booted and its mount is here (on
+ * /, mostly). Its daemon's record names the mountpoint and SYSROOT as they were in the
+ * initramfs, where the daemon runs, so the boot helper's record says which root it is: its
+ * SYSROOT as the booted system sees it (the same directory as `sysroot`), and the kernel's ID
+ * of the mount, which a move keeps (and a stale record from an earlier boot does not find).
+ */
+export function bootedMount(sysroot: string, name: string): RootMountFound | undefined {
+  const b = readBooted();
+  if (!b || b.root !== name || !b.sysroot || !sameDir(b.sysroot, sysroot)) return undefined;
+  const m = readMountsSync().find((e) => e.id === b.mountId && e.fstype === HACKTREE_FSTYPE);
+  if (!m) return undefined;
+  const colon = m.source.lastIndexOf(':');
+  return { pid: 0, mountpoint: m.mountpoint, repo: m.source.slice(0, colon), commit: m.source.slice(colon + 1), rev: '', started: '', root: name, sysroot: resolve(sysroot), alive: true, booted: true };
 }
 
 export interface HeldMount { mountpoint: string; release(): Promise<void> }

@@ -52,7 +52,21 @@ export interface RootRecord {
   keep?: number;
   conflicts?: Conflict[];
   pending?: PendingUpgrade;
+  /** The commit an upgrade moved to, on trial until a boot of it is confirmed (boot-count.ts). */
+  trial?: BootTrial;
+  /**
+   * An upgrade of a mounted (or booted) root, staged as OSTree stages a deployment: the running
+   * mount keeps serving `commit`, and the root moves to this one, as `root upgrade` would have
+   * moved it, the next time it is booted or mounted (lifecycle.ts applyStaged).
+   */
+  staged?: StagedUpgrade;
 }
+
+/** What `root upgrade` of a mounted root recorded: the commit, the REV it was named by, the branch followed from then on. */
+export interface StagedUpgrade { commit: Checksum; rev: string; branch?: string; at: string }
+
+/** A commit on trial and how many boots of it began without being confirmed. */
+export interface BootTrial { commit: Checksum; tries: number }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 

@@ -189,8 +189,12 @@ export async function switchCommit(repo: Repo, roots: Roots, name: string, to: C
     }
   }
   const now = new Date().toISOString();
+  // A move now supersedes an upgrade staged for later.
+  const { trial: _t, staged: _s, ...kept } = rec;
   const next: RootRecord = {
-    ...rec,
+    ...kept,
+    // A commit an upgrade brings is on trial until a boot of it is confirmed; rollback returns to one that ran.
+    ...(action === 'upgrade' ? { trial: { commit: to, tries: 0 } } : {}),
     commit: to,
     rev: toRev,
     previous: from,

@@ -4,8 +4,9 @@ import { enterRoot } from '../../roots/enter.js';
 import { holdEphemeralMount } from '../../roots/ephemeral.js';
 import { holdRootMount, type HeldMount } from '../../roots/root-mount.js';
 import { UsageError } from '../../errors.js';
-import { globals, repoPath } from '../context.js';
-import { rootsOf } from './root.js';
+import { globals, openRepo, repoPath } from '../context.js';
+import { printUpgrade, rootsOf } from './root.js';
+import { applyStaged } from '../../roots/lifecycle.js';
 
 export function register(program: Command): void {
   program.command('enter')
@@ -24,6 +25,9 @@ export function register(program: Command): void {
         held = await holdEphemeralMount(roots, repo, name, o.keepLayer);
       } else {
         roots.get(name);
+        // An upgrade staged while the root was mounted happens before it is mounted again.
+        const up = await applyStaged(openRepo(command), roots, name, repo);
+        if (up) printUpgrade(name, up);
         held = await holdRootMount(roots, repo, name);
       }
       let code: number;

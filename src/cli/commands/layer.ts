@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { layerCommit, layerDiff, layerReset } from '../../overlay/layer-ops.js';
 import { parseRefName } from '../../store/refs.js';
-import { reloadRootMount } from '../../roots/root-mount.js';
+import { findRootMount, reloadRootMount } from '../../roots/root-mount.js';
 import { HacktreeError } from '../../errors.js';
 import { openRepo } from '../context.js';
 import { out, printJson, printTable, warn } from '../output.js';
@@ -90,6 +90,9 @@ export function register(program: Command): void {
       // A kept throwaway layer's daemon is not told of resets: it must not be serving it.
       const m = name.includes('/') ? findLayerMount(dir) : undefined;
       if (m) throw new HacktreeError('MOUNT', `${label} is mounted at ${m.mountpoint}: unmount it before resetting it`);
+      // A booted system's daemon takes nothing up again: its layer stays as it is while it runs.
+      const booted = name.includes('/') ? undefined : findRootMount(rootsOf(cmd).sysroot, name);
+      if (booted?.booted) throw new HacktreeError('MOUNT', `${label} is the booted system's /: reset it from another system, or with the machine booted into another root`);
       layerReset(dir, paths);
       // A root's daemon takes the layer up again and the kernel forgets what it had of it.
       if (!name.includes('/')) await reloadRootMount(rootsOf(cmd), name);

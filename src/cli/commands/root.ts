@@ -9,8 +9,9 @@ import { findRootMount, rootMountRequest } from '../../roots/root-mount.js';
 import { HacktreeError, UsageError } from '../../errors.js';
 import { globals, openRepo, repoPath, sysrootPath } from '../context.js';
 import { formatBytes, out, printJson, printTable, warn } from '../output.js';
-import { configureRoot, createRoot, loadRoot, previewUpgrade, rollbackRoot, upgradeRoot, type UpgradePreview } from '../../roots/lifecycle.js';
+import { applyStaged, configureRoot, createRoot, describeMount, loadRoot, previewUpgrade, rollbackRoot, upgradeRoot, type UpgradePreview, type UpgradeResult } from '../../roots/lifecycle.js';
 import { keepOf, rollbackCommits } from '../../roots/retention.js';
+import { BOOT_TRIES, confirmBoot, startBoot } from '../../roots/boot-count.js';
 import { formatDate } from '../dates.js';
 import { SizeReader, type CommitSize } from '../../store/ops/sizes.js';
 import { describeSize } from './log.js';
@@ -29,7 +30,7 @@ function printPreview(p: UpgradePreview, json: boolean): void {
   if (json) { printJson(p); return; }
   out(`root ${p.name}: ${p.from.slice(0, 12)} -> ${p.to.slice(0, 12)} (${p.rev})${p.from === p.to ? ': already there, nothing to do' : ''}`);
   if (p.from === p.to) return;
-  if (p.mounted) out(`mounted at ${p.mounted}: unmount it before upgrading`);
+  if (p.mounted) out(`${p.mounted}: the upgrade would be staged for its next boot or mount`);
   if (p.missing.length) {
     out(`would fetch ${p.missing.length} object(s) missing here (pull the branch first), e.g. ${p.missing[0]!.path}`);
     return;
@@ -39,6 +40,19 @@ function printPreview(p: UpgradePreview, json: boolean): void {
   out(`would merge into the layer: ${p.merged.join(', ') || 'nothing'}${p.added.length ? ` (new: ${p.added.join(', ')})` : ''}`);
   for (const c of p.clashes) out(`clash: ${c}`);
   for (const c of p.conflicts) out(`conflict: ${c.path}: ${c.reason}`);
+}
+
+/** What an upgrade did: moved the root, staged the move, or dropped a staged one. */
+export function printUpgrade(name: string, r: UpgradeResult): void {
+  const [from, to] = [r.from.slice(0, 12), r.to.slice(0, 12)];
+  if (r.unstaged) { out(`root ${name}: dropped the upgrade to ${r.unstaged.slice(0, 12)} staged for the next boot or mount; stays on ${from}`); return; }
+  if (r.staged) {
+    out(`root ${name}: ${from} -> ${to} staged: ${r.staged.booted ? `the running system (${r.staged.mount})` : `the mount at ${r.staged.mount}`} keeps serving ${from}; the next ${r.staged.booted ? 'boot' : 'boot or mount'} runs ${to}, on trial until its boot is confirmed`);
+    return;
+  }
+  for (const c of r.clashes) warn(c);
+  for (const c of r.conflicts) warn(`conflict: ${c.path}: ${c.reason}`);
+  out(`root ${name}: ${from} -> ${to}${r.merged.length ? `; merged ${r.merged.join(', ')}` : ''}${r.added.length ? ` (new: ${r.added.join(', ')})` : ''}${r.checked ? '; post-upgrade check passed' : ''}`);
 }
 
 export function register(program: Command): void {
@@ -103,6 +117,8 @@ export function register(program: Command): void {
       out(`root ${info.name}\ncommit ${info.commit} (from ${info.rev})\nfollows ${info.branch ?? 'no branch (upgrade needs a REV)'}\ncreated ${info.created}`);
       out(`size ${size ? describeSize(size) : 'unknown (the commit, or objects of it, are not in the repository)'}`);
       out(`mounted ${info.mountedAt ?? 'no'} (default mountpoint ${info.defaultMountpoint})`);
+      if (info.trial?.commit === info.commit) out(`on trial: booted ${info.trial.tries} time(s) unconfirmed; the boot after ${BOOT_TRIES} falls back`);
+      if (info.staged) out(`staged ${info.staged.commit} (${info.staged.rev}) at ${info.staged.at}: the next boot or mount runs it, on trial`);
       out(`keeps ${info.keep} commit${info.keep === 1 ? '' : 's'}; may roll back to: ${info.rollback.map((d) => `${d.commit.slice(0, 12)} (${d.rev})`).join(', ') || 'nothing'}`);
       out(`layer ${info.layer.entries} entries, ${formatBytes(info.layer.bytes)}, ${info.layer.whiteouts} deletions, ${info.layer.metadataChanges} metadata changes`);
       if (info.conflicts?.length) {
@@ -122,6 +138,13 @@ export function register(program: Command): void {
     .addOption(new Option('--ready-fd <fd>').hideHelp())
     .action(async (name: string, mountpoint: string | undefined, o: { foreground?: boolean; options: string[]; readyFd?: string }, cmd: Command) => {
       const roots = rootsOf(cmd);
+      const inUse = findRootMount(roots.sysroot, name);
+      if (inUse?.booted) throw new HacktreeError('MOUNT', `root '${name}' is ${describeMount(inUse)}: its layer is in use`);
+      // An upgrade staged while it was mounted happens now (not in the daemon, nor twice under a supervisor).
+      if (!o.foreground || o.readyFd === undefined) {
+        const up = await applyStaged(openRepo(cmd), roots, name, repoPath(globals(cmd)));
+        if (up) printUpgrade(name, up);
+      }
       // The record is read once, here: the daemon gets its commit's checksum and the layer.
       const req = rootMountRequest(roots, repoPath(globals(cmd)), loadRoot(roots, name), mountpoint ?? roots.defaultMountpoint(name), o.options);
       if (o.foreground) await (await import('../../mount-daemon.js')).serveInForeground(req, o.readyFd !== undefined ? Number(o.readyFd) : null);
@@ -130,7 +153,7 @@ export function register(program: Command): void {
     });
 
   root.command('upgrade')
-    .description('move the root to REV (default: the head of the branch it follows) in one atomic step, merging account files; runs the post-upgrade check')
+    .description('move the root to REV (default: the head of the branch it follows) in one atomic step, merging account files; runs the post-upgrade check. A mounted or booted root keeps running its commit: the upgrade is staged for its next boot or mount (REV = the commit it runs drops a staged one)')
     .argument('<name>')
     .argument('[rev]', 'commit to move to; a branch named here is followed from then on')
     .option('--check <cmd>', `run CMD inside the upgraded root before the upgrade counts (default: ${'/usr/lib/hacktree/post-upgrade'} if the new commit has it)`)
@@ -141,9 +164,7 @@ export function register(program: Command): void {
       if (o.dryRun) { printPreview(await previewUpgrade(repo, rootsOf(cmd), name, rev), !!o.json); return; }
       const r = await upgradeRoot(repo, rootsOf(cmd), name, rev, { check: o.check, repoPath: repo.path });
       if (o.json) { printJson(r); return; }
-      for (const c of r.clashes) warn(c);
-      for (const c of r.conflicts) warn(`conflict: ${c.path}: ${c.reason}`);
-      out(`root ${name}: ${r.from.slice(0, 12)} -> ${r.to.slice(0, 12)}${r.merged.length ? `; merged ${r.merged.join(', ')}` : ''}${r.added.length ? ` (new: ${r.added.join(', ')})` : ''}${r.checked ? '; post-upgrade check passed' : ''}`);
+      printUpgrade(name, r);
     });
 
   root.command('rollback')
@@ -177,7 +198,34 @@ export function register(program: Command): void {
       const r = loadRoot(rootsOf(cmd), name);
       const h = r.history ?? [];
       if (o.json) { printJson(h); return; }
-      printTable(['DATE', 'ACTION', 'COMMIT', 'REV'], h.map((d) => [formatDate(Math.floor(Date.parse(d.at) / 1000)), d.action, d.commit.slice(0, 12), `${d.rev}${d.note ? ` (${d.note})` : ''}`]));
+      const row = (at: string, action: string, commit: string, rev: string) => [formatDate(Math.floor(Date.parse(at) / 1000)), action, commit.slice(0, 12), rev];
+      printTable(['DATE', 'ACTION', 'COMMIT', 'REV'], [
+        ...h.map((d) => row(d.at, d.action, d.commit, `${d.rev}${d.note ? ` (${d.note})` : ''}`)),
+        // Not a deployment yet (the JSON lists deployments only; `root show --json` has it as `staged`).
+        ...(r.staged ? [row(r.staged.at, 'staged', r.staged.commit, `${r.staged.rev} (runs from the next boot or mount)`)] : []),
+      ]);
+    });
+
+  root.command('booting')
+    .description('a boot of the root begins (the boot helper runs this): count a try of a commit on trial, or fall back to the one before')
+    .argument('<name>')
+    .option('--init <path>', 'the init the boot will run: a commit on trial without it falls back at once', '/sbin/init')
+    .option('--json', 'print JSON')
+    .action(async (name: string, o: { init: string; json?: boolean }, cmd: Command) => {
+      const d = await startBoot(openRepo(cmd), rootsOf(cmd), name, o.init);
+      if (o.json) { printJson(d); return; }
+      if (d.staged?.failed) out(`root ${name}: the upgrade to ${d.staged.to.slice(0, 12)} staged for this boot is dropped: ${d.staged.failed}`);
+      else if (d.staged) out(`root ${name}: staged upgrade ${d.staged.from.slice(0, 12)} -> ${d.staged.to.slice(0, 12)} carried out`);
+      if (d.fellBack) out(`root ${name}: ${d.fellBack.why}; falling back to ${d.commit.slice(0, 12)}`);
+      else out(`root ${name}: booting ${d.commit.slice(0, 12)}${d.tries !== undefined ? ` (on trial: boot ${d.tries} of ${BOOT_TRIES} until \`root booted\` confirms it)` : ''}`);
+    });
+
+  root.command('booted')
+    .description('the booted system came up: its commit is confirmed and no longer on trial')
+    .argument('<name>')
+    .action((name: string, _o: unknown, cmd: Command) => {
+      const was = confirmBoot(rootsOf(cmd), name);
+      out(`root ${name}: ${was ? 'boot confirmed' : 'nothing on trial'}`);
     });
 
   root.command('umount')

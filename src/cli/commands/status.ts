@@ -18,7 +18,7 @@ function headOf(repo: Repo | null, branch: string | undefined): string | null {
 
 export function register(program: Command): void {
   program.command('status')
-    .description('roots (commit, pending and rollback commits, layer size, mount), mounts and their daemons, refs')
+    .description('roots (commit, pending or staged and rollback commits, layer size, mount), mounts and their daemons, refs')
     .option('--json', 'print JSON')
     .action((o: { json?: boolean }, cmd: Command) => {
       const g = globals(cmd);
@@ -39,9 +39,11 @@ export function register(program: Command): void {
           branch: r.branch ?? null,
           branchHead: head,
           pending: r.pending ? r.pending.to : null,
+          // An upgrade staged while it was mounted: the next boot or mount runs it.
+          staged: r.staged ?? null,
           rollback: rollbackCommits(r).map((d) => d.commit),
           layer: roots.layerSize(r.name),
-          mount: m ? { mountpoint: m.mountpoint, pid: m.pid, alive: m.alive } : null,
+          mount: m ? { mountpoint: m.mountpoint, pid: m.pid, alive: m.alive, ...(m.booted ? { booted: true } : {}) } : null,
         };
       });
       const refs = repo ? listRefs(repo.path).map(({ ref, checksum }) => ({ ref: formatRef(ref), remote: ref.remote, checksum })) : [];
@@ -56,10 +58,10 @@ export function register(program: Command): void {
         r.name,
         `${r.commit.slice(0, 12)}${r.present === false ? ' (missing)' : ''}`,
         r.branch ? `${r.branch}${r.branchHead && r.branchHead !== r.commit ? ` (head ${r.branchHead.slice(0, 12)})` : r.branchHead ? '' : ' (gone)'}` : '-',
-        r.pending?.slice(0, 12) ?? '-',
+        r.pending?.slice(0, 12) ?? (r.staged ? `${r.staged.commit.slice(0, 12)} (staged)` : '-'),
         r.rollback.map((c) => c.slice(0, 12)).join(',') || '-',
         formatBytes(r.layer.bytes),
-        r.mount ? `${r.mount.mountpoint} (${r.mount.alive ? `daemon ${r.mount.pid}` : 'daemon dead'})` : 'no',
+        r.mount ? `${r.mount.mountpoint} (${r.mount.booted ? 'booted' : r.mount.alive ? `daemon ${r.mount.pid}` : 'daemon dead'})` : 'no',
       ]));
       out('');
       if (mounts.length === 0) out('no hacktree mounts');

@@ -79,6 +79,8 @@ export interface LlAddon {
   dropFacts(node: number): void;
   /** The layer's real directory of a directory node (an O_PATH descriptor, the addon's from now on). */
   setDir(node: number, fd: number, ino: number, layerOnly: boolean): void;
+  /** The mount is a booted system's /: what C answers of layer directories is kept too (serve-root.ts bootRoot). */
+  setBootRoot(m: LlMount): void;
   /** Tells the kernel of changes (Note); settles once it has them all. */
   notify(m: LlMount, notes: Float64Array, names: string[]): Promise<void>;
   /** A directory's entries (encodeEntries(..., true)), or null and a positive errno. */

@@ -22,6 +22,7 @@ const FOREVER = 86400;
 const LAYER_TIMEOUT = 1;
 
 const S_IFMT = 0o170000, S_IFDIR = 0o040000;
+const ENOENT = FuseError.of('ENOENT').errno;
 const O_ACCMODE = 3;
 const { O_TRUNC } = fs.constants;
 const RENAME_EXCHANGE = 2;
@@ -72,6 +73,24 @@ const S_IFREG = 0o100000;
 const ownsMeta = (st: Stat): boolean => (st.mode & S_IFMT) === S_IFREG && st.dev !== undefined && st.dev !== 0 && st.dev !== STABLE_CONTENT && st.dev !== LAYER_ONLY_DIR;
 
 const one = (id: number, st: Stat): Float64Array => { const e = new Float64Array(ENTRY_FIELDS); entryOf(e, 0, id, st); return e; };
+
+/**
+ * A booted system's / (ServeOptions.bootRoot). systemd's shutdown stops every process, the
+ * daemon serving / too (kill(-1, SIGSTOP)), while it looks through /proc for what to kill, and
+ * for a daemon it spares it stats /proc/N/root, a path walk through /; its in_initrd() asks
+ * for /etc/initrd-release in that window. Nothing of such a walk may ask the stopped daemon, or
+ * PID 1 waits for ever. So the kernel keeps the root directory's entries (/proc, /sys, /dev,
+ * /run...: mountpoints, which a booted system does not rename), every directory's attributes,
+ * and names not found, for FOREVER instead of the layer's second. What the kernel changes
+ * itself (a create, a rename, an unlink) it knows of anyway.
+ */
+function bootTimes(e: Float64Array, at: number, path: string | null, st: Stat): void {
+  if ((st.mode & S_IFMT) === S_IFDIR) e[at + 2] = FOREVER;
+  if (path !== null && path !== '/' && parentOf(path) === '/') e[at + 1] = FOREVER;
+}
+
+/** A name not found, kept by the kernel as long as a commit's entry (bootRoot). */
+const NEGATIVE = ((): Float64Array => { const e = new Float64Array(ENTRY_FIELDS); e[1] = FOREVER; return e; })();
 const timeOf = (v: number): TimeSpec => (v === -2 ? 'now' : v === -3 ? 'omit' : v);
 
 /** A directory handle: its listing as of opendir, so offsets stay meaningful between READDIRs. */
@@ -79,6 +98,13 @@ interface DirHandle { path: string; names: string[]; stats: Stat[] }
 
 export async function serveRoot(first: Backend, mountpoint: string, o: ServeOptions): Promise<RootMount> {
   const ll = loadLl();
+  const boot = o.bootRoot === true;
+  /** An entry or attributes of the node at `path` (null: unlinked) as the reply gives them. */
+  const reply = (id: number, path: string | null, st: Stat): Float64Array => {
+    const e = one(id, st);
+    if (boot) bootTimes(e, 0, path, st);
+    return e;
+  };
   let b = first;
   const nodes = new NodeTable();
   const dirs = new Map<number, DirHandle>();
@@ -138,7 +164,7 @@ export async function serveRoot(first: Backend, mountpoint: string, o: ServeOpti
     const n = nodes.nodeFor(path, st);
     nodes.taken(n);
     layerDirOf(n, path, st);
-    return [one(n.id, st), st];
+    return [reply(n.id, path, st), st];
   };
 
   const attrOf = async (n: Node, given: number): Promise<Stat> => {
@@ -209,6 +235,7 @@ export async function serveRoot(first: Backend, mountpoint: string, o: ServeOpti
       const fresh = plus && name !== '.' && name !== '..' && st.dev === STABLE_CONTENT && !nodes.atPath(path);
       const n = fresh ? nodes.nodeFor(path, st) : undefined;
       entryOf(out, i * ENTRY_FIELDS, n?.id ?? 0, st);
+      if (boot) bootTimes(out, i * ENTRY_FIELDS, name === '.' || name === '..' ? null : path, st);
       return n;
     });
     const taken = ll.replyDir(id, 0, names, out, from);
@@ -229,11 +256,11 @@ export async function serveRoot(first: Backend, mountpoint: string, o: ServeOpti
         return;
       case RwCall.Getattr:
         count('getattr');
-        { const n = nodes.get(ino); ll.replyAttr(id, 0, one(n.id, await attrOf(n, nums[Num.Fd]!))); }
+        { const n = nodes.get(ino); ll.replyAttr(id, 0, reply(n.id, nodes.pathOf(n.id), await attrOf(n, nums[Num.Fd]!))); }
         return;
       case RwCall.Setattr:
         count('setattr');
-        { const n = nodes.get(ino); ll.replyAttr(id, 0, one(n.id, await setattr(n, nums, ctx))); }
+        { const n = nodes.get(ino); ll.replyAttr(id, 0, reply(n.id, nodes.pathOf(n.id), await setattr(n, nums, ctx))); }
         return;
       case RwCall.Readlink:
         count('readlink');
@@ -387,7 +414,11 @@ export async function serveRoot(first: Backend, mountpoint: string, o: ServeOpti
   /** How each call answers an error. */
   const fail = (kind: RwCall, id: number, errno: number): void => {
     switch (kind) {
-      case RwCall.Lookup: case RwCall.Mknod: case RwCall.Mkdir: case RwCall.Symlink: case RwCall.Link: ll.replyEntry(id, errno, null); return;
+      case RwCall.Lookup:
+        if (boot && errno === ENOENT) { ll.replyEntry(id, 0, NEGATIVE); return; }
+        ll.replyEntry(id, errno, null);
+        return;
+      case RwCall.Mknod: case RwCall.Mkdir: case RwCall.Symlink: case RwCall.Link: ll.replyEntry(id, errno, null); return;
       case RwCall.Getattr: case RwCall.Setattr: ll.replyAttr(id, errno, null); return;
       case RwCall.Open: case RwCall.Opendir: ll.replyOpen(id, errno, -1, 0, 0); return;
       case RwCall.Create: ll.replyCreate(id, errno, null, -1, 0); return;
@@ -398,7 +429,7 @@ export async function serveRoot(first: Backend, mountpoint: string, o: ServeOpti
     }
   };
 
-  const QUIET = new Set([FuseError.of('ENOENT').errno, FuseError.of('ENODATA').errno]);
+  const QUIET = new Set([ENOENT, FuseError.of('ENODATA').errno]);
   const handler = (kind: RwCall | Call, id: number, ino: number, ino2: number, s1: string | undefined, s2: string | undefined, nums: number[], data: Buffer | undefined): void => {
     if (kind === Call.Init) { ready(); return; }
     if (kind === Call.Statfs) {
@@ -427,6 +458,7 @@ export async function serveRoot(first: Backend, mountpoint: string, o: ServeOpti
     throw new HacktreeError('MOUNT', `cannot mount FUSE filesystem at ${mountpoint}: ${(err as Error).message}`, { cause: err });
   }
   const mount = m;
+  if (boot) ll.setBootRoot(mount);
   await inited;
   let unmounting: Promise<void> | undefined;
   return {
