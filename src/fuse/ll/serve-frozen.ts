@@ -126,7 +126,9 @@ export async function serveFrozen(backend: ReadBackend, mountpoint: string, o: S
     return taken;
   }, !(backend instanceof CommitFs && backend.fetches));
 
-  const walk = backend instanceof CommitFs
+  // Not in a lazy mount: it finds walks by the first reads that reach JS (CommitFs.walkedOn) and
+  // fetches their subtree ahead itself; files opened ahead here would be read in C, unseen.
+  const walk = backend instanceof CommitFs && !backend.fetches
     ? new WalkAhead(backend, () => (m !== undefined ? ll.requestCounts(m).read ?? 0 : 0), (file) => ll.readAhead(file), o.log)
     : undefined;
 
