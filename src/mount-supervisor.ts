@@ -4,7 +4,9 @@
 // ENOTCONN to new lookups) and mounts the same request again with a fresh daemon.
 // It knows nothing of what the daemon serves (a commit or a root, either core):
 // it restarts the same daemon command line. It imports only what starting and
-// watching a process needs: the first daemon is started before anything else.
+// watching a process needs. Its first daemon is started beside it (startSupervised in
+// mount-process.ts) and tells the command itself whether the mount came up; the supervisor
+// tells the command that it watches that daemon, and starts any later one itself.
 //
 // A daemon that leaves by itself (exit 0: unmounted, SIGTERM) ends the supervision;
 // so does `hacktree umount`, which signals the supervisor too. A daemon that keeps
@@ -12,8 +14,8 @@
 // started again: the mount is detached and the log says why.
 import fs from 'node:fs';
 import { resolve } from 'node:path';
-import type { ChildProcess } from 'node:child_process';
 import { fusermountU, startDaemon, type MountRequest } from './mount-process.js';
+import { adoptChild, type ChildExit, type WatchedChild } from './adopted-child.js';
 import { readState, supervisorPath, writeSupervisor, type DaemonDeath, type SupervisorState } from './mount-state.js';
 import { HACKTREE_FSTYPE, readMountsSync } from './fuse/mountinfo.js';
 
@@ -23,19 +25,15 @@ const CRASH_WINDOW_MS = 60_000;
 const isMounted = (mnt: string): boolean => readMountsSync().some((m) => m.mountpoint === mnt && m.fstype === HACKTREE_FSTYPE);
 
 /**
- * Runs the supervisor in this process (supervisor-main.ts): starts the daemon, tells
- * `readyFd` whether the first mount came up, then watches it until the supervision ends.
+ * Runs the supervisor in this process (supervisor-main.ts): watches `firstDaemon` (its child,
+ * started beside it), tells `readyFd` that it does, and mounts again whenever a daemon that
+ * served dies, until the supervision ends.
  */
-export async function superviseMount(req: MountRequest, readyFd: number | null): Promise<never> {
+export async function superviseMount(req: MountRequest, readyFd: number | null, firstDaemon: number): Promise<never> {
   const log = (msg: string): void => { process.stderr.write(`${new Date().toISOString()} hacktree supervisor ${req.mountpoint}: ${msg}\n`); };
-  const tell = (line: string): void => {
-    if (readyFd === null) return;
-    try { fs.writeSync(readyFd, line); fs.closeSync(readyFd); } catch { /* parent gone */ }
-    readyFd = null;
-  };
   const mnt = resolve(req.mountpoint);
   const state: SupervisorState = { pid: process.pid, deaths: [] };
-  let child: ChildProcess | null = null;
+  let child: WatchedChild | null = null;
   let stopping = false;
   function end(code: number): never {
     fs.rmSync(supervisorPath(mnt), { force: true });
@@ -43,37 +41,48 @@ export async function superviseMount(req: MountRequest, readyFd: number | null):
   }
   process.on('SIGTERM', () => {
     stopping = true;
-    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGTERM'); else end(0);
+    if (child?.running()) child.kill('SIGTERM'); else end(0);
   });
   process.on('SIGINT', () => process.emit('SIGTERM'));
   process.on('SIGHUP', () => process.emit('SIGTERM'));
 
-  /** Starts a daemon; resolves to its exit once it has served, or to the error that kept it from mounting. */
-  const serveOnce = async (again: boolean): Promise<{ exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> } | { error: string }> => {
+  /** Starts a daemon again; resolves to its exit once it has served, or to the error that kept it from mounting. */
+  const serveAgain = async (): Promise<{ exited: Promise<ChildExit> } | { error: string }> => {
     // Between the dead mount's going and the new one, a write by path lands in the bare mountpoint
     // directory: mount over it rather than leave everyone without the mount.
     // The commit the dead daemon served last: a reload (an upgrade under the mount) may have moved it.
-    const d = startDaemon(again ? { ...req, commit: readState(mnt)?.commit ?? req.commit, options: [...req.options, 'nonempty'] } : req, mnt, { supervise: false, detached: false });
-    child = d.child;
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => d.child.on('exit', (code, signal) => res({ code, signal })));
+    const d = startDaemon({ ...req, commit: readState(mnt)?.commit ?? req.commit, options: [...req.options, 'nonempty'] }, mnt, { detached: false });
+    const exited = new Promise<ChildExit>((res) => d.child.on('exit', (code, signal) => res({ code, signal })));
+    child = {
+      pid: d.child.pid!, exited,
+      running: () => d.child.exitCode === null && d.child.signalCode === null,
+      kill: (signal) => { d.child.kill(signal); },
+    };
     const answer = await d.answer;
     if (!answer.startsWith('ready')) return { error: answer.replace(/^error: /, '').trim() };
     return { exited };
   };
 
-  const first = await serveOnce(false);
-  if ('error' in first) { tell(`error: ${first.error}\n`); end(1); }
+  child = adoptChild(firstDaemon);
   writeSupervisor(mnt, state);
-  tell('ready\n');
-  let exited = first.exited;
+  if (readyFd !== null) {
+    try { fs.writeSync(readyFd, 'watching\n'); fs.closeSync(readyFd); } catch { /* the command is gone */ }
+  }
+  let exited = child.exited;
   for (;;) {
     const { code, signal } = await exited;
-    const pid = child!.pid!;
+    const pid = child!.pid;
     child = null;
     if (stopping || (code === 0 && signal === null)) {
       // The daemon left on purpose; a mount it could not take down would answer ENOTCONN.
       if (isMounted(mnt)) fusermountU(mnt, true);
       end(0);
+    }
+    // A first daemon that never served (it writes its state before it says ready) has told the
+    // command why, and its log says it too: there is nothing to mount again.
+    if (pid === firstDaemon && readState(mnt)?.pid !== firstDaemon) {
+      log(`daemon ${pid} ${signal ? `killed by ${signal}` : `exited with code ${code}`} before the mount was ready`);
+      end(1);
     }
     const death: DaemonDeath = { at: new Date().toISOString(), pid, how: signal ? `killed by ${signal}` : `exited with code ${code}` };
     state.deaths.push(death);
@@ -91,7 +100,7 @@ export async function superviseMount(req: MountRequest, readyFd: number | null):
     // Lazily: processes with files open in the dead mount keep them (they get ENOTCONN), everyone else gets the new one.
     const u = fusermountU(mnt, true);
     if (!u.ok && isMounted(mnt)) log(`could not detach the dead mount: ${u.why}`);
-    const again = await serveOnce(true);
+    const again = await serveAgain();
     if ('error' in again) {
       death.notRemounted = again.error;
       writeSupervisor(mnt, state);
@@ -99,7 +108,7 @@ export async function superviseMount(req: MountRequest, readyFd: number | null):
       end(1);
     }
     death.remounted = new Date().toISOString();
-    death.newPid = child!.pid!;
+    death.newPid = child!.pid;
     writeSupervisor(mnt, state);
     log(`mounted again by daemon ${death.newPid}`);
     if (stopping) child!.kill('SIGTERM');

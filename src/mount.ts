@@ -15,7 +15,7 @@ import type { Checksum } from './store/checksum.js';
 import { HACKTREE_FSTYPE, readMountsSync } from './fuse/mountinfo.js';
 import { atomicWriteFileSync } from './store/durable.js';
 import { isAlive, logPath, readState, readSupervisor, reloadPath, statePath, supervisorPath, type DaemonDeath, type MountState } from './mount-state.js';
-import { fusermountU, startDaemon, type MountRequest } from './mount-process.js';
+import { fusermountU, startDaemon, startSupervised, type MountRequest } from './mount-process.js';
 
 export { logPath, reloadPath, runDir, statePath, type MountState } from './mount-state.js';
 export { daemonArgv, fusermountU, mountCommandRequest, type DaemonOptions, type MountRequest } from './mount-process.js';
@@ -116,7 +116,7 @@ export async function requestReload(mountpoint: string, commit: Checksum): Promi
  */
 export async function mountInBackground(req: MountRequest): Promise<{ commit: Checksum; mnt: string }> {
   const { repo, mnt, opts } = prepareMount(req);
-  const { child, answer } = startDaemon(req, mnt, { supervise: !opts.boot, detached: true });
+  const { child, answer } = opts.boot ? startDaemon(req, mnt, { detached: true }) : startSupervised(req, mnt);
   // A lazy mount's prefetch list is fetched from now on, not from when the daemon is up.
   const early = req.lazy ? (await import('./store/remote/lazy-commit.js')).fetchListWhileStarting(repo, req.lazy.remote, req.commit, req.lazy.timeoutMs) : null;
   const a = await answer;

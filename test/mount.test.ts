@@ -262,8 +262,14 @@ describe('failures', () => {
     mountRev(repos['bare-user']!, 'awk', mnt);
     try {
       const old = listedMount(mnt)!;
+      // The first daemon is started beside its supervisor, yet is its child (startSupervised).
+      const ppid = (pid: number): number => Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+      expect(ppid(old.pid)).toBe(old.supervisor!.pid);
       const now = await killDaemonAndWait(mnt);
       expect(now.pid).not.toBe(old.pid);
+      // Reaped by the supervisor, which libuv would not have done: no zombie left.
+      expect(fs.existsSync(`/proc/${old.pid}`)).toBe(false);
+      expect(ppid(now.pid)).toBe(old.supervisor!.pid);
       expect(now.deaths).toEqual([expect.objectContaining({ pid: old.pid, how: 'killed by SIGKILL', newPid: now.pid })]);
       expect(htOk(['mounts'])).toMatch(new RegExp(`pid ${now.pid}; daemon ${old.pid} killed by SIGKILL at \\S+, remounted at `));
       expect(fs.readFileSync(join(mnt, 'hello.txt'), 'utf8')).toBe('hello\n');
@@ -330,6 +336,25 @@ describe('failures', () => {
     const r = ht(['--repo', repos['bare-user']!, 'mount', '-o', 'verify=maybe', 'awk', mnt]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/verify takes 'all' or 'none'/);
+  });
+
+  it('a daemon that cannot mount says why in one line; its supervisor leaves with it', () => {
+    const mnt = join(s.dir, 'mnt-badopt');
+    fs.mkdirSync(mnt, { recursive: true });
+    // libfuse refuses the option: the daemon fails after its supervisor started beside it.
+    const r = ht(['--repo', repos['bare-user']!, 'mount', '-o', 'no_such_fuse_option', 'awk', mnt]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^hacktree: cannot mount FUSE filesystem at .*mnt-badopt.*\(log: /);
+    expect(isMounted(mnt)).toBe(false);
+    // The supervisor sees its daemon end before it served, and leaves without mounting again.
+    const supervisors = (): string[] => fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+      try { return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(`supervisor-main`) && fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(mnt); } catch { return false; }
+    });
+    for (let i = 0; i < 50 && supervisors().length > 0; i++) spawnSync('sleep', ['0.1']);
+    expect(supervisors()).toEqual([]);
+    expect(fs.readFileSync(logPath(mnt), 'utf8')).toMatch(/hacktree supervisor .*mnt-badopt: daemon \d+ exited with code 1 before the mount was ready/);
+    expect(htOk(['mounts'])).not.toContain(mnt);
   });
 });
 

@@ -371,6 +371,7 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   ll_rw_exports(env, exports);
   ll_notify_exports(env, exports);
+  ll_reap_exports(env, exports);
   return exports;
 }
 

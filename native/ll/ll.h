@@ -20,6 +20,7 @@
 // handles.c    layer files and directories C answers for through their descriptors
 // notify.c     telling the kernel what changed beneath it
 // ahead.c      reading object files ahead of a cold walk
+// reap.c       waiting for a child libuv did not spawn (a mount's first daemon)
 // bridge.c     calls into JS and JS's replies (N-API)
 #ifndef HACKTREE_LL_H
 #define HACKTREE_LL_H
@@ -195,9 +196,10 @@ int ll_fact_open_content(uint64_t node);
 void ll_fact_drop(uint64_t node);
 int ll_is_caps(const char *name);
 
-// rw_replies.c, notify.c: exported to JS
+// rw_replies.c, notify.c, reap.c: exported to JS
 napi_value ll_rw_exports(napi_env env, napi_value exports);
 napi_value ll_notify_exports(napi_env env, napi_value exports);
+napi_value ll_reap_exports(napi_env env, napi_value exports);
 
 // session.c
 int ll_session_start(struct ll_fs *fs, const char *mountpoint, char **opts, int nopts, char *err, size_t errlen);
