@@ -108,8 +108,7 @@ int ll_meta_setattr(fuse_req_t req, uint64_t node, const struct stat *attr, int 
     else if (to_set & FUSE_SET_ATTR_MTIME_NOW) tv[1].tv_nsec = UTIME_NOW;
     rc = futimens(fd, tv);
   }
-  int err = rc != 0 ? errno : ll_kill_asked() ? ll_kill_fd(req, fd) : 0;
-  if (err != 0) fuse_reply_err(req, err);
+  if (rc != 0) fuse_reply_err(req, errno);
   else answer(req, fd, m->ino, LL_LAYER_TIMEOUT);
   unuse(m);
   return 1;

@@ -19,7 +19,6 @@
 // facts.c      what C may answer of a root's node (no security.capability, still the commit's)
 // handles.c    layer files and directories C answers for through their descriptors
 // notify.c     telling the kernel what changed beneath it
-// kill.c       clearing setuid/setgid, which the kernel leaves to a root's mount (KILLPRIV_V2)
 // ahead.c      reading object files ahead of a cold walk
 // bridge.c     calls into JS and JS's replies (N-API)
 #ifndef HACKTREE_LL_H
@@ -113,8 +112,6 @@ struct ll_fs {
   // of a layer directory (attributes, names not there) is kept by the kernel LL_FOREVER, as
   // JS's answers are (src/fuse/ll/serve-root.ts bootRoot says why).
   int boot;
-  uint64_t init_unique;          // atomic: the INIT request whose reply kill.c amends (0: none)
-  int killpriv;                  // the kernel leaves clearing setuid/setgid to us (kill.c)
 };
 
 // nodes.c
@@ -143,7 +140,7 @@ enum {
 };
 /** Numbers a root's request carries (binding.ts Num). */
 enum { NUM_MODE, NUM_RDEV, NUM_SIZE, NUM_OFF, NUM_UID, NUM_GID, NUM_PID, NUM_UMASK, NUM_FLAGS, NUM_FD, NUM_TO_SET,
-  NUM_ATIME, NUM_MTIME, NUM_SET_UID, NUM_SET_GID, NUM_SET_SIZE, NUM_SET_MODE, NUM_KILL, RW_NUMS };
+  NUM_ATIME, NUM_MTIME, NUM_SET_UID, NUM_SET_GID, NUM_SET_SIZE, NUM_SET_MODE, RW_NUMS };
 struct ll_call {
   struct ll_fs *fs;
   int kind;
@@ -197,15 +194,6 @@ void ll_fact_set_content(uint64_t node, const char *file);
 int ll_fact_open_content(uint64_t node);
 void ll_fact_drop(uint64_t node);
 int ll_is_caps(const char *name);
-
-// kill.c: setuid/setgid clearing under FUSE_HANDLE_KILLPRIV_V2 (session.c's I/O calls the first two)
-struct iovec;
-void ll_kill_note_request(struct ll_fs *fs, const void *buf, size_t n);
-void ll_kill_patch_reply(struct ll_fs *fs, struct iovec *iov, int count);
-/** The request this thread is processing asks us to clear setuid/setgid (caller without CAP_FSETID). */
-int ll_kill_asked(void);
-mode_t ll_kill_mode(fuse_req_t req, const struct stat *st);
-int ll_kill_fd(fuse_req_t req, int fd);
 
 // rw_replies.c, notify.c: exported to JS
 napi_value ll_rw_exports(napi_env env, napi_value exports);

@@ -42,24 +42,6 @@ static struct ll_call *call_new(fuse_req_t req, int kind, fuse_ino_t ino) {
   return c;
 }
 
-// The kernel leaves clearing setuid/setgid of this request to us (kill.c): JS does it after the
-// change, with the caller's groups (the VFS's rule for setgid needs them).
-static int ask_kill(struct ll_call *c) {
-  if (!ll_kill_asked()) return 0;
-  gid_t groups[64];
-  int n = fuse_req_getgroups(c->req, 64, groups);
-  if (n < 0) n = 0;
-  if (n > 64) n = 64;
-  uint32_t *g = malloc(sizeof(uint32_t) * (size_t) (n + 1));
-  if (g == NULL) return ENOMEM;
-  g[0] = fuse_req_ctx(c->req)->gid;
-  for (int i = 0; i < n; i++) g[i + 1] = groups[i];
-  c->data = g;
-  c->data_len = sizeof(uint32_t) * (size_t) (n + 1);
-  c->num[NUM_KILL] = 1;
-  return 0;
-}
-
 static void send(struct ll_call *c, const char *s1, const char *s2) {
   if ((s1 != NULL && (c->s1 = strdup(s1)) == NULL) || (s2 != NULL && (c->s2 = strdup(s2)) == NULL)) {
     fuse_reply_err(c->req, ENOMEM);
@@ -139,7 +121,6 @@ static void rw_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
   // -2: now, -3: left as it is (binding.ts turns these into UTIME_NOW / UTIME_OMIT).
   c->num[NUM_ATIME] = to_set & FUSE_SET_ATTR_ATIME_NOW ? -2 : to_set & FUSE_SET_ATTR_ATIME ? ms_of(&attr->st_atim) : -3;
   c->num[NUM_MTIME] = to_set & FUSE_SET_ATTR_MTIME_NOW ? -2 : to_set & FUSE_SET_ATTR_MTIME ? ms_of(&attr->st_mtim) : -3;
-  if (ask_kill(c) != 0) { fuse_reply_err(req, ENOMEM); ll_free_call(c); return; }
   send(c, NULL, NULL);
 }
 
@@ -192,7 +173,6 @@ static void rw_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
   struct ll_call *c = call_new(req, CALL_OPEN, ino);
   if (c == NULL) return;
   c->num[NUM_FLAGS] = fi->flags;
-  if ((fi->flags & O_TRUNC) && ask_kill(c) != 0) { fuse_reply_err(req, ENOMEM); ll_free_call(c); return; }
   send(c, NULL, NULL);
 }
 
@@ -229,9 +209,6 @@ static void rw_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 static void rw_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in, off_t off, struct fuse_file_info *fi) {
   int fd = layer_fd_of(fi);
   if (fd < 0) { fuse_reply_err(req, EBADF); return; }
-  // As the VFS before a write by a caller without CAP_FSETID (kill.c).
-  int err = ll_kill_asked() ? ll_kill_fd(req, fd) : 0;
-  if (err != 0) { fuse_reply_err(req, err); return; }
   struct fuse_bufvec out = FUSE_BUFVEC_INIT(fuse_buf_size(in));
   out.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
   out.buf[0].fd = fd;

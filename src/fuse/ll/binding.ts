@@ -29,8 +29,6 @@ export const enum RwCall {
 /** Indexes into a root call's numbers (ll.h NUM_*); -1 where the request has none. */
 export const enum Num {
   Mode, Rdev, Size, Offset, Uid, Gid, Pid, Umask, Flags, Fd, ToSet, Atime, Mtime, SetUid, SetGid, SetSize, SetMode,
-  /** 1: clear setuid/setgid as the VFS would for this caller (setattr, open with O_TRUNC); data then holds its groups (u32). */
-  Kill,
 }
 
 /**

@@ -21,7 +21,7 @@ const FOREVER = 86400;
 /** What the layer holds: the kernel's own changes keep it true; a second bounds anything else. */
 const LAYER_TIMEOUT = 1;
 
-const S_IFMT = 0o170000, S_IFDIR = 0o040000, S_ISUID = 0o4000, S_ISGID = 0o2000;
+const S_IFMT = 0o170000, S_IFDIR = 0o040000;
 const ENOENT = FuseError.of('ENOENT').errno;
 const O_ACCMODE = 3;
 const { O_TRUNC } = fs.constants;
@@ -178,7 +178,7 @@ export async function serveRoot(first: Backend, mountpoint: string, o: ServeOpti
     return b.getattr(path);
   };
 
-  const setattr = async (n: Node, nums: number[], ctx: FuseContext, groups: Buffer | undefined): Promise<Stat> => {
+  const setattr = async (n: Node, nums: number[], ctx: FuseContext): Promise<Stat> => {
     const set = nums[Num.ToSet]!, fd = nums[Num.Fd]!;
     const path = nodes.pathOf(n.id);
     const need = (): string => { if (path === null) throw FuseError.of('ENOENT'); return path; };
@@ -190,32 +190,15 @@ export async function serveRoot(first: Backend, mountpoint: string, o: ServeOpti
       else await op('truncate')(need(), nums[Num.SetSize]!, ctx);
     }
     if (set & (SET_ATIME | SET_MTIME | SET_ATIME_NOW | SET_MTIME_NOW)) await op('utimens')(need(), timeOf(nums[Num.Atime]!), timeOf(nums[Num.Mtime]!), ctx);
-    if (nums[Num.Kill] === 1 && path !== null) await kill(path, ctx, groups);
     return attrOf(n, fd);
-  };
-
-  /**
-   * Clears setuid/setgid of the file at `path` as the VFS would after a truncate or chown by
-   * this caller, which the kernel leaves to the mount (native/ll/kill.c): setuid goes, setgid
-   * too if group-executable or the caller is outside the file's group. `groups` (u32, from the
-   * addon) are the caller's gid and supplementary groups.
-   */
-  const kill = async (path: string, ctx: FuseContext, groups: Buffer | undefined): Promise<void> => {
-    const st = await b.getattr(path);
-    if ((st.mode & S_IFMT) !== S_IFREG || (st.mode & (S_ISUID | S_ISGID)) === 0) return;
-    const inGroup = ctx.uid === 0 || (groups !== undefined && new Uint32Array(groups.buffer, groups.byteOffset, groups.length >> 2).includes(st.gid));
-    let mode = st.mode & 0o7777 & ~S_ISUID;
-    if ((mode & S_ISGID) && ((mode & 0o010) || !inGroup)) mode &= ~S_ISGID;
-    if (mode !== (st.mode & 0o7777)) await op('chmod')(path, mode, ctx);
   };
 
   const held = (n: Node, fd: number): number => { (n.fds ??= new Set()).add(fd); return fd; };
 
-  const open = async (n: Node, flags: number, ctx: FuseContext, killing: boolean, groups: Buffer | undefined): Promise<[number, number, number]> => {
+  const open = async (n: Node, flags: number, ctx: FuseContext): Promise<[number, number, number]> => {
     const path = nodes.path(n.id);
     const writes = (flags & O_ACCMODE) !== 0 || (flags & O_TRUNC) !== 0;
     const fh = b.open ? await b.open(path, flags, ctx) : 0;
-    if (killing && fh >= DIRECT_FH) await kill(path, ctx, groups).catch((err: unknown) => { fs.close(fh - DIRECT_FH, () => {}); throw err; });
     // Opened for writing, a commit file is the layer's now (another inode number).
     if (writes) invalInode(n);
     if (fh >= DIRECT_FH) {
@@ -277,7 +260,7 @@ export async function serveRoot(first: Backend, mountpoint: string, o: ServeOpti
         return;
       case RwCall.Setattr:
         count('setattr');
-        { const n = nodes.get(ino); ll.replyAttr(id, 0, reply(n.id, nodes.pathOf(n.id), await setattr(n, nums, ctx, data))); }
+        { const n = nodes.get(ino); ll.replyAttr(id, 0, reply(n.id, nodes.pathOf(n.id), await setattr(n, nums, ctx))); }
         return;
       case RwCall.Readlink:
         count('readlink');
@@ -353,7 +336,7 @@ export async function serveRoot(first: Backend, mountpoint: string, o: ServeOpti
       }
       case RwCall.Open: {
         count('open');
-        const [fd, flags, fileIno] = await open(nodes.get(ino), nums[Num.Flags]!, ctx, nums[Num.Kill] === 1, data);
+        const [fd, flags, fileIno] = await open(nodes.get(ino), nums[Num.Flags]!, ctx);
         ll.replyOpen(id, 0, fd, flags, fileIno);
         return;
       }
