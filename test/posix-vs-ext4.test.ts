@@ -27,7 +27,6 @@ const BASE_LINKS: Record<string, string> = { k1: 'kkk\n', k2: 'kkk\n', k3: 'kkk\
 const KNOWN: Record<string, Record<string, string>> = {
   ctime: {
     'chown -1 -1': 'the kernel sends FUSE no setattr at all for chown(-1, -1): ext4 moves ctime, nothing reaches the daemon',
-    'truncate same size': "with the writeback cache the kernel keeps a file's mtime and ctime itself, and truncate(2) moves them only when the size changes (as POSIX asks); ext4 moves them anyway",
   },
   chown: {
     'write by 1000 to 0o2767': "FUSE's kernel side drops setgid on write only with g+x (fuse_setattr), not by the VFS rule for callers outside the group",

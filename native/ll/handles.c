@@ -90,18 +90,11 @@ int ll_meta_getattr(fuse_req_t req, uint64_t node) {
   return 1;
 }
 
-static int flushes_times(int to_set) { return (to_set & FUSE_SET_ATTR_CTIME) && !(to_set & ~(FUSE_SET_ATTR_CTIME | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME)); }
-
 // In libfuse's order: mode, owner, size, times.
 int ll_meta_setattr(fuse_req_t req, uint64_t node, const struct stat *attr, int to_set) {
   struct meta *m = meta_of(node, (to_set & FUSE_SET_ATTR_SIZE) != 0);
   if (m == NULL) return 0;
   int fd = m->own, rc = 0;
-  // The writeback cache's times (the kernel keeps mtime and ctime, and sends them when it writes
-  // the inode back): already the file's after a futimens, and setting them again would only move
-  // its ctime to now.
-  struct stat now;
-  if (flushes_times(to_set) && fstat(fd, &now) == 0 && now.st_mtim.tv_sec == attr->st_mtim.tv_sec && now.st_mtim.tv_nsec == attr->st_mtim.tv_nsec) to_set = 0;
   if (to_set & FUSE_SET_ATTR_MODE) rc = fchmod(fd, attr->st_mode & 07777);
   if (rc == 0 && (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID))) {
     rc = fchown(fd, to_set & FUSE_SET_ATTR_UID ? attr->st_uid : (uid_t) -1, to_set & FUSE_SET_ATTR_GID ? attr->st_gid : (gid_t) -1);

@@ -112,7 +112,6 @@ struct ll_fs {
   // of a layer directory (attributes, names not there) is kept by the kernel LL_FOREVER, as
   // JS's answers are (src/fuse/ll/serve-root.ts bootRoot says why).
   int boot;
-  int writeback;                 // a root's mount with the kernel's writeback cache (rw_ops.c rw_init)
 };
 
 // nodes.c

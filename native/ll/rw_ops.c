@@ -65,11 +65,6 @@ static void rw_init(void *userdata, struct fuse_conn_info *conn) {
   // Locks stay the kernel's (flock between processes on this machine is all a root needs).
   conn->want &= ~(FUSE_CAP_FLOCK_LOCKS | FUSE_CAP_POSIX_LOCKS);
   if (conn->capable & FUSE_CAP_SPLICE_WRITE) conn->want |= FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE;
-  // The kernel gathers writes in its page cache and sends them a file (up to 1 MiB) at a time,
-  // at close, fsync, sync or when it writes back: an untar's 5 KB write()s are not a round
-  // trip each. It keeps a file's size, mtime and ctime itself from then on (rw_open, and
-  // serve-root.ts's reload, say what that asks of us).
-  if (conn->capable & FUSE_CAP_WRITEBACK_CACHE) { conn->want |= FUSE_CAP_WRITEBACK_CACHE; fs->writeback = 1; }
   conn->max_read = LL_MAX_REQUEST;
   conn->max_write = LL_MAX_REQUEST;
   conn->max_readahead = LL_MAX_REQUEST;
@@ -178,13 +173,7 @@ static void rw_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
   if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) ll_fact_drop_some(ino, FACT_STABLE);
   struct ll_call *c = call_new(req, CALL_OPEN, ino);
   if (c == NULL) return;
-  int flags = fi->flags;
-  // With the writeback cache the kernel reads through a handle opened for writing only (to fill
-  // a page a write covers in part), and appends itself at the size it keeps: the layer's file is
-  // opened to read and write, and without O_APPEND (which would put every write at its end).
-  if (fs_of(req)->writeback && (flags & O_ACCMODE) == O_WRONLY) flags = (flags & ~O_ACCMODE) | O_RDWR;
-  if (fs_of(req)->writeback) flags &= ~O_APPEND;
-  c->num[NUM_FLAGS] = flags;
+  c->num[NUM_FLAGS] = fi->flags;
   send(c, NULL, NULL);
 }
 

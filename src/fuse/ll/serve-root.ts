@@ -27,7 +27,7 @@ const O_ACCMODE = 3;
 const { O_TRUNC } = fs.constants;
 const RENAME_EXCHANGE = 2;
 /** setattr's to_set bits (fuse_lowlevel.h FUSE_SET_ATTR_*). */
-const SET_MODE = 1, SET_UID = 2, SET_GID = 4, SET_SIZE = 8, SET_ATIME = 16, SET_MTIME = 32, SET_ATIME_NOW = 128, SET_MTIME_NOW = 256, SET_CTIME = 1024;
+const SET_MODE = 1, SET_UID = 2, SET_GID = 4, SET_SIZE = 8, SET_ATIME = 16, SET_MTIME = 32, SET_ATIME_NOW = 128, SET_MTIME_NOW = 256;
 
 const fsOpen = promisify(fs.open);
 /** open(2) flags of a directory the addon only fstats and looks names up in. */
@@ -188,14 +188,6 @@ export async function serveRoot(first: Backend, mountpoint: string, o: ServeOpti
     if (set & SET_SIZE) {
       if (fd >= 0 && b.ftruncate) await b.ftruncate(DIRECT_FH + fd, nums[Num.SetSize]!);
       else await op('truncate')(need(), nums[Num.SetSize]!, ctx);
-    }
-    // The writeback cache's times (SET_CTIME: the kernel keeps mtime and ctime and sends them when
-    // it writes the inode back, after a file's last close too): an mtime the file already has is
-    // not set again, which would only move its ctime to now.
-    if ((set & SET_CTIME) && !(set & ~(SET_CTIME | SET_MTIME | SET_ATIME)) && path !== null) {
-      const st = await attrOf(n, fd);
-      const [sec, nsec] = timeParts(st.ns?.[1] ?? st.mtime);
-      if (sec * 1000 + nsec / 1e6 === nums[Num.Mtime]) return st; // as rw_ops.c's ms_of
     }
     if (set & (SET_ATIME | SET_MTIME | SET_ATIME_NOW | SET_MTIME_NOW)) await op('utimens')(need(), timeOf(nums[Num.Atime]!), timeOf(nums[Num.Mtime]!), ctx);
     return attrOf(n, fd);
@@ -492,10 +484,6 @@ export async function serveRoot(first: Backend, mountpoint: string, o: ServeOpti
         const parent = nodes.atPath(parentOf(path));
         notes.push(Note.Inode, n.id, 0, 0);
         if (parent && (n.fmt !== S_IFDIR || n.layer)) { notes.push(Note.Entry, 0, parent.id, names.length); names.push(baseOf(path)); }
-        // With the writeback cache the kernel keeps a regular file's size and times as its own
-        // for as long as it holds the inode, whatever it is told: the name's next lookup makes
-        // a new node (a new inode for the kernel), as if the file had been replaced.
-        if (n.fmt === S_IFREG) { dropped(n); nodes.unlinked(path); }
       }
       notes.push(Note.Inode, ROOT_ID, 0, 0);
       await tell(notes, names);
