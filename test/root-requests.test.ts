@@ -53,6 +53,8 @@ describe("a root's writes", () => {
     expect(kernel.release).toBeGreaterThanOrEqual(FILES);
     expect(kernel.flush ?? 0).toBe(0);
     expect(kernel.getxattr).toBeGreaterThanOrEqual(2 * FILES);
-    expect(js.getxattr ?? 0).toBe(0);
+    // A symlink's question goes to JS on main (one per symlink); here only when its fact was not
+    // kept because another node's facts were dropped while JS answered (facts.c's generation).
+    expect(js.getxattr ?? 0).toBeLessThanOrEqual(2);
   });
 });
