@@ -114,6 +114,7 @@ describe('the writable layer answers as ext4 does', () => {
   it('hard links made in the layer', () => compare('hardlinks', both('hardlinks')));
   it('xattrs (security.capability, trusted.*), shared writable mmap, POSIX locks and flock, O_TMPFILE, copy_file_range', () => compare('misc', both('misc')));
   it('sparse files, files over 4 GiB, SEEK_DATA/SEEK_HOLE, fallocate', () => compare('sparse', both('sparse')));
+  it('writes: partial pages through O_WRONLY, O_APPEND from two descriptors, a write-only file, ftruncate between writes', () => compare('writes', both('writes')));
   it("the commit's files: metadata records and copy-up move ctime, setuid/setgid go as on ext4", () => {
     compare('basefiles', both('basefiles', (dir) => {
       for (const [n, mode] of Object.entries(BASE_FILES)) {

@@ -104,6 +104,8 @@ static napi_value js_reply_entry(napi_env env, napi_callback_info info) {
     else {
       struct fuse_entry_param e;
       entry_of(v, &e, c->generation);
+      // A name just made has no security.capability: a chown of a symlink asks (ATTR_KILL_PRIV).
+      if (c->kind == CALL_SYMLINK || c->kind == CALL_MKNOD || c->kind == CALL_MKDIR) ll_fact_add(e.ino, FACT_NO_CAPS, NULL, c->generation);
       fuse_reply_entry(c->req, &e);
     }
     pthread_mutex_unlock(&c->fs->reply_lock);
@@ -141,6 +143,9 @@ static void fill_open(struct fuse_file_info *fi, int kind, double fh, int flags)
   if (kind != CALL_OPENDIR && fi->fh != 0 && (flags & OPEN_CONTENT)) fi->fh |= 1ull << 32;
   fi->keep_cache = (flags & OPEN_KEEP_CACHE) != 0;
   fi->cache_readdir = (flags & OPEN_CACHE_DIR) != 0;
+  // FLUSH does nothing here (locks are the kernel's, writes reach the file as they come): the
+  // kernel need not send one at every close.
+  fi->noflush = kind != CALL_OPENDIR;
 }
 
 // replyOpen(id, errno, fh, flags, ino): open (fh a descriptor for C, or -1; with OPEN_META, C

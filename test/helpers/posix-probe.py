@@ -8,6 +8,7 @@
 import ctypes
 import ctypes.util
 import errno
+import hashlib
 import os
 import socket
 import stat
@@ -583,6 +584,68 @@ def misc(d):
     say('copy_file_range', err(cfr) + ' ' + cat(f'{d}/copy'))
 
 
+def writes(d):
+    """Writes through handles of every kind: partial pages through a write-only one, past the end
+    while another reads, O_APPEND from two, a write-only file's owner, ftruncate between writes
+    (what a writeback cache in the kernel would have to keep: it reads to fill pages and appends
+    at the size it keeps)."""
+    def sha(p):
+        return hashlib.sha256(open(p, 'rb').read()).hexdigest()[:16] if os.path.exists(p) else 'ENOENT'
+    f = f'{d}/f'
+    write(f, bytes(range(256)) * 40)  # 10240 bytes: parts of three pages
+    say('partial-page write through O_WRONLY', err(lambda: with_fd(f, os.O_WRONLY, lambda fd: os.pwrite(fd, b'abc', 5000) and None)))
+    say('content', f'{desc(f)} {sha(f)}')
+    # Seen through another descriptor while the writer still holds its own open.
+    def both_fds():
+        w = os.open(f, os.O_WRONLY)
+        try:
+            os.pwrite(w, b'XYZ', 10239)
+            return f'{os.fstat(w).st_size} {os.pread(os.open(f, os.O_RDONLY), 8, 10236)!r}'
+        finally:
+            os.close(w)
+    say('write past the end, read by another fd', err(both_fds))
+    say('content after', f'{desc(f)} {sha(f)}')
+    # O_APPEND: every write at the end, through two descriptors, pwrite too (Linux appends it).
+    a = f'{d}/a'
+    write(a, b'start\n')
+    def appends():
+        x = os.open(a, os.O_WRONLY | os.O_APPEND)
+        y = os.open(a, os.O_RDWR | os.O_APPEND)
+        try:
+            os.write(x, b'one\n')
+            os.write(y, b'two\n')
+            os.pwrite(x, b'three\n', 0)
+            os.write(x, b'four\n')
+            return f'{os.lseek(y, 0, os.SEEK_CUR)} {os.fstat(x).st_size}'
+        finally:
+            os.close(x)
+            os.close(y)
+    say('O_APPEND through two fds, pwrite', err(appends))
+    say('appended', cat(a).replace('\n', '|'))
+    # A file its owner may write but not read (0200): opened write-only by uid 1000, partly overwritten.
+    wo = f'{d}/wo'
+    write(wo, b'0123456789')
+    os.chown(wo, USER, USER)
+    os.chmod(wo, 0o200)
+    say('write-only file, partial write by its owner', as_user(lambda: with_fd(wo, os.O_WRONLY, lambda fd: os.pwrite(fd, b'ab', 3) and None)))
+    say('read it as 1000', as_user(lambda: with_fd(wo, os.O_RDONLY, lambda fd: os.read(fd, 10).decode())))
+    os.chmod(wo, 0o600)
+    say('write-only file after', cat(wo))
+    # Sizes the kernel keeps against what the file has: ftruncate through another fd between writes.
+    t = f'{d}/t'
+    def trunc_between():
+        w = os.open(t, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            os.write(w, b'a' * 9000)
+            with_fd(t, os.O_WRONLY, lambda fd: os.ftruncate(fd, 100))
+            os.write(w, b'b')
+            return f'{os.fstat(w).st_size}'
+        finally:
+            os.close(w)
+    say('ftruncate through another fd between writes', err(trunc_between))
+    say('truncated content', f'{desc(t)} {sha(t)}')
+    say('ftruncate same size', moved(t, lambda: trunc_fd(t, os.stat(t).st_size), ('st_ctime_ns', 'st_mtime_ns')))
+
 def lock_other(p):
     import fcntl
     return with_fd(p, os.O_RDWR, lambda fd: (fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 5, 0), 'got it')[1])
@@ -638,7 +701,7 @@ def baselinks(d):
     say('content of k1', cat(f'{d}/k1'))
 
 
-SCENARIOS = {f.__name__: f for f in (sockets, ctime, chown, rename, remove, limits, truncate, hardlinks, basefiles, baselinks, sparse, misc)}
+SCENARIOS = {f.__name__: f for f in (sockets, ctime, chown, rename, remove, limits, truncate, hardlinks, basefiles, baselinks, sparse, misc, writes)}
 
 if __name__ == '__main__':
     name, where = sys.argv[1], sys.argv[2]
