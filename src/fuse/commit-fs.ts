@@ -15,7 +15,7 @@ import { isLnk, S_IFMT } from '../store/objects/types.js';
 import { FuseError, type DirListing, type Stat, type StatFs } from './types.js';
 import type { ReadBackend } from './backend.js';
 import { inodeOf, linkedFileInode } from './inode.js';
-import { ContentReader } from './content-reader.js';
+import { ContentReader, type ObjectChecker } from './content-reader.js';
 import { DeferredIndexWrites } from '../store/index-writes.js';
 import { parseTreeStats, serializeTreeStats, type TreeStats } from '../store/tree-stats.js';
 import { countLinks, parseLinkCounts, serializeLinkCounts, type LinkCounts } from '../store/link-counts.js';
@@ -54,6 +54,8 @@ export interface CommitFsOptions {
    * that the binding reads it natively. Plain-content repos only (bare, bare-user).
    */
   contentChecked?: (path: string, file: string) => void;
+  /** Checks plain objects off the event loop (ContentReader's option): then checkedFile serves. */
+  check?: ObjectChecker;
   /** Called for each failure that is not the caller's fault (corrupt or missing object). */
   log: (msg: string) => void;
   /**
@@ -106,7 +108,7 @@ export class CommitFs implements ReadBackend {
     this.listings = lru(Math.ceil(2048 * k));
     this.fileMetas = lru(Math.ceil(65536 * k));
     this.indexWrites = new DeferredIndexWrites(() => repo.index);
-    this.content = new ContentReader(repo, { verify: opts.verify }, this.indexWrites);
+    this.content = new ContentReader(repo, { verify: opts.verify, ...(opts.check ? { check: opts.check } : {}) }, this.indexWrites);
     this.dirTimeMs = commit.timestamp * 1000;
   }
 
@@ -359,6 +361,30 @@ export class CommitFs implements ReadBackend {
 
   async read(path: string | null, _fh: number, buf: Buffer, length: number, position: number): Promise<number> {
     if (path === null) throw new FuseError('EBADF');
+    const n = await this.regularFile(path, position);
+    const got = await this.guard(path, () => this.content.read(n.checksum, n, buf, length, position));
+    this.checked(path, n.checksum);
+    return got;
+  }
+
+  /** Whether checkedFile can serve a read: plain objects checked off the event loop, and told to contentChecked. */
+  get servesCheckedFiles(): boolean {
+    return this.opts.check !== undefined && this.opts.contentChecked !== undefined && this.opts.verify && this.repo.storage.plainContent;
+  }
+
+  /**
+   * A read of the regular file at `path` (at `position`) that the mount serves from the object
+   * file itself (servesCheckedFiles): the object is checked and published (contentChecked),
+   * as read() does, without JS opening or reading it.
+   */
+  async checkedFile(path: string, position: number): Promise<void> {
+    const n = await this.regularFile(path, position);
+    await this.guard(path, () => this.content.ensureChecked(n.checksum, n));
+    this.checked(path, n.checksum);
+  }
+
+  /** The regular file a read asks for; a first read (position 0) has the walk's next files checked ahead. */
+  private async regularFile(path: string, position: number): Promise<Node & { kind: 'file' }> {
     const n = await this.resolve(path);
     if (n.kind !== 'file') throw new FuseError('EISDIR');
     if ((n.meta.mode & S_IFMT) !== 0o100000) throw new FuseError('EINVAL');
@@ -366,9 +392,7 @@ export class CommitFs implements ReadBackend {
       this.walkedOn(path);
       this.prefetchAfter(path);
     }
-    const got = await this.guard(path, () => this.content.read(n.checksum, n, buf, length, position));
-    this.checked(path, n.checksum);
-    return got;
+    return n;
   }
 
   /** Writes a file's content to the new file `dest`, checked as a read of it is (a root's copy-up). */

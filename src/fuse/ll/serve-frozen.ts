@@ -147,8 +147,16 @@ export async function serveFrozen(backend: ReadBackend, mountpoint: string, o: S
         return;
       case Call.Read: {
         count('read');
-        const buf = Buffer.allocUnsafe(size);
-        backend.read(path!, 0, buf, size, offset).then((n) => ll.replyRead(id, buf, n), (err: unknown) => ll.replyRead(id, null, -errnoOf(err, `read ${path}`, o.log)));
+        const failed = (err: unknown): void => ll.replyRead(id, null, -errnoOf(err, `read ${path}`, o.log));
+        const inJs = (): void => {
+          const buf = Buffer.allocUnsafe(size);
+          backend.read(path!, 0, buf, size, offset).then((n) => ll.replyRead(id, buf, n), failed);
+        };
+        // The object file checked off the event loop and published: the addon reads it, as it
+        // does every later read (JS reads it only if it could not be published).
+        if (backend instanceof CommitFs && backend.servesCheckedFiles) {
+          backend.checkedFile(path!, offset).then(() => { if (!ll.replyReadContent(id)) inJs(); }, failed);
+        } else inJs();
         return;
       }
       case Call.Statfs:
