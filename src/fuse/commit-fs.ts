@@ -322,13 +322,26 @@ export class CommitFs implements ReadBackend {
   async readdir(path: string): Promise<DirListing> {
     const hit = this.listings.get(path);
     if (hit) return hit;
+    const { names, nodes, damaged } = await this.children(path);
+    const listing: DirListing = { names, stats: nodes.map((c) => this.statOf(c)) };
+    if (damaged > 0) listing.damaged = damaged;
+    else this.listings.set(path, listing);
+    return listing;
+  }
+
+  /**
+   * The nodes of a directory's entries, in listing order; a damaged entry is left out (and
+   * counted): opening it gives EIO. What a mount that keeps every entry's attributes, target
+   * and xattrs (native/ll) lists from, with no call per entry.
+   */
+  async children(path: string): Promise<{ names: string[]; nodes: Node[]; damaged: number }> {
     const dir = await this.resolve(path);
     if (dir.kind !== 'dir') throw FuseError.of('ENOTDIR');
     const idx = await this.guard(path, () => this.dirIndex(dir.tree));
     const base = path === '/' ? '' : path;
-    // Attributes with the names: resolving every child also warms the caches the
-    // kernel's following lookups will hit. Files the tree stats describe are
-    // resolved at once; only the rest (directories, unrecorded files) wait.
+    // Resolving every child also warms the caches the kernel's following lookups will hit.
+    // Files the tree stats describe are resolved at once; only the rest (directories,
+    // unrecorded files) wait.
     const children: Array<Node | null> = new Array(idx.names.length);
     const waits: Array<Promise<void>> = [];
     idx.names.forEach((n, i) => {
@@ -337,20 +350,16 @@ export class CommitFs implements ReadBackend {
       else waits.push(this.resolve(`${base}/${n}`).then((r) => { children[i] = r; }, () => { children[i] = null; }));
     });
     if (waits.length > 0) await Promise.all(waits);
-    const names: string[] = [], stats: Stat[] = [];
+    const names: string[] = [], nodes: Node[] = [];
     idx.names.forEach((n, i) => {
       const c = children[i];
-      if (!c) return; // a damaged entry is left out of the listing; opening it gives EIO
+      if (!c) return;
       names.push(n);
-      stats.push(this.statOf(c));
+      nodes.push(c);
     });
-    const listing: DirListing = { names, stats };
-    if (names.length < idx.names.length) listing.damaged = idx.names.length - names.length;
-    else {
-      this.listings.set(path, listing);
-      if (!idx.stats && this.opts.recordStats !== false) this.recordStats(dir.tree, idx, children as Node[]);
-    }
-    return listing;
+    const damaged = idx.names.length - names.length;
+    if (damaged === 0 && !idx.stats && this.opts.recordStats !== false) this.recordStats(dir.tree, idx, nodes);
+    return { names, nodes, damaged };
   }
 
   async readlink(path: string): Promise<string> {
@@ -448,9 +457,13 @@ export class CommitFs implements ReadBackend {
   /**
    * Opens (and checks) the first files of the listed directory at `path` ahead of their first
    * reads: a walk that reads files (tar) reads a directory's files right after listing it, and
-   * the first of them would otherwise wait for the disk alone. Never fetches (a lazy mount).
+   * the first of them would otherwise wait for the disk alone. Not on a lazy mount: its walk
+   * detection (walkedOn) needs the first read of a directory's files to reach JS, and a file
+   * whose object came whole with its header would be checked ahead and read without JS, as
+   * the race went (lazy-mount's "fetches ahead the rest of a subtree" failed when it did).
    */
   warmDir(path: string): void {
+    if (this.opts.ahead) return;
     const dir = path === '/' ? this.root : this.nodes.get(path);
     const idx = dir?.kind === 'dir' ? this.dirs.get(dir.tree) : undefined;
     if (idx) this.warmAfter(path === '/' ? '' : path, idx, -1, false);
