@@ -40,7 +40,7 @@ interface DirIndex {
 }
 
 /**
- * How many files ahead of a first read that reaches JS are opened and checked.
+ * How many files ahead of a first read that reaches JS are checked (opened, where JS reads them).
  * Their reads are then served by the binding, so the next read JS sees is the
  * first one past this window: deep enough that a walk rarely waits on JS.
  */
@@ -442,7 +442,7 @@ export class CommitFs implements ReadBackend {
     this.warmAfter(base, idx, i, fetch);
   }
 
-  /** Opens (and checks) the next PREFETCH regular files of a directory after its entry `i`. */
+  /** Checks (or opens and checks) the next PREFETCH regular files of a directory after its entry `i`. */
   private warmAfter(base: string, idx: DirIndex, i: number, fetch: boolean): void {
     for (let ahead = 0; ahead < PREFETCH && ++i < idx.names.length;) {
       const c = this.nodes.get(`${base}/${idx.names[i]}`);
@@ -455,7 +455,7 @@ export class CommitFs implements ReadBackend {
   }
 
   /**
-   * Opens (and checks) the first files of the listed directory at `path` ahead of their first
+   * Checks (or opens and checks) the first files of the listed directory at `path` ahead of their first
    * reads: a walk that reads files (tar) reads a directory's files right after listing it, and
    * the first of them would otherwise wait for the disk alone. Not on a lazy mount: its walk
    * detection (walkedOn) needs the first read of a directory's files to reach JS, and a file

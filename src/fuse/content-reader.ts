@@ -84,7 +84,7 @@ export class ContentReader {
   }
 
   /**
-   * Opens (and checks) an object ahead of its first read; errors surface on
+   * Opens and checks (or, with opts.check, checks) an object ahead of its first read; errors surface on
    * that read. Resolves true once the object is open and good, false if it is
    * not or was already open or opening.
    */
