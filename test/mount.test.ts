@@ -253,8 +253,45 @@ describe('failures', () => {
       forceUnmount(mnt);
     }
     const log = fs.readdirSync('/run/hacktree/mounts').filter((f) => f.endsWith('.log')).map((f) => fs.readFileSync(join('/run/hacktree/mounts', f), 'utf8')).join('');
-    // hello.txt and hardlink-to-hello are one inode, logged under whichever name the mount met first.
+    // Under either name of the file (hello.txt has a hard link: one node, whose path is the first name listed).
     expect(log).toMatch(new RegExp(`/(hello\\.txt|hardlink-to-hello): corrupt file object ${checksum}: checksum mismatch`));
+  });
+
+  it('an object found good is not hashed again by the next mount; one changed since is checked again and gives EIO', () => {
+    const repo = join(s.dir, 'repo-marks');
+    htOk(['--repo', repo, 'init']);
+    htOk(['--repo', repo, 'commit', '-b', 'awk', src]);
+    const { checksum } = JSON.parse(htOk(['--repo', repo, 'ls', '--json', 'awk', '/hello.txt']))[0];
+    const obj = join(repo, 'objects', checksum.slice(0, 2), `${checksum.slice(2)}.file`);
+    const mnt = join(s.dir, 'mnt-marks');
+    /** Mounts, reads hello.txt (its bytes, or the error), unmounts; with what the daemon hashed. */
+    const readOnce = (): { got: string; verified: number } => {
+      fs.rmSync(logPath(mnt), { force: true });
+      mountRev(repo, 'awk', mnt);
+      let got: string;
+      try {
+        try { got = fs.readFileSync(join(mnt, 'hello.txt'), 'utf8'); } catch (e) { got = (e as Error).message; }
+      } finally {
+        forceUnmount(mnt);
+      }
+      const line = fs.readFileSync(logPath(mnt), 'utf8').split('\n').filter((l) => l.includes(' stopping: ')).pop() ?? '';
+      const content = /content: (\{.*?\})/.exec(line)?.[1];
+      if (content === undefined) throw new Error(`no content counts in the daemon's stop line: ${line}`);
+      return { got, verified: (JSON.parse(content) as { verified: number }).verified };
+    };
+    const want = fs.readFileSync(join(src, 'hello.txt'), 'utf8');
+    // (The files after it in the directory are checked ahead too.)
+    const first = readOnce();
+    expect(first.got).toBe(want);
+    expect(first.verified).toBeGreaterThan(0);
+    // Marked good: the next mount takes the marks (the files' stamps are the same) and hashes nothing.
+    expect(readOnce()).toEqual({ got: want, verified: 0 });
+    // Written since (same length, new ctime): the mark no longer holds, and the bytes are wrong.
+    fs.chmodSync(obj, 0o644);
+    fs.writeFileSync(obj, `j${want.slice(1)}`);
+    expect(readOnce().got).toMatch(/EIO/);
+    // (Logged under the path the kernel asked by: the file's node is hello.txt's and its hard link's.)
+    expect(fs.readFileSync(logPath(mnt), 'utf8')).toMatch(new RegExp(`/(hello\\.txt|hardlink-to-hello): corrupt file object ${checksum}: checksum mismatch`));
   });
 
   it('a mount whose daemon is killed -9 is mounted again by its supervisor; mounts says so; umount takes it all down', async () => {

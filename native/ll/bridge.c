@@ -263,6 +263,26 @@ static napi_value js_reply_read(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// replyReadContent(id) → whether it answered: a read JS has just published the file's checked
+// object file for (cacheContent) is read from it here, as the reads after it are; false (the
+// call still JS's to answer) when nothing is published.
+static napi_value js_reply_read_content(napi_env env, napi_callback_info info) {
+  napi_value argv[3], result;
+  struct ll_call *c = reply_args(env, info, argv);
+  if (c == NULL) return NULL;
+  int fd = ll_open_content(c->fs, c->node);
+  if (fd >= 0) {
+    if (reply_begin(c)) {
+      ll_reply_content(c->req, fd, c->size, c->off);
+      pthread_mutex_unlock(&c->fs->reply_lock);
+    }
+    close(fd);
+    free(c);
+  }
+  CHECK(napi_get_boolean(env, fd >= 0, &result));
+  return result;
+}
+
 // replyStatfs(id, [bsize, frsize, blocks, bfree, bavail, files, ffree, favail, namemax] | null, errno)
 static napi_value js_reply_statfs(napi_env env, napi_callback_info info) {
   napi_value argv[3];
@@ -361,6 +381,7 @@ static napi_value init(napi_env env, napi_value exports) {
     { "mount", NULL, js_mount, NULL, NULL, NULL, napi_default, NULL },
     { "replyList", NULL, js_reply_list, NULL, NULL, NULL, napi_default, NULL },
     { "replyRead", NULL, js_reply_read, NULL, NULL, NULL, napi_default, NULL },
+    { "replyReadContent", NULL, js_reply_read_content, NULL, NULL, NULL, napi_default, NULL },
     { "replyStatfs", NULL, js_reply_statfs, NULL, NULL, NULL, napi_default, NULL },
     { "offerList", NULL, js_offer_list, NULL, NULL, NULL, napi_default, NULL },
     { "cacheContent", NULL, js_cache_content, NULL, NULL, NULL, napi_default, NULL },
@@ -372,6 +393,7 @@ static napi_value init(napi_env env, napi_value exports) {
   ll_rw_exports(env, exports);
   ll_notify_exports(env, exports);
   ll_reap_exports(env, exports);
+  ll_check_exports(env, exports);
   return exports;
 }
 

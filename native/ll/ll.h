@@ -21,6 +21,7 @@
 // notify.c     telling the kernel what changed beneath it
 // ahead.c      reading object files ahead of a cold walk
 // reap.c       waiting for a child libuv did not spawn (a mount's first daemon)
+// check.c      checking an object file against its checksum, off the event loop
 // bridge.c     calls into JS and JS's replies (N-API)
 #ifndef HACKTREE_LL_H
 #define HACKTREE_LL_H
@@ -168,6 +169,10 @@ bool ll_reply_begin(struct ll_call *c);
 /** Has the kernel read `file` into the page cache soon, on a thread of its own (never blocks). */
 void ll_read_ahead(const char *file);
 
+// ops.c: a commit's regular file read from its published object file (the file opened, or -1 when none is).
+int ll_open_content(struct ll_fs *fs, struct ll_node *n);
+void ll_reply_content(fuse_req_t req, int fd, size_t size, off_t off);
+
 // rw_ops.c
 extern const struct fuse_lowlevel_ops ll_rw_ops;
 /** (event loop) The JS arguments of a root's request: handler(kind, id, ino, ino2, s1, s2, nums, data). */
@@ -196,10 +201,11 @@ int ll_fact_open_content(uint64_t node);
 void ll_fact_drop(uint64_t node);
 int ll_is_caps(const char *name);
 
-// rw_replies.c, notify.c, reap.c: exported to JS
+// rw_replies.c, notify.c, reap.c, check.c: exported to JS
 napi_value ll_rw_exports(napi_env env, napi_value exports);
 napi_value ll_notify_exports(napi_env env, napi_value exports);
 napi_value ll_reap_exports(napi_env env, napi_value exports);
+napi_value ll_check_exports(napi_env env, napi_value exports);
 
 // session.c
 int ll_session_start(struct ll_fs *fs, const char *mountpoint, char **opts, int nopts, char *err, size_t errlen);

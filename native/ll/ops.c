@@ -185,21 +185,29 @@ static void ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
   fuse_reply_open(req, fi);
 }
 
-static void ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi) {
-  (void) fi;
-  struct ll_fs *fs = fs_of(req);
-  struct ll_node *n = ll_node_of(fs, ino);
+int ll_open_content(struct ll_fs *fs, struct ll_node *n) {
   pthread_mutex_lock(&fs->lock);
   const char *content = n->content;
   pthread_mutex_unlock(&fs->lock);
   // The object file JS checked: opened per read (an fd per file of a big tree would not fit).
-  int fd = content != NULL ? open(content, O_RDONLY | O_CLOEXEC) : -1;
-  if (fd < 0) { ll_call_js(fs, CALL_READ, req, n, size, off); return; } // JS reads, or says why not
+  return content != NULL ? open(content, O_RDONLY | O_CLOEXEC) : -1;
+}
+
+void ll_reply_content(fuse_req_t req, int fd, size_t size, off_t off) {
   struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
   buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
   buf.buf[0].fd = fd;
   buf.buf[0].pos = off;
   fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
+}
+
+static void ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi) {
+  (void) fi;
+  struct ll_fs *fs = fs_of(req);
+  struct ll_node *n = ll_node_of(fs, ino);
+  int fd = ll_open_content(fs, n);
+  if (fd < 0) { ll_call_js(fs, CALL_READ, req, n, size, off); return; } // JS reads, or says why not
+  ll_reply_content(req, fd, size, off);
   close(fd);
 }
 

@@ -15,7 +15,7 @@ import { isLnk, S_IFMT } from '../store/objects/types.js';
 import { FuseError, type DirListing, type Stat, type StatFs } from './types.js';
 import type { ReadBackend } from './backend.js';
 import { inodeOf, linkedFileInode } from './inode.js';
-import { ContentReader } from './content-reader.js';
+import { ContentReader, type ObjectChecker } from './content-reader.js';
 import { DeferredIndexWrites } from '../store/index-writes.js';
 import { parseTreeStats, serializeTreeStats, type TreeStats } from '../store/tree-stats.js';
 import { countLinks, parseLinkCounts, serializeLinkCounts, type LinkCounts } from '../store/link-counts.js';
@@ -40,7 +40,7 @@ interface DirIndex {
 }
 
 /**
- * How many files ahead of a first read that reaches JS are opened and checked.
+ * How many files ahead of a first read that reaches JS are checked (opened, where JS reads them).
  * Their reads are then served by the binding, so the next read JS sees is the
  * first one past this window: deep enough that a walk rarely waits on JS.
  */
@@ -54,6 +54,8 @@ export interface CommitFsOptions {
    * that the binding reads it natively. Plain-content repos only (bare, bare-user).
    */
   contentChecked?: (path: string, file: string) => void;
+  /** Checks plain objects off the event loop (ContentReader's option): then checkedFile serves. */
+  check?: ObjectChecker;
   /** Called for each failure that is not the caller's fault (corrupt or missing object). */
   log: (msg: string) => void;
   /**
@@ -106,7 +108,7 @@ export class CommitFs implements ReadBackend {
     this.listings = lru(Math.ceil(2048 * k));
     this.fileMetas = lru(Math.ceil(65536 * k));
     this.indexWrites = new DeferredIndexWrites(() => repo.index);
-    this.content = new ContentReader(repo, { verify: opts.verify }, this.indexWrites);
+    this.content = new ContentReader(repo, { verify: opts.verify, ...(opts.check ? { check: opts.check } : {}) }, this.indexWrites);
     this.dirTimeMs = commit.timestamp * 1000;
   }
 
@@ -320,13 +322,26 @@ export class CommitFs implements ReadBackend {
   async readdir(path: string): Promise<DirListing> {
     const hit = this.listings.get(path);
     if (hit) return hit;
+    const { names, nodes, damaged } = await this.children(path);
+    const listing: DirListing = { names, stats: nodes.map((c) => this.statOf(c)) };
+    if (damaged > 0) listing.damaged = damaged;
+    else this.listings.set(path, listing);
+    return listing;
+  }
+
+  /**
+   * The nodes of a directory's entries, in listing order; a damaged entry is left out (and
+   * counted): opening it gives EIO. What a mount that keeps every entry's attributes, target
+   * and xattrs (native/ll) lists from, with no call per entry.
+   */
+  async children(path: string): Promise<{ names: string[]; nodes: Node[]; damaged: number }> {
     const dir = await this.resolve(path);
     if (dir.kind !== 'dir') throw FuseError.of('ENOTDIR');
     const idx = await this.guard(path, () => this.dirIndex(dir.tree));
     const base = path === '/' ? '' : path;
-    // Attributes with the names: resolving every child also warms the caches the
-    // kernel's following lookups will hit. Files the tree stats describe are
-    // resolved at once; only the rest (directories, unrecorded files) wait.
+    // Resolving every child also warms the caches the kernel's following lookups will hit.
+    // Files the tree stats describe are resolved at once; only the rest (directories,
+    // unrecorded files) wait.
     const children: Array<Node | null> = new Array(idx.names.length);
     const waits: Array<Promise<void>> = [];
     idx.names.forEach((n, i) => {
@@ -335,20 +350,16 @@ export class CommitFs implements ReadBackend {
       else waits.push(this.resolve(`${base}/${n}`).then((r) => { children[i] = r; }, () => { children[i] = null; }));
     });
     if (waits.length > 0) await Promise.all(waits);
-    const names: string[] = [], stats: Stat[] = [];
+    const names: string[] = [], nodes: Node[] = [];
     idx.names.forEach((n, i) => {
       const c = children[i];
-      if (!c) return; // a damaged entry is left out of the listing; opening it gives EIO
+      if (!c) return;
       names.push(n);
-      stats.push(this.statOf(c));
+      nodes.push(c);
     });
-    const listing: DirListing = { names, stats };
-    if (names.length < idx.names.length) listing.damaged = idx.names.length - names.length;
-    else {
-      this.listings.set(path, listing);
-      if (!idx.stats && this.opts.recordStats !== false) this.recordStats(dir.tree, idx, children as Node[]);
-    }
-    return listing;
+    const damaged = idx.names.length - names.length;
+    if (damaged === 0 && !idx.stats && this.opts.recordStats !== false) this.recordStats(dir.tree, idx, nodes);
+    return { names, nodes, damaged };
   }
 
   async readlink(path: string): Promise<string> {
@@ -359,6 +370,30 @@ export class CommitFs implements ReadBackend {
 
   async read(path: string | null, _fh: number, buf: Buffer, length: number, position: number): Promise<number> {
     if (path === null) throw new FuseError('EBADF');
+    const n = await this.regularFile(path, position);
+    const got = await this.guard(path, () => this.content.read(n.checksum, n, buf, length, position));
+    this.checked(path, n.checksum);
+    return got;
+  }
+
+  /** Whether checkedFile can serve a read: plain objects checked off the event loop, and told to contentChecked. */
+  get servesCheckedFiles(): boolean {
+    return this.opts.check !== undefined && this.opts.contentChecked !== undefined && this.opts.verify && this.repo.storage.plainContent;
+  }
+
+  /**
+   * A read of the regular file at `path` (at `position`) that the mount serves from the object
+   * file itself (servesCheckedFiles): the object is checked and published (contentChecked),
+   * as read() does, without JS opening or reading it.
+   */
+  async checkedFile(path: string, position: number): Promise<void> {
+    const n = await this.regularFile(path, position);
+    await this.guard(path, () => this.content.ensureChecked(n.checksum, n));
+    this.checked(path, n.checksum);
+  }
+
+  /** The regular file a read asks for; a first read (position 0) has the walk's next files checked ahead. */
+  private async regularFile(path: string, position: number): Promise<Node & { kind: 'file' }> {
     const n = await this.resolve(path);
     if (n.kind !== 'file') throw new FuseError('EISDIR');
     if ((n.meta.mode & S_IFMT) !== 0o100000) throw new FuseError('EINVAL');
@@ -366,9 +401,7 @@ export class CommitFs implements ReadBackend {
       this.walkedOn(path);
       this.prefetchAfter(path);
     }
-    const got = await this.guard(path, () => this.content.read(n.checksum, n, buf, length, position));
-    this.checked(path, n.checksum);
-    return got;
+    return n;
   }
 
   /** Writes a file's content to the new file `dest`, checked as a read of it is (a root's copy-up). */
@@ -409,7 +442,7 @@ export class CommitFs implements ReadBackend {
     this.warmAfter(base, idx, i, fetch);
   }
 
-  /** Opens (and checks) the next PREFETCH regular files of a directory after its entry `i`. */
+  /** Checks (or opens and checks) the next PREFETCH regular files of a directory after its entry `i`. */
   private warmAfter(base: string, idx: DirIndex, i: number, fetch: boolean): void {
     for (let ahead = 0; ahead < PREFETCH && ++i < idx.names.length;) {
       const c = this.nodes.get(`${base}/${idx.names[i]}`);
@@ -422,11 +455,15 @@ export class CommitFs implements ReadBackend {
   }
 
   /**
-   * Opens (and checks) the first files of the listed directory at `path` ahead of their first
+   * Checks (or opens and checks) the first files of the listed directory at `path` ahead of their first
    * reads: a walk that reads files (tar) reads a directory's files right after listing it, and
-   * the first of them would otherwise wait for the disk alone. Never fetches (a lazy mount).
+   * the first of them would otherwise wait for the disk alone. Not on a lazy mount: its walk
+   * detection (walkedOn) needs the first read of a directory's files to reach JS, and a file
+   * whose object came whole with its header would be checked ahead and read without JS, as
+   * the race went (lazy-mount's "fetches ahead the rest of a subtree" failed when it did).
    */
   warmDir(path: string): void {
+    if (this.opts.ahead) return;
     const dir = path === '/' ? this.root : this.nodes.get(path);
     const idx = dir?.kind === 'dir' ? this.dirs.get(dir.tree) : undefined;
     if (idx) this.warmAfter(path === '/' ? '' : path, idx, -1, false);

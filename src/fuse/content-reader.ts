@@ -11,9 +11,9 @@ import { LRUCache } from 'lru-cache';
 import type { Repo } from '../store/repo.js';
 import type { Checksum } from '../store/checksum.js';
 import { CorruptObjectError, MissingObjectError } from '../errors.js';
-import { ContentHasher } from '../store/content-hash.js';
-import { parseArchiveHeader, type FileMeta } from '../store/objects/file-header.js';
-import { stampOf, type ObjectInfo } from '../store/modes/storage.js';
+import { ObjectHasher } from '../store/content-hash.js';
+import { checksumPrefix, parseArchiveHeader, type FileMeta } from '../store/objects/file-header.js';
+import { stampOf, type ObjectInfo, type ObjectStamp } from '../store/modes/storage.js';
 import type { DeferredIndexWrites } from '../store/index-writes.js';
 
 const inflateRaw = promisify(zlib.inflateRaw);
@@ -39,8 +39,18 @@ class OpenObject {
 
 const VERIFY_CHUNK = 256 * 1024;
 
+/**
+ * Checks a plain object file off the event loop (the FUSE addon's checkObject): opens it, takes
+ * its stamp and, unless the stamp is `mark`'s (the repository's verified mark), hashes `prefix`
+ * and the file's bytes against `checksum`. Resolves with the stamp and whether it is good;
+ * rejects with the errno of a failed open or read.
+ */
+export type ObjectChecker = (file: string, prefix: Buffer, checksum: Buffer, mark: ObjectStamp | null) => Promise<{ good: boolean; stamp: ObjectStamp }>;
+
 export interface ContentReaderOptions {
   verify: boolean;
+  /** Checks objects off the event loop, in one job each instead of an open, an fstat, reads and a close. */
+  check?: ObjectChecker;
   /** Bytes of inflated archive content to keep (archive repos only). */
   archiveCacheBytes?: number;
 }
@@ -51,6 +61,8 @@ export class ContentReader {
   private readonly opened: LRUCache<Checksum, OpenObject>;
   /** One open (and one check) per object even when many reads arrive at once. */
   private readonly opening = new Map<Checksum, Promise<Buffer | OpenObject>>();
+  /** Checks by `opts.check` in flight: one per object. */
+  private readonly checking = new Map<Checksum, Promise<void>>();
   /** Counters for the benchmark and the log. */
   readonly stats = { opened: 0, prefetched: 0, verified: 0, verifiedBytes: 0, inflated: 0, inflatedBytes: 0 };
 
@@ -72,19 +84,83 @@ export class ContentReader {
   }
 
   /**
-   * Opens (and checks) an object ahead of its first read; errors surface on
+   * Opens and checks (or, with opts.check, checks) an object ahead of its first read; errors surface on
    * that read. Resolves true once the object is open and good, false if it is
    * not or was already open or opening.
    */
   async warm(csum: Checksum, info: ObjectInfo, fetch: boolean): Promise<boolean> {
-    if (this.isOpen(csum) || this.opening.has(csum)) return false;
+    if (this.isOpen(csum) || this.opening.has(csum) || this.checking.has(csum)) return false;
     this.stats.prefetched++;
-    return this.open(csum, info, fetch).then(() => true, () => false);
+    // A mount that reads checked object files itself needs them checked, not opened here.
+    const p = this.checksOff() ? this.checkedOff(csum, info, fetch) : this.open(csum, info, fetch);
+    return p.then(() => true, () => false);
   }
 
-  /** True once the object has been opened (and checked) or inflated in this mount. */
+  /** True once the object has been opened (and checked), checked or inflated in this mount. */
   isOpen(csum: Checksum): boolean {
-    return this.inflated.has(csum) || this.opened.has(csum);
+    return this.inflated.has(csum) || this.opened.has(csum) || (this.checksOff() && this.goodThisMount.has(csum));
+  }
+
+  /**
+   * Makes sure a plain object's file is good to serve as it is (checked, unless verify is off):
+   * what a mount that reads object files itself (native/ll) waits for before it does.
+   */
+  async ensureChecked(csum: Checksum, info: ObjectInfo): Promise<void> {
+    if (this.checksOff()) return this.checkedOff(csum, info, true);
+    await this.open(csum, info);
+  }
+
+  /** Plain objects are checked by opts.check (and never opened here to be checked). */
+  private checksOff(): boolean {
+    return this.opts.check !== undefined && this.opts.verify && this.repo.storage.plainContent;
+  }
+
+  private checkedOff(csum: Checksum, info: ObjectInfo, fetch: boolean): Promise<void> {
+    if (this.goodThisMount.has(csum)) return Promise.resolve();
+    let p = this.checking.get(csum);
+    // A check that may fetch must not take the failure of a warm-up that may not.
+    if (p && fetch) return p.catch((e: unknown) => { if (e instanceof MissingObjectError && this.repo.fetcher) return this.checkedOff(csum, info, true); throw e; });
+    if (!p) {
+      const check = (): Promise<void> => this.checkOff(csum, info);
+      p = (fetch ? this.repo.fetchedIfMissing('file', csum, check) : check()).finally(() => this.checking.delete(csum));
+      this.checking.set(csum, p);
+    }
+    return p;
+  }
+
+  private async checkOff(csum: Checksum, info: ObjectInfo): Promise<void> {
+    const stamp = info.stamp;
+    if (stamp && this.wasVerified(csum, stamp.ino, stamp.size, stamp.ctimeNs)) {
+      this.goodThisMount.add(csum);
+      return;
+    }
+    const file = this.repo.objectPath(csum, 'file');
+    // With the stamp known, the mark was just found not to match it.
+    const mark = stamp ? null : this.verifiedMark(csum);
+    let r: { good: boolean; stamp: ObjectStamp };
+    try {
+      r = await this.opts.check!(file, checksumPrefix(info.meta), Buffer.from(csum, 'hex'), mark);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new MissingObjectError(csum, 'file');
+      throw e;
+    }
+    if (!r.good) throw new CorruptObjectError(csum, 'file', 'checksum mismatch');
+    this.goodThisMount.add(csum);
+    const s = r.stamp;
+    if (!mark || mark.ino !== s.ino || mark.size !== s.size || mark.ctimeNs !== s.ctimeNs) {
+      this.stats.verified++;
+      this.stats.verifiedBytes += s.size;
+      this.writes.add((index) => index.markVerified(csum, s.ino, s.size, s.ctimeNs));
+    }
+  }
+
+  /** The repository's verified mark of an object: a file whose stamp is the mark's need not be hashed. */
+  private verifiedMark(csum: Checksum): ObjectStamp | null {
+    try {
+      return this.repo.index.verifiedMark(csum);
+    } catch {
+      return null;
+    }
   }
 
   /**
@@ -112,6 +188,7 @@ export class ContentReader {
   }
 
   private async openPlain(csum: Checksum, info: ObjectInfo): Promise<OpenObject> {
+    if (this.checksOff()) await this.checkedOff(csum, info, false);
     const fh = await openObject(csum, this.repo.objectPath(csum, 'file'));
     try {
       if (this.opts.verify && !this.goodThisMount.has(csum)) await this.verifyPlain(csum, info, fh);
@@ -133,7 +210,7 @@ export class ContentReader {
       this.goodThisMount.add(csum);
       return;
     }
-    const h = new ContentHasher(meta);
+    const h = new ObjectHasher(meta);
     // Up to PREFETCH objects are checked at once: 256 KiB each keeps that to a few MB.
     const buf = Buffer.allocUnsafe(Math.min(Math.max(size, 1), VERIFY_CHUNK));
     for (let pos = 0; pos < size;) {
@@ -142,7 +219,7 @@ export class ContentReader {
       h.update(buf.subarray(0, bytesRead));
       pos += bytesRead;
     }
-    if (h.digest().object !== csum) throw new CorruptObjectError(csum, 'file', 'checksum mismatch');
+    if (h.digest() !== csum) throw new CorruptObjectError(csum, 'file', 'checksum mismatch');
     this.stats.verified++;
     this.stats.verifiedBytes += size;
     this.goodThisMount.add(csum);
@@ -175,7 +252,7 @@ export class ContentReader {
     }
     if (data.length !== size) throw new CorruptObjectError(csum, 'file', `holds ${data.length} bytes, header says ${size}`);
     // Inflating touched every byte anyway, so an archive object is always checked.
-    if (new ContentHasher(meta).update(data).digest().object !== csum) throw new CorruptObjectError(csum, 'file', 'checksum mismatch');
+    if (new ObjectHasher(meta).update(data).digest() !== csum) throw new CorruptObjectError(csum, 'file', 'checksum mismatch');
     this.stats.inflated++;
     this.stats.inflatedBytes += data.length;
     this.inflated.set(csum, data);

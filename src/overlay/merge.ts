@@ -12,7 +12,7 @@ import { serializeDirTree } from '../store/objects/dirtree.js';
 import type { FileMeta } from '../store/objects/file-header.js';
 import { S_IFLNK, S_IFREG, isLnk } from '../store/objects/types.js';
 import { readXattrsSync } from '../store/fs-xattrs.js';
-import { hashBuffer, hashFileSync } from '../store/content-hash.js';
+import { objectChecksum, objectChecksumOfFileSync } from '../store/content-hash.js';
 import { inflateFilez } from '../store/modes/archive.js';
 import type { Transaction } from '../store/transaction.js';
 import type { Layer } from './layer.js';
@@ -110,7 +110,7 @@ export class MergedTree {
       symlinkTarget: link ? fs.readlinkSync(full) : '',
       xattrs: readXattrsSync(full),
     };
-    const checksum = link ? hashBuffer(meta, Buffer.alloc(0)).object : hashFileSync(meta, full).object;
+    const checksum = link ? objectChecksum(meta, Buffer.alloc(0)) : objectChecksumOfFileSync(meta, full);
     return { kind: 'file', checksum, source: { from: 'upper', path: full, meta } };
   }
 
@@ -118,7 +118,7 @@ export class MergedTree {
     const over = this.layer.meta.get(path)!;
     const { meta: old } = this.repo.loadFileMetaSync(base);
     const meta: FileMeta = { uid: over.uid, gid: over.gid, mode: over.mode, symlinkTarget: old.symlinkTarget, xattrs: over.xattrs };
-    const checksum = hashBuffer(meta, isLnk(old.mode) ? Buffer.alloc(0) : this.baseContent(base)).object;
+    const checksum = objectChecksum(meta, isLnk(old.mode) ? Buffer.alloc(0) : this.baseContent(base));
     return { kind: 'file', checksum, source: { from: 'base-new-meta', base, meta } };
   }
 

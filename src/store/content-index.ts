@@ -148,6 +148,12 @@ export class ContentIndex {
     return !!r && r.ino === BigInt(ino) && r.size === BigInt(size) && r.ctime_ns === ctimeNs;
   }
 
+  /** The stamp of the object file as it was when last found good, if it was. */
+  verifiedMark(object: Checksum): { ino: number; size: number; ctimeNs: bigint } | null {
+    const r = this.stmts.verifiedGet.get(b(object)) as { ino: bigint; size: bigint; ctime_ns: bigint } | undefined;
+    return r ? { ino: Number(r.ino), size: Number(r.size), ctimeNs: r.ctime_ns } : null;
+  }
+
   markVerified(object: Checksum, ino: number, size: number, ctimeNs: bigint): void {
     this.stmts.verifiedPut.run(b(object), ino, size, ctimeNs);
   }

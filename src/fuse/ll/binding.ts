@@ -87,6 +87,15 @@ export interface LlAddon {
   replyList(id: number, listing: Buffer | null, errno: number): void;
   /** `n` bytes of `bytes`, or null and -errno. */
   replyRead(id: number, bytes: Buffer | null, n: number): void;
+  /** A read answered from the file's object file, published just now (cacheContent); false when none is (the read is still JS's). */
+  replyReadContent(id: number): boolean;
+  /**
+   * Checks an object file on a thread of libuv's pool (native/ll/check.c): `done` gets status 0
+   * (good), -1 (checksum mismatch) or an errno, and the file's stamp. A file whose stamp is the
+   * mark's (markIno >= 0) is good without being hashed.
+   */
+  checkObject(file: string, prefix: Buffer, checksum: Buffer, markIno: number, markSize: number, markCtimeNs: bigint,
+    done: (status: number, ino: number, size: number, ctimeNs: bigint) => void): void;
   /** [bsize, frsize, blocks, bfree, bavail, files, ffree, favail, namemax], or null and a positive errno. */
   replyStatfs(id: number, values: number[] | null, errno: number): void;
   /**

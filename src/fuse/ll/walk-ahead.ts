@@ -5,7 +5,7 @@
 //   (a tree-stats record per directory: ~600 reads of 4 KiB for the test root), is read
 //   ahead whole in the background, if small enough;
 // - a walk that read a file within its last few directories reads files (tar, cp -a): the
-//   first files of each directory it enters are opened (and checked) at once, before the
+//   first files of each directory it enters are checked at once, before the
 //   walk asks for their bytes, instead of the first read of each directory waiting alone.
 import fs from 'node:fs';
 import type { CommitFs } from '../commit-fs.js';

@@ -18,7 +18,7 @@ import { COMMIT_TYPE } from '../objects/commit.js';
 import { DIRTREE_TYPE } from '../objects/dirtree.js';
 import { DIRMETA_TYPE } from '../objects/dirmeta.js';
 import { isLnk, type ObjectType } from '../objects/types.js';
-import { hashFileSync, hashBuffer } from '../content-hash.js';
+import { objectChecksum, objectChecksumOfFileSync } from '../content-hash.js';
 import { inflateFilez } from '../modes/archive.js';
 import { scanObjects } from './object-scan.js';
 import { reachableFrom } from './reachable.js';
@@ -192,9 +192,9 @@ export function verifyObject(repo: Repo, type: ObjectType, csum: Checksum, path:
 function verifyContent(repo: Repo, csum: Checksum, path: string, seen?: Seen): string | null {
   const { meta, size } = repo.storage.readMetaSync(path);
   let got: string;
-  if (isLnk(meta.mode)) got = hashBuffer(meta, Buffer.alloc(0)).object;
-  else if (repo.storage.plainContent) got = hashFileSync(meta, path).object;
-  else got = hashBuffer(meta, inflateFilez(path, fs.readFileSync(path))).object;
+  if (isLnk(meta.mode)) got = objectChecksum(meta, Buffer.alloc(0));
+  else if (repo.storage.plainContent) got = objectChecksumOfFileSync(meta, path);
+  else got = objectChecksum(meta, inflateFilez(path, fs.readFileSync(path)));
   if (got !== csum) return 'checksum mismatch (content or metadata changed)';
   seen?.files.set(csum, { meta, size });
   return null;
