@@ -388,12 +388,12 @@ static napi_value init(napi_env env, napi_value exports) {
     { "readAhead", NULL, js_read_ahead, NULL, NULL, NULL, napi_default, NULL },
     { "requestCounts", NULL, js_request_counts, NULL, NULL, NULL, napi_default, NULL },
     { "detach", NULL, js_detach, NULL, NULL, NULL, napi_default, NULL },
+    { "notify", NULL, ll_js_notify, NULL, NULL, NULL, napi_default, NULL },
+    { "reap", NULL, ll_js_reap, NULL, NULL, NULL, napi_default, NULL },
+    { "checkObject", NULL, ll_js_check_object, NULL, NULL, NULL, napi_default, NULL },
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   ll_rw_exports(env, exports);
-  ll_notify_exports(env, exports);
-  ll_reap_exports(env, exports);
-  ll_check_exports(env, exports);
   return exports;
 }
 

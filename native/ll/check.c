@@ -97,7 +97,7 @@ static void complete(napi_env env, napi_status status, void *data) {
 
 // checkObject(file, prefix, checksum (32 bytes), markIno, markSize, markCtimeNs (bigint; markIno < 0: no mark),
 // done(status, ino, size, ctimeNs)): status 0 good, -1 checksum mismatch, else an errno.
-static napi_value js_check_object(napi_env env, napi_callback_info info) {
+napi_value ll_js_check_object(napi_env env, napi_callback_info info) {
   size_t argc = 7;
   napi_value argv[7], name;
   struct check *c = calloc(1, sizeof *c);
@@ -145,9 +145,3 @@ fail:
   return NULL;
 }
 
-napi_value ll_check_exports(napi_env env, napi_value exports) {
-  napi_value fn;
-  napi_create_function(env, "checkObject", NAPI_AUTO_LENGTH, js_check_object, NULL, &fn);
-  napi_set_named_property(env, exports, "checkObject", fn);
-  return exports;
-}

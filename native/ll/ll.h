@@ -201,11 +201,11 @@ int ll_fact_open_content(uint64_t node);
 void ll_fact_drop(uint64_t node);
 int ll_is_caps(const char *name);
 
-// rw_replies.c, notify.c, reap.c, check.c: exported to JS
+// Exported to JS: rw_replies.c's table of a root's replies; notify(), reap(), checkObject()
 napi_value ll_rw_exports(napi_env env, napi_value exports);
-napi_value ll_notify_exports(napi_env env, napi_value exports);
-napi_value ll_reap_exports(napi_env env, napi_value exports);
-napi_value ll_check_exports(napi_env env, napi_value exports);
+napi_value ll_js_notify(napi_env env, napi_callback_info info);
+napi_value ll_js_reap(napi_env env, napi_callback_info info);
+napi_value ll_js_check_object(napi_env env, napi_callback_info info);
 
 // session.c
 int ll_session_start(struct ll_fs *fs, const char *mountpoint, char **opts, int nopts, char *err, size_t errlen);

@@ -56,7 +56,7 @@ static void done(napi_env env, napi_status status, void *data) {
 }
 
 // notify(mount, notes: Float64Array, names: string[]) → Promise<void>, settled once the kernel has them.
-static napi_value js_notify(napi_env env, napi_callback_info info) {
+napi_value ll_js_notify(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3], promise, name;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
@@ -89,10 +89,3 @@ static napi_value js_notify(napi_env env, napi_callback_info info) {
   return promise;
 }
 
-napi_value ll_notify_exports(napi_env env, napi_value exports) {
-  const napi_property_descriptor props[] = {
-    { "notify", NULL, js_notify, NULL, NULL, NULL, napi_default, NULL },
-  };
-  CHECK(napi_define_properties(env, exports, 1, props));
-  return exports;
-}

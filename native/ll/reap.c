@@ -11,7 +11,7 @@
 
 // reap(pid) → null while the child runs; { code, signal } once it has ended (and is reaped);
 // a negative errno if it is not this process's child (ECHILD: already reaped).
-static napi_value js_reap(napi_env env, napi_callback_info info) {
+napi_value ll_js_reap(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1], out, v;
   int32_t pid;
@@ -36,10 +36,3 @@ static napi_value js_reap(napi_env env, napi_callback_info info) {
   return out;
 }
 
-napi_value ll_reap_exports(napi_env env, napi_value exports) {
-  const napi_property_descriptor props[] = {
-    { "reap", NULL, js_reap, NULL, NULL, NULL, napi_default, NULL },
-  };
-  CHECK(napi_define_properties(env, exports, 1, props));
-  return exports;
-}
