@@ -117,8 +117,9 @@ export function parseDaemonArgv(argv: string[]): { req: MountRequest; readyFd: n
   return { req, readyFd: o['ready-fd'] !== undefined ? Number(o['ready-fd']) : null, firstDaemon: o['first-daemon'] !== undefined ? Number(o['first-daemon']) : null };
 }
 
-/** The first line a child writes on `pipe`, or '' if it closes it without one. */
-function firstLine(pipe: NodeJS.ReadableStream & { destroy(): void }): Promise<string> {
+/** The first line `child` writes on its pipe at `fd`, or '' if it closes it without one. */
+function firstLine(child: ChildProcess, fd: number): Promise<string> {
+  const pipe = child.stdio[fd] as NodeJS.ReadableStream & { destroy(): void };
   return new Promise<string>((res) => {
     let buf = '';
     pipe.on('data', (d: Buffer) => { buf += d.toString(); if (buf.includes('\n')) res(buf); });
@@ -144,7 +145,7 @@ export function startDaemon(req: MountRequest, mnt: string, o: { detached: boole
     stdio: ['ignore', logFd, logFd, 'pipe'],
   });
   fs.closeSync(logFd);
-  const answer = firstLine(child.stdio[DAEMON_READY_FD] as NodeJS.ReadableStream & { destroy(): void }).then((line) => line || 'error: the mount daemon exited before the mount was ready\n');
+  const answer = firstLine(child, DAEMON_READY_FD).then((line) => line || 'error: the mount daemon exited before the mount was ready\n');
   return { child, answer };
 }
 
@@ -174,8 +175,8 @@ export function startSupervised(req: MountRequest, mnt: string): { child: ChildP
     stdio: ['ignore', logFd, logFd, 'pipe', 'pipe'],
   });
   fs.closeSync(logFd);
-  const daemonSaid = firstLine(child.stdio[DAEMON_READY_FD] as NodeJS.ReadableStream & { destroy(): void });
-  const supervisorSaid = firstLine(child.stdio[SUPERVISOR_READY_FD] as NodeJS.ReadableStream & { destroy(): void });
+  const daemonSaid = firstLine(child, DAEMON_READY_FD);
+  const supervisorSaid = firstLine(child, SUPERVISOR_READY_FD);
   const answer = (async (): Promise<string> => {
     const d = await daemonSaid;
     if (!d.startsWith('ready')) return d || 'error: the mount daemon exited before the mount was ready\n';

@@ -15,7 +15,7 @@
 import fs from 'node:fs';
 import { resolve } from 'node:path';
 import { fusermountU, startDaemon, type MountRequest } from './mount-process.js';
-import { adoptChild, type ChildExit, type WatchedChild } from './adopted-child.js';
+import { adoptChild, spawnedChild, type ChildExit, type WatchedChild } from './watched-child.js';
 import { readState, supervisorPath, writeSupervisor, type DaemonDeath, type SupervisorState } from './mount-state.js';
 import { HACKTREE_FSTYPE, readMountsSync } from './fuse/mountinfo.js';
 
@@ -52,12 +52,8 @@ export async function superviseMount(req: MountRequest, readyFd: number | null, 
     // directory: mount over it rather than leave everyone without the mount.
     // The commit the dead daemon served last: a reload (an upgrade under the mount) may have moved it.
     const d = startDaemon({ ...req, commit: readState(mnt)?.commit ?? req.commit, options: [...req.options, 'nonempty'] }, mnt, { detached: false });
-    const exited = new Promise<ChildExit>((res) => d.child.on('exit', (code, signal) => res({ code, signal })));
-    child = {
-      pid: d.child.pid!, exited,
-      running: () => d.child.exitCode === null && d.child.signalCode === null,
-      kill: (signal) => { d.child.kill(signal); },
-    };
+    child = spawnedChild(d.child);
+    const { exited } = child;
     const answer = await d.answer;
     if (!answer.startsWith('ready')) return { error: answer.replace(/^error: /, '').trim() };
     return { exited };

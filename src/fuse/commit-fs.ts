@@ -378,7 +378,7 @@ export class CommitFs implements ReadBackend {
 
   /** Whether checkedFile can serve a read: plain objects checked off the event loop, and told to contentChecked. */
   get servesCheckedFiles(): boolean {
-    return this.opts.check !== undefined && this.opts.contentChecked !== undefined && this.opts.verify && this.repo.storage.plainContent;
+    return this.opts.contentChecked !== undefined && this.content.checksOff();
   }
 
   /**

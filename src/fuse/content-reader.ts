@@ -111,7 +111,7 @@ export class ContentReader {
   }
 
   /** Plain objects are checked by opts.check (and never opened here to be checked). */
-  private checksOff(): boolean {
+  checksOff(): boolean {
     return this.opts.check !== undefined && this.opts.verify && this.repo.storage.plainContent;
   }
 

@@ -3,16 +3,14 @@
 // (and has no UTIME_OMIT), so a directory's mtime put back after a copy-up, or a time kept by
 // UTIME_OMIT, came back up to 2 µs off, and explicit nanoseconds were lost. The FUSE addon
 // (loaded for this alone) has a plain utimensat.
-import { createRequire } from 'node:module';
 import { constants as osConstants } from 'node:os';
-import { distPath } from '../dist-paths.js';
+import { nativeAddon } from '../native-addon.js';
 
 /** A time in ms since the epoch (a double), in ns (exact), or leave it as it is, or the kernel's now. */
 export type SetTime = number | bigint | 'omit' | 'now';
 
 interface TimesAddon { setTimes(path: string, aSec: number, aNsec: number, mSec: number, mNsec: number, nofollow: boolean): number }
 
-let addon: TimesAddon | undefined;
 const NAMES = new Map(Object.entries(osConstants.errno).map(([k, v]) => [v, k]));
 const NS = 1_000_000_000n;
 
@@ -32,8 +30,7 @@ const parts = (t: SetTime): [number, number] => (t === 'omit' ? [0, -1] : t === 
 
 /** utimensat(2) on `path` (a symlink itself with `nofollow`); throws an error with the errno name in `code`, as node:fs does. */
 export function setTimes(path: string, atime: SetTime, mtime: SetTime, nofollow = false): void {
-  addon ??= createRequire(import.meta.url)(distPath('../native/build/Release/hacktree_ll.node')) as TimesAddon;
-  const err = addon.setTimes(path, ...parts(atime), ...parts(mtime), nofollow);
+  const err = nativeAddon<TimesAddon>().setTimes(path, ...parts(atime), ...parts(mtime), nofollow);
   if (err !== 0) {
     const code = NAMES.get(err) ?? 'EIO';
     throw Object.assign(new Error(`${code}: utimensat ${path}`), { code, errno: -err, path });

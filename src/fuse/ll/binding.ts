@@ -4,10 +4,8 @@
 // object it does not know, and for statfs. On a root's mount (RwCall) JS holds the node table
 // and answers every request but reads, writes, fsync and release on descriptors. Either way
 // JS answers each call later with a reply function and the call's id.
-import { createRequire } from 'node:module';
-import { HacktreeError } from '../../errors.js';
 import type { Stat } from '../types.js';
-import { distPath } from '../../dist-paths.js';
+import { nativeAddon } from '../../native-addon.js';
 
 /** What the addon asks JS (native/ll/ll.h CALL_*). */
 export const enum Call { Init = 0, List = 1, Read = 2, Statfs = 3, Visit = 4 }
@@ -112,16 +110,7 @@ export interface LlAddon {
   detach(m: LlMount): void;
 }
 
-let addon: LlAddon | undefined;
-export function loadLl(): LlAddon {
-  if (addon) return addon;
-  try {
-    addon = createRequire(import.meta.url)(distPath('../native/build/Release/hacktree_ll.node')) as LlAddon;
-  } catch (err) {
-    throw new HacktreeError('MOUNT', `the FUSE addon is not built (run npm ci): ${(err as Error).message}`, { cause: err });
-  }
-  return addon;
-}
+export const loadLl = (): LlAddon => nativeAddon<LlAddon>();
 
 /** A directory entry as the addon keeps it: everything the kernel may ask of it. */
 export interface LlEntry {

@@ -1,12 +1,13 @@
-// A child process this process did not spawn: a supervised mount's first daemon, forked by the
-// shell that then became the supervisor (startSupervised in mount-process.ts). libuv waits only
-// for the children it spawned, so this one is watched by hand: every SIGCHLD, a look at whether
-// it has ended (a zombie in /proc), and then waitpid through the FUSE addon, which takes its
-// exit status and reaps it. The addon is loaded only then: the supervisor's start waits for none of it.
+// The daemons a mount's supervisor watches, as one kind of thing: one it spawned (libuv reaps
+// it), or its first daemon, which it did not spawn: forked by the shell that then became the
+// supervisor (startSupervised in mount-process.ts). libuv waits only for the children it
+// spawned, so that one is watched by hand: every SIGCHLD, a look at whether it has ended (a
+// zombie in /proc), and then waitpid through the FUSE addon, which takes its exit status and
+// reaps it. The addon is loaded only then: the supervisor's start waits for none of it.
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
+import type { ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
-import { distPath } from './dist-paths.js';
+import { nativeAddon } from './native-addon.js';
 
 export interface ChildExit { code: number | null; signal: NodeJS.Signals | null }
 
@@ -20,7 +21,6 @@ export interface WatchedChild {
 }
 
 interface ReapAddon { reap(pid: number): { code: number | null; signal: number | null } | null | number }
-let addon: ReapAddon | undefined;
 
 const SIGNAL_NAMES = new Map(Object.entries(constants.signals).map(([k, v]) => [v, k as NodeJS.Signals]));
 
@@ -32,6 +32,16 @@ function ended(pid: number): boolean {
   return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
 }
 
+/** Watches `child`, spawned by this process. */
+export function spawnedChild(child: ChildProcess): WatchedChild {
+  return {
+    pid: child.pid!,
+    running: () => child.exitCode === null && child.signalCode === null,
+    kill: (signal) => { child.kill(signal); },
+    exited: new Promise<ChildExit>((res) => child.on('exit', (code, signal) => res({ code, signal }))),
+  };
+}
+
 /** Watches `pid`, a child of this process that libuv did not spawn. */
 export function adoptChild(pid: number): WatchedChild {
   let done = false;
@@ -40,8 +50,7 @@ export function adoptChild(pid: number): WatchedChild {
   const exited = new Promise<ChildExit>((res) => {
     const check = (): void => {
       if (done || !ended(pid)) return;
-      addon ??= createRequire(import.meta.url)(distPath('../native/build/Release/hacktree_ll.node')) as ReapAddon;
-      const r = addon.reap(pid);
+      const r = nativeAddon<ReapAddon>().reap(pid);
       if (r === null) return;
       done = true;
       process.off('SIGCHLD', check);
