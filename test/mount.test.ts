@@ -233,12 +233,17 @@ describe('what reaches JS', () => {
 });
 
 describe('failures', () => {
-  it('a flipped byte gives EIO on that file, and the rest is still served', () => {
-    const repo = join(s.dir, 'repo-flip');
+  /** A new repo holding src as branch awk: hello.txt's content checksum and its object file. */
+  const helloRepo = (name: string): { repo: string; checksum: string; obj: string } => {
+    const repo = join(s.dir, name);
     htOk(['--repo', repo, 'init']);
     htOk(['--repo', repo, 'commit', '-b', 'awk', src]);
-    const { checksum } = JSON.parse(htOk(['--repo', repo, 'ls', '--json', 'awk', '/hello.txt']))[0];
-    const obj = join(repo, 'objects', checksum.slice(0, 2), `${checksum.slice(2)}.file`);
+    const { checksum } = JSON.parse(htOk(['--repo', repo, 'ls', '--json', 'awk', '/hello.txt']))[0] as { checksum: string };
+    return { repo, checksum, obj: join(repo, 'objects', checksum.slice(0, 2), `${checksum.slice(2)}.file`) };
+  };
+
+  it('a flipped byte gives EIO on that file, and the rest is still served', () => {
+    const { repo, checksum, obj } = helloRepo('repo-flip');
     fs.chmodSync(obj, 0o644);
     fs.writeFileSync(obj, 'jello\n');
     const mnt = join(s.dir, 'mnt-flip');
@@ -258,11 +263,7 @@ describe('failures', () => {
   });
 
   it('an object found good is not hashed again by the next mount; one changed since is checked again and gives EIO', () => {
-    const repo = join(s.dir, 'repo-marks');
-    htOk(['--repo', repo, 'init']);
-    htOk(['--repo', repo, 'commit', '-b', 'awk', src]);
-    const { checksum } = JSON.parse(htOk(['--repo', repo, 'ls', '--json', 'awk', '/hello.txt']))[0];
-    const obj = join(repo, 'objects', checksum.slice(0, 2), `${checksum.slice(2)}.file`);
+    const { repo, checksum, obj } = helloRepo('repo-marks');
     const mnt = join(s.dir, 'mnt-marks');
     /** Mounts, reads hello.txt (its bytes, or the error), unmounts; with what the daemon hashed. */
     const readOnce = (): { got: string; verified: number } => {
