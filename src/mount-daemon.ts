@@ -61,10 +61,11 @@ export async function runMountDaemon(req: MountRequest, ready: (err: Error | nul
   try {
     // A commit's mount keeps every listing natively (native/ll): JS keeps a working set only.
     // A partial commit's hard links are counted only once it is whole: counting reads every dirtree.
-    // A local commit's objects are checked by the addon, off the event loop. Not a root's (read
-    // through JS) nor a lazy mount's: its walk detection (CommitFs.walkedOn) sees the first reads
-    // that reach JS, and files checked that fast ahead of a walk would be read without any.
-    const check = req.layer || fetcher ? {} : { check: objectChecker() };
+    // A local commit's objects are checked by the addon, off the event loop (a root's too: its
+    // grafts read as a commit's mount does). Not a lazy mount's: its walk detection
+    // (CommitFs.walkedOn) sees the first reads that reach JS, and files checked that fast ahead
+    // of a walk would be read without any.
+    const check = fetcher ? {} : { check: objectChecker() };
     base = await CommitFs.open(repo, commit, { verify: opts.verify, log, contentChecked, countLinks: !partial, recordStats: !partial, ...(ahead ? { ahead } : {}), ...(req.layer ? {} : { cacheScale: 1 / 8 }), ...check });
     const opened = performance.now();
     if (req.layer && overlay) {

@@ -161,6 +161,8 @@ static napi_value js_mount(napi_env env, napi_callback_info info) {
   pthread_mutex_init(&fs->lock, NULL);
   pthread_mutex_init(&fs->reply_lock, NULL);
   fs->rw = !has_root;
+  // A root's commit tree (grafts.c) starts at a directory JS lists with offerList.
+  if (fs->rw) fs->root.attr.mode = S_IFDIR | 0755;
   const uint8_t *p = root;
   int bad = has_root && (ll_parse_attrs(&p, p + root_len, &fs->root) != 0 || !S_ISDIR(fs->root.attr.mode));
   napi_value name;
@@ -391,6 +393,9 @@ static napi_value init(napi_env env, napi_value exports) {
     { "notify", NULL, ll_js_notify, NULL, NULL, NULL, napi_default, NULL },
     { "reap", NULL, ll_js_reap, NULL, NULL, NULL, napi_default, NULL },
     { "checkObject", NULL, ll_js_check_object, NULL, NULL, NULL, napi_default, NULL },
+    { "graft", NULL, ll_js_graft, NULL, NULL, NULL, napi_default, NULL },
+    { "commitPath", NULL, ll_js_commit_path, NULL, NULL, NULL, napi_default, NULL },
+    { "newCommit", NULL, ll_js_new_commit, NULL, NULL, NULL, napi_default, NULL },
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   ll_rw_exports(env, exports);

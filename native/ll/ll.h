@@ -10,6 +10,9 @@
 // (rw_ops.c): its node table lives in JS (src/fuse/ll/nodes.ts), which maps node ids to paths
 // for the path-based Backend; C keeps only the fast paths (reads and writes on the layer's
 // file descriptors and on checked object files) and tells the kernel of changes (notify.c).
+// A subtree of a root that nothing can change (no path in it takes writes, the layer holds
+// nothing there) is grafted: JS answers its name with a commit node of this table, and from
+// there down the commit's ops (ops.c) answer as on a commit's mount (grafts.c).
 //
 // session.c    mount, the loop thread, INIT, request counts, unmount
 // nodes.c      the node table of a commit: listings, hard links, paths
@@ -22,6 +25,7 @@
 // ahead.c      reading object files ahead of a cold walk
 // reap.c       waiting for a child libuv did not spawn (a mount's first daemon)
 // check.c      checking an object file against its checksum, off the event loop
+// grafts.c     a root's untouched subtrees, served as a commit's
 // bridge.c     calls into JS and JS's replies (N-API)
 #ifndef HACKTREE_LL_H
 #define HACKTREE_LL_H
@@ -42,6 +46,12 @@
 /** Reads of up to 1 MiB per request; session.c passes the matching max_read= option. */
 #define LL_MAX_REQUEST (1u << 20)
 #define LL_OPCODES 64
+/**
+ * A commit node's id for the kernel is its address with this bit set: a root's ops tell it
+ * from JS's node ids (small counters), and it stays exact in a double (user addresses are
+ * below 2^47).
+ */
+#define LL_COMMIT_TAG (1ULL << 52)
 
 /** What JS said of a path; times in ms since the epoch. */
 struct ll_attr {
@@ -94,6 +104,7 @@ struct ll_node {
   struct ll_dir *dir;
   struct ll_waiter *waiters;
   char *content;              // the checked object file of a regular file; set once, never freed
+  uint32_t gen;               // fs->gen when listed: a root's reload starts a new commit tree
 };
 
 struct ll_fs {
@@ -114,10 +125,14 @@ struct ll_fs {
   // of a layer directory (attributes, names not there) is kept by the kernel LL_FOREVER, as
   // JS's answers are (src/fuse/ll/serve-root.ts bootRoot says why).
   int boot;
+  uint32_t gen;                  // under lock: the commit tree's generation (grafts.c)
 };
 
 // nodes.c
 struct ll_node *ll_node_of(struct ll_fs *fs, fuse_ino_t ino);
+/** The kernel's id of a commit node. */
+fuse_ino_t ll_id_of(struct ll_fs *fs, const struct ll_node *n);
+static inline int ll_is_commit_id(fuse_ino_t ino) { return (ino & LL_COMMIT_TAG) != 0; }
 struct ll_dir *ll_parse_listing(struct ll_fs *fs, struct ll_node *dir, const uint8_t *buf, size_t len);
 int ll_parse_attrs(const uint8_t **p, const uint8_t *end, struct ll_node *n);
 const struct ll_entry *ll_dir_find(const struct ll_dir *d, const char *name);
@@ -201,8 +216,11 @@ int ll_fact_open_content(uint64_t node);
 void ll_fact_drop(uint64_t node);
 int ll_is_caps(const char *name);
 
-// Exported to JS: rw_replies.c's table of a root's replies; notify(), reap(), checkObject()
+// Exported to JS: rw_replies.c's table of a root's replies; notify(), reap(), checkObject(); grafts.c's
 napi_value ll_rw_exports(napi_env env, napi_value exports);
+napi_value ll_js_graft(napi_env env, napi_callback_info info);
+napi_value ll_js_commit_path(napi_env env, napi_callback_info info);
+napi_value ll_js_new_commit(napi_env env, napi_callback_info info);
 napi_value ll_js_notify(napi_env env, napi_callback_info info);
 napi_value ll_js_reap(napi_env env, napi_callback_info info);
 napi_value ll_js_check_object(napi_env env, napi_callback_info info);

@@ -16,7 +16,11 @@
 #define RECORD_HEAD (9 * 4 + 6 * 8)
 
 struct ll_node *ll_node_of(struct ll_fs *fs, fuse_ino_t ino) {
-  return ino == FUSE_ROOT_ID ? &fs->root : (struct ll_node *) (uintptr_t) ino;
+  return ino == FUSE_ROOT_ID ? &fs->root : (struct ll_node *) (uintptr_t) (ino & ~LL_COMMIT_TAG);
+}
+
+fuse_ino_t ll_id_of(struct ll_fs *fs, const struct ll_node *n) {
+  return n == &fs->root ? FUSE_ROOT_ID : (fuse_ino_t) (uintptr_t) n | LL_COMMIT_TAG;
 }
 
 static uint32_t name_hash(const char *s) {
@@ -108,7 +112,7 @@ struct ll_dir *ll_parse_listing(struct ll_fs *fs, struct ll_node *dir, const uin
   char *nb = d->names;
   p = buf + 4;
   for (uint32_t i = 0; i < count; i++) {
-    struct ll_node tmp = { .parent = dir };
+    struct ll_node tmp = { .parent = dir, .gen = fs->gen };
     const uint8_t *name;
     uint32_t name_len;
     if (parse_record(&p, end, &tmp, &name, &name_len) != 0) break; // (checked above)

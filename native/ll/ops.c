@@ -13,14 +13,15 @@
 
 static struct ll_fs *fs_of(fuse_req_t req) { return fuse_req_userdata(req); }
 
-static void entry_of(struct ll_node *n, struct fuse_entry_param *e) {
+static void entry_of(struct ll_fs *fs, struct ll_node *n, struct fuse_entry_param *e) {
   memset(e, 0, sizeof *e);
-  e->ino = (uintptr_t) n;
+  e->ino = ll_id_of(fs, n);
   ll_stat_of(n, &e->attr);
   e->attr_timeout = e->entry_timeout = LL_FOREVER;
 }
 
 static void answer_lookup(fuse_req_t req, const struct ll_dir *d, const char *name) {
+  struct ll_fs *fs = fs_of(req);
   const struct ll_entry *found = ll_dir_find(d, name);
   struct fuse_entry_param e;
   if (found == NULL) {
@@ -30,7 +31,7 @@ static void answer_lookup(fuse_req_t req, const struct ll_dir *d, const char *na
     fuse_reply_entry(req, &e);
     return;
   }
-  entry_of(found->node, &e);
+  entry_of(fs, found->node, &e);
   __atomic_add_fetch(&found->node->nlookup, 1, __ATOMIC_RELAXED);
   if (fuse_reply_entry(req, &e) != 0) __atomic_sub_fetch(&found->node->nlookup, 1, __ATOMIC_RELAXED);
 }
@@ -46,7 +47,7 @@ static void answer_readdir(fuse_req_t req, struct ll_node *dir, const struct ll_
     size_t len;
     if (plus) {
       struct fuse_entry_param e;
-      entry_of(n, &e);
+      entry_of(fs_of(req), n, &e);
       // "." and ".." take no lookup: the kernel does not make dentries of them.
       if (i < 2) e.ino = 0;
       len = fuse_add_direntry_plus(req, p, rem, name, &e, (off_t) (i + 1));
@@ -120,6 +121,8 @@ static void ll_init(void *userdata, struct fuse_conn_info *conn) {
 static void ll_lookup(fuse_req_t req, fuse_ino_t parent, const char *name) {
   struct ll_node *dir = ll_node_of(fs_of(req), parent);
   if (!S_ISDIR(dir->attr.mode)) { fuse_reply_err(req, ENOTDIR); return; }
+  // As ext4 (and a root's layer) answers a name no directory can hold.
+  if (strlen(name) > 255) { fuse_reply_err(req, ENAMETOOLONG); return; }
   const struct ll_dir *d = listing_or_wait(req, dir, WAIT_LOOKUP, name, 0, 0);
   if (d != NULL) answer_lookup(req, d, name);
 }
@@ -178,10 +181,12 @@ static void ll_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 
 static void ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
   (void) ino;
-  if ((fi->flags & O_ACCMODE) != O_RDONLY) { fuse_reply_err(req, EROFS); return; }
+  // (A root's mount is not mounted ro: the kernel leaves a write-open or truncation to us.)
+  if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) { fuse_reply_err(req, EROFS); return; }
   // ENOSYS: from now on the kernel opens files itself (and keeps their pages).
   if (fs_of(req)->no_open) { fuse_reply_err(req, ENOSYS); return; }
   fi->keep_cache = 1;
+  fi->noflush = 1; // nothing to do at close (a root's mount opens files: rw_ops.c)
   fuse_reply_open(req, fi);
 }
 
@@ -206,6 +211,8 @@ static void ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
   struct ll_fs *fs = fs_of(req);
   struct ll_node *n = ll_node_of(fs, ino);
   int fd = ll_open_content(fs, n);
+  // Listed before a root reloaded, with no object file: its path is another commit's now (grafts.c).
+  if (fd < 0 && n->gen != __atomic_load_n(&fs->gen, __ATOMIC_RELAXED)) { fuse_reply_err(req, ESTALE); return; }
   if (fd < 0) { ll_call_js(fs, CALL_READ, req, n, size, off); return; } // JS reads, or says why not
   ll_reply_content(req, fd, size, off);
   close(fd);

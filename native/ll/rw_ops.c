@@ -4,6 +4,10 @@
 // that is a file descriptor (the layer's own file, or a commit file's checked object), fsync,
 // flush, release, fallocate, lseek, copy_file_range, and statfs's queueing.
 //
+// A commit node's id (a graft's subtree, grafts.c) takes the commit's ops (ops.c): nothing in
+// it takes writes, so every change there is EROFS, answered here; rename and link go to JS,
+// which knows whether the other side makes it EXDEV.
+//
 // A handle (fi->fh) is fd + 1 when C owns a descriptor (bit 32 set when it is a commit file's
 // checked object, not the layer's file), 0 when reads go to JS by node; a directory's handle
 // is JS's.
@@ -71,13 +75,18 @@ static void rw_init(void *userdata, struct fuse_conn_info *conn) {
   ll_call_js(fs, CALL_INIT, NULL, NULL, 0, 0);
 }
 
+#define COMMIT_OP(op, ino, ...) do { if (ll_is_commit_id(ino)) { ll_ops.op(__VA_ARGS__); return; } } while (0)
+#define COMMIT_EROFS(ino) do { if (ll_is_commit_id(ino)) { fuse_reply_err(req, EROFS); return; } } while (0)
+
 static void rw_lookup(fuse_req_t req, fuse_ino_t parent, const char *name) {
+  COMMIT_OP(lookup, parent, req, parent, name);
   if (ll_dir_lookup_missing(req, parent, name)) return;
   simple(req, CALL_LOOKUP, parent, name, NULL);
 }
 
 // The kernel forgets: JS frees a node once the kernel holds it no more (a root's tree changes).
 static void rw_forget_one(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
+  if (ll_is_commit_id(ino)) { __atomic_sub_fetch(&ll_node_of(fs_of(req), ino)->nlookup, nlookup, __ATOMIC_RELAXED); return; }
   struct ll_call *c = call_new(req, CALL_FORGET, ino);
   if (c == NULL) return;
   c->num[NUM_SIZE] = (double) nlookup;
@@ -95,6 +104,7 @@ static void rw_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_dat
 }
 
 static void rw_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+  COMMIT_OP(getattr, ino, req, ino, fi);
   struct stat st;
   if (ll_fact_stat(ino, &st)) { fuse_reply_attr(req, &st, LL_FOREVER); return; }
   if (ll_meta_getattr(req, ino) || ll_dir_getattr(req, ino)) return;
@@ -107,6 +117,7 @@ static void rw_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 static double ms_of(const struct timespec *ts) { return (double) ts->tv_sec * 1000.0 + (double) ts->tv_nsec / 1e6; }
 
 static void rw_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct fuse_file_info *fi) {
+  COMMIT_EROFS(ino);
   // (No security.capability stays true: a chown even removes one.)
   ll_fact_drop_some(ino, FACT_STABLE);
   if (ll_meta_setattr(req, ino, attr, to_set)) return;
@@ -124,9 +135,12 @@ static void rw_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
   send(c, NULL, NULL);
 }
 
-static void rw_readlink(fuse_req_t req, fuse_ino_t ino) { simple(req, CALL_READLINK, ino, NULL, NULL); }
+static void rw_readlink(fuse_req_t req, fuse_ino_t ino) {
+  COMMIT_OP(readlink, ino, req, ino);
+  simple(req, CALL_READLINK, ino, NULL, NULL); }
 
 static void rw_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev) {
+  COMMIT_EROFS(parent);
   struct ll_call *c = call_new(req, CALL_MKNOD, parent);
   if (c == NULL) return;
   c->num[NUM_MODE] = mode;
@@ -135,15 +149,16 @@ static void rw_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 }
 
 static void rw_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode) {
+  COMMIT_EROFS(parent);
   struct ll_call *c = call_new(req, CALL_MKDIR, parent);
   if (c == NULL) return;
   c->num[NUM_MODE] = mode;
   send(c, name, NULL);
 }
 
-static void rw_unlink(fuse_req_t req, fuse_ino_t parent, const char *name) { simple(req, CALL_UNLINK, parent, name, NULL); }
-static void rw_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name) { simple(req, CALL_RMDIR, parent, name, NULL); }
-static void rw_symlink(fuse_req_t req, const char *target, fuse_ino_t parent, const char *name) { simple(req, CALL_SYMLINK, parent, name, target); }
+static void rw_unlink(fuse_req_t req, fuse_ino_t parent, const char *name) { COMMIT_EROFS(parent); simple(req, CALL_UNLINK, parent, name, NULL); }
+static void rw_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name) { COMMIT_EROFS(parent); simple(req, CALL_RMDIR, parent, name, NULL); }
+static void rw_symlink(fuse_req_t req, const char *target, fuse_ino_t parent, const char *name) { COMMIT_EROFS(parent); simple(req, CALL_SYMLINK, parent, name, target); }
 
 static void rw_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent, const char *newname, unsigned int flags) {
   struct ll_call *c = call_new(req, CALL_RENAME, parent);
@@ -162,6 +177,7 @@ static void rw_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 }
 
 static void rw_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+  COMMIT_OP(open, ino, req, ino, fi);
   // Still the commit's file, opened to read: the kernel keeps its pages, reads are by node.
   if ((fi->flags & O_ACCMODE) == O_RDONLY && !(fi->flags & O_TRUNC) && ll_fact_has(ino, FACT_STABLE)) {
     fi->fh = 0;
@@ -178,6 +194,7 @@ static void rw_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
 }
 
 static void rw_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, struct fuse_file_info *fi) {
+  COMMIT_EROFS(parent);
   struct ll_call *c = call_new(req, CALL_CREATE, parent);
   if (c == NULL) return;
   c->num[NUM_MODE] = mode;
@@ -186,6 +203,7 @@ static void rw_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 }
 
 static void rw_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi) {
+  COMMIT_OP(read, ino, req, ino, size, off, fi);
   int fd = fd_of(fi), own = -1;
   // A commit file's checked object, published by JS: opened per read (an fd per file of a big
   // tree would not fit).
@@ -266,7 +284,10 @@ static void rw_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in, 
   if (n < 0) fuse_reply_err(req, errno); else fuse_reply_write(req, (size_t) n);
 }
 
-static void rw_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) { simple(req, CALL_OPENDIR, ino, NULL, NULL); }
+static void rw_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+  COMMIT_OP(opendir, ino, req, ino, fi);
+  simple(req, CALL_OPENDIR, ino, NULL, NULL);
+}
 
 static void rw_readdir_any(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi, int plus) {
   struct ll_call *c = call_new(req, CALL_READDIR, ino);
@@ -278,10 +299,18 @@ static void rw_readdir_any(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
   ll_call_js_rw(c);
 }
 
-static void rw_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi) { rw_readdir_any(req, ino, size, off, fi, 0); }
-static void rw_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi) { rw_readdir_any(req, ino, size, off, fi, 1); }
+static void rw_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi) {
+  COMMIT_OP(readdir, ino, req, ino, size, off, fi);
+  rw_readdir_any(req, ino, size, off, fi, 0);
+}
+
+static void rw_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi) {
+  COMMIT_OP(readdirplus, ino, req, ino, size, off, fi);
+  rw_readdir_any(req, ino, size, off, fi, 1);
+}
 
 static void rw_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+  if (ll_is_commit_id(ino)) { fuse_reply_err(req, 0); return; }
   struct ll_call *c = call_new(req, CALL_RELEASEDIR, ino);
   if (c == NULL) return;
   c->num[NUM_FD] = (double) fi->fh;
@@ -293,6 +322,7 @@ static void rw_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fus
 static void rw_statfs(fuse_req_t req, fuse_ino_t ino) { ll_call_js(fs_of(req), CALL_STATFS, req, NULL, 0, 0); }
 
 static void rw_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size, int flags) {
+  COMMIT_EROFS(ino);
   ll_fact_drop(ino);
   struct ll_call *c = call_new(req, CALL_SETXATTR, ino);
   if (c == NULL) return;
@@ -305,6 +335,7 @@ static void rw_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
 }
 
 static void rw_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size) {
+  COMMIT_OP(getxattr, ino, req, ino, name, size);
   if (ll_is_caps(name) && ll_fact_has(ino, FACT_NO_CAPS)) { fuse_reply_err(req, ENODATA); return; }
   struct ll_call *c = call_new(req, CALL_GETXATTR, ino);
   if (c == NULL) return;
@@ -313,6 +344,7 @@ static void rw_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 }
 
 static void rw_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
+  COMMIT_OP(listxattr, ino, req, ino, size);
   struct ll_call *c = call_new(req, CALL_LISTXATTR, ino);
   if (c == NULL) return;
   c->size = size;
@@ -320,6 +352,7 @@ static void rw_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
 }
 
 static void rw_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name) {
+  COMMIT_EROFS(ino);
   ll_fact_drop(ino);
   simple(req, CALL_REMOVEXATTR, ino, name, NULL);
 }

@@ -50,6 +50,10 @@ export interface ChangeSource {
    * the addon changes their mode, owner and times there itself.
    */
   readonly layerDir?: string;
+  /** The commit under the layer, as a read-only tree (a graft's subtree is read from it). */
+  readonly commitTree?: ReadBackend;
+  /** True when nothing at or below `path` can change: the commit's tree there, until the mount reloads. */
+  untouched?(path: string): boolean;
 }
 
 export type Backend = ReadBackend & WriteBackend & ChangeSource;

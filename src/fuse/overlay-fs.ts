@@ -39,6 +39,12 @@ export class OverlayFs implements Backend {
 
   get layerDir(): string { return resolve(this.tree.layer.upper); }
 
+  get commitTree(): CommitFs { return this.base; }
+
+  untouched(path: string): boolean {
+    return this.tree.untouched(path);
+  }
+
   observe(changed: (path: string) => void): void {
     this.tree.observe(changed);
   }

@@ -93,6 +93,12 @@ export class Layer {
     return ancestorsOf(p).some((a) => this.whiteouts.has(a) || this.opaque.has(a));
   }
 
+  /** True when the layer holds anything at or below `p`: an entry of upper/, a whiteout, an opaque directory, a metadata change. */
+  holdsBelow(p: string): boolean {
+    for (const set of [this.inUpper, this.whiteouts, this.opaque, this.meta.keys()]) for (const x of set) if (isBelow(x, p)) return true;
+    return false;
+  }
+
   addWhiteout(p: string): void { this.whiteouts.add(p); this.db.addWhiteout(p); }
   removeWhiteout(p: string): void { if (this.whiteouts.delete(p)) this.db.removeWhiteout(p); }
   addOpaque(p: string): void { this.opaque.add(p); this.db.addOpaque(p); }

@@ -54,6 +54,15 @@ export class LayeredTree<N extends BaseNode> {
     return this.layer.rules.writable(path);
   }
 
+  /**
+   * True when nothing at or below `path` can change while the layer is as it is: no path there
+   * takes writes, and the layer holds nothing there. It is the commit's, as long as the root
+   * runs this commit with this layer.
+   */
+  untouched(path: string): boolean {
+    return !this.layer.rules.writableBelow(path) && !this.layer.holdsBelow(path);
+  }
+
   lookup(path: string): Promise<Entry<N>> {
     return this.look.lookup(path);
   }

@@ -72,6 +72,23 @@ export class Rules {
   writable(path: string): boolean {
     return this.res.some((r) => r.test(path)) || (volatileDirOf(path) !== null && !VOLATILE_DIRS.includes(path));
   }
+
+  /** True when some path at or below the directory `dir` may take writes (false: none ever can). */
+  writableBelow(dir: string): boolean {
+    return [...this.globs, ...VOLATILE_DIRS.map((d) => `${d}/**`)].some((g) => globReachesBelow(g, dir));
+  }
+}
+
+/** Whether `glob` can match `dir` or a path below it, segment by segment. */
+function globReachesBelow(glob: string, dir: string): boolean {
+  const g = glob.split('/').slice(1), d = dir === '/' ? [] : dir.split('/').slice(1);
+  for (let i = 0; i < d.length; i++) {
+    // A `**` may match any number of segments (and a segment with one in it too: globToRegExp).
+    if (i >= g.length) return false;
+    if (g[i]!.includes('**')) return true;
+    if (!globToRegExp(`/${g[i]!}`).test(`/${d[i]!}`)) return false;
+  }
+  return true;
 }
 
 // What the rules mean for each kind of change. Each decision is the errno the

@@ -79,6 +79,12 @@ export interface LlAddon {
   setDir(node: number, fd: number, ino: number, layerOnly: boolean): void;
   /** The mount is a booted system's /: what C answers of layer directories is kept too (serve-root.ts bootRoot). */
   setBootRoot(m: LlMount): void;
+  /** A root's: the kernel's id of the commit directory at `path` (its parents listed with offerList), or 0 (native/ll/grafts.c). */
+  graft(m: LlMount, path: string): number;
+  /** A root's: the path of a commit node's id, or null for an id of JS's node table. */
+  commitPath(m: LlMount, id: number): string | null;
+  /** A root's: its commit tree is listed anew from now on (a reload). */
+  newCommit(m: LlMount): void;
   /** Tells the kernel of changes (Note); settles once it has them all. */
   notify(m: LlMount, notes: Float64Array, names: string[]): Promise<void>;
   /** A directory's entries (encodeEntries(..., true)), or null and a positive errno. */

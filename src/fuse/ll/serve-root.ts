@@ -4,16 +4,21 @@
 // commit gives (entries and attributes of untouched paths for a day, pages across opens,
 // symlink targets); what the layer holds it keeps for a second, and whatever changes beneath
 // it that it did not do itself (reload: a layer reset, another commit) it is told at once.
+// A subtree nothing can change (Backend.untouched) is grafted: its directory's name is
+// answered with a node of the addon's commit tree, and from there down the addon answers as
+// on a commit's mount, with commit-calls.ts listing and reading for it (native/ll/grafts.c).
 import fs from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { DIRECT_FH, FuseError, ID_UNCHANGED, LAYER_ONLY_DIR, STABLE_CONTENT, type FuseContext, type FuseMount, type Stat, type TimeSpec } from '../types.js';
 import type { Backend, WriteBackend } from '../backend.js';
 import { HacktreeError } from '../../errors.js';
 import type { ServeOptions } from '../serve.js';
 import { Call, ENTRY_FIELDS, loadLl, Note, Num, OPEN_CONTENT, OPEN_KEEP_CACHE, OPEN_META, RwCall, type LlMount } from './binding.js';
+import { CommitCalls, errnoOf, listing } from './commit-calls.js';
 import { baseOf, childOf, NodeTable, parentOf, ROOT_ID, type Node } from './nodes.js';
-import { errnoOf, mountOptions, unmountAt } from './serve-frozen.js';
+import { mountOptions, unmountAt } from './serve-frozen.js';
+import { widenReadahead } from './kernel-readahead.js';
 import { timeParts } from '../../overlay/file-times.js';
 
 /** The commit never changes under a name the layer has not touched. */
@@ -74,6 +79,12 @@ const ownsMeta = (st: Stat): boolean => (st.mode & S_IFMT) === S_IFREG && st.dev
 
 const one = (id: number, st: Stat): Float64Array => { const e = new Float64Array(ENTRY_FIELDS); entryOf(e, 0, id, st); return e; };
 
+/** A graft's entry: the addon's commit node, kept by the kernel for a day; the addon keeps no facts of it (ops.c answers). */
+function graftEntry(out: Float64Array, at: number, id: number, st: Stat): void {
+  entryOf(out, at, id, st);
+  out[at + 15] = 0;
+}
+
 /**
  * A booted system's / (ServeOptions.bootRoot). systemd's shutdown stops every process, the
  * daemon serving / too (kill(-1, SIGSTOP)), while it looks through /proc for what to kill, and
@@ -93,8 +104,18 @@ function bootTimes(e: Float64Array, at: number, path: string | null, st: Stat): 
 const NEGATIVE = ((): Float64Array => { const e = new Float64Array(ENTRY_FIELDS); e[1] = FOREVER; return e; })();
 const timeOf = (v: number): TimeSpec => (v === -2 ? 'now' : v === -3 ? 'omit' : v);
 
-/** A directory handle: its listing as of opendir, so offsets stay meaningful between READDIRs. */
-interface DirHandle { path: string; names: string[]; stats: Stat[] }
+/**
+ * A directory handle: its listing as of opendir, so offsets stay meaningful between READDIRs,
+ * with the commit nodes of its grafted subdirectories (0 for others).
+ */
+interface DirHandle { path: string; names: string[]; stats: Stat[]; grafts: number[] }
+
+/**
+ * Grafts start below the top level: a top-level directory of a root is where file systems are
+ * mounted (/proc, /boot...), and a reload has the kernel drop a graft's name, which would take
+ * a mount on it away.
+ */
+const graftDepth = (path: string): boolean => path.indexOf('/', 1) > 0;
 
 export async function serveRoot(first: Backend, mountpoint: string, o: ServeOptions): Promise<RootMount> {
   const ll = loadLl();
@@ -116,6 +137,38 @@ export async function serveRoot(first: Backend, mountpoint: string, o: ServeOpti
   let ready: () => void = () => {};
   const inited = new Promise<void>((res) => { ready = res; });
   let m: LlMount | undefined;
+
+  /**
+   * The grafts of this commit: their paths (whose names a reload has the kernel drop), the
+   * listings of the commit's directories above them, given to the addon (offerList), and the
+   * calls of the addon's commit tree.
+   */
+  let grafted = new Set<string>();
+  let aboveGrafts = new Map<string, Promise<void>>();
+  let commitCalls = b.commitTree ? new CommitCalls(b.commitTree, ll, () => m, count, o.log) : undefined;
+  /** The commit's directory above a graft, listed for the addon (its parents first). */
+  const listAbove = (dir: string): Promise<void> => {
+    let p = aboveGrafts.get(dir);
+    if (!p) {
+      const commit = b.commitTree!;
+      p = (dir === '/' ? Promise.resolve() : listAbove(parentOf(dir))).then(async () => { ll.offerList(m!, dir, (await listing(commit, dir)).listing); });
+      p.catch(() => aboveGrafts.delete(dir));
+      aboveGrafts.set(dir, p);
+    }
+    return p;
+  };
+  /** The addon's commit node for the directory at `path` if its subtree can be grafted, else 0. */
+  const graftOf = async (path: string, st: Stat): Promise<number> => {
+    if (!m || !b.commitTree || !b.untouched || st.dev !== STABLE_CONTENT || (st.mode & S_IFMT) !== S_IFDIR || !graftDepth(path) || !b.untouched(path)) return 0;
+    // An empty directory gains nothing, and is where something may be mounted.
+    if ((await b.commitTree.readdir(path)).names.length === 0) return 0;
+    await listAbove(parentOf(path));
+    const id = ll.graft(m, path);
+    if (id !== 0) grafted.add(path);
+    return id;
+  };
+  /** The path of a node id: the node table's, or the addon's for a commit node (rename and link may name one). */
+  const pathOf = (id: number): string => (m && ll.commitPath(m, id)) ?? nodes.path(id);
 
   /** Notes for the kernel, sent in order, one batch at a time (notify.c runs each on a worker thread). */
   let notifying: Promise<void> = Promise.resolve();
@@ -159,8 +212,8 @@ export async function serveRoot(first: Backend, mountpoint: string, o: ServeOpti
   const dropped = (n: Node | undefined): void => { if (n) { ll.dropFacts(n.id); n.dir = false; } };
 
   const entry = async (path: string): Promise<Float64Array> => (await entryStat(path))[0];
-  const entryStat = async (path: string): Promise<[Float64Array, Stat]> => {
-    const st = await b.getattr(path);
+  const entryStat = async (path: string, known?: Stat): Promise<[Float64Array, Stat]> => {
+    const st = known ?? await b.getattr(path);
     const n = nodes.nodeFor(path, st);
     nodes.taken(n);
     layerDirOf(n, path, st);
@@ -232,6 +285,8 @@ export async function serveRoot(first: Backend, mountpoint: string, o: ServeOpti
     const made = names.map((name, i): Node | undefined => {
       const st = d.stats[from + i]!;
       const path = childOf(d.path, name);
+      const graft = plus ? d.grafts[from + i]! : 0;
+      if (graft !== 0) { graftEntry(out, i * ENTRY_FIELDS, graft, st); return undefined; }
       const fresh = plus && name !== '.' && name !== '..' && st.dev === STABLE_CONTENT && !nodes.atPath(path);
       const n = fresh ? nodes.nodeFor(path, st) : undefined;
       entryOf(out, i * ENTRY_FIELDS, n?.id ?? 0, st);
@@ -250,10 +305,15 @@ export async function serveRoot(first: Backend, mountpoint: string, o: ServeOpti
   const run = async (kind: RwCall, id: number, ino: number, ino2: number, s1: string | undefined, s2: string | undefined, nums: number[], data: Buffer | undefined): Promise<void> => {
     const ctx = ctxOf(nums);
     switch (kind) {
-      case RwCall.Lookup:
+      case RwCall.Lookup: {
         count('lookup');
-        ll.replyEntry(id, 0, await entry(childOf(nodes.path(ino), s1!)));
+        const path = childOf(nodes.path(ino), s1!);
+        const st = await b.getattr(path);
+        const graft = await graftOf(path, st);
+        if (graft !== 0) { const e = new Float64Array(ENTRY_FIELDS); graftEntry(e, 0, graft, st); ll.replyEntry(id, 0, e); return; }
+        ll.replyEntry(id, 0, (await entryStat(path, st))[0]);
         return;
+      }
       case RwCall.Getattr:
         count('getattr');
         { const n = nodes.get(ino); ll.replyAttr(id, 0, reply(n.id, nodes.pathOf(n.id), await attrOf(n, nums[Num.Fd]!))); }
@@ -311,7 +371,7 @@ export async function serveRoot(first: Backend, mountpoint: string, o: ServeOpti
       }
       case RwCall.Rename: {
         count('rename');
-        const from = childOf(nodes.path(ino), s1!), to = childOf(nodes.path(ino2), s2!);
+        const from = childOf(pathOf(ino), s1!), to = childOf(pathOf(ino2), s2!);
         const flags = nums[Num.Flags]!;
         changing(from);
         changing(to);
@@ -324,9 +384,10 @@ export async function serveRoot(first: Backend, mountpoint: string, o: ServeOpti
       }
       case RwCall.Link: {
         count('link');
-        const n = nodes.get(ino);
-        const existing = nodes.path(ino), path = childOf(nodes.path(ino2), s1!);
+        // (A commit node's file is in a subtree that takes no writes: the layer refuses.)
+        const existing = pathOf(ino), path = childOf(pathOf(ino2), s1!);
         await op('link')(existing, path, ctx);
+        const n = nodes.get(ino);
         // The same node under both names: the kernel sees the new link count through either.
         const st = await b.getattr(path);
         nodes.name(n, path, st);
@@ -370,8 +431,9 @@ export async function serveRoot(first: Backend, mountpoint: string, o: ServeOpti
         const l = await b.readdir(path);
         const stats = l.stats ?? await Promise.all(l.names.map((n) => b.getattr(childOf(path, n))));
         const [self, parent] = await Promise.all([b.getattr(path), b.getattr(parentOf(path))]);
+        const grafts = await Promise.all(l.names.map((n, i) => graftOf(childOf(path, n), stats[i]!)));
         const h = nextDir++;
-        dirs.set(h, { path, names: ['.', '..', ...l.names], stats: [self, parent, ...stats] });
+        dirs.set(h, { path, names: ['.', '..', ...l.names], stats: [self, parent, ...stats], grafts: [0, 0, ...grafts] });
         ll.replyOpen(id, 0, h, 0, 0);
         return;
       }
@@ -432,6 +494,8 @@ export async function serveRoot(first: Backend, mountpoint: string, o: ServeOpti
   const QUIET = new Set([ENOENT, FuseError.of('ENODATA').errno]);
   const handler = (kind: RwCall | Call, id: number, ino: number, ino2: number, s1: string | undefined, s2: string | undefined, nums: number[], data: Buffer | undefined): void => {
     if (kind === Call.Init) { ready(); return; }
+    // A graft's: (kind, id, path, size, offset).
+    if (commitCalls && kind < RwCall.Lookup && commitCalls.handle(kind as Call, id, ino as unknown as string | undefined, ino2, Number(s1))) return;
     if (kind === Call.Statfs) {
       count('statfs');
       b.statfs().then(
@@ -460,10 +524,13 @@ export async function serveRoot(first: Backend, mountpoint: string, o: ServeOpti
   const mount = m;
   if (boot) ll.setBootRoot(mount);
   await inited;
+  await widenReadahead(resolve(mountpoint), o.log);
   let unmounting: Promise<void> | undefined;
   return {
     mountpoint,
     cacheContent: (path, file) => {
+      // A graft's file (the addon finds it by path, if its listing is made), or a node's.
+      ll.cacheContent(mount, path, file);
       content.set(path, file);
       const n = nodes.atPath(path);
       if (n && !n.layer) ll.setContent(n.id, file);
@@ -474,6 +541,13 @@ export async function serveRoot(first: Backend, mountpoint: string, o: ServeOpti
       b = backend;
       observed(b);
       content = new Map();
+      // Grafts were of the commit and layer as they were: the addon starts a new commit tree,
+      // and the kernel drops each graft's name (below).
+      const wasGrafted = grafted;
+      grafted = new Set();
+      aboveGrafts = new Map();
+      ll.newCommit(mount);
+      commitCalls = b.commitTree ? new CommitCalls(b.commitTree, ll, () => m, count, o.log) : undefined;
       // The addon forgets its directories with the notes below (notify.c); from now on they are the new layer's.
       for (const n of nodes.all()) n.dir = false;
       // Every name and every inode the kernel knows may mean something else now. A directory
@@ -484,6 +558,10 @@ export async function serveRoot(first: Backend, mountpoint: string, o: ServeOpti
         const parent = nodes.atPath(parentOf(path));
         notes.push(Note.Inode, n.id, 0, 0);
         if (parent && (n.fmt !== S_IFDIR || n.layer)) { notes.push(Note.Entry, 0, parent.id, names.length); names.push(baseOf(path)); }
+      }
+      for (const path of wasGrafted) {
+        const parent = nodes.atPath(parentOf(path));
+        if (parent) { notes.push(Note.Entry, 0, parent.id, names.length); names.push(baseOf(path)); }
       }
       notes.push(Note.Inode, ROOT_ID, 0, 0);
       await tell(notes, names);
