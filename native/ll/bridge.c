@@ -131,6 +131,13 @@ static struct ll_fs *fs_arg(napi_env env, napi_value v) {
   return p;
 }
 
+struct ll_fs *ll_mount_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
+  size_t argc = want;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1) return NULL;
+  for (size_t i = argc; i < want; i++) napi_get_undefined(env, &argv[i]);
+  return fs_arg(env, argv[0]);
+}
+
 // mount(mountpoint, options[], rootRecord | null, handler) → the mount (an external); a root's
 // mount (rw_ops.c) when rootRecord is null.
 static napi_value js_mount(napi_env env, napi_callback_info info) {

@@ -13,22 +13,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-static struct ll_fs *fs_arg(napi_env env, napi_value v) {
-  void *p = NULL;
-  napi_get_value_external(env, v, &p);
-  return p;
-}
-
 // graft(mount, path) → the kernel's id of the commit directory at `path` (its parents listed), or 0.
 napi_value ll_js_graft(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2], result;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  struct ll_fs *fs = fs_arg(env, argv[0]);
+  struct ll_fs *fs = ll_mount_args(env, info, 2, argv);
   char path[4096];
   size_t len = 0;
   double id = 0;
-  if (napi_get_value_string_utf8(env, argv[1], path, sizeof path, &len) == napi_ok && len < sizeof path - 1) {
+  if (fs != NULL && napi_get_value_string_utf8(env, argv[1], path, sizeof path, &len) == napi_ok && len < sizeof path - 1) {
     pthread_mutex_lock(&fs->lock);
     struct ll_node *n = ll_node_at(fs, path);
     if (n != NULL && n != &fs->root && S_ISDIR(n->attr.mode) && ((uintptr_t) n >> 52) == 0) id = (double) ll_id_of(fs, n);
@@ -40,14 +32,12 @@ napi_value ll_js_graft(napi_env env, napi_callback_info info) {
 
 // commitPath(mount, id) → the path of a commit node (a request of the kernel's named it), or null for JS's ids.
 napi_value ll_js_commit_path(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2], result;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  struct ll_fs *fs = fs_arg(env, argv[0]);
+  struct ll_fs *fs = ll_mount_args(env, info, 2, argv);
   double id = 0;
   napi_get_value_double(env, argv[1], &id);
   napi_get_null(env, &result);
-  if (!ll_is_commit_id((fuse_ino_t) id)) return result;
+  if (fs == NULL || !ll_is_commit_id((fuse_ino_t) id)) return result;
   char *path = ll_path_of(ll_node_of(fs, (fuse_ino_t) id));
   if (path != NULL) napi_create_string_utf8(env, path, NAPI_AUTO_LENGTH, &result);
   free(path);
@@ -57,10 +47,9 @@ napi_value ll_js_commit_path(napi_env env, napi_callback_info info) {
 // newCommit(mount): the commit under the root may be another from now on; its tree is listed
 // anew. (Old nodes stay allocated: the kernel may use their ids until it forgets them.)
 napi_value ll_js_new_commit(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  struct ll_fs *fs = fs_arg(env, argv[0]);
+  struct ll_fs *fs = ll_mount_args(env, info, 1, argv);
+  if (fs == NULL) return NULL;
   pthread_mutex_lock(&fs->lock);
   fs->root.dir = NULL;
   fs->root.list_state = LIST_NONE;

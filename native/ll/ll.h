@@ -179,6 +179,8 @@ void ll_call_js_rw(struct ll_call *c);
 void ll_free_call(struct ll_call *c);
 struct ll_call *ll_reply_begin_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv);
 bool ll_reply_begin(struct ll_call *c);
+/** The arguments of a call on a mount (the mount first, as mount() handed it out): its fs, or NULL. */
+struct ll_fs *ll_mount_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv);
 
 // ahead.c
 /** Has the kernel read `file` into the page cache soon, on a thread of its own (never blocks). */
