@@ -2,6 +2,7 @@
 // half; a writable layer (overlay) implements the rest behind the same
 // interface, and a missing write op is EROFS to the kernel.
 import type { DirListing, Stat, StatFs, TimeSpec, FuseContext } from './types.js';
+import type { CommitFs } from './commit-fs.js';
 
 export interface ReadBackend {
   getattr(path: string): Promise<Stat>;
@@ -50,8 +51,8 @@ export interface ChangeSource {
    * the addon changes their mode, owner and times there itself.
    */
   readonly layerDir?: string;
-  /** The commit under the layer, as a read-only tree (a graft's subtree is read from it). */
-  readonly commitTree?: ReadBackend;
+  /** The commit under the layer (a graft's subtree is read from it). */
+  readonly commitTree?: CommitFs;
   /** True when nothing at or below `path` can change: the commit's tree there, until the mount reloads. */
   untouched?(path: string): boolean;
 }

@@ -20,6 +20,7 @@ import { baseOf, childOf, NodeTable, parentOf, ROOT_ID, type Node } from './node
 import { mountOptions, unmountAt } from './serve-frozen.js';
 import { widenReadahead } from './kernel-readahead.js';
 import { timeParts } from '../../overlay/file-times.js';
+import { EMPTY_DIRTREE } from '../../store/objects/dirtree.js';
 
 /** The commit never changes under a name the layer has not touched. */
 const FOREVER = 86400;
@@ -160,8 +161,10 @@ export async function serveRoot(first: Backend, mountpoint: string, o: ServeOpti
   /** The addon's commit node for the directory at `path` if its subtree can be grafted, else 0. */
   const graftOf = async (path: string, st: Stat): Promise<number> => {
     if (!m || !b.commitTree || !b.untouched || st.dev !== STABLE_CONTENT || (st.mode & S_IFMT) !== S_IFDIR || !graftDepth(path) || !b.untouched(path)) return 0;
-    // An empty directory gains nothing, and is where something may be mounted.
-    if ((await b.commitTree.readdir(path)).names.length === 0) return 0;
+    // An empty directory gains nothing, and is where something may be mounted. (Its node is
+    // its parent's entry: nothing is fetched for it on a lazy mount.)
+    const n = await b.commitTree.resolve(path);
+    if (n.kind !== 'dir' || n.tree === EMPTY_DIRTREE) return 0;
     await listAbove(parentOf(path));
     const id = ll.graft(m, path);
     if (id !== 0) grafted.add(path);

@@ -1,5 +1,5 @@
 import { deserialize, serialize, type GValue } from '../gvariant.js';
-import { bytesToChecksum, checksumToBytes, type Checksum } from '../checksum.js';
+import { bytesToChecksum, checksumToBytes, sha256Hex, type Checksum } from '../checksum.js';
 import { MalformedObjectError } from '../../errors.js';
 import { checkName, compareNames } from './names.js';
 
@@ -20,6 +20,9 @@ export function serializeDirTree(t: DirTree): Buffer {
     dirs.map((d) => [d.name, checksumToBytes(d.tree), checksumToBytes(d.meta)]),
   ]);
 }
+
+/** The checksum of a directory with nothing in it (one byte: an empty dirtree's framing). */
+export const EMPTY_DIRTREE: Checksum = sha256Hex(serializeDirTree({ files: [], dirs: [] }));
 
 /** Parses a dirtree and refuses what could escape a checkout: bad names, duplicates, bad order. */
 export function parseDirTree(b: Buffer, where = 'dirtree'): DirTree {
