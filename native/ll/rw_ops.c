@@ -137,7 +137,8 @@ static void rw_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 
 static void rw_readlink(fuse_req_t req, fuse_ino_t ino) {
   COMMIT_OP(readlink, ino, req, ino);
-  simple(req, CALL_READLINK, ino, NULL, NULL); }
+  simple(req, CALL_READLINK, ino, NULL, NULL);
+}
 
 static void rw_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev) {
   COMMIT_EROFS(parent);
