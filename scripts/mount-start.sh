@@ -102,7 +102,7 @@ mount_start() {
   # shellcheck disable=SC2016
   ms_answer=$(
     exec 3>&1 4>&1 >>"$ms_log" 2>&1 </dev/null
-    UV_THREADPOOL_SIZE=${UV_THREADPOOL_SIZE:-16} setsid /bin/sh -c 'd=$1 s=$2; shift 2
+    UV_THREADPOOL_SIZE=${UV_THREADPOOL_SIZE-16} setsid /bin/sh -c 'd=$1 s=$2; shift 2
 node "$d" --ready-fd 3 "$@" 4>&- &
 exec node "$s" --first-daemon "$!" --ready-fd 4 "$@" 3>&-' sh "$@" &
   )
