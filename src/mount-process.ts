@@ -34,7 +34,7 @@ export interface MountRequest {
   /**
    * `commit` is REV as the user typed it, not yet resolved: the daemon resolves it, once, and
    * makes every check of the command itself (bin/hacktree starts a plain mount's supervisor and
-   * daemon without a node command of its own; see scripts/mount-fast.sh).
+   * daemon without a node command of its own; see scripts/mount-start.sh).
    */
   unresolved?: boolean;
 }
@@ -130,7 +130,7 @@ export function parseDaemonArgv(argv: string[]): { req: MountRequest; readyFd: n
  * What a daemon tells on its ready fd, in one line: `ready COMMIT` (the commit it serves, REV
  * resolved); `refused CODE: MESSAGE`, a check the command makes failed (a missing mountpoint, an
  * unknown REV: the command reports it as its own error); `error: MESSAGE`, the mount failed.
- * bin/hacktree reads the same lines (scripts/mount-fast.sh).
+ * bin/hacktree reads the same lines (scripts/mount-start.sh).
  */
 export type DaemonAnswer = { ready: true; commit: Checksum } | { ready: false; message: string; refused?: ErrorCode };
 
@@ -167,8 +167,8 @@ function firstLine(child: ChildProcess, fd: number): Promise<string> {
 const childEnv = (): NodeJS.ProcessEnv => ({ UV_THREADPOOL_SIZE: '16', ...process.env });
 
 /**
- * Starts the daemon as a child writing to the mount's log; `answer` resolves to its first line
- * on the ready pipe ('ready', or 'error: ...').
+ * Starts the daemon as a child writing to the mount's log; `answer` resolves to what it says on
+ * its ready pipe.
  */
 export function startDaemon(req: MountRequest, mnt: string, o: { detached: boolean }): { child: ChildProcess; answer: Promise<DaemonAnswer> } {
   fs.mkdirSync(runDir(), { recursive: true });
@@ -195,7 +195,7 @@ const shQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
  * shell forks the daemon and then execs the supervisor in its own place, which makes it the
  * daemon's parent (it reaps that one itself: libuv waits only for children it spawned). The
  * daemon tells this process on fd 3 whether the mount came up, the supervisor on fd 4 that it
- * watches the daemon; `answer` is 'ready' once both have, else the first 'error: ...'.
+ * watches the daemon; `answer` is the daemon's once both have, else why not.
  */
 export function startSupervised(req: MountRequest, mnt: string): { child: ChildProcess; answer: Promise<DaemonAnswer> } {
   fs.mkdirSync(runDir(), { recursive: true });
