@@ -15,7 +15,7 @@ import type { FuseMount } from './fuse/types.js';
 import type { Layer } from './overlay/layer.js';
 import { HACKTREE_FSTYPE, readMounts } from './fuse/mountinfo.js';
 import { isPartial } from './store/layout.js';
-import { prepareMount, reloadPath, runDir, statePath, type MountRequest, type MountState } from './mount.js';
+import { answerLine, prepareMount, reloadPath, runDir, statePath, type DaemonAnswer, type MountRequest, type MountState } from './mount.js';
 
 /**
  * Parsed dirtrees a commit's daemon keeps (the repo's default is 20,000): once a directory is
@@ -25,21 +25,24 @@ import { prepareMount, reloadPath, runDir, statePath, type MountRequest, type Mo
 const COMMIT_MOUNT_DIRTREE_CACHE = 512;
 
 /** Runs the daemon in this process until the mount goes away. `ready` is told once it serves. */
-export async function runMountDaemon(req: MountRequest, ready: (err: Error | null) => void): Promise<void> {
+export async function runMountDaemon(req: MountRequest, ready: (a: DaemonAnswer) => void): Promise<void> {
   let prepared;
   try {
     prepared = prepareMount(req, req.layer ? {} : { dirTreeCacheEntries: COMMIT_MOUNT_DIRTREE_CACHE });
   } catch (e) {
-    ready(e as Error);
+    // The command's own checks, made again here (or for the first time: req.unresolved).
+    const refused = e instanceof HacktreeError ? { refused: e.code } : {};
+    ready({ ready: false, message: (e as Error).message, ...refused });
     throw e;
   }
   const { repo, mnt, opts } = prepared;
-  let commit = req.commit;
+  let commit = prepared.commit;
+  const failed = (e: unknown): void => ready({ ready: false, message: (e as Error).message });
   const log = (msg: string): void => { process.stderr.write(`${new Date().toISOString()} hacktree mount ${mnt}: ${msg}\n`); };
   const partial = isPartial(repo.path, commit);
   if (partial && !req.lazy) {
     const e = new HacktreeError('MISSING_OBJECT', `commit ${commit} is partial (a lazy mount's or an interrupted pull's): mount it as REMOTE:BRANCH, or pull it first`);
-    ready(e);
+    failed(e);
     throw e;
   }
   const lazy = partial && req.lazy ? (await import('./store/remote/lazy-commit.js')).lazyStart(repo, req.lazy.remote, commit, req.lazy.timeoutMs, log) : null;
@@ -90,7 +93,7 @@ export async function runMountDaemon(req: MountRequest, ready: (err: Error | nul
   } catch (e) {
     ahead?.close();
     await fetcher?.close();
-    ready(e as Error);
+    failed(e);
     throw e;
   }
   fs.mkdirSync(runDir(), { recursive: true });
@@ -103,7 +106,7 @@ export async function runMountDaemon(req: MountRequest, ready: (err: Error | nul
     try { lazy?.saveRecorded(stopping); } catch (e) { log(`could not save the prefetch list: ${(e as Error).message}`); }
   };
   log(`serving commit ${commit} (${req.rev}) from ${repo.path}; ${timing}`);
-  ready(null);
+  ready({ ready: true, commit });
 
   if (opts.boot) {
     // Named so that systemd's shutdown leaves it running (systemd.io/ROOT_STORAGE_DAEMONS).
@@ -188,9 +191,9 @@ function readReloadRequest(mnt: string): Checksum | null {
  * telling the parent on `readyFd` (when daemonized) whether the mount came up.
  */
 export async function serveInForeground(req: MountRequest, readyFd: number | null): Promise<never> {
-  await runMountDaemon(req, (err) => {
+  await runMountDaemon(req, (a) => {
     if (readyFd === null) return;
-    try { fs.writeSync(readyFd, err ? `error: ${err.message}\n` : 'ready\n'); fs.closeSync(readyFd); } catch { /* parent gone */ }
+    try { fs.writeSync(readyFd, answerLine(a)); fs.closeSync(readyFd); } catch { /* parent gone */ }
   });
   // The binding's FUSE thread keeps the loop alive after the unmount: leave explicitly.
   process.exit(0);

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import v8 from 'node:v8';
-import { UsageError } from './errors.js';
+import { UsageError, type ErrorCode } from './errors.js';
 import type { Checksum } from './store/checksum.js';
 import { logPath, runDir } from './mount-state.js';
 import { entryPath } from './dist-paths.js';
@@ -31,6 +31,12 @@ export interface MountRequest {
   options: string[];
   /** The remote a partial commit's missing objects are fetched from, and how long a read waits for one. */
   lazy?: { remote: string; timeoutMs: number };
+  /**
+   * `commit` is REV as the user typed it, not yet resolved: the daemon resolves it, once, and
+   * makes every check of the command itself (bin/hacktree starts a plain mount's supervisor and
+   * daemon without a node command of its own; see scripts/mount-start.sh).
+   */
+  unresolved?: boolean;
 }
 
 /** The daemon's own entry: it loads what serving needs, not the command line's modules. */
@@ -78,6 +84,7 @@ function requestArgv(req: MountRequest, mnt: string, readyFd: number): string[] 
     ...(req.rev && req.rev !== req.commit ? ['--label', req.rev] : []),
     ...(req.layer ? ['--layer', req.layer.dir, '--layer-root', req.layer.root, '--layer-sysroot', req.layer.sysroot, ...(req.layer.discard ? ['--layer-discard'] : [])] : []),
     ...(req.lazy ? ['--lazy-remote', req.lazy.remote, '--fetch-timeout', String(req.lazy.timeoutMs / 1000)] : []),
+    ...(req.unresolved ? ['--unresolved'] : []),
     req.commit, mnt,
   ];
 }
@@ -107,6 +114,7 @@ export function parseDaemonArgv(argv: string[]): { req: MountRequest; readyFd: n
       'repo': { type: 'string' }, 'ready-fd': { type: 'string' }, 'options': { type: 'string', short: 'o', multiple: true, default: [] },
       'label': { type: 'string' }, 'layer': { type: 'string' }, 'layer-root': { type: 'string' }, 'layer-sysroot': { type: 'string' }, 'layer-discard': { type: 'boolean' },
       'lazy-remote': { type: 'string' }, 'fetch-timeout': { type: 'string', default: '10' }, 'first-daemon': { type: 'string' },
+      'unresolved': { type: 'boolean' },
     },
   });
   const [commit, mountpoint] = positionals;
@@ -114,7 +122,34 @@ export function parseDaemonArgv(argv: string[]): { req: MountRequest; readyFd: n
     label: o.label, layer: o.layer, layerRoot: o['layer-root'], layerSysroot: o['layer-sysroot'], layerDiscard: o['layer-discard'], lazyRemote: o['lazy-remote'],
     fetchTimeoutMs: Number(o['fetch-timeout']) * 1000,
   });
+  if (o.unresolved) req.unresolved = true;
   return { req, readyFd: o['ready-fd'] !== undefined ? Number(o['ready-fd']) : null, firstDaemon: o['first-daemon'] !== undefined ? Number(o['first-daemon']) : null };
+}
+
+/**
+ * What a daemon tells on its ready fd, in one line: `ready COMMIT` (the commit it serves, REV
+ * resolved); `refused CODE: MESSAGE`, a check the command makes failed (a missing mountpoint, an
+ * unknown REV: the command reports it as its own error); `error: MESSAGE`, the mount failed.
+ * bin/hacktree reads the same lines (scripts/mount-start.sh).
+ */
+export type DaemonAnswer = { ready: true; commit: Checksum } | { ready: false; message: string; refused?: ErrorCode };
+
+export function answerLine(a: DaemonAnswer): string {
+  if (a.ready) return `ready ${a.commit}\n`;
+  // One line, whatever the message holds: the reader takes the first.
+  const message = a.message.replace(/\s*\n\s*/g, ' ');
+  return a.refused ? `refused ${a.refused}: ${message}\n` : `error: ${message}\n`;
+}
+
+/** A daemon's answer line back ('' when it closed its fd without one). */
+export function parseAnswer(line: string): DaemonAnswer {
+  const text = line.split('\n')[0]!;
+  let m = /^ready (\S+)/.exec(text);
+  if (m) return { ready: true, commit: m[1]! };
+  m = /^refused ([A-Z_]+): (.*)$/.exec(text);
+  if (m) return { ready: false, refused: m[1] as ErrorCode, message: m[2]! };
+  if (text.startsWith('error: ')) return { ready: false, message: text.slice('error: '.length).trim() };
+  return { ready: false, message: 'the mount daemon exited before the mount was ready' };
 }
 
 /** The first line `child` writes on its pipe at `fd`, or '' if it closes it without one. */
@@ -132,10 +167,10 @@ function firstLine(child: ChildProcess, fd: number): Promise<string> {
 const childEnv = (): NodeJS.ProcessEnv => ({ UV_THREADPOOL_SIZE: '16', ...process.env });
 
 /**
- * Starts the daemon as a child writing to the mount's log; `answer` resolves to its first line
- * on the ready pipe ('ready', or 'error: ...').
+ * Starts the daemon as a child writing to the mount's log; `answer` resolves to what it says on
+ * its ready pipe.
  */
-export function startDaemon(req: MountRequest, mnt: string, o: { detached: boolean }): { child: ChildProcess; answer: Promise<string> } {
+export function startDaemon(req: MountRequest, mnt: string, o: { detached: boolean }): { child: ChildProcess; answer: Promise<DaemonAnswer> } {
   fs.mkdirSync(runDir(), { recursive: true });
   const logFd = fs.openSync(logPath(mnt), 'a');
   const child = spawn(process.execPath, daemonArgv(req, mnt), {
@@ -145,7 +180,7 @@ export function startDaemon(req: MountRequest, mnt: string, o: { detached: boole
     stdio: ['ignore', logFd, logFd, 'pipe'],
   });
   fs.closeSync(logFd);
-  const answer = firstLine(child, DAEMON_READY_FD).then((line) => line || 'error: the mount daemon exited before the mount was ready\n');
+  const answer = firstLine(child, DAEMON_READY_FD).then(parseAnswer);
   return { child, answer };
 }
 
@@ -160,9 +195,9 @@ const shQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
  * shell forks the daemon and then execs the supervisor in its own place, which makes it the
  * daemon's parent (it reaps that one itself: libuv waits only for children it spawned). The
  * daemon tells this process on fd 3 whether the mount came up, the supervisor on fd 4 that it
- * watches the daemon; `answer` is 'ready' once both have, else the first 'error: ...'.
+ * watches the daemon; `answer` is the daemon's once both have, else why not.
  */
-export function startSupervised(req: MountRequest, mnt: string): { child: ChildProcess; answer: Promise<string> } {
+export function startSupervised(req: MountRequest, mnt: string): { child: ChildProcess; answer: Promise<DaemonAnswer> } {
   fs.mkdirSync(runDir(), { recursive: true });
   const logFd = fs.openSync(logPath(mnt), 'a');
   const node = [process.execPath, ...process.execArgv].map(shQuote).join(' ');
@@ -177,13 +212,13 @@ export function startSupervised(req: MountRequest, mnt: string): { child: ChildP
   fs.closeSync(logFd);
   const daemonSaid = firstLine(child, DAEMON_READY_FD);
   const supervisorSaid = firstLine(child, SUPERVISOR_READY_FD);
-  const answer = (async (): Promise<string> => {
-    const d = await daemonSaid;
-    if (!d.startsWith('ready')) return d || 'error: the mount daemon exited before the mount was ready\n';
+  const answer = (async (): Promise<DaemonAnswer> => {
+    const d = parseAnswer(await daemonSaid);
+    if (!d.ready) return d;
     if ((await supervisorSaid).startsWith('watching')) return d;
     // Served, but watched by no one: not a mount this command may report as made.
     fusermountU(mnt, true);
-    return 'error: the mount\'s supervisor exited before it watched the daemon\n';
+    return { ready: false, message: 'the mount\'s supervisor exited before it watched the daemon' };
   })();
   return { child, answer };
 }

@@ -50,12 +50,14 @@ export async function superviseMount(req: MountRequest, readyFd: number | null, 
   const serveAgain = async (): Promise<{ exited: Promise<ChildExit> } | { error: string }> => {
     // Between the dead mount's going and the new one, a write by path lands in the bare mountpoint
     // directory: mount over it rather than leave everyone without the mount.
-    // The commit the dead daemon served last: a reload (an upgrade under the mount) may have moved it.
-    const d = startDaemon({ ...req, commit: readState(mnt)?.commit ?? req.commit, options: [...req.options, 'nonempty'] }, mnt, { detached: false });
+    // The commit the dead daemon served last: a reload (an upgrade under the mount) may have moved
+    // it; and a branch may have moved since the first daemon resolved REV (req.unresolved).
+    const st = readState(mnt);
+    const d = startDaemon({ ...req, ...(st ? { commit: st.commit, unresolved: false } : {}), options: [...req.options, 'nonempty'] }, mnt, { detached: false });
     child = spawnedChild(d.child);
     const { exited } = child;
     const answer = await d.answer;
-    if (!answer.startsWith('ready')) return { error: answer.replace(/^error: /, '').trim() };
+    if (!answer.ready) return { error: answer.message };
     return { exited };
   };
 

@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import { resolve } from 'node:path';
 import { HacktreeError, UsageError } from './errors.js';
 import { Repo, type RepoOptions } from './store/repo.js';
+import { resolveRev } from './store/rev.js';
 import type { Checksum } from './store/checksum.js';
 import { HACKTREE_FSTYPE, readMountsSync } from './fuse/mountinfo.js';
 import { atomicWriteFileSync } from './store/durable.js';
@@ -18,7 +19,7 @@ import { isAlive, logPath, readState, readSupervisor, reloadPath, statePath, sup
 import { fusermountU, startDaemon, startSupervised, type MountRequest } from './mount-process.js';
 
 export { logPath, reloadPath, runDir, statePath, type MountState } from './mount-state.js';
-export { daemonArgv, fusermountU, mountCommandRequest, type DaemonOptions, type MountRequest } from './mount-process.js';
+export { answerLine, daemonArgv, fusermountU, mountCommandRequest, type DaemonAnswer, type DaemonOptions, type MountRequest } from './mount-process.js';
 
 export interface MountOptionsParsed {
   verify: boolean;
@@ -69,21 +70,32 @@ function checkMountpoint(mnt: string, nonempty: boolean): void {
   if (!nonempty && fs.readdirSync(mnt).length > 0) throw new HacktreeError('MOUNT', `mountpoint ${mnt} is not empty (use -o nonempty to mount over it anyway)`);
 }
 
-/** Checks the request; returns the absolute mountpoint and the parsed options. */
-export function prepareMount(req: MountRequest, repoOptions: RepoOptions = {}): { repo: Repo; mnt: string; opts: MountOptionsParsed } {
-  const opts = parseMountOptions(req.options);
+/**
+ * Checks the request, in the order `hacktree mount` makes its checks (the repository, REV, the
+ * options, the mountpoint): a daemon given REV unresolved (req.unresolved) fails as the command
+ * would. Returns the commit, the absolute mountpoint and the parsed options.
+ */
+export function prepareMount(req: MountRequest, repoOptions: RepoOptions = {}): { repo: Repo; commit: Checksum; mnt: string; opts: MountOptionsParsed } {
   const repo = Repo.open(req.repoPath, repoOptions);
-  if (!repo.hasObject(req.commit, 'commit')) {
-    throw new HacktreeError('MISSING_OBJECT', `commit ${req.commit}${req.rev && req.rev !== req.commit ? ` (${req.rev})` : ''} is not in ${repo.path}`);
+  let commit = req.commit;
+  try {
+    if (req.unresolved) commit = resolveRev(repo, req.commit);
+    const opts = parseMountOptions(req.options);
+    if (!repo.hasObject(commit, 'commit')) {
+      throw new HacktreeError('MISSING_OBJECT', `commit ${commit}${req.rev && req.rev !== commit ? ` (${req.rev})` : ''} is not in ${repo.path}`);
+    }
+    if (req.layer) {
+      const other = findLayerMount(req.layer.dir);
+      // One daemon owns a layer at a time.
+      if (other) throw new HacktreeError('MOUNT', `${req.layer.root ? `root '${req.layer.root}'` : `the layer ${req.layer.dir}`} is already mounted at ${other.mountpoint}`);
+    }
+    const mnt = resolve(req.mountpoint);
+    checkMountpoint(mnt, opts.nonempty);
+    return { repo, commit, mnt, opts };
+  } catch (e) {
+    repo.close();
+    throw e;
   }
-  if (req.layer) {
-    const other = findLayerMount(req.layer.dir);
-    // One daemon owns a layer at a time.
-    if (other) throw new HacktreeError('MOUNT', `${req.layer.root ? `root '${req.layer.root}'` : `the layer ${req.layer.dir}`} is already mounted at ${other.mountpoint}`);
-  }
-  const mnt = resolve(req.mountpoint);
-  checkMountpoint(mnt, opts.nonempty);
-  return { repo, mnt, opts };
 }
 
 /**
@@ -122,11 +134,13 @@ export async function mountInBackground(req: MountRequest): Promise<{ commit: Ch
   const a = await answer;
   await early?.stop();
   repo.close();
-  if (!a.startsWith('ready')) {
-    throw new HacktreeError('MOUNT', `${a.replace(/^error: /, '').trim()} (log: ${logPath(mnt)})`);
+  if (!a.ready) {
+    // A check the daemon made again failed (the mountpoint taken meanwhile): as if made here.
+    if (a.refused) throw new HacktreeError(a.refused, a.message);
+    throw new HacktreeError('MOUNT', `${a.message} (log: ${logPath(mnt)})`);
   }
   child.unref();
-  return { commit: req.commit, mnt };
+  return { commit: a.commit, mnt };
 }
 
 /** A listed mount: its daemon's state, whether the daemon lives, and what its supervisor saw. */

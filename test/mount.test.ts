@@ -363,6 +363,47 @@ describe('failures', () => {
     }
   });
 
+  it('bin/hacktree starts a plain mount itself, and says what the node command says, also for what only the daemon checks', () => {
+    const repo = repos['bare-user']!;
+    const mnt = join(s.dir, 'mnt-started');
+    fs.mkdirSync(mnt, { recursive: true });
+    /** The node command itself, without bin/hacktree's shell in front of it. */
+    const nodeCommand = (args: string[]) => {
+      const r = spawnSync(process.execPath, [join(ROOT, 'dist', 'cli-main.bundle.cjs'), '--repo', repo, ...args], { encoding: 'utf8' });
+      return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+    };
+    const daemonArgs = (): string[] => fs.readFileSync(`/proc/${listedMount(mnt)!.pid}/cmdline`, 'utf8').split('\0');
+    const viaNode = nodeCommand(['mount', 'awk', mnt]);
+    expect(viaNode.code).toBe(0);
+    expect(daemonArgs()).not.toContain('--unresolved');
+    forceUnmount(mnt);
+    const viaShell = ht(['--repo', repo, 'mount', 'awk', mnt]);
+    try {
+      expect(viaShell).toEqual(viaNode);
+      // The daemon was given REV to resolve (scripts/mount-start.sh): no node command ran.
+      expect(daemonArgs()).toContain('--unresolved');
+      const m = listedMount(mnt)!;
+      expect(m.rev).toBe('awk');
+      expect(m.commit).toBe(fs.readFileSync(join(repo, 'refs', 'heads', 'awk'), 'utf8').trim());
+    } finally {
+      forceUnmount(mnt);
+    }
+    // What the shell lets through and the daemon refuses: a ref holding no checksum, a commit not
+    // in the repository, a bad verify= after a good one, an option libfuse refuses.
+    fs.writeFileSync(join(repo, 'refs', 'heads', 'broken'), 'garbage\n');
+    try {
+      for (const args of [['broken', mnt], ['0'.repeat(64), mnt], ['-o', 'verify=all,verify=maybe', 'awk', mnt], ['-o', 'no_such_fuse_option', 'awk', mnt]]) {
+        const r = ht(['--repo', repo, 'mount', ...args]);
+        expect(r).toEqual(nodeCommand(['mount', ...args]));
+        expect(r.code).toBe(args.includes('verify=all,verify=maybe') ? 2 : 1);
+        expect(r.stderr.trim().split('\n')).toHaveLength(1);
+        expect(isMounted(mnt)).toBe(false);
+      }
+    } finally {
+      fs.rmSync(join(repo, 'refs', 'heads', 'broken'));
+    }
+  });
+
   it('-o verify=none serves without checking; a bad option is a clear error', () => {
     const mnt = join(s.dir, 'mnt-noverify');
     mountRev(repos['bare-user']!, 'awk', mnt, ['verify=none']);

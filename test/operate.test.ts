@@ -8,7 +8,7 @@ import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { HACKTREE, ht, htOk, requireRoot, ROOT } from './helpers/cli.js';
 import { scratch } from './helpers/tmp.js';
-import { forceUnmount, isMounted, mountRev, requireFuse, unmountAll } from './helpers/mounts.js';
+import { forceUnmount, isMounted, killDaemonAndWait, mountRev, requireFuse, unmountAll } from './helpers/mounts.js';
 import { Repo } from '../src/store/repo.js';
 import { logPath } from '../src/mount.js';
 
@@ -219,17 +219,35 @@ describe('roots follow their branch', () => {
 });
 
 describe('status and the path from CLI to daemon', () => {
-  it('the daemon gets the checksum the CLI resolved, never the branch', () => {
+  it('REV is resolved once: the daemon serves the commit printed, and so does the one its supervisor starts again, given the checksum', async () => {
     const mnt = join(s.dir, 'mnt-os');
     fs.mkdirSync(mnt);
     const printed = H('mount', 'os', mnt).trim();
-    const m = (JSON.parse(H('mounts', '--json')) as Array<{ mountpoint: string; commit: string; rev: string; pid: number }>).find((x) => x.mountpoint === mnt)!;
+    const listed = () => (JSON.parse(H('mounts', '--json')) as Array<{ mountpoint: string; commit: string; rev: string; pid: number }>).find((x) => x.mountpoint === mnt)!;
+    const argvOf = (pid: number) => fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    const m = listed();
+    const osRef = join(sysroot, 'repo', 'refs', 'heads', 'os');
+    const os = fs.readFileSync(osRef, 'utf8');
+    expect(m.commit).toBe(os.trim());
     expect(printed).toBe(`mounted ${m.commit} at ${mnt}`);
     expect(m.rev).toBe('os');
-    const argv = fs.readFileSync(`/proc/${m.pid}/cmdline`, 'utf8').split('\0');
-    // REV, the argument before the mountpoint: the checksum ('os' only labels the mount).
-    expect(argv[argv.indexOf(mnt) - 1]).toBe(m.commit);
-    expect(argv[argv.indexOf('--label') + 1]).toBe('os');
+    // bin/hacktree started this daemon itself (scripts/mount-start.sh): it was given REV, and
+    // resolved it; the command printed what the daemon answered it serves.
+    const argv = argvOf(m.pid);
+    expect(argv[argv.indexOf(mnt) - 1]).toBe('os');
+    expect(argv).toContain('--unresolved');
+    // The branch moves, the daemon dies: the supervisor's next daemon gets the checksum served, not the branch.
+    fs.writeFileSync(osRef, `${v1 === m.commit ? v2 : v1}\n`);
+    try {
+      const now = await killDaemonAndWait(mnt, ['--sysroot', sysroot]);
+      expect(now.commit).toBe(m.commit);
+      const again = argvOf(now.pid);
+      expect(again[again.indexOf(mnt) - 1]).toBe(m.commit);
+      expect(again[again.indexOf('--label') + 1]).toBe('os');
+      expect(again).not.toContain('--unresolved');
+    } finally {
+      fs.writeFileSync(osRef, os);
+    }
     forceUnmount(mnt);
     // A root's daemon too: the record's commit and the layer, both from the CLI.
     H('root', 'mount', 'r');
