@@ -72,6 +72,11 @@ mount_start() {
   IFS=$ms_ifs; set +f
   ms_mnt=${ms_mnt:-/}
   [ -d "$ms_mnt" ] || return 0
+  # Its directory's symlinks resolved, as the mount table will list it (kernelPath in
+  # src/fuse/mountinfo.ts): the log is named after that path.
+  if [ "$ms_mnt" != / ]; then
+    ms_pwd=$PWD; cd -P "${ms_mnt%/*}/" || return 0; ms_mnt=${PWD%/}/${ms_mnt##*/}; cd "$ms_pwd" || return 0
+  fi
   # Empty (so also not a mount of anything but an empty tree).
   for ms_f in "$ms_mnt"/* "$ms_mnt"/.[!.]* "$ms_mnt"/..?*; do
     if [ -e "$ms_f" ] || [ -L "$ms_f" ]; then return 0; fi

@@ -13,7 +13,7 @@ import { HacktreeError, UsageError } from './errors.js';
 import { Repo, type RepoOptions } from './store/repo.js';
 import { resolveRev } from './store/rev.js';
 import type { Checksum } from './store/checksum.js';
-import { HACKTREE_FSTYPE, readMountsSync } from './fuse/mountinfo.js';
+import { HACKTREE_FSTYPE, kernelPath, readMountsSync } from './fuse/mountinfo.js';
 import { atomicWriteFileSync } from './store/durable.js';
 import { isAlive, logPath, readState, readSupervisor, reloadPath, statePath, supervisorPath, type DaemonDeath, type MountState } from './mount-state.js';
 import { fusermountU, startDaemon, startSupervised, type MountRequest } from './mount-process.js';
@@ -89,7 +89,7 @@ export function prepareMount(req: MountRequest, repoOptions: RepoOptions = {}): 
       // One daemon owns a layer at a time.
       if (other) throw new HacktreeError('MOUNT', `${req.layer.root ? `root '${req.layer.root}'` : `the layer ${req.layer.dir}`} is already mounted at ${other.mountpoint}`);
     }
-    const mnt = resolve(req.mountpoint);
+    const mnt = kernelPath(resolve(req.mountpoint));
     checkMountpoint(mnt, opts.nonempty);
     return { repo, commit, mnt, opts };
   } catch (e) {
@@ -104,7 +104,7 @@ export function prepareMount(req: MountRequest, repoOptions: RepoOptions = {}): 
  * forgotten all that may have changed.
  */
 export async function requestReload(mountpoint: string, commit: Checksum): Promise<void> {
-  const mnt = resolve(mountpoint);
+  const mnt = kernelPath(resolve(mountpoint));
   const st = readState(mnt);
   if (!st || st.pid <= 0 || !isAlive(st.pid)) throw new HacktreeError('MOUNT', `${mnt} is served by no live daemon`);
   const before = st.reloads ?? 0;
@@ -170,7 +170,7 @@ export function findLayerMount(dir: string, alive = true): ListedMount | undefin
 
 /** Unmounts a hacktree mount, also one whose daemon died, and stops its daemon and supervisor. */
 export async function unmount(mountpoint: string, opts: { lazy?: boolean } = {}): Promise<void> {
-  const mnt = resolve(mountpoint);
+  const mnt = kernelPath(resolve(mountpoint));
   const entry = readMountsSync().find((m) => m.mountpoint === mnt);
   if (!entry) throw new HacktreeError('MOUNT', `${mnt} is not mounted`);
   if (entry.fstype !== HACKTREE_FSTYPE) throw new HacktreeError('MOUNT', `${mnt} is not a hacktree mount (it is ${entry.fstype})`);

@@ -177,6 +177,30 @@ describe('many mounts and many readers', () => {
     }
   });
 
+  it('a mountpoint reached through a symlink stays mounted (listed at its real path), and unmounts by either name', async () => {
+    const real = join(s.dir, 'real-parent'), link = join(s.dir, 'link-parent');
+    fs.mkdirSync(join(real, 'a'), { recursive: true });
+    fs.mkdirSync(join(real, 'b'), { recursive: true });
+    fs.symlinkSync(real, link);
+    try {
+      // Through bin/hacktree's own start, and through the node command (-o verify=all,verify=none is left to it).
+      expect(htOk(['--repo', repos['bare-user']!, 'mount', 'awk', join(link, 'a')])).toContain(`at ${join(real, 'a')}`);
+      htOk(['--repo', repos['bare-user']!, 'mount', '-o', 'verify=all,verify=none', 'awk', join(link, 'b')]);
+      // The daemon looks for its mount in the mount table each second: it must find it.
+      await new Promise((res) => setTimeout(res, 2500));
+      for (const d of ['a', 'b']) {
+        expect(isMounted(join(real, d))).toBe(true);
+        expect(fs.readFileSync(join(link, d, 'hello.txt'), 'utf8')).toBe('hello\n');
+      }
+      htOk(['umount', join(link, 'a')]);
+      htOk(['umount', join(real, 'b')]);
+      for (const d of ['a', 'b']) expect(isMounted(join(real, d))).toBe(false);
+    } finally {
+      forceUnmount(join(real, 'a'));
+      forceUnmount(join(real, 'b'));
+    }
+  });
+
   for (const mode of ['archive', 'bare-user']) it(`8 readers walking and reading the whole tree at once get correct data (${mode})`, async () => {
     const mnt = join(s.dir, `mnt-par-${mode}`);
     mountRev(repos[mode]!, 'awk', mnt);

@@ -1,5 +1,6 @@
 // Reading the kernel's mount table (/proc/self/mountinfo).
 import fs from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 
 /**
  * `id`: the kernel's mount ID, which stays with a mount when it is moved (mount --move).
@@ -30,3 +31,14 @@ export async function readMounts(): Promise<MountEntry[]> {
 }
 
 export const HACKTREE_FSTYPE = 'fuse.hacktree';
+
+/**
+ * The absolute path `mnt` as the mount table lists a mount on it: its directory's symlinks
+ * resolved (a mount made through a symlink is listed at the real path, and a daemon that looked
+ * for it by the other name took it for unmounted). The directory itself is not touched: its own
+ * daemon must make no synchronous call on its mount.
+ */
+export function kernelPath(mnt: string): string {
+  if (mnt === '/') return mnt;
+  try { return join(fs.realpathSync(dirname(mnt)), basename(mnt)); } catch { return mnt; }
+}
