@@ -17,6 +17,7 @@ import type { ContentStorage, ObjectInfo } from './modes/storage.js';
 import { storageFor } from './modes/by-mode.js';
 import { ContentIndex } from './content-index.js';
 import { RepoLock } from './lock.js';
+import { readSmallFile } from './small-file.js';
 import { atomicWriteFileSync } from './durable.js';
 import type { ObjectFetcher } from './object-fetcher.js';
 
@@ -227,33 +228,6 @@ export class Repo {
     return { meta, content };
   }
 }
-
-/**
- * Reads a file of a few KB in two thread-pool round trips (open, read; the close
- * is not waited for) where readFile takes four (open, fstat, read, close): a
- * mount reads a metadata object for each directory a walk enters. A read that
- * comes back short is the end of a regular file.
- */
-async function readSmallFile(path: string): Promise<Buffer> {
-  const fh = await fs.promises.open(path, 'r');
-  try {
-    let buf = Buffer.allocUnsafe(SMALL_READ);
-    let len = 0;
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, len, buf.length - len, len);
-      len += bytesRead;
-      if (len < buf.length) break;
-      const bigger = Buffer.allocUnsafe(buf.length * 2);
-      buf.copy(bigger);
-      buf = bigger;
-    }
-    return Buffer.from(buf.subarray(0, len));
-  } finally {
-    fh.close().catch(() => {});
-  }
-}
-
-const SMALL_READ = 64 * 1024;
 
 function fileObjectError(csum: Checksum, e: unknown): Error {
   if ((e as NodeJS.ErrnoException).code === 'ENOENT') return new MissingObjectError(csum, 'file');
