@@ -9,7 +9,7 @@ import { HacktreeError } from './errors.js';
 import type { Checksum } from './store/checksum.js';
 import { CommitFs } from './fuse/commit-fs.js';
 import { serve } from './fuse/serve.js';
-import { objectChecker } from './fuse/ll/check-object.js';
+import { metaReader, objectChecker } from './fuse/ll/check-object.js';
 import type { Backend } from './fuse/backend.js';
 import type { FuseMount } from './fuse/types.js';
 import type { Layer } from './overlay/layer.js';
@@ -65,6 +65,8 @@ export async function runMountDaemon(req: MountRequest, ready: (err: Error | nul
     // through JS) nor a lazy mount's: its walk detection (CommitFs.walkedOn) sees the first reads
     // that reach JS, and files checked that fast ahead of a walk would be read without any.
     const check = req.layer || fetcher ? {} : { check: objectChecker() };
+    // The same for metadata objects: a cold walk reads a dirtree per directory.
+    if (!req.layer && !fetcher) repo.metaReader = metaReader();
     base = await CommitFs.open(repo, commit, { verify: opts.verify, log, contentChecked, countLinks: !partial, recordStats: !partial, ...(ahead ? { ahead } : {}), ...(req.layer ? {} : { cacheScale: 1 / 8 }), ...check });
     const opened = performance.now();
     if (req.layer && overlay) {

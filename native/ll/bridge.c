@@ -391,6 +391,7 @@ static napi_value init(napi_env env, napi_value exports) {
     { "notify", NULL, ll_js_notify, NULL, NULL, NULL, napi_default, NULL },
     { "reap", NULL, ll_js_reap, NULL, NULL, NULL, napi_default, NULL },
     { "checkObject", NULL, ll_js_check_object, NULL, NULL, NULL, napi_default, NULL },
+    { "readMeta", NULL, ll_js_read_meta, NULL, NULL, NULL, napi_default, NULL },
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   ll_rw_exports(env, exports);

@@ -201,11 +201,12 @@ int ll_fact_open_content(uint64_t node);
 void ll_fact_drop(uint64_t node);
 int ll_is_caps(const char *name);
 
-// Exported to JS: rw_replies.c's table of a root's replies; notify(), reap(), checkObject()
+// Exported to JS: rw_replies.c's table of a root's replies; notify(), reap(), checkObject(), readMeta()
 napi_value ll_rw_exports(napi_env env, napi_value exports);
 napi_value ll_js_notify(napi_env env, napi_callback_info info);
 napi_value ll_js_reap(napi_env env, napi_callback_info info);
 napi_value ll_js_check_object(napi_env env, napi_callback_info info);
+napi_value ll_js_read_meta(napi_env env, napi_callback_info info);
 
 // session.c
 int ll_session_start(struct ll_fs *fs, const char *mountpoint, char **opts, int nopts, char *err, size_t errlen);

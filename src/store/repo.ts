@@ -21,6 +21,13 @@ import { readSmallFile } from './small-file.js';
 import { atomicWriteFileSync } from './durable.js';
 import type { ObjectFetcher } from './object-fetcher.js';
 
+/**
+ * The bytes of the metadata object file `file`, checked against `csum`: rejects with a
+ * CorruptObjectError when they do not match, with the system's error (`code`) when the file
+ * cannot be read (ENOENT: missing).
+ */
+export type MetaReader = (file: string, csum: Checksum, type: MetaObjectType) => Promise<Buffer>;
+
 export { storageFor };
 
 export interface RepoOptions {
@@ -51,6 +58,12 @@ export class Repo {
    * of a remote commit). The synchronous ones (fsck, prune, merges) never wait on a network.
    */
   fetcher: ObjectFetcher | null = null;
+
+  /**
+   * Reads and checks a metadata object another way than readSmallFile and a hash on the event
+   * loop (a mount's daemon: its addon's one job of libuv's pool per object). Null: this process's own.
+   */
+  metaReader: MetaReader | null = null;
 
   static open(path: string, opts: RepoOptions = {}): Repo {
     const abs = resolve(path);
@@ -124,7 +137,9 @@ export class Repo {
   async readMetaObject(type: MetaObjectType, csum: Checksum): Promise<Buffer> {
     try {
       return await this.fetchedIfMissing(type, csum, async () => {
-        const data = await readSmallFile(this.objectPath(csum, type));
+        const path = this.objectPath(csum, type);
+        if (this.metaReader) return await this.metaReader(path, csum, type);
+        const data = await readSmallFile(path);
         if (sha256Hex(data) !== csum) throw new CorruptObjectError(csum, type, 'checksum mismatch');
         return data;
       });

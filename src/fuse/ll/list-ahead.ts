@@ -19,11 +19,11 @@ export interface Built {
 }
 
 /** Listings made ahead at once: the disk serves that many reads in parallel, libuv's pool has 16 threads. */
-const IN_FLIGHT = Number(process.env.HT_IN_FLIGHT ?? 8);
+const IN_FLIGHT = 8;
 /** Directories the kernel enters (asks for or visits) before the mount counts as walked. */
-const WALK = Number(process.env.HT_WALK ?? 16);
+const WALK = 16;
 /** Listings given ahead of a walk and not entered yet, at most. */
-const WINDOW = Number(process.env.HT_WINDOW ?? 256);
+const WINDOW = 256;
 
 const child = (dir: string, name: string): string => (dir === '/' ? `/${name}` : `${dir}/${name}`);
 
@@ -63,7 +63,7 @@ export class ListAhead {
       this.visited(path);
       return Promise.resolve(null);
     }
-    this.entered++;
+    this.enter();
     this.given.add(path);
     const b = this.listing(path);
     b.then((built) => this.below(path, built.subdirs), () => {});
@@ -74,12 +74,20 @@ export class ListAhead {
   visited(path: string): void {
     if (this.taken.delete(path)) {
       this.unvisited--;
-      this.entered++;
+      this.enter();
     }
     const subdirs = this.pending.get(path);
     this.pending.delete(path);
     if (subdirs) this.below(path, subdirs);
     else this.pump();
+  }
+
+  /** Counts a directory the kernel entered; at the WALK-th, what was listed ahead is listed below too. */
+  private enter(): void {
+    if (++this.entered !== WALK) return;
+    const pending = [...this.pending];
+    this.pending.clear();
+    for (const [path, subdirs] of pending) this.below(path, subdirs);
   }
 
   /** A walk: listings go on down the subtrees, not one level below the kernel only. */
