@@ -10,21 +10,26 @@ import { WalkOrder } from '../src/fuse/ll/walk-order.js';
  * finish when `settle` is called, all that are pending, in the order given (newest first
  * when `reverse`), as the disk may finish them.
  */
-function fakeMount(depth: number, fanout: number) {
+function fakeMount(depth: number, fanout: number, window?: number) {
   const built: string[] = [];
   const offered: string[] = [];
   let waiting: Array<() => void> = [];
+  const inFlight = new Set<string>();
   const subdirs = (path: string): string[] => {
     const level = path === '/' ? 0 : path.split('/').length - 1;
     return level >= depth ? [] : Array.from({ length: fanout }, (_, i) => `d${i}`);
   };
   const ahead = new ListAhead((path) => {
     built.push(path);
-    return new Promise<Built>((res) => waiting.push(() => res({ listing: Buffer.from(path), subdirs: subdirs(path) })));
+    inFlight.add(path);
+    return new Promise<Built>((res) => waiting.push(() => {
+      inFlight.delete(path);
+      res({ listing: Buffer.from(path), subdirs: subdirs(path) });
+    }));
   }, (path) => {
     offered.push(path);
     return true;
-  });
+  }, true, window);
   const settle = async (reverse = false): Promise<void> => {
     for (let round = 0; round < 1000 && waiting.length > 0; round++) {
       const now = reverse ? waiting.reverse() : waiting;
@@ -34,7 +39,7 @@ function fakeMount(depth: number, fanout: number) {
       for (let i = 0; i < 10; i++) await Promise.resolve();
     }
   };
-  return { ahead, built, offered, settle };
+  return { ahead, built, offered, settle, inFlight };
 }
 
 describe('ListAhead', () => {
@@ -83,6 +88,48 @@ describe('ListAhead', () => {
     }
     expect(new Set(built).size).toBe(walk.length);
     expect(built).toHaveLength(walk.length);
+  });
+});
+
+describe('ListAhead window', () => {
+  it('does not count a listing the kernel asked for while it was being made as one ahead of it', async () => {
+    // A window of 4 listings ahead; the kernel overtakes more than that while they are made.
+    const { ahead, built, offered, settle, inFlight } = fakeMount(4, 4, 4);
+    const walk: string[] = [];
+    const order = (p: string, level: number): void => {
+      walk.push(p);
+      if (level < 4) for (let i = 0; i < 4; i++) order(`${p === '/' ? '' : p}/d${i}`, level + 1);
+    };
+    order('/', 0);
+    const entered = new Set<string>();
+    const enter = (p: string): void => {
+      entered.add(p);
+      if (offered.includes(p)) ahead.visited(p);
+      else void ahead.asked(p);
+    };
+    for (const p of walk.slice(0, 16)) {
+      enter(p);
+      await settle();
+    }
+    // Walked, the window full. Each time the kernel enters a listing given ahead, one more is
+    // made, and the kernel asks for it before it is done.
+    let overtaken = 0;
+    for (let round = 0; round < 6; round++) {
+      const next = offered.find((q) => !entered.has(q));
+      if (next) enter(next);
+      for (const p of [...inFlight]) {
+        entered.add(p);
+        void ahead.asked(p);
+        overtaken++;
+      }
+      await settle();
+    }
+    expect(overtaken).toBeGreaterThanOrEqual(4);
+    // The kernel enters every listing given ahead: the window is open again.
+    const before = built.length;
+    for (const p of offered.filter((q) => !entered.has(q))) enter(p);
+    await settle();
+    expect(built.length).toBeGreaterThan(before);
   });
 });
 

@@ -45,6 +45,8 @@ export class ListAhead {
   private entered = 0;
   /** Listings the addon took ahead that the kernel has not entered yet. */
   private unvisited = 0;
+  /** Directories the kernel asked for while their listing was being made ahead: the addon, if it takes it, answers the kernel with it. */
+  private readonly askedWhileBuilding = new Set<string>();
 
   /**
    * `build` makes a listing; `offer` gives one to the addon, and says whether it took it (not
@@ -52,7 +54,9 @@ export class ListAhead {
    */
   constructor(private readonly build: (path: string) => Promise<Built>, private readonly offer: (path: string, listing: Buffer) => boolean,
     /** False: list only what the kernel asks for (a lazy mount would fetch every subdirectory's dirtree). */
-    private readonly ahead = true) {}
+    private readonly ahead = true,
+    /** Listings given ahead of a walk and not entered yet, at most. */
+    private readonly window = WINDOW) {}
 
   /**
    * The listing the kernel asked for; its subdirectories are listed ahead once it is given.
@@ -64,6 +68,7 @@ export class ListAhead {
       return Promise.resolve(null);
     }
     this.enter();
+    if (this.building.has(path)) this.askedWhileBuilding.add(path);
     this.given.add(path);
     const b = this.listing(path);
     b.then((built) => this.below(path, built.subdirs), () => {});
@@ -119,14 +124,16 @@ export class ListAhead {
   }
 
   private pump(): void {
-    while (this.running < IN_FLIGHT && this.unvisited + this.running < WINDOW && this.queue.size > 0) {
+    while (this.running < IN_FLIGHT && this.unvisited + this.running < this.window && this.queue.size > 0) {
       const { path } = this.queue.pop()!;
       if (this.given.has(path)) continue;
       this.given.add(path);
       this.running++;
       this.listing(path).then((built) => {
         // Not taken: the kernel asked meanwhile (asked() lists below it) or the parent is gone.
-        if (!this.offer(path, built.listing)) return;
+        // Taken after the kernel asked: its request has its answer, and no visit will come.
+        const asked = this.askedWhileBuilding.delete(path);
+        if (!this.offer(path, built.listing) || asked) return;
         this.taken.add(path);
         this.unvisited++;
         if (built.subdirs.length === 0) return;
@@ -135,6 +142,7 @@ export class ListAhead {
       }, () => {
         // A listing that failed is asked for again by the kernel, and fails there with its error.
         this.given.delete(path);
+        this.askedWhileBuilding.delete(path);
       }).finally(() => {
         this.running--;
         this.pump();
