@@ -9,7 +9,7 @@ import { HacktreeError } from './errors.js';
 import type { Checksum } from './store/checksum.js';
 import { CommitFs } from './fuse/commit-fs.js';
 import { serve } from './fuse/serve.js';
-import { objectChecker } from './fuse/ll/check-object.js';
+import { metaReader, objectChecker } from './fuse/ll/check-object.js';
 import type { Backend } from './fuse/backend.js';
 import type { FuseMount } from './fuse/types.js';
 import type { Layer } from './overlay/layer.js';
@@ -61,6 +61,8 @@ export async function runMountDaemon(req: MountRequest, ready: (a: DaemonAnswer)
   // Only a root's mount has a layer (and its rules, its database): a commit's does not load them.
   const overlay = req.layer ? await Promise.all([import('./overlay/layer.js'), import('./fuse/overlay-fs.js')]) : null;
   const loaded = performance.now();
+  // (Below: why a commit's objects are checked by the addon.)
+  const check = fetcher ? {} : { check: objectChecker() };
   try {
     // A commit's mount keeps every listing natively (native/ll): JS keeps a working set only.
     // A partial commit's hard links are counted only once it is whole: counting reads every dirtree.
@@ -68,7 +70,8 @@ export async function runMountDaemon(req: MountRequest, ready: (a: DaemonAnswer)
     // grafts read as a commit's mount does). Not a lazy mount's: its walk detection
     // (CommitFs.walkedOn) sees the first reads that reach JS, and files checked that fast ahead
     // of a walk would be read without any.
-    const check = fetcher ? {} : { check: objectChecker() };
+    // The same for metadata objects: a cold walk reads a dirtree per directory.
+    if (!fetcher) repo.metaReader = metaReader();
     base = await CommitFs.open(repo, commit, { verify: opts.verify, log, contentChecked, countLinks: !partial, recordStats: !partial, ...(ahead ? { ahead } : {}), ...(req.layer ? {} : { cacheScale: 1 / 8 }), ...check });
     const opened = performance.now();
     if (req.layer && overlay) {
@@ -159,7 +162,7 @@ export async function runMountDaemon(req: MountRequest, ready: (a: DaemonAnswer)
     const now = readReloadRequest(mnt) ?? commit;
     if (now !== commit) {
       base.indexWrites.flush();
-      base = await CommitFs.open(repo, now, { verify: opts.verify, log, contentChecked });
+      base = await CommitFs.open(repo, now, { verify: opts.verify, log, contentChecked, ...check });
       log(`now serving commit ${now} (was ${commit})`);
       commit = now;
     }

@@ -123,6 +123,38 @@ describe('the low-level core', () => {
     expect(kernel.readdirplus).toBeGreaterThanOrEqual(dirs);
   });
 
+  it('fails a directory whose dirtree is corrupt or missing with EIO and keeps serving the rest', async () => {
+    // Dirtrees are read and hashed by the addon (native/ll/read-meta.c) on a commit's mount.
+    const bad = join(s.dir, 'repo-bad-tree');
+    htOk(['--repo', bad, 'init']);
+    htOk(['--repo', bad, 'commit', '-b', 'gen', src]);
+    const treeOf = (path: string): string => JSON.parse(htOk(['--repo', bad, 'ls', '--json', 'gen', path]))[0].tree;
+    const treeFile = (csum: string): string => join(bad, 'objects', csum.slice(0, 2), `${csum.slice(2)}.dirtree`);
+    const flipped = treeOf('/big'), removed = treeOf('/usr/d1/s1');
+    const obj = treeFile(flipped);
+    fs.chmodSync(obj, 0o644);
+    const bytes = fs.readFileSync(obj);
+    bytes[1] = bytes[1]! ^ 0x20;
+    fs.writeFileSync(obj, bytes);
+    fs.rmSync(treeFile(removed));
+    const mnt = join(s.dir, 'mnt-bad-tree');
+    fs.rmSync(logPath(mnt), { force: true });
+    fs.writeFileSync('/proc/sys/vm/drop_caches', '3');
+    mountRev(bad, 'gen', mnt);
+    try {
+      expect(() => fs.readdirSync(join(mnt, 'big'))).toThrow(/EIO/);
+      expect(() => fs.readdirSync(join(mnt, 'usr', 'd1', 's1'))).toThrow(/EIO/);
+      expect(fs.readdirSync(join(mnt, 'usr', 'd1', 's2')).sort()).toEqual(fs.readdirSync(join(src, 'usr', 'd1', 's2')).sort());
+      expect(fs.readFileSync(join(mnt, 'usr', 'pair'), 'utf8')).toBe('one file, two names\n');
+      expect(() => fs.readdirSync(join(mnt, 'big'))).toThrow(/EIO/);
+    } finally {
+      forceUnmount(mnt);
+    }
+    const log = fs.readFileSync(logPath(mnt), 'utf8');
+    expect(log).toContain(`/big: corrupt dirtree object ${flipped}: checksum mismatch`);
+    expect(log).toContain(`/usr/d1/s1: missing dirtree object ${removed}`);
+  });
+
   it('fails a corrupt object with EIO and keeps serving the rest', async () => {
     const bad = join(s.dir, 'repo-bad');
     htOk(['--repo', bad, 'init']);

@@ -403,6 +403,7 @@ static napi_value init(napi_env env, napi_value exports) {
     { "graft", NULL, ll_js_graft, NULL, NULL, NULL, napi_default, NULL },
     { "commitPath", NULL, ll_js_commit_path, NULL, NULL, NULL, napi_default, NULL },
     { "newCommit", NULL, ll_js_new_commit, NULL, NULL, NULL, napi_default, NULL },
+    { "readMeta", NULL, ll_js_read_meta, NULL, NULL, NULL, napi_default, NULL },
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   ll_rw_exports(env, exports);

@@ -218,7 +218,7 @@ int ll_fact_open_content(uint64_t node);
 void ll_fact_drop(uint64_t node);
 int ll_is_caps(const char *name);
 
-// Exported to JS: rw_replies.c's table of a root's replies; notify(), reap(), checkObject(); grafts.c's
+// Exported to JS: rw_replies.c's table of a root's replies; notify(), reap(), checkObject(), readMeta(); grafts.c's
 napi_value ll_rw_exports(napi_env env, napi_value exports);
 napi_value ll_js_graft(napi_env env, napi_callback_info info);
 napi_value ll_js_commit_path(napi_env env, napi_callback_info info);
@@ -226,6 +226,7 @@ napi_value ll_js_new_commit(napi_env env, napi_callback_info info);
 napi_value ll_js_notify(napi_env env, napi_callback_info info);
 napi_value ll_js_reap(napi_env env, napi_callback_info info);
 napi_value ll_js_check_object(napi_env env, napi_callback_info info);
+napi_value ll_js_read_meta(napi_env env, napi_callback_info info);
 
 // session.c
 int ll_session_start(struct ll_fs *fs, const char *mountpoint, char **opts, int nopts, char *err, size_t errlen);

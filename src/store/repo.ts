@@ -17,8 +17,16 @@ import type { ContentStorage, ObjectInfo } from './modes/storage.js';
 import { storageFor } from './modes/by-mode.js';
 import { ContentIndex } from './content-index.js';
 import { RepoLock } from './lock.js';
+import { readSmallFile } from './small-file.js';
 import { atomicWriteFileSync } from './durable.js';
 import type { ObjectFetcher } from './object-fetcher.js';
+
+/**
+ * The bytes of the metadata object file `file`, checked against `csum`: rejects with a
+ * CorruptObjectError when they do not match, with the system's error (`code`) when the file
+ * cannot be read (ENOENT: missing).
+ */
+export type MetaReader = (file: string, csum: Checksum, type: MetaObjectType) => Promise<Buffer>;
 
 export { storageFor };
 
@@ -50,6 +58,12 @@ export class Repo {
    * of a remote commit). The synchronous ones (fsck, prune, merges) never wait on a network.
    */
   fetcher: ObjectFetcher | null = null;
+
+  /**
+   * Reads and checks a metadata object another way than readSmallFile and a hash on the event
+   * loop (a mount's daemon: its addon's one job of libuv's pool per object). Null: this process's own.
+   */
+  metaReader: MetaReader | null = null;
 
   static open(path: string, opts: RepoOptions = {}): Repo {
     const abs = resolve(path);
@@ -123,7 +137,9 @@ export class Repo {
   async readMetaObject(type: MetaObjectType, csum: Checksum): Promise<Buffer> {
     try {
       return await this.fetchedIfMissing(type, csum, async () => {
-        const data = await readSmallFile(this.objectPath(csum, type));
+        const path = this.objectPath(csum, type);
+        if (this.metaReader) return await this.metaReader(path, csum, type);
+        const data = await readSmallFile(path);
         if (sha256Hex(data) !== csum) throw new CorruptObjectError(csum, type, 'checksum mismatch');
         return data;
       });
@@ -227,33 +243,6 @@ export class Repo {
     return { meta, content };
   }
 }
-
-/**
- * Reads a file of a few KB in two thread-pool round trips (open, read; the close
- * is not waited for) where readFile takes four (open, fstat, read, close): a
- * mount reads a metadata object for each directory a walk enters. A read that
- * comes back short is the end of a regular file.
- */
-async function readSmallFile(path: string): Promise<Buffer> {
-  const fh = await fs.promises.open(path, 'r');
-  try {
-    let buf = Buffer.allocUnsafe(SMALL_READ);
-    let len = 0;
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, len, buf.length - len, len);
-      len += bytesRead;
-      if (len < buf.length) break;
-      const bigger = Buffer.allocUnsafe(buf.length * 2);
-      buf.copy(bigger);
-      buf = bigger;
-    }
-    return Buffer.from(buf.subarray(0, len));
-  } finally {
-    fh.close().catch(() => {});
-  }
-}
-
-const SMALL_READ = 64 * 1024;
 
 function fileObjectError(csum: Checksum, e: unknown): Error {
   if ((e as NodeJS.ErrnoException).code === 'ENOENT') return new MissingObjectError(csum, 'file');

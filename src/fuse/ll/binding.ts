@@ -100,6 +100,11 @@ export interface LlAddon {
    */
   checkObject(file: string, prefix: Buffer, checksum: Buffer, markIno: number, markSize: number, markCtimeNs: bigint,
     done: (status: number, ino: number, size: number, ctimeNs: bigint) => void): void;
+  /**
+   * Reads a metadata object file whole and hashes it on a thread of libuv's pool
+   * (native/ll/read-meta.c): `done` gets status 0 and the bytes, -1 (checksum mismatch) or an errno.
+   */
+  readMeta(file: string, checksum: Buffer, done: (status: number, bytes: Buffer | undefined) => void): void;
   /** [bsize, frsize, blocks, bfree, bavail, files, ffree, favail, namemax], or null and a positive errno. */
   replyStatfs(id: number, values: number[] | null, errno: number): void;
   /**

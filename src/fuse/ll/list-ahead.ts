@@ -4,7 +4,13 @@
 // subdirectories are made here too, several at once, and given to the addon (offerList), which
 // then answers the kernel's READDIRPLUS of them without JS; the addon says when the kernel
 // first asks for one of those (Call.Visit), and the walk's next level is listed ahead from
-// there. Only one level below the directories the kernel asked for: an `ls` lists no subtree.
+// there. Only one level below the directories the kernel asked for, until the kernel has
+// entered WALK directories: an `ls` lists no subtree. From then on the mount is being walked
+// (find, tar, du), and listings are made down the subtrees, in the order a walk goes, up to
+// WINDOW listings the kernel has not entered yet: a walk one level ahead of the kernel waited
+// for the disk at nearly every directory's first subdirectory.
+
+import { WalkOrder, type WalkKey } from './walk-order.js';
 
 /** A directory's listing as the addon takes it, with the names of its subdirectories. */
 export interface Built {
@@ -14,6 +20,10 @@ export interface Built {
 
 /** Listings made ahead at once: the disk serves that many reads in parallel, libuv's pool has 16 threads. */
 const IN_FLIGHT = 8;
+/** Directories the kernel enters (asks for or visits) before the mount counts as walked. */
+const WALK = 16;
+/** Listings given ahead of a walk and not entered yet, at most. */
+const WINDOW = 256;
 
 const child = (dir: string, name: string): string => (dir === '/' ? `/${name}` : `${dir}/${name}`);
 
@@ -26,9 +36,17 @@ export class ListAhead {
   private readonly taken = new Set<string>();
   /** Directories listed ahead whose visit has not come yet: their subdirectories. */
   private readonly pending = new Map<string, string[]>();
-  /** Waiting to be listed ahead; the newest first (a walk goes depth first). */
-  private readonly stack: string[] = [];
+  /** Waiting to be listed ahead, in the order a walk reaches them. */
+  private readonly queue = new WalkOrder();
+  /** Directories queued or listed whose subdirectories are not queued yet: their place in a walk (the root's is []). */
+  private readonly keys = new Map<string, WalkKey>();
   private running = 0;
+  /** Directories the kernel has entered. */
+  private entered = 0;
+  /** Listings the addon took ahead that the kernel has not entered yet. */
+  private unvisited = 0;
+  /** Directories the kernel asked for while their listing was being made ahead: the addon, if it takes it, answers the kernel with it. */
+  private readonly askedWhileBuilding = new Set<string>();
 
   /**
    * `build` makes a listing; `offer` gives one to the addon, and says whether it took it (not
@@ -36,7 +54,9 @@ export class ListAhead {
    */
   constructor(private readonly build: (path: string) => Promise<Built>, private readonly offer: (path: string, listing: Buffer) => boolean,
     /** False: list only what the kernel asks for (a lazy mount would fetch every subdirectory's dirtree). */
-    private readonly ahead = true) {}
+    private readonly ahead = true,
+    /** Listings given ahead of a walk and not entered yet, at most. */
+    private readonly window = WINDOW) {}
 
   /**
    * The listing the kernel asked for; its subdirectories are listed ahead once it is given.
@@ -47,6 +67,8 @@ export class ListAhead {
       this.visited(path);
       return Promise.resolve(null);
     }
+    this.enter();
+    if (this.building.has(path)) this.askedWhileBuilding.add(path);
     this.given.add(path);
     const b = this.listing(path);
     b.then((built) => this.below(path, built.subdirs), () => {});
@@ -55,9 +77,27 @@ export class ListAhead {
 
   /** The kernel asked for a listing given ahead: the walk is there. */
   visited(path: string): void {
+    if (this.taken.delete(path)) {
+      this.unvisited--;
+      this.enter();
+    }
     const subdirs = this.pending.get(path);
     this.pending.delete(path);
     if (subdirs) this.below(path, subdirs);
+    else this.pump();
+  }
+
+  /** Counts a directory the kernel entered; at the WALK-th, what was listed ahead is listed below too. */
+  private enter(): void {
+    if (++this.entered !== WALK) return;
+    const pending = [...this.pending];
+    this.pending.clear();
+    for (const [path, subdirs] of pending) this.below(path, subdirs);
+  }
+
+  /** A walk: listings go on down the subtrees, not one level below the kernel only. */
+  private get walked(): boolean {
+    return this.entered >= WALK;
   }
 
   private listing(path: string): Promise<Built> {
@@ -70,28 +110,39 @@ export class ListAhead {
   }
 
   private below(path: string, subdirs: string[]): void {
+    const key = this.keys.get(path) ?? [];
+    this.keys.delete(path);
     if (!this.ahead) return;
-    for (let i = subdirs.length - 1; i >= 0; i--) {
-      const p = child(path, subdirs[i]!);
-      if (!this.given.has(p)) this.stack.push(p);
-    }
+    subdirs.forEach((name, i) => {
+      const p = child(path, name);
+      if (this.given.has(p)) return;
+      const k = [...key, i];
+      this.keys.set(p, k);
+      this.queue.push(p, k);
+    });
     this.pump();
   }
 
   private pump(): void {
-    while (this.running < IN_FLIGHT && this.stack.length > 0) {
-      const path = this.stack.pop()!;
+    while (this.running < IN_FLIGHT && this.unvisited + this.running < this.window && this.queue.size > 0) {
+      const { path } = this.queue.pop()!;
       if (this.given.has(path)) continue;
       this.given.add(path);
       this.running++;
       this.listing(path).then((built) => {
         // Not taken: the kernel asked meanwhile (asked() lists below it) or the parent is gone.
-        if (!this.offer(path, built.listing)) return;
+        // Taken after the kernel asked: its request has its answer, and no visit will come.
+        const asked = this.askedWhileBuilding.delete(path);
+        if (!this.offer(path, built.listing) || asked) return;
         this.taken.add(path);
-        if (built.subdirs.length > 0) this.pending.set(path, built.subdirs);
+        this.unvisited++;
+        if (built.subdirs.length === 0) return;
+        if (this.walked) this.below(path, built.subdirs);
+        else this.pending.set(path, built.subdirs);
       }, () => {
         // A listing that failed is asked for again by the kernel, and fails there with its error.
         this.given.delete(path);
+        this.askedWhileBuilding.delete(path);
       }).finally(() => {
         this.running--;
         this.pump();
