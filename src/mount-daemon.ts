@@ -61,17 +61,15 @@ export async function runMountDaemon(req: MountRequest, ready: (a: DaemonAnswer)
   // Only a root's mount has a layer (and its rules, its database): a commit's does not load them.
   const overlay = req.layer ? await Promise.all([import('./overlay/layer.js'), import('./fuse/overlay-fs.js')]) : null;
   const loaded = performance.now();
-  // (Below: why a commit's objects are checked by the addon.)
+  // A local commit's objects are checked by the addon, off the event loop (a root's too: its
+  // grafts read as a commit's mount does), and so are its metadata objects (a cold walk reads a
+  // dirtree per directory). Not a lazy mount's: its walk detection (CommitFs.walkedOn) sees the
+  // first reads that reach JS, and files checked that fast ahead of a walk would be read without any.
   const check = fetcher ? {} : { check: objectChecker() };
+  if (!fetcher) repo.metaReader = metaReader();
   try {
     // A commit's mount keeps every listing natively (native/ll): JS keeps a working set only.
     // A partial commit's hard links are counted only once it is whole: counting reads every dirtree.
-    // A local commit's objects are checked by the addon, off the event loop (a root's too: its
-    // grafts read as a commit's mount does). Not a lazy mount's: its walk detection
-    // (CommitFs.walkedOn) sees the first reads that reach JS, and files checked that fast ahead
-    // of a walk would be read without any.
-    // The same for metadata objects: a cold walk reads a dirtree per directory.
-    if (!fetcher) repo.metaReader = metaReader();
     base = await CommitFs.open(repo, commit, { verify: opts.verify, log, contentChecked, countLinks: !partial, recordStats: !partial, ...(ahead ? { ahead } : {}), ...(req.layer ? {} : { cacheScale: 1 / 8 }), ...check });
     const opened = performance.now();
     if (req.layer && overlay) {
