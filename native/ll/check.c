@@ -58,8 +58,7 @@ static int hash_file(int fd, const uint8_t *prefix, size_t prefix_len, uint8_t o
 static void execute(napi_env env, void *data) {
   (void) env;
   struct check *c = data;
-  int fd = open(c->file, O_RDONLY | O_CLOEXEC | O_NOATIME);
-  if (fd < 0 && errno == EPERM) fd = open(c->file, O_RDONLY | O_CLOEXEC); // O_NOATIME: only the owner or root
+  int fd = ll_open_object(c->file);
   if (fd < 0) { c->status = errno; return; }
   struct stat st;
   if (fstat(fd, &st) != 0) { c->status = errno; close(fd); return; }
@@ -78,40 +77,32 @@ static void execute(napi_env env, void *data) {
 
 static void complete(napi_env env, napi_status status, void *data) {
   struct check *c = data;
-  napi_value fn, undefined, argv[4];
+  napi_value undefined, argv[4];
   if (status == napi_cancelled) c->status = ECANCELED;
   napi_get_undefined(env, &undefined);
   napi_create_int32(env, c->status, &argv[0]);
   napi_create_double(env, (double) c->ino, &argv[1]);
   napi_create_double(env, (double) c->size, &argv[2]);
   napi_create_bigint_int64(env, c->ctime, &argv[3]);
-  if (napi_get_reference_value(env, c->done, &fn) == napi_ok) napi_call_function(env, undefined, fn, 4, argv, NULL);
-  napi_delete_reference(env, c->done);
-  napi_delete_async_work(env, c->work);
+  ll_finish_job(env, c->done, c->work, 4, argv);
   free(c->file);
   free(c->prefix);
   free(c);
 }
 
-#define CHECK_NAPI(call) do { if ((call) != napi_ok) { napi_throw_error(env, NULL, #call " failed"); goto fail; } } while (0)
-
 // checkObject(file, prefix, checksum (32 bytes), markIno, markSize, markCtimeNs (bigint; markIno < 0: no mark),
 // done(status, ino, size, ctimeNs)): status 0 good, -1 checksum mismatch, else an errno.
 napi_value ll_js_check_object(napi_env env, napi_callback_info info) {
   size_t argc = 7;
-  napi_value argv[7], name;
+  napi_value argv[7];
   struct check *c = calloc(1, sizeof *c);
   if (c == NULL) { napi_throw_error(env, NULL, "out of memory"); return NULL; }
-  CHECK_NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  size_t flen = 0;
-  CHECK_NAPI(napi_get_value_string_utf8(env, argv[0], NULL, 0, &flen));
-  c->file = malloc(flen + 1);
-  if (c->file == NULL) { napi_throw_error(env, NULL, "out of memory"); goto fail; }
-  CHECK_NAPI(napi_get_value_string_utf8(env, argv[0], c->file, flen + 1, &flen));
+  LL_CHECK_NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if ((c->file = ll_js_string(env, argv[0])) == NULL) goto fail;
   void *p, *want;
   size_t plen, wlen;
-  CHECK_NAPI(napi_get_buffer_info(env, argv[1], &p, &plen));
-  CHECK_NAPI(napi_get_buffer_info(env, argv[2], &want, &wlen));
+  LL_CHECK_NAPI(napi_get_buffer_info(env, argv[1], &p, &plen));
+  LL_CHECK_NAPI(napi_get_buffer_info(env, argv[2], &want, &wlen));
   if (wlen != 32) { napi_throw_error(env, NULL, "checksum: 32 bytes"); goto fail; }
   memcpy(c->want, want, 32);
   c->prefix = malloc(plen > 0 ? plen : 1);
@@ -120,22 +111,16 @@ napi_value ll_js_check_object(napi_env env, napi_callback_info info) {
   c->prefix_len = plen;
   double ino = -1, size = 0;
   bool lossless;
-  CHECK_NAPI(napi_get_value_double(env, argv[3], &ino));
+  LL_CHECK_NAPI(napi_get_value_double(env, argv[3], &ino));
   if (ino >= 0) {
-    CHECK_NAPI(napi_get_value_double(env, argv[4], &size));
-    CHECK_NAPI(napi_get_value_bigint_int64(env, argv[5], &c->mark_ctime, &lossless));
+    LL_CHECK_NAPI(napi_get_value_double(env, argv[4], &size));
+    LL_CHECK_NAPI(napi_get_value_bigint_int64(env, argv[5], &c->mark_ctime, &lossless));
     c->has_mark = 1;
     c->mark_ino = (uint64_t) ino;
     c->mark_size = (uint64_t) size;
   }
-  CHECK_NAPI(napi_create_reference(env, argv[6], 1, &c->done));
-  napi_create_string_utf8(env, "hacktree_check", NAPI_AUTO_LENGTH, &name);
-  CHECK_NAPI(napi_create_async_work(env, NULL, name, execute, complete, c, &c->work));
-  if (napi_queue_async_work(env, c->work) != napi_ok) {
-    napi_delete_async_work(env, c->work);
-    napi_throw_error(env, NULL, "napi_queue_async_work failed");
-    goto fail;
-  }
+  LL_CHECK_NAPI(napi_create_reference(env, argv[6], 1, &c->done));
+  if (ll_queue_job(env, "hacktree_check", execute, complete, c, &c->work) != 0) goto fail;
   return NULL;
 fail:
   if (c->done != NULL) napi_delete_reference(env, c->done);

@@ -25,6 +25,8 @@
 // ahead.c      reading object files ahead of a cold walk
 // reap.c       waiting for a child libuv did not spawn (a mount's first daemon)
 // check.c      checking an object file against its checksum, off the event loop
+// read-meta.c  reading and checking a metadata object, off the event loop
+// jobs.c       what those two jobs share
 // grafts.c     a root's untouched subtrees, served as a commit's
 // bridge.c     calls into JS and JS's replies (N-API)
 #ifndef HACKTREE_LL_H
@@ -227,6 +229,18 @@ napi_value ll_js_notify(napi_env env, napi_callback_info info);
 napi_value ll_js_reap(napi_env env, napi_callback_info info);
 napi_value ll_js_check_object(napi_env env, napi_callback_info info);
 napi_value ll_js_read_meta(napi_env env, napi_callback_info info);
+
+// jobs.c: what check.c's and read-meta.c's jobs on libuv's pool share
+/** An object file opened to read, its atime left alone where the caller may ask so. */
+int ll_open_object(const char *file);
+/** A malloc'd copy of a JS string, or NULL (and a JS exception). */
+char *ll_js_string(napi_env env, napi_value v);
+/** Queues a job on libuv's pool: 0, or -1 (and a JS exception). */
+int ll_queue_job(napi_env env, const char *name, napi_async_execute_callback execute, napi_async_complete_callback complete, void *data, napi_async_work *work);
+/** (event loop) Calls the job's `done` with argv, and lets go of it and of the job. */
+void ll_finish_job(napi_env env, napi_ref done, napi_async_work work, size_t argc, napi_value *argv);
+/** In an exported function with a `fail:` label: a failed N-API call throws and goes there. */
+#define LL_CHECK_NAPI(call) do { if ((call) != napi_ok) { napi_throw_error(env, NULL, #call " failed"); goto fail; } } while (0)
 
 // session.c
 int ll_session_start(struct ll_fs *fs, const char *mountpoint, char **opts, int nopts, char *err, size_t errlen);

@@ -60,8 +60,7 @@ static int read_whole(int fd, uint8_t **out, size_t *out_len) {
 static void execute(napi_env env, void *data) {
   (void) env;
   struct read_meta *r = data;
-  int fd = open(r->file, O_RDONLY | O_CLOEXEC | O_NOATIME);
-  if (fd < 0 && errno == EPERM) fd = open(r->file, O_RDONLY | O_CLOEXEC); // O_NOATIME: only the owner or root
+  int fd = ll_open_object(r->file);
   if (fd < 0) { r->status = errno; return; }
   r->status = read_whole(fd, &r->data, &r->len);
   close(fd);
@@ -74,7 +73,7 @@ static void execute(napi_env env, void *data) {
 
 static void complete(napi_env env, napi_status status, void *data) {
   struct read_meta *r = data;
-  napi_value fn, undefined, argv[2];
+  napi_value undefined, argv[2];
   if (status == napi_cancelled) r->status = ECANCELED;
   napi_get_undefined(env, &undefined);
   napi_create_int32(env, r->status, &argv[0]);
@@ -83,42 +82,28 @@ static void complete(napi_env env, napi_status status, void *data) {
     napi_create_int32(env, ENOMEM, &argv[0]);
     argv[1] = undefined;
   }
-  if (napi_get_reference_value(env, r->done, &fn) == napi_ok) napi_call_function(env, undefined, fn, 2, argv, NULL);
-  napi_delete_reference(env, r->done);
-  napi_delete_async_work(env, r->work);
+  ll_finish_job(env, r->done, r->work, 2, argv);
   free(r->file);
   free(r->data);
   free(r);
 }
 
-#define CHECK_NAPI(call) do { if ((call) != napi_ok) { napi_throw_error(env, NULL, #call " failed"); goto fail; } } while (0)
-
 // readMeta(file, checksum (32 bytes), done(status, bytes)): status 0 with the file's bytes,
 // -1 when they do not hash to the checksum, else an errno.
 napi_value ll_js_read_meta(napi_env env, napi_callback_info info) {
   size_t argc = 3;
-  napi_value argv[3], name;
+  napi_value argv[3];
   struct read_meta *r = calloc(1, sizeof *r);
   if (r == NULL) { napi_throw_error(env, NULL, "out of memory"); return NULL; }
-  CHECK_NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  size_t flen = 0;
-  CHECK_NAPI(napi_get_value_string_utf8(env, argv[0], NULL, 0, &flen));
-  r->file = malloc(flen + 1);
-  if (r->file == NULL) { napi_throw_error(env, NULL, "out of memory"); goto fail; }
-  CHECK_NAPI(napi_get_value_string_utf8(env, argv[0], r->file, flen + 1, &flen));
+  LL_CHECK_NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if ((r->file = ll_js_string(env, argv[0])) == NULL) goto fail;
   void *want;
   size_t wlen;
-  CHECK_NAPI(napi_get_buffer_info(env, argv[1], &want, &wlen));
+  LL_CHECK_NAPI(napi_get_buffer_info(env, argv[1], &want, &wlen));
   if (wlen != 32) { napi_throw_error(env, NULL, "checksum: 32 bytes"); goto fail; }
   memcpy(r->want, want, 32);
-  CHECK_NAPI(napi_create_reference(env, argv[2], 1, &r->done));
-  napi_create_string_utf8(env, "hacktree_read_meta", NAPI_AUTO_LENGTH, &name);
-  CHECK_NAPI(napi_create_async_work(env, NULL, name, execute, complete, r, &r->work));
-  if (napi_queue_async_work(env, r->work) != napi_ok) {
-    napi_delete_async_work(env, r->work);
-    napi_throw_error(env, NULL, "napi_queue_async_work failed");
-    goto fail;
-  }
+  LL_CHECK_NAPI(napi_create_reference(env, argv[2], 1, &r->done));
+  if (ll_queue_job(env, "hacktree_read_meta", execute, complete, r, &r->work) != 0) goto fail;
   return NULL;
 fail:
   if (r->done != NULL) napi_delete_reference(env, r->done);
