@@ -126,6 +126,8 @@ export async function runMountDaemon(req: MountRequest, ready: (a: DaemonAnswer)
       clearInterval(watch);
       const called = Object.entries(counts).filter(([, n]) => n > 0).map(([k, n]) => `${k}=${n}`).join(' ');
       const requests = Object.entries(fuse.requestCounts()).map(([k, n]) => `${k}=${n}`).join(' ');
+      // Objects found good by checks still in flight are marked too (for a second at most).
+      await Promise.race([base.content.settled(), new Promise((r) => setTimeout(r, 1000).unref())]);
       log(`stopping: ${why}; ops: ${called || 'none'}; content: ${JSON.stringify(base.content.stats)}; memory: ${memoryLine()}; kernel requests: ${requests || 'none'}`);
       base.indexWrites.flush();
       saveRecorded(true);

@@ -96,6 +96,15 @@ export class ContentReader {
     return p.then(() => true, () => false);
   }
 
+  /**
+   * Settles once the checks and opens now in flight have (each fails or succeeds on its own):
+   * what they find good is marked in the index only when they end, and a daemon that stops
+   * before would leave the next mount to hash those objects again.
+   */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.checking.values(), ...this.opening.values()]);
+  }
+
   /** True once the object has been opened (and checked), checked or inflated in this mount. */
   isOpen(csum: Checksum): boolean {
     return this.inflated.has(csum) || this.opened.has(csum) || (this.checksOff() && this.goodThisMount.has(csum));
