@@ -20,9 +20,7 @@
 enum { CHECK_GOOD = 0, CHECK_MISMATCH = -1 };
 
 struct check {
-  napi_async_work work;
-  napi_ref done;
-  char *file;
+  struct ll_job job;
   uint8_t *prefix;
   size_t prefix_len;
   uint8_t want[32];
@@ -58,7 +56,7 @@ static int hash_file(int fd, const uint8_t *prefix, size_t prefix_len, uint8_t o
 static void execute(napi_env env, void *data) {
   (void) env;
   struct check *c = data;
-  int fd = ll_open_object(c->file);
+  int fd = ll_open_object(c->job.file);
   if (fd < 0) { c->status = errno; return; }
   struct stat st;
   if (fstat(fd, &st) != 0) { c->status = errno; close(fd); return; }
@@ -84,21 +82,16 @@ static void complete(napi_env env, napi_status status, void *data) {
   napi_create_double(env, (double) c->ino, &argv[1]);
   napi_create_double(env, (double) c->size, &argv[2]);
   napi_create_bigint_int64(env, c->ctime, &argv[3]);
-  ll_finish_job(env, c->done, c->work, 4, argv);
-  free(c->file);
   free(c->prefix);
-  free(c);
+  ll_job_finish(env, &c->job, 4, argv);
 }
 
 // checkObject(file, prefix, checksum (32 bytes), markIno, markSize, markCtimeNs (bigint; markIno < 0: no mark),
 // done(status, ino, size, ctimeNs)): status 0 good, -1 checksum mismatch, else an errno.
 napi_value ll_js_check_object(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
   napi_value argv[7];
-  struct check *c = calloc(1, sizeof *c);
-  if (c == NULL) { napi_throw_error(env, NULL, "out of memory"); return NULL; }
-  LL_CHECK_NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if ((c->file = ll_js_string(env, argv[0])) == NULL) goto fail;
+  struct check *c = ll_job_new(env, info, sizeof *c, 7, argv);
+  if (c == NULL) return NULL;
   void *p, *want;
   size_t plen, wlen;
   LL_CHECK_NAPI(napi_get_buffer_info(env, argv[1], &p, &plen));
@@ -119,14 +112,9 @@ napi_value ll_js_check_object(napi_env env, napi_callback_info info) {
     c->mark_ino = (uint64_t) ino;
     c->mark_size = (uint64_t) size;
   }
-  LL_CHECK_NAPI(napi_create_reference(env, argv[6], 1, &c->done));
-  if (ll_queue_job(env, "hacktree_check", execute, complete, c, &c->work) != 0) goto fail;
-  return NULL;
+  if (ll_job_start(env, &c->job, argv[6], "hacktree_check", execute, complete) == 0) return NULL;
 fail:
-  if (c->done != NULL) napi_delete_reference(env, c->done);
-  free(c->file);
   free(c->prefix);
-  free(c);
+  ll_job_discard(env, &c->job);
   return NULL;
 }
-

@@ -231,14 +231,22 @@ napi_value ll_js_check_object(napi_env env, napi_callback_info info);
 napi_value ll_js_read_meta(napi_env env, napi_callback_info info);
 
 // jobs.c: what check.c's and read-meta.c's jobs on libuv's pool share
+/** The head of a job's struct (its first member). */
+struct ll_job {
+  napi_async_work work;
+  napi_ref done;          // the JS callback
+  char *file;             // the object file
+};
+/** (event loop) A zeroed job of `size` bytes from a call's `argc` arguments, argv[0] its file; NULL (and a JS exception). */
+void *ll_job_new(napi_env env, napi_callback_info info, size_t size, size_t argc, napi_value *argv);
+/** Queues the job with its callback `done`: 0, or -1 (and a JS exception; the job is still the caller's). */
+int ll_job_start(napi_env env, struct ll_job *j, napi_value done, const char *name, napi_async_execute_callback execute, napi_async_complete_callback complete);
+/** Frees a job that was not started (what it holds besides its head, the caller frees first). */
+void ll_job_discard(napi_env env, struct ll_job *j);
+/** (event loop) Calls the job's callback with argv, and frees the job (its own fields first freed by the caller). */
+void ll_job_finish(napi_env env, struct ll_job *j, size_t argc, napi_value *argv);
 /** An object file opened to read, its atime left alone where the caller may ask so. */
 int ll_open_object(const char *file);
-/** A malloc'd copy of a JS string, or NULL (and a JS exception). */
-char *ll_js_string(napi_env env, napi_value v);
-/** Queues a job on libuv's pool: 0, or -1 (and a JS exception). */
-int ll_queue_job(napi_env env, const char *name, napi_async_execute_callback execute, napi_async_complete_callback complete, void *data, napi_async_work *work);
-/** (event loop) Calls the job's `done` with argv, and lets go of it and of the job. */
-void ll_finish_job(napi_env env, napi_ref done, napi_async_work work, size_t argc, napi_value *argv);
 /** In an exported function with a `fail:` label: a failed N-API call throws and goes there. */
 #define LL_CHECK_NAPI(call) do { if ((call) != napi_ok) { napi_throw_error(env, NULL, #call " failed"); goto fail; } } while (0)
 

@@ -20,9 +20,7 @@
 enum { META_GOOD = 0, META_MISMATCH = -1 };
 
 struct read_meta {
-  napi_async_work work;
-  napi_ref done;
-  char *file;
+  struct ll_job job;
   uint8_t want[32];
   // META_GOOD, META_MISMATCH or an errno.
   int status;
@@ -60,7 +58,7 @@ static int read_whole(int fd, uint8_t **out, size_t *out_len) {
 static void execute(napi_env env, void *data) {
   (void) env;
   struct read_meta *r = data;
-  int fd = ll_open_object(r->file);
+  int fd = ll_open_object(r->job.file);
   if (fd < 0) { r->status = errno; return; }
   r->status = read_whole(fd, &r->data, &r->len);
   close(fd);
@@ -82,32 +80,23 @@ static void complete(napi_env env, napi_status status, void *data) {
     napi_create_int32(env, ENOMEM, &argv[0]);
     argv[1] = undefined;
   }
-  ll_finish_job(env, r->done, r->work, 2, argv);
-  free(r->file);
   free(r->data);
-  free(r);
+  ll_job_finish(env, &r->job, 2, argv);
 }
 
 // readMeta(file, checksum (32 bytes), done(status, bytes)): status 0 with the file's bytes,
 // -1 when they do not hash to the checksum, else an errno.
 napi_value ll_js_read_meta(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3];
-  struct read_meta *r = calloc(1, sizeof *r);
-  if (r == NULL) { napi_throw_error(env, NULL, "out of memory"); return NULL; }
-  LL_CHECK_NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if ((r->file = ll_js_string(env, argv[0])) == NULL) goto fail;
+  struct read_meta *r = ll_job_new(env, info, sizeof *r, 3, argv);
+  if (r == NULL) return NULL;
   void *want;
   size_t wlen;
-  LL_CHECK_NAPI(napi_get_buffer_info(env, argv[1], &want, &wlen));
-  if (wlen != 32) { napi_throw_error(env, NULL, "checksum: 32 bytes"); goto fail; }
-  memcpy(r->want, want, 32);
-  LL_CHECK_NAPI(napi_create_reference(env, argv[2], 1, &r->done));
-  if (ll_queue_job(env, "hacktree_read_meta", execute, complete, r, &r->work) != 0) goto fail;
-  return NULL;
-fail:
-  if (r->done != NULL) napi_delete_reference(env, r->done);
-  free(r->file);
-  free(r);
+  if (napi_get_buffer_info(env, argv[1], &want, &wlen) != napi_ok || wlen != 32) napi_throw_error(env, NULL, "checksum: 32 bytes");
+  else {
+    memcpy(r->want, want, 32);
+    if (ll_job_start(env, &r->job, argv[2], "hacktree_read_meta", execute, complete) == 0) return NULL;
+  }
+  ll_job_discard(env, &r->job);
   return NULL;
 }
