@@ -108,6 +108,7 @@ export async function runMountDaemon(req: MountRequest, ready: (a: DaemonAnswer)
   };
   log(`serving commit ${commit} (${req.rev}) from ${repo.path}; ${timing}`);
   ready({ ready: true, commit });
+  lazy?.started();
 
   if (opts.boot) {
     // Named so that systemd's shutdown leaves it running (systemd.io/ROOT_STORAGE_DAEMONS).

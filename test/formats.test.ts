@@ -6,6 +6,7 @@ import { serializeDirTree, parseDirTree } from '../src/store/objects/dirtree.js'
 import { serializeCommit, parseCommit } from '../src/store/objects/commit.js';
 import { sha256Hex } from '../src/store/checksum.js';
 import { parseLinkCounts, serializeLinkCounts } from '../src/store/link-counts.js';
+import { PACK_MAGIC, parsePack, serializePack } from '../src/store/prefetch-pack.js';
 import { deflateRawSync } from 'node:zlib';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s/g, ''), 'hex');
@@ -126,5 +127,29 @@ describe('link counts (src/store/link-counts.ts)', () => {
     expect(() => parseLinkCounts(one)).toThrow(/a count of 1/);
     const v2 = Buffer.from(raw); v2.writeUInt32LE(2, 0);
     expect(() => parseLinkCounts(v2)).toThrow(/unknown version/);
+  });
+});
+
+describe('prefetch packs (src/store/prefetch-pack.ts)', () => {
+  const A = 'a'.repeat(64), B = 'b'.repeat(64);
+  it('round-trips entries of every kind, in order', () => {
+    const entries = [
+      { kind: 't' as const, checksum: A, bytes: Buffer.from('tree') },
+      { kind: 'h' as const, checksum: B, bytes: Buffer.alloc(0) },
+      { kind: 'f' as const, checksum: A, bytes: Buffer.from('file bytes') },
+    ];
+    const raw = serializePack(entries);
+    expect(raw.subarray(0, 8)).toEqual(PACK_MAGIC);
+    expect(raw.length).toBe(8 + 3 * 37 + 4 + 0 + 10);
+    expect(parsePack(raw).map((e) => ({ ...e, bytes: Buffer.from(e.bytes) }))).toEqual(entries);
+  });
+  it('refuses a pack that cannot be right', () => {
+    const raw = serializePack([{ kind: 'm', checksum: A, bytes: Buffer.from('meta') }]);
+    expect(() => parsePack(raw.subarray(0, raw.length - 1))).toThrow(/entry 1 runs past the end/);
+    expect(() => parsePack(raw.subarray(0, 20))).toThrow(/entry 1 cut short/);
+    const kind = Buffer.from(raw); kind[8] = 'x'.charCodeAt(0);
+    expect(() => parsePack(kind)).toThrow(/unknown kind/);
+    const magic = Buffer.from(raw); magic[0] = 0;
+    expect(() => parsePack(magic)).toThrow(/bad magic/);
   });
 });

@@ -13,6 +13,7 @@ import { scratch } from './helpers/tmp.js';
 import { forceUnmount, isMounted, requireFuse, unmountAll } from './helpers/mounts.js';
 import { startCachingProxy, startNginx, type Nginx } from './helpers/nginx.js';
 import { contentObjects } from './helpers/trees.js';
+import { parsePack, serializePack } from '../src/store/prefetch-pack.js';
 
 const s = scratch('hacktree-lazy-');
 const src = join(s.dir, 'tree');
@@ -382,6 +383,66 @@ describe('prefetch lists', () => {
     } finally {
       forceUnmount(mnt);
       fs.rmSync(join(pub, 'hacktree', 'prefetch'), { recursive: true, force: true });
+    }
+  });
+});
+
+describe('prefetch packs', () => {
+  it("a published pack brings a second machine's start in one request; an entry with wrong bytes is dropped, never served", async () => {
+    const first = freshRepo();
+    const mnt = join(s.dir, 'm-pack');
+    try {
+      await mountLazy(first, mnt);
+      expect((await readInChild(join(mnt, 'b', 'f3'))).ok).toBe(true);
+    } finally {
+      forceUnmount(mnt);
+    }
+    const list = join(first, 'hacktree', 'prefetch', `${commit}.list`);
+    const b3 = objectOf('/b/f3');
+    const published = join(pub, 'hacktree', 'prefetch');
+    try {
+      const r = JSON.parse(htOk(['--repo', pub, 'prefetch-publish', list, '--json']));
+      expect(r).toMatchObject({ commit, missing: 0 });
+      expect(r.packed).toBe(r.listed);
+      // Not from a repository a server could not serve a pack from.
+      const bare = ht(['--repo', first, 'prefetch-publish', list]);
+      expect(bare.code).not.toBe(0);
+      expect(bare.stderr).toMatch(/^hacktree: .*a prefetch pack is published from the archive repository a server serves\n$/);
+
+      const second = freshRepo();
+      nginx.clearLog();
+      try {
+        await mountLazy(second, mnt);
+        expect(await until(() => hasObject(second, b3))).toBe(true);
+        expect((await readInChild(join(mnt, 'b', 'f3'))).out).toBe(fs.readFileSync(join(src, 'b', 'f3'), 'utf8'));
+      } finally {
+        forceUnmount(mnt);
+      }
+      const asked = nginx.log().map((e) => e.uri);
+      expect(asked.some((u) => u.endsWith(`/hacktree/prefetch/${commit}.pack`))).toBe(true);
+      expect(asked.filter((u) => u.includes(`/objects/${b3.slice(0, 2)}/${b3.slice(2)}`))).toEqual([]);
+
+      // b/f3's entry tampered with: its object comes from the server, right.
+      const packFile = join(published, `${commit}.pack`);
+      const tampered = parsePack(fs.readFileSync(packFile)).map((e) => {
+        if (e.checksum !== b3) return e;
+        const bytes = Buffer.from(e.bytes);
+        bytes[bytes.length - 1] ^= 0xff;
+        return { ...e, bytes };
+      });
+      fs.writeFileSync(packFile, serializePack(tampered));
+      const third = freshRepo();
+      nginx.clearLog();
+      try {
+        await mountLazy(third, mnt);
+        expect((await readInChild(join(mnt, 'b', 'f3'))).out).toBe(fs.readFileSync(join(src, 'b', 'f3'), 'utf8'));
+      } finally {
+        forceUnmount(mnt);
+      }
+      expect(nginx.log().some((e) => e.uri.includes(`/objects/${b3.slice(0, 2)}/${b3.slice(2)}.filez`))).toBe(true);
+      expect(ht(['--repo', third, 'fsck']).code).toBe(0);
+    } finally {
+      fs.rmSync(published, { recursive: true, force: true });
     }
   });
 });

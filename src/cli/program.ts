@@ -32,6 +32,7 @@ const COMMANDS: CommandEntry[] = [
   ['umount', () => import('./commands/umount.js')],
   ['mounts', () => import('./commands/mounts.js')],
   ['prefetch', () => import('./commands/prefetch.js')],
+  ['prefetch-publish', () => import('./commands/prefetch-publish.js')],
   ['root', () => import('./commands/root.js')],
   ['layer', () => import('./commands/layer.js')],
   ['enter', () => import('./commands/enter.js')],

@@ -21,6 +21,7 @@ import { LazyFetcher } from './lazy-fetcher.js';
 import { Transaction } from '../transaction.js';
 import { FetchAhead } from '../fetch-ahead.js';
 import { parsePrefetchList, prefetchListPath, serializePrefetchList, type PrefetchEntry } from '../prefetch-list.js';
+import { parsePack, prefetchPackPath } from '../prefetch-pack.js';
 
 /**
  * Requests in flight for a lazy mount: a directory's entries are fetched together when it is
@@ -35,10 +36,11 @@ const LAZY_CONCURRENCY = 128;
  * dirmeta (what the mount needs first). Returns the commit.
  *
  * Round trips are what a lazy mount's start costs: the ref, then the commit with its detached
- * metadata and the prefetch list the remote publishes for it (asked for at once: most commits
- * have neither, and a 404 costs the same round trip), and the root's dirtree and dirmeta as
+ * metadata and the prefetch list and pack the remote publishes for it (asked for at once: most
+ * commits have none, and a 404 costs the same round trip), and the root's dirtree and dirmeta as
  * soon as the commit names them, while the others may still be on their way. A published list
- * is kept as this repository's (prefetchListPath), so that it is here when the mount starts.
+ * and pack are kept as this repository's (prefetchListPath, prefetchPackPath), so that they are
+ * here when the mount starts; the pack as it came (the daemon verifies every object in it).
  */
 export async function lazyCommit(repo: Repo, remoteName: string, branch: string): Promise<Checksum> {
   const ref = { remote: remoteName, name: branch };
@@ -54,6 +56,7 @@ export async function lazyCommit(repo: Repo, remoteName: string, branch: string)
     detachedP.catch(() => {}); // awaited below; a failure of the commit's fetch comes first
     // A hint: one that cannot be fetched or read is no list.
     const listP = readRemoteList(src, repo, commit);
+    const packP = readRemotePack(src, repo, commit);
     const data = await src.meta('commit', commit);
     if (!data) throw new HacktreeError('BAD_SOURCE', `remote '${remoteName}' has no commit object ${commit}`);
     if (sha256Hex(data) !== commit) throw new CorruptObjectError(commit, 'commit', `remote '${remoteName}' sent bytes with checksum ${sha256Hex(data)}`);
@@ -77,10 +80,12 @@ export async function lazyCommit(repo: Repo, remoteName: string, branch: string)
     }
     if (detached) writeDetached(repo, commit, detached);
     writeRef(repo.path, ref, commit, repo.durable);
-    const list = await listP;
+    const [list, pack] = await Promise.all([listP, packP]);
     if (list) {
       const path = prefetchListPath(repo.path, commit);
       fs.mkdirSync(dirname(path), { recursive: true });
+      // The pack first: a list without its pack is a list, a pack without its list is never read.
+      if (pack) atomicWriteFileSync(prefetchPackPath(repo.path, commit), pack, false);
       atomicWriteFileSync(path, serializePrefetchList(list), false);
     }
     return commit;
@@ -98,6 +103,17 @@ async function readRemoteList(src: HttpSource, repo: Repo, commit: Checksum): Pr
   } catch {
     return null;
   }
+}
+
+/** The prefetch pack the remote publishes for `commit` as it came, unless this repository has a list; null when there is none. */
+async function readRemotePack(src: HttpSource, repo: Repo, commit: Checksum): Promise<Buffer | null> {
+  if (fs.existsSync(prefetchListPath(repo.path, commit))) return null;
+  return src.prefetchPack(commit).catch(() => null);
+}
+
+/** This repository's prefetch pack of `commit`, parsed; null when there is none or it is malformed (it is only a hint). */
+function localPack(repo: Repo, commit: Checksum): ReturnType<typeof parsePack> | null {
+  try { return parsePack(fs.readFileSync(prefetchPackPath(repo.path, commit))); } catch { return null; }
 }
 
 /** A metadata object from the remote, checked against its checksum; null when the remote lacks it. */
@@ -124,7 +140,7 @@ const START_MS = 30_000;
  * `saveRecorded` writes once that time is over (or the mount stops). The caller sets the
  * fetcher as the repository's before anything is fetched (on the next turn of the event loop).
  */
-export function lazyStart(repo: Repo, remoteName: string, commit: Checksum, timeoutMs: number, log: (msg: string) => void): { fetcher: LazyFetcher; ahead: FetchAhead; saveRecorded(stopping?: boolean): boolean } {
+export function lazyStart(repo: Repo, remoteName: string, commit: Checksum, timeoutMs: number, log: (msg: string) => void): { fetcher: LazyFetcher; ahead: FetchAhead; started(): void; saveRecorded(stopping?: boolean): boolean } {
   const path = prefetchListPath(repo.path, commit);
   let local: PrefetchEntry[] | null = null;
   try { local = parsePrefetchList(fs.readFileSync(path, 'utf8')); } catch { local = null; }
@@ -146,7 +162,21 @@ export function lazyStart(repo: Repo, remoteName: string, commit: Checksum, time
       directories();
     });
   };
-  if (local) run(local, `in ${path}`);
+  // With a pack the headers are in memory at once; its objects are mostly stored by the command
+  // that started this mount (fetchListWhileStarting) while this process started, and what they
+  // left is taken in once the mount is up, before the list fetches whatever is still missing.
+  const pack = local ? localPack(repo, commit) : null;
+  let afterStart = (): void => {};
+  if (local && pack) {
+    void fetcher.ingestPack(pack.filter((e) => e.kind === 'h'));
+    afterStart = () => {
+      const t0 = Date.now();
+      void fetcher.ingestPack(pack.filter((e) => e.kind !== 'h')).then((n) => {
+        log(`prefetch pack taken in: ${n.stored} objects stored here (of ${pack.length}), ${n.dropped} dropped, in ${((Date.now() - t0) / 1000).toFixed(2)} s`);
+        run(local.filter((e) => e.kind !== 'h' || !fetcher.hasHeader(e.checksum)), `in ${path}`);
+      });
+    };
+  } else if (local) run(local, `in ${path}`);
   else {
     // The set-up that follows runs before this: the fetcher is the repository's by then.
     queueMicrotask(directories);
@@ -160,6 +190,7 @@ export function lazyStart(repo: Repo, remoteName: string, commit: Checksum, time
   return {
     fetcher,
     ahead,
+    started: () => afterStart(),
     saveRecorded: (stopping = false) => {
       const rec = saved ? null : fetcher.recorded(stopping);
       if (!rec || rec.length === 0) return false;
@@ -175,11 +206,13 @@ export function lazyStart(repo: Repo, remoteName: string, commit: Checksum, time
 /**
  * What the command that starts a lazy mount does while it waits for the daemon (two node
  * processes, 0.2–0.7 s): fetch the objects of the commit's prefetch list that land in the
- * repository (dirtrees, dirmetas, whole files), where the daemon's own fetch-ahead finds them.
- * The headers of large files are left to the daemon, which keeps them in memory. `stop` ends
- * it once the mount is up: requests on the wire are dropped (the daemon asks again for what it
- * lacks) and what has arrived is moved in, without waiting for the disk (as the daemon's fetched
- * objects: a torn one fails its check and is fetched again). Null without a list.
+ * repository (dirtrees, dirmetas, whole files), where the daemon's own fetch-ahead finds them;
+ * with the commit's prefetch pack here, take its objects in instead, on this process's core
+ * while the daemon starts on the other. The headers of large files are left to the daemon,
+ * which keeps them in memory. `stop` ends it once the mount is up: the pack is finished (the
+ * start needs its objects next), requests on the wire are dropped (the daemon asks again for
+ * what it lacks) and what has arrived is moved in, without waiting for the disk (as the
+ * daemon's fetched objects: a torn one fails its check and is fetched again). Null without a list.
  */
 export function fetchListWhileStarting(repo: Repo, remoteName: string, commit: Checksum, timeoutMs: number): { stop(): Promise<void> } | null {
   let list: PrefetchEntry[];
@@ -188,11 +221,15 @@ export function fetchListWhileStarting(repo: Repo, remoteName: string, commit: C
   repo.durable = false;
   const fetcher = lazyFetcher(repo, remoteName, timeoutMs);
   repo.fetcher = fetcher;
-  const ahead = new FetchAhead(repo);
-  void ahead.list(list);
+  // A pack is taken in whole (no request); its headers are the daemon's to keep.
+  const pack = localPack(repo, commit);
+  const ahead = pack ? null : new FetchAhead(repo);
+  const ingesting = pack ? fetcher.ingestPack(pack.filter((e) => e.kind !== 'h')) : null;
+  void ahead?.list(list);
   return {
     stop: async () => {
-      ahead.close();
+      await ingesting;
+      ahead?.close();
       await fetcher.close();
       repo.fetcher = null;
     },

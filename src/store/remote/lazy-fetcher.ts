@@ -20,15 +20,15 @@ import fs from 'node:fs';
 import { join } from 'node:path';
 import { syncFileSystemAsync } from '../durable.js';
 import { MAX_PREFETCH_ENTRIES, parsePrefetchList, type PrefetchEntry, type PrefetchKind } from '../prefetch-list.js';
+import { HEAD_BYTES, type PackEntry } from '../prefetch-pack.js';
+import { decodeFilez } from './filez.js';
+import { parseArchiveHeader } from '../objects/file-header.js';
 
 /** How long fetched objects may wait for the disk: ext4's own commit interval. */
 const SYNC_DELAY_MS = 5000;
-/**
- * How much of a .filez a listing asks for (fetchInfo): its header (8 bytes and ~30 more without
- * xattrs) with room for xattrs. Not more: 4 KiB brought a quarter of /usr/bin's small files
- * whole, and the rest 4 KiB each, 0.96 MB of a start's 5.0 MB where 512 bytes take 0.13 MB.
- */
-const HEAD_BYTES = 512;
+// HEAD_BYTES, what a listing asks for of a .filez (fetchInfo), is not more than 512: 4 KiB
+// brought a quarter of /usr/bin's small files whole, and the rest 4 KiB each, 0.96 MB of a
+// start's 5.0 MB where 512 bytes take 0.13 MB.
 /** Headers kept in memory (~300 bytes each). */
 const MAX_HEADERS = 100_000;
 
@@ -132,6 +132,11 @@ export class LazyFetcher implements ObjectFetcher {
     return { meta: got.whole.meta, size: got.whole.data.length };
   }
 
+  /** True when a content object's header is known here (ingestPack, fetchInfo): a listing needs no request for it. */
+  hasHeader(csum: Checksum): boolean {
+    return this.headers.has(csum);
+  }
+
   /** The commit's prefetch list as the remote publishes it, or null (none, or unreadable: it is only a hint). */
   async publishedPrefetchList(commit: Checksum): Promise<PrefetchEntry[] | null> {
     try {
@@ -140,6 +145,41 @@ export class LazyFetcher implements ObjectFetcher {
     } catch {
       return null;
     }
+  }
+
+  /**
+   * Takes in a prefetch pack's objects (prefetch-pack.ts) as if each had been fetched: verified,
+   * stored, headers kept in memory; an entry that fails its check is dropped (a read fetches
+   * that object as any other). Resolves once the stored ones are in objects/.
+   */
+  async ingestPack(entries: readonly PackEntry[]): Promise<{ stored: number; headers: number; dropped: number }> {
+    const n = { stored: 0, headers: 0, dropped: 0 };
+    const one = async (e: PackEntry): Promise<void> => {
+      const type: ObjectType = e.kind === 't' ? 'dirtree' : e.kind === 'm' ? 'dirmeta' : 'file';
+      if (e.kind !== 'h' && this.repo.hasObject(e.checksum, type)) return;
+      try {
+        if (e.kind === 'h') {
+          const h = parseArchiveHeader(e.bytes);
+          if (!this.headers.has(e.checksum) && this.headers.size < MAX_HEADERS) this.headers.set(e.checksum, { meta: h.meta, size: h.size });
+          n.headers++;
+        } else if (e.kind === 'f') {
+          await this.storeContent(e.checksum, await decodeFilez(e.checksum, e.bytes, `${this.source.label}'s prefetch pack`));
+          n.stored++;
+        } else {
+          if (sha256Hex(e.bytes) !== e.checksum) throw new CorruptObjectError(e.checksum, type, `${this.source.label}'s prefetch pack holds other bytes`);
+          this.transaction().writeMeta(type as 'dirtree' | 'dirmeta', e.bytes);
+          this.counts.objects++;
+          n.stored++;
+        }
+      } catch {
+        n.dropped++;
+      }
+    };
+    // A few at a time: a pack's files are inflated in libuv's pool, and all of a large one at once would be its whole size in memory.
+    let next = 0;
+    await Promise.all(Array.from({ length: 8 }, async () => { while (next < entries.length) await one(entries[next++]!); }));
+    if (n.stored > 0) await this.movedIn();
+    return n;
   }
 
   /** Adds to the prefetch list being recorded, while the start lasts. */

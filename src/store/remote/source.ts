@@ -11,6 +11,7 @@ import { deserialize, type GValue } from '../gvariant.js';
 import { getKey, modeFromConfig, parseKeyFile, type RepoMode } from '../config.js';
 import { contentMapRelPath, MAX_CONTENT_MAP_BYTES } from '../content-map.js';
 import { MAX_PREFETCH_LIST_BYTES, prefetchListRelPath } from '../prefetch-list.js';
+import { MAX_PREFETCH_PACK_BYTES, prefetchPackRelPath } from '../prefetch-pack.js';
 import { HacktreeError, MalformedObjectError } from '../../errors.js';
 import { HttpClient, type HttpStats } from './http.js';
 import { decodeFilez, filezFetchOptions, type FetchedContent } from './filez.js';
@@ -41,6 +42,8 @@ export interface ObjectSource {
   contentMap(commit: Checksum): Promise<Buffer | null>;
   /** HTTP sources: the commit's published prefetch list (prefetch-list.ts), or null. */
   prefetchList?(commit: Checksum): Promise<Buffer | null>;
+  /** HTTP sources: the objects of that list in one file (prefetch-pack.ts), or null. */
+  prefetchPack?(commit: Checksum): Promise<Buffer | null>;
   /**
    * Where the source can, a stager that fetches, verifies and writes content objects off the
    * main thread (see fetch-workers.ts); else the puller stages what content() returns.
@@ -144,6 +147,10 @@ export class HttpSource implements ObjectSource {
 
   prefetchList(commit: Checksum): Promise<Buffer | null> {
     return this.http.get(prefetchListRelPath(commit), { maxBytes: MAX_PREFETCH_LIST_BYTES });
+  }
+
+  prefetchPack(commit: Checksum): Promise<Buffer | null> {
+    return this.http.get(prefetchPackRelPath(commit), { maxBytes: MAX_PREFETCH_PACK_BYTES });
   }
 
   close(): void {
