@@ -356,17 +356,22 @@ describe('a lazy root', () => {
   });
 });
 
+/** A first machine's lazy mount that reads b/f3, and the prefetch list it recorded. */
+async function recordList(mnt: string): Promise<{ first: string; list: string }> {
+  const first = freshRepo();
+  try {
+    await mountLazy(first, mnt);
+    expect((await readInChild(join(mnt, 'b', 'f3'))).ok).toBe(true);
+  } finally {
+    forceUnmount(mnt);
+  }
+  return { first, list: join(first, 'hacktree', 'prefetch', `${commit}.list`) };
+}
+
 describe('prefetch lists', () => {
   it("records what a mount fetched while it started, and a second machine's mount fetches that first, by itself", async () => {
-    const first = freshRepo();
     const mnt = join(s.dir, 'm-list');
-    try {
-      await mountLazy(first, mnt);
-      expect((await readInChild(join(mnt, 'b', 'f3'))).ok).toBe(true);
-    } finally {
-      forceUnmount(mnt);
-    }
-    const list = join(first, 'hacktree', 'prefetch', `${commit}.list`);
+    const { first, list } = await recordList(mnt);
     const entries = fs.readFileSync(list, 'utf8').trim().split('\n');
     expect(entries).toContain(`f ${objectOf('/b/f3')}`);
     for (const e of entries) expect(e).toMatch(/^[tmfh] [0-9a-f]{64}$/);
@@ -389,15 +394,8 @@ describe('prefetch lists', () => {
 
 describe('prefetch packs', () => {
   it("a published pack brings a second machine's start in one request; an entry with wrong bytes is dropped, never served", async () => {
-    const first = freshRepo();
     const mnt = join(s.dir, 'm-pack');
-    try {
-      await mountLazy(first, mnt);
-      expect((await readInChild(join(mnt, 'b', 'f3'))).ok).toBe(true);
-    } finally {
-      forceUnmount(mnt);
-    }
-    const list = join(first, 'hacktree', 'prefetch', `${commit}.list`);
+    const { first, list } = await recordList(mnt);
     const b3 = objectOf('/b/f3');
     const published = join(pub, 'hacktree', 'prefetch');
     try {
