@@ -25,9 +25,10 @@ const ENTRY_HEAD = 1 + 32 + 4;
 export const MAX_PREFETCH_PACK_BYTES = 256 << 20;
 
 /**
- * How much of a .filez a lazy mount's listing asks for (HttpSource.contentHead): its header
- * (8 bytes and ~30 more without xattrs) with room for xattrs. An object no longer than this
- * comes whole, so a pack holds it whole too.
+ * How much of a .filez a lazy mount's listing asks for (LazyFetcher.fetchInfo): its header
+ * (8 bytes and ~30 more without xattrs) with room for xattrs. An object shorter than this comes
+ * whole, so a pack holds it whole too. Not more: 4 KiB brought a quarter of /usr/bin's small
+ * files whole, and the rest 4 KiB each, 0.96 MB of a start's 5.0 MB where 512 bytes take 0.13 MB.
  */
 export const HEAD_BYTES = 512;
 

@@ -162,19 +162,22 @@ export function lazyStart(repo: Repo, remoteName: string, commit: Checksum, time
       directories();
     });
   };
-  // With a pack the headers are in memory at once; its objects are mostly stored by the command
-  // that started this mount (fetchListWhileStarting) while this process started, and what they
-  // left is taken in once the mount is up, before the list fetches whatever is still missing.
-  const pack = local ? localPack(repo, commit) : null;
+  // With a pack, its objects are mostly stored by the command that started this mount
+  // (fetchListWhileStarting) while this process started. Once the mount is up (a start's
+  // first request comes after that), its headers go into memory before any request is
+  // answered, then what the command left is stored, and the list fetches whatever is still missing.
   let afterStart = (): void => {};
-  if (local && pack) {
-    void fetcher.ingestPack(pack.filter((e) => e.kind === 'h'));
+  if (local && fs.existsSync(prefetchPackPath(repo.path, commit))) {
     afterStart = () => {
       const t0 = Date.now();
-      void fetcher.ingestPack(pack.filter((e) => e.kind !== 'h')).then((n) => {
-        log(`prefetch pack taken in: ${n.stored} objects stored here (of ${pack.length}), ${n.dropped} dropped, in ${((Date.now() - t0) / 1000).toFixed(2)} s`);
-        run(local.filter((e) => e.kind !== 'h' || !fetcher.hasHeader(e.checksum)), `in ${path}`);
-      });
+      const pack = localPack(repo, commit);
+      if (!pack) { run(local, `in ${path}`); return; }
+      void fetcher.ingestPack(pack.filter((e) => e.kind === 'h'))
+        .then(() => fetcher.ingestPack(pack.filter((e) => e.kind !== 'h')))
+        .then((n) => {
+          log(`prefetch pack taken in: ${n.stored} objects stored here (of ${pack.length}), ${n.dropped} dropped, in ${((Date.now() - t0) / 1000).toFixed(2)} s`);
+          run(local.filter((e) => e.kind !== 'h' || !fetcher.hasHeader(e.checksum)), `in ${path}`);
+        });
     };
   } else if (local) run(local, `in ${path}`);
   else {

@@ -26,9 +26,6 @@ import { parseArchiveHeader } from '../objects/file-header.js';
 
 /** How long fetched objects may wait for the disk: ext4's own commit interval. */
 const SYNC_DELAY_MS = 5000;
-// HEAD_BYTES, what a listing asks for of a .filez (fetchInfo), is not more than 512: 4 KiB
-// brought a quarter of /usr/bin's small files whole, and the rest 4 KiB each, 0.96 MB of a
-// start's 5.0 MB where 512 bytes take 0.13 MB.
 /** Headers kept in memory (~300 bytes each). */
 const MAX_HEADERS = 100_000;
 
