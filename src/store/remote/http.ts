@@ -5,7 +5,6 @@
 // per-request cost was most of a pull's CPU time.
 import fs from 'node:fs';
 import net from 'node:net';
-import tls from 'node:tls';
 import { HacktreeError } from '../../errors.js';
 import { ProtocolError, ResponseParser } from './http-response.js';
 
@@ -32,6 +31,9 @@ const IDLE_TIMEOUT_MS = Number(process.env.HACKTREE_HTTP_TIMEOUT_MS ?? 30_000);
  * which only a TLS connection needs. Read once, when the first one is made.
  */
 let extra: { ca?: string[] } | undefined;
+/** node:tls, loaded for https only: loading it costs each process of a lazy mount's start ~8 ms. */
+const tls = (): typeof import('node:tls') => process.getBuiltinModule('node:tls');
+
 function extraCa(): { ca?: string[] } {
   if (extra) return extra;
   const file = process.env.HACKTREE_EXTRA_CA_CERTS;
@@ -42,7 +44,7 @@ function extraCa(): { ca?: string[] } {
     process.stderr.write(`hacktree: cannot read the extra CA certificates ${file}: ${(e as Error).message}\n`);
     return (extra = {});
   }
-  return (extra = { ca: [...tls.rootCertificates, pem] });
+  return (extra = { ca: [...tls().rootCertificates, pem] });
 }
 
 /** A failure worth trying again: a 5xx, a reset or refused connection, a cut-off body, a timeout. */
@@ -163,7 +165,7 @@ export class HttpClient {
     const port = Number(this.base.port) || (this.base.protocol === 'https:' ? 443 : 80);
     const host = this.base.hostname.replace(/^\[(.*)\]$/, '$1');
     const socket = this.base.protocol === 'https:'
-      ? tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, ALPNProtocols: ['http/1.1'], ...extraCa() })
+      ? tls().connect({ host, port, servername: net.isIP(host) ? undefined : host, ALPNProtocols: ['http/1.1'], ...extraCa() })
       : net.connect({ host, port });
     socket.setNoDelay(true);
     const c = new Connection(socket, (gone) => {
