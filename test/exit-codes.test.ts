@@ -56,6 +56,8 @@ const TABLE: Row[] = [
   [['umount', s.dir], 1, /is not mounted/],
   [['prefetch', 'main'], 2, /prefetch takes REMOTE:BRANCH of a configured remote/, 'json'],
   [['prefetch', 'o:main', '--fetch-timeout', 'x'], 2, /--fetch-timeout takes a positive number/, 'json'],
+  [['prefetch-publish', nothing], 2, /cannot tell which commit .*nothing is for: name it COMMIT.list or give --commit/, 'json'],
+  [['prefetch-publish', nothing, '--commit', 'a'.repeat(64)], 2, /is a bare-user repository: a prefetch pack is published from the archive repository a server serves/, 'json'],
   [['mounts', '--bogus'], 2, /unknown option/, 'json'],
   [['root', 'create', 'r', 'main'], 1, /a root named 'r' exists already/],
   [['root', 'create', 'b@d', 'main'], 2, /invalid root name 'b@d'/],
