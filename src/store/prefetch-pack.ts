@@ -6,7 +6,8 @@
 //
 // File: REPO/hacktree/prefetch/COMMIT.pack, beside COMMIT.list, on the server (written by
 // `hacktree prefetch-publish` from the server's own objects) and in the lazy mount's repository
-// (fetched with the list, kept, and read by the daemon at its start). Binary:
+// (fetched with the list and kept; the command that starts the mount stores its objects while
+// the daemon starts, and the daemon keeps its headers in memory). Binary:
 //   magic "HTPACK\0\1"
 //   entry*: kind (1 byte, 't' dirtree, 'm' dirmeta, 'f' a .filez whole, 'h' a .filez's header
 //           only), checksum (32 bytes), length (u32, big-endian), then that many bytes.

@@ -12,7 +12,6 @@ import { parsePrefetchList, prefetchListPath, serializePrefetchList } from '../p
 import { buildPack, prefetchPackPath } from '../prefetch-pack.js';
 import { HacktreeError, UsageError } from '../../errors.js';
 
-
 export interface PublishedPrefetch { commit: Checksum; listed: number; packed: number; missing: number; packBytes: number }
 
 /** The commit a list file is for: `commit` if given, else its name (COMMIT.list, as a mount records it). */

@@ -24,6 +24,9 @@ const ATTEMPTS = 5;
 const BACKOFF_MS = 200;
 const IDLE_TIMEOUT_MS = Number(process.env.HACKTREE_HTTP_TIMEOUT_MS ?? 30_000);
 
+/** node:tls, loaded for https only: loading it costs each process of a lazy mount's start ~8 ms. */
+const tls = (): typeof import('node:tls') => process.getBuiltinModule('node:tls');
+
 /**
  * The certificates NODE_EXTRA_CA_CERTS names, which bin/hacktree hands on as
  * HACKTREE_EXTRA_CA_CERTS: node 20 reads and parses that whole file as it starts, ~60 ms of
@@ -31,9 +34,6 @@ const IDLE_TIMEOUT_MS = Number(process.env.HACKTREE_HTTP_TIMEOUT_MS ?? 30_000);
  * which only a TLS connection needs. Read once, when the first one is made.
  */
 let extra: { ca?: string[] } | undefined;
-/** node:tls, loaded for https only: loading it costs each process of a lazy mount's start ~8 ms. */
-const tls = (): typeof import('node:tls') => process.getBuiltinModule('node:tls');
-
 function extraCa(): { ca?: string[] } {
   if (extra) return extra;
   const file = process.env.HACKTREE_EXTRA_CA_CERTS;
