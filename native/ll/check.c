@@ -92,12 +92,10 @@ napi_value ll_js_check_object(napi_env env, napi_callback_info info) {
   napi_value argv[7];
   struct check *c = ll_job_new(env, info, sizeof *c, 7, argv);
   if (c == NULL) return NULL;
-  void *p, *want;
-  size_t plen, wlen;
+  void *p;
+  size_t plen;
   LL_CHECK_NAPI(napi_get_buffer_info(env, argv[1], &p, &plen));
-  LL_CHECK_NAPI(napi_get_buffer_info(env, argv[2], &want, &wlen));
-  if (wlen != 32) { napi_throw_error(env, NULL, "checksum: 32 bytes"); goto fail; }
-  memcpy(c->want, want, 32);
+  if (ll_job_checksum(env, argv[2], c->want) != 0) goto fail;
   c->prefix = malloc(plen > 0 ? plen : 1);
   if (c->prefix == NULL) { napi_throw_error(env, NULL, "out of memory"); goto fail; }
   memcpy(c->prefix, p, plen);

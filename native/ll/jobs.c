@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 
 void *ll_job_new(napi_env env, napi_callback_info info, size_t size, size_t argc, napi_value *argv) {
   size_t got = argc;
@@ -30,6 +31,14 @@ int ll_job_start(napi_env env, struct ll_job *j, napi_value done, const char *na
     napi_throw_error(env, NULL, "napi_queue_async_work failed");
     return -1;
   }
+  return 0;
+}
+
+int ll_job_checksum(napi_env env, napi_value v, unsigned char out[32]) {
+  void *want;
+  size_t wlen;
+  if (napi_get_buffer_info(env, v, &want, &wlen) != napi_ok || wlen != 32) { napi_throw_error(env, NULL, "checksum: 32 bytes"); return -1; }
+  memcpy(out, want, 32);
   return 0;
 }
 

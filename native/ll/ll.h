@@ -245,6 +245,8 @@ int ll_job_start(napi_env env, struct ll_job *j, napi_value done, const char *na
 void ll_job_discard(napi_env env, struct ll_job *j);
 /** (event loop) Calls the job's callback with argv, and frees the job (its own fields first freed by the caller). */
 void ll_job_finish(napi_env env, struct ll_job *j, size_t argc, napi_value *argv);
+/** (event loop) The object's checksum argument `v` (a 32-byte Buffer) into `out`: 0, or -1 (and a JS exception). */
+int ll_job_checksum(napi_env env, napi_value v, unsigned char out[32]);
 /** An object file opened to read, its atime left alone where the caller may ask so. */
 int ll_open_object(const char *file);
 /** In an exported function with a `fail:` label: a failed N-API call throws and goes there. */

@@ -90,13 +90,7 @@ napi_value ll_js_read_meta(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   struct read_meta *r = ll_job_new(env, info, sizeof *r, 3, argv);
   if (r == NULL) return NULL;
-  void *want;
-  size_t wlen;
-  if (napi_get_buffer_info(env, argv[1], &want, &wlen) != napi_ok || wlen != 32) napi_throw_error(env, NULL, "checksum: 32 bytes");
-  else {
-    memcpy(r->want, want, 32);
-    if (ll_job_start(env, &r->job, argv[2], "hacktree_read_meta", execute, complete) == 0) return NULL;
-  }
+  if (ll_job_checksum(env, argv[1], r->want) == 0 && ll_job_start(env, &r->job, argv[2], "hacktree_read_meta", execute, complete) == 0) return NULL;
   ll_job_discard(env, &r->job);
   return NULL;
 }

@@ -146,7 +146,8 @@ export async function serveRoot(first: Backend, mountpoint: string, o: ServeOpti
    */
   let grafted = new Set<string>();
   let aboveGrafts = new Map<string, Promise<void>>();
-  let commitCalls = b.commitTree ? new CommitCalls(b.commitTree, ll, () => m, count, o.log) : undefined;
+  const callsOf = (x: Backend): CommitCalls | undefined => (x.commitTree ? new CommitCalls(x.commitTree, ll, () => m, count, o.log) : undefined);
+  let commitCalls = callsOf(b);
   /** The commit's directory above a graft, listed for the addon (its parents first). */
   const listAbove = (dir: string): Promise<void> => {
     let p = aboveGrafts.get(dir);
@@ -550,7 +551,7 @@ export async function serveRoot(first: Backend, mountpoint: string, o: ServeOpti
       grafted = new Set();
       aboveGrafts = new Map();
       ll.newCommit(mount);
-      commitCalls = b.commitTree ? new CommitCalls(b.commitTree, ll, () => m, count, o.log) : undefined;
+      commitCalls = callsOf(b);
       // The addon forgets its directories with the notes below (notify.c); from now on they are the new layer's.
       for (const n of nodes.all()) n.dir = false;
       // Every name and every inode the kernel knows may mean something else now. A directory
