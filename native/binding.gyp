@@ -8,7 +8,7 @@
     "link_settings": {
       "libraries": ["<!@(pkg-config --libs-only-L --libs-only-l fuse3)", "-lpthread"]
     },
-    "sources": ["ll/nodes.c", "ll/ops.c", "ll/rw_ops.c", "ll/rw_replies.c", "ll/notify.c", "ll/facts.c", "ll/handles.c", "ll/ahead.c", "ll/grafts.c", "ll/session.c", "ll/reap.c", "ll/check.c", "ll/read-meta.c", "ll/jobs.c", "ll/bridge.c"],
+    "sources": ["ll/nodes.c", "ll/ops.c", "ll/rw_ops.c", "ll/rw_replies.c", "ll/notify.c", "ll/facts.c", "ll/handles.c", "ll/ahead.c", "ll/grafts.c", "ll/passthrough.c", "ll/session.c", "ll/reap.c", "ll/check.c", "ll/read-meta.c", "ll/jobs.c", "ll/bridge.c"],
     "cflags": ["-g", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers"]
   }]
 }

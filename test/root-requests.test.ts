@@ -49,7 +49,8 @@ describe("a root's writes", () => {
     }
     forceUnmount(mnt);
     const { js, kernel } = stopLine();
-    expect(kernel.write).toBeGreaterThanOrEqual(3 * FILES);
+    // The writes themselves pass through to the layer's files (native/ll/passthrough.c).
+    expect(kernel.write ?? 0).toBe(0);
     expect(kernel.release).toBeGreaterThanOrEqual(FILES);
     expect(kernel.flush ?? 0).toBe(0);
     expect(kernel.getxattr).toBeGreaterThanOrEqual(2 * FILES);

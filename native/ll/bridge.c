@@ -164,6 +164,8 @@ static napi_value js_mount(napi_env env, napi_callback_info info) {
     napi_get_value_string_utf8(env, o, NULL, 0, &olen);
     opts[i] = malloc(olen + 1);
     if (opts[i] != NULL) napi_get_value_string_utf8(env, o, opts[i], olen + 1, &olen);
+    // hacktree's own option, which libfuse would refuse (passthrough.c).
+    if (opts[i] != NULL && strcmp(opts[i], "nopassthrough") == 0) { fs->pt_unwanted = 1; opts[i][0] = '\0'; }
   }
   pthread_mutex_init(&fs->lock, NULL);
   pthread_mutex_init(&fs->reply_lock, NULL);

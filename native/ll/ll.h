@@ -28,6 +28,7 @@
 // read-meta.c  reading and checking a metadata object, off the event loop
 // jobs.c       what those two jobs share
 // grafts.c     a root's untouched subtrees, served as a commit's
+// passthrough.c a root's layer files read and written by the kernel itself (FUSE passthrough)
 // bridge.c     calls into JS and JS's replies (N-API)
 #ifndef HACKTREE_LL_H
 #define HACKTREE_LL_H
@@ -40,6 +41,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 /** Entries, attributes and negative lookups are kept by the kernel this long: a commit never changes. */
 #define LL_FOREVER 86400.0
@@ -128,7 +130,15 @@ struct ll_fs {
   // JS's answers are (src/fuse/ll/serve-root.ts bootRoot says why).
   int boot;
   uint32_t gen;                  // under lock: the commit tree's generation (grafts.c)
+  // FUSE passthrough of a root's layer files (passthrough.c): the kernel offered it in INIT
+  // (whose unique is kept to find its reply), -o nopassthrough, and whether it is on.
+  int pt_offered, pt_unwanted, pt;
+  uint64_t pt_init_unique;
 };
+
+/** A file handle (fi->fh) of a root: fd + 1 in the low 32 bits, and these flags (rw_ops.c). */
+#define LL_FH_CONTENT (1ULL << 32) // the descriptor is a commit file's checked object
+#define LL_FH_PASSED (1ULL << 33)  // the kernel reads and writes its backing file itself
 
 // nodes.c
 struct ll_node *ll_node_of(struct ll_fs *fs, fuse_ino_t ino);
@@ -251,6 +261,15 @@ int ll_job_checksum(napi_env env, napi_value v, unsigned char out[32]);
 int ll_open_object(const char *file);
 /** In an exported function with a `fail:` label: a failed N-API call throws and goes there. */
 #define LL_CHECK_NAPI(call) do { if ((call) != napi_ok) { napi_throw_error(env, NULL, #call " failed"); goto fail; } } while (0)
+
+// passthrough.c: a root's layer files read and written by the kernel itself
+void ll_pt_init_request(struct ll_fs *fs, const void *buf, size_t n);
+void ll_pt_patch_reply(struct ll_fs *fs, struct iovec *iov, int count);
+/** Counts an open of `node` (a layer file's descriptor, or -1); its backing id if it passes through, else 0. */
+int32_t ll_pt_open(struct ll_fs *fs, uint64_t node, int layer_fd);
+void ll_pt_release(struct ll_fs *fs, uint64_t node, int passed);
+int ll_pt_reply_open(fuse_req_t req, struct fuse_file_info *fi, int32_t backing);
+int ll_pt_reply_create(fuse_req_t req, const struct fuse_entry_param *e, struct fuse_file_info *fi, int32_t backing);
 
 // session.c
 int ll_session_start(struct ll_fs *fs, const char *mountpoint, char **opts, int nopts, char *err, size_t errlen);

@@ -8,8 +8,9 @@
 // it takes writes, so every change there is EROFS, answered here; rename and link go to JS,
 // which knows whether the other side makes it EXDEV.
 //
-// A handle (fi->fh) is fd + 1 when C owns a descriptor (bit 32 set when it is a commit file's
-// checked object, not the layer's file), 0 when reads go to JS by node; a directory's handle
+// A handle (fi->fh) is fd + 1 when C owns a descriptor (LL_FH_CONTENT set when it is a commit
+// file's checked object, not the layer's file; LL_FH_PASSED when the kernel reads and writes
+// the layer's file itself, passthrough.c), 0 when reads go to JS by node; a directory's handle
 // is JS's.
 #include "ll.h"
 #include <errno.h>
@@ -24,7 +25,7 @@ static struct ll_fs *fs_of(fuse_req_t req) { return fuse_req_userdata(req); }
 static int fd_of(const struct fuse_file_info *fi) { return fi != NULL && fi->fh != 0 ? (int) ((fi->fh & 0xffffffffu) - 1) : -1; }
 
 // The layer's file behind a handle, for JS (fstat, ftruncate): never a commit file's object.
-static int layer_fd_of(const struct fuse_file_info *fi) { return fi != NULL && (fi->fh >> 32) == 0 ? fd_of(fi) : -1; }
+static int layer_fd_of(const struct fuse_file_info *fi) { return fi != NULL && !(fi->fh & LL_FH_CONTENT) ? fd_of(fi) : -1; }
 
 // A call for JS with the caller's identity; NULL (and ENOMEM answered) if there is no memory.
 static struct ll_call *call_new(fuse_req_t req, int kind, fuse_ino_t ino) {
@@ -184,7 +185,8 @@ static void rw_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
     fi->fh = 0;
     fi->keep_cache = 1;
     fi->noflush = 1; // rw_flush has nothing to do (fill_open in rw_replies.c)
-    fuse_reply_open(req, fi);
+    ll_pt_open(fs_of(req), ino, -1);
+    if (fuse_reply_open(req, fi) != 0) ll_pt_release(fs_of(req), ino, 0);
     return;
   }
   if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) ll_fact_drop_some(ino, FACT_STABLE);
@@ -243,6 +245,7 @@ static void rw_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) 
 // A layer file's descriptor is JS's to close: it stats the file through it while the file has
 // no name (fstat after unlink). A checked object's is closed here.
 static void rw_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+  ll_pt_release(fs_of(req), ino, (fi->fh & LL_FH_PASSED) != 0);
   int fd = layer_fd_of(fi);
   if (fd >= 0) {
     ll_meta_clear(ino, fd);

@@ -140,7 +140,7 @@ static void fill_open(struct fuse_file_info *fi, int kind, double fh, int flags)
   memset(fi, 0, sizeof *fi);
   // A file's handle is a descriptor C owns (fd + 1, rw_ops.c) or 0; a directory's is JS's.
   fi->fh = kind == CALL_OPENDIR ? (uint64_t) fh : fh >= 0 ? (uint64_t) fh + 1 : 0;
-  if (kind != CALL_OPENDIR && fi->fh != 0 && (flags & OPEN_CONTENT)) fi->fh |= 1ull << 32;
+  if (kind != CALL_OPENDIR && fi->fh != 0 && (flags & OPEN_CONTENT)) fi->fh |= LL_FH_CONTENT;
   fi->keep_cache = (flags & OPEN_KEEP_CACHE) != 0;
   fi->cache_readdir = (flags & OPEN_CACHE_DIR) != 0;
   // FLUSH does nothing here (locks are the kernel's, writes reach the file as they come): the
@@ -164,10 +164,17 @@ static napi_value js_reply_open(napi_env env, napi_callback_info info) {
   if (err == 0 && c->kind == CALL_OPEN && (flags & OPEN_META)) ll_meta_set(c->ino, (int) fh, (uint64_t) ino);
   if (ll_reply_begin(c)) {
     if (err != 0) fuse_reply_err(c->req, err > 0 ? err : EIO);
-    // A request the kernel gave up on leaves the descriptor to close here.
-    else if (fuse_reply_open(c->req, &fi) != 0 && c->kind == CALL_OPEN && fi.fh != 0) {
-      ll_meta_clear(c->ino, (int) fh);
-      close((int) (fi.fh & 0xffffffffu) - 1);
+    else if (c->kind == CALL_OPENDIR) fuse_reply_open(c->req, &fi);
+    else {
+      int32_t backing = ll_pt_open(c->fs, c->ino, fi.fh != 0 && !(fi.fh & LL_FH_CONTENT) ? (int) fh : -1);
+      // A request the kernel gave up on leaves the descriptor to close here.
+      if (ll_pt_reply_open(c->req, &fi, backing) != 0) {
+        ll_pt_release(c->fs, c->ino, backing > 0);
+        if (fi.fh != 0) {
+          ll_meta_clear(c->ino, (int) fh);
+          close((int) (fi.fh & 0xffffffffu) - 1);
+        }
+      }
     }
     pthread_mutex_unlock(&c->fs->reply_lock);
   } else if (err == 0 && c->kind == CALL_OPEN && fi.fh != 0) {
@@ -199,7 +206,9 @@ static napi_value js_reply_create(napi_env env, napi_callback_info info) {
       // A file just made has no security.capability.
       ll_fact_add(e.ino, FACT_NO_CAPS, NULL, c->generation);
       if (flags & OPEN_META) ll_meta_set(e.ino, (int) fd, e.attr.st_ino);
-      sent = fuse_reply_create(c->req, &e, &fi) == 0;
+      int32_t backing = ll_pt_open(c->fs, e.ino, fi.fh != 0 ? (int) fd : -1);
+      sent = ll_pt_reply_create(c->req, &e, &fi, backing) == 0;
+      if (!sent) ll_pt_release(c->fs, e.ino, backing > 0);
       if (!sent && fi.fh != 0) ll_meta_clear(e.ino, (int) fd);
     }
     pthread_mutex_unlock(&c->fs->reply_lock);
@@ -350,6 +359,18 @@ static napi_value js_set_dir(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// passthrough(mount) → whether the kernel reads and writes the layer's files itself
+// (passthrough.c): known from INIT's request, before JS hears of INIT.
+static napi_value js_passthrough(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], result;
+  struct ll_fs *fs = NULL;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  CHECK(napi_get_value_external(env, argv[0], (void **) &fs));
+  CHECK(napi_get_boolean(env, fs->rw && fs->pt_offered && !fs->pt_unwanted, &result));
+  return result;
+}
+
 // setBootRoot(mount): the mount is a booted system's / (ll_fs.boot); called right after mount().
 static napi_value js_set_boot_root(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -374,6 +395,7 @@ napi_value ll_rw_exports(napi_env env, napi_value exports) {
     { "dropFacts", NULL, js_drop_facts, NULL, NULL, NULL, napi_default, NULL },
     { "setDir", NULL, js_set_dir, NULL, NULL, NULL, napi_default, NULL },
     { "setBootRoot", NULL, js_set_boot_root, NULL, NULL, NULL, napi_default, NULL },
+    { "passthrough", NULL, js_passthrough, NULL, NULL, NULL, napi_default, NULL },
     { "setTimes", NULL, js_set_times, NULL, NULL, NULL, napi_default, NULL },
   };
   CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));

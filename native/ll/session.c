@@ -16,12 +16,14 @@ static ssize_t io_read(int fd, void *buf, size_t size, void *userdata) {
   if (n >= (ssize_t) sizeof(struct fuse_in_header)) {
     uint32_t op = ((const struct fuse_in_header *) buf)->opcode;
     __atomic_add_fetch(&fs->requests[op < LL_OPCODES ? op : 0], 1, __ATOMIC_RELAXED);
+    if (op == FUSE_INIT) ll_pt_init_request(fs, buf, (size_t) n);
   }
   return n;
 }
 
+// Every reply passes here: passthrough.c adds what libfuse 3.14 cannot write.
 static ssize_t io_writev(int fd, struct iovec *iov, int count, void *userdata) {
-  (void) userdata;
+  ll_pt_patch_reply(userdata, iov, count);
   return writev(fd, iov, count);
 }
 
@@ -51,7 +53,11 @@ int ll_session_start(struct ll_fs *fs, const char *mountpoint, char **opts, int 
   argv[argc++] = "hacktree";
   // Reads of 1 MiB need the kernel told at mount time too (ll_init sets the connection's).
   argv[argc++] = "-omax_read=1048576";
-  for (int i = 0; i < nopts; i++) { argv[argc++] = "-o"; argv[argc++] = opts[i]; }
+  for (int i = 0; i < nopts; i++) {
+    if (opts[i] == NULL || opts[i][0] == '\0') continue; // taken off by bridge.c (hacktree's own)
+    argv[argc++] = "-o";
+    argv[argc++] = opts[i];
+  }
   struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
   fs->se = fs->rw ? fuse_session_new(&args, &ll_rw_ops, sizeof ll_rw_ops, fs) : fuse_session_new(&args, &ll_ops, sizeof ll_ops, fs);
   fuse_opt_free_args(&args);

@@ -528,6 +528,7 @@ export async function serveRoot(first: Backend, mountpoint: string, o: ServeOpti
   const mount = m;
   if (boot) ll.setBootRoot(mount);
   await inited;
+  o.log(`passthrough of the layer's files: ${ll.passthrough(mount) ? 'on' : 'off'}`);
   await widenReadahead(resolve(mountpoint), o.log);
   let unmounting: Promise<void> | undefined;
   return {
@@ -562,6 +563,11 @@ export async function serveRoot(first: Backend, mountpoint: string, o: ServeOpti
         const parent = nodes.atPath(parentOf(path));
         notes.push(Note.Inode, n.id, 0, 0);
         if (parent && (n.fmt !== S_IFDIR || n.layer)) { notes.push(Note.Entry, 0, parent.id, names.length); names.push(baseOf(path)); }
+        // A layer file still open may be read and written by the kernel itself (passthrough,
+        // native/ll/passthrough.c), through that file only, for as long as any handle of the
+        // node is open: the name's next lookup makes a new node, as if the file had been
+        // replaced, so that a new layer file (written again after a reset) is another inode.
+        if (n.fmt === S_IFREG && n.fds && n.fds.size > 0) { dropped(n); nodes.unlinked(path); }
       }
       for (const path of wasGrafted) {
         const parent = nodes.atPath(parentOf(path));
