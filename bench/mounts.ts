@@ -65,8 +65,8 @@ export function mountHacktree(repo: string, rev: string, dir: string, options: s
 }
 
 /** `hacktree --sysroot S root mount NAME DIR`: a root with its writable layer. */
-export function mountHacktreeRoot(sysroot: string, name: string, dir: string): Promise<Mount> {
-  return mountWith(HACKTREE, ['--sysroot', sysroot, 'root', 'mount', name, dir], dir, `${dir}.log`, [HACKTREE, '--sysroot', sysroot, 'root', 'umount', name]);
+export function mountHacktreeRoot(sysroot: string, name: string, dir: string, options: string[] = []): Promise<Mount> {
+  return mountWith(HACKTREE, ['--sysroot', sysroot, 'root', 'mount', ...options.flatMap((o) => ['-o', o]), name, dir], dir, `${dir}.log`, [HACKTREE, '--sysroot', sysroot, 'root', 'umount', name]);
 }
 
 /** fuse-overlayfs over a checkout: the writable-overlay peer. */

@@ -72,6 +72,7 @@ export const group: Group = {
         const untar = (mounting: Promise<Mount>) => withMount(mounting, () => untarAndSync(mnt, tarball));
 
         s.add('untar-h', await untar(mountHacktreeRoot(sysroot, 'bench', mnt)));
+        s.add('untar-np', await untar(mountHacktreeRoot(sysroot, 'bench', mnt, ['nopassthrough'])));
         s.add('untar-o', await untar(mountFuseOverlayfs(co, ...(await overlayDirs('fuse')), mnt)));
         s.add('untar-k', await untar(mountKernelOverlay(co, ...(await overlayDirs('kernel')), mnt)));
 
@@ -93,6 +94,10 @@ export const group: Group = {
     m({
       name: 'untar-kernel', unit: 's', what: `${what}: root layer vs kernel overlayfs over a checkout, same disk`,
       hacktree: s.get('untar-h'), peer: { name: 'kernel overlayfs', values: s.get('untar-k') }, target: null,
+    });
+    m({
+      name: 'untar-passthrough', unit: 's', what: `${what}: root layer (its files passed through) vs the same with -o nopassthrough (each write through the daemon)`,
+      hacktree: s.get('untar-h'), peer: { name: 'nopassthrough', values: s.get('untar-np') }, target: null,
     });
     m({
       name: 'read-unwritten', unit: 's', what: 'cold tar of MNT/usr (never written) in a mounted root vs the read-only mount of its commit',

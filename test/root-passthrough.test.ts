@@ -1,5 +1,6 @@
-// A root's layer files pass through (native/ll/passthrough.c): the kernel reads and writes the
-// layer's file itself, and the daemon sees no READ or WRITE for them. The kernel keeps one I/O
+// A root's files pass through (native/ll/passthrough.c): the kernel reads and writes the
+// layer's file itself, and reads a commit file of an untouched subtree from its checked object
+// file; the daemon sees no READ or WRITE for them. The kernel keeps one I/O
 // mode per inode and fails an open that breaks it with EIO, so these tests open files in the
 // orders that mix the modes: a commit file read while it is copied up, a layer file opened
 // again while it passes through, a layer file reset while it is held open. And -o
@@ -63,6 +64,10 @@ beforeAll(() => {
   for (const d of ['var/tmp', 'etc', 'usr']) fs.mkdirSync(join(tree, d), { recursive: true });
   fs.writeFileSync(join(tree, 'var/kept'), 'from the commit\n');
   fs.writeFileSync(join(tree, 'var/reset-me'), 'the commit says\n');
+  // /usr/lib: an untouched subtree (grafted), its files the commit's.
+  fs.mkdirSync(join(tree, 'usr/lib'));
+  fs.writeFileSync(join(tree, 'usr/lib/data.txt'), 'read from its object\n');
+  fs.writeFileSync(join(tree, 'usr/lib/other.txt'), 'its object gets corrupted\n');
   H('init');
   H('commit', '-b', 'os', tree);
   H('root', 'create', 'r', 'os');
@@ -75,7 +80,7 @@ afterAll(() => {
   s.cleanup();
 });
 
-describe("a root's layer files pass through", () => {
+describe("a root's files pass through", () => {
   it('writes and reads of a layer file never reach the daemon', () => {
     expect(log()).toMatch(/passthrough of the layer's files: on\n[^]*$/);
     writeMiB('var/tmp/big');
@@ -124,6 +129,28 @@ describe("a root's layer files pass through", () => {
     } finally {
       fs.closeSync(held);
     }
+  });
+
+  it('a commit file of an untouched subtree is read by the kernel from its object file: no READ reaches the daemon', () => {
+    H('root', 'umount', 'r');
+    H('root', 'mount', 'r');
+    // The first open checks the object, the second finds it checked.
+    for (let i = 0; i < 2; i++) expect(fs.readFileSync(m('usr/lib/data.txt'), 'utf8')).toBe('read from its object\n');
+    H('root', 'umount', 'r');
+    const counts = lastStop();
+    expect(counts.open).toBeGreaterThanOrEqual(2);
+    expect(counts.read ?? 0).toBe(0);
+    H('root', 'mount', 'r');
+  });
+
+  it("a corrupt object fails its file's open with EIO, and the daemon lives on", () => {
+    const objects = join(sysroot, 'repo', 'objects');
+    const object = fs.readdirSync(objects).flatMap((d) => fs.readdirSync(join(objects, d)).map((f) => join(objects, d, f)))
+      .find((f) => f.endsWith('.file') && fs.readFileSync(f, 'utf8') === 'its object gets corrupted\n');
+    expect(object).toBeDefined();
+    fs.writeFileSync(object!, 'its object got corrupted!\n');
+    expect(() => fs.readFileSync(m('usr/lib/other.txt'))).toThrow(/EIO/);
+    expect(fs.readFileSync(m('usr/lib/data.txt'), 'utf8')).toBe('read from its object\n');
   });
 
   it('-o nopassthrough sends the writes to the daemon', () => {

@@ -265,6 +265,15 @@ static napi_value js_reply_read(napi_env env, napi_callback_info info) {
   napi_is_buffer(env, argv[1], &is_buf);
   if (is_buf) napi_get_buffer_info(env, argv[1], &buf, &len);
   if (n > (int64_t) len || (n >= 0 && !is_buf)) n = -EIO;
+  // An open whose object JS could not publish: cached, read by node as before passthrough.
+  if (c->kind == CALL_OPEN_CONTENT && n >= 0) {
+    if (reply_begin(c)) {
+      ll_pt_answer_commit_open(c->req, c->fs, ll_id_of(c->fs, c->node), -1);
+      pthread_mutex_unlock(&c->fs->reply_lock);
+    }
+    free(c);
+    return NULL;
+  }
   if (reply_begin(c)) {
     if (n < 0) fuse_reply_err(c->req, (int) -n);
     else fuse_reply_buf(c->req, buf, (size_t) n);
@@ -283,11 +292,12 @@ static napi_value js_reply_read_content(napi_env env, napi_callback_info info) {
   if (c == NULL) return NULL;
   int fd = ll_open_content(c->fs, c->node);
   if (fd >= 0) {
-    if (reply_begin(c)) {
-      ll_reply_content(c->req, fd, c->size, c->off);
+    if (!reply_begin(c)) close(fd);
+    else {
+      if (c->kind == CALL_OPEN_CONTENT) ll_pt_answer_commit_open(c->req, c->fs, ll_id_of(c->fs, c->node), fd); // closes fd
+      else { ll_reply_content(c->req, fd, c->size, c->off); close(fd); }
       pthread_mutex_unlock(&c->fs->reply_lock);
     }
-    close(fd);
     free(c);
   }
   CHECK(napi_get_boolean(env, fd >= 0, &result));

@@ -29,6 +29,7 @@
 // jobs.c       what those two jobs share
 // grafts.c     a root's untouched subtrees, served as a commit's
 // passthrough.c a root's layer files read and written by the kernel itself (FUSE passthrough)
+// fuse-passthrough-proto.h  the 7.40 protocol fields libfuse 3.14 and its headers lack
 // bridge.c     calls into JS and JS's replies (N-API)
 #ifndef HACKTREE_LL_H
 #define HACKTREE_LL_H
@@ -158,7 +159,10 @@ void ll_answer_waiter(struct ll_fs *fs, struct ll_node *dir, struct ll_waiter *w
 
 // bridge.c: calls into JS (from any thread, never blocking)
 // CALL_VISIT: the kernel asked for a listing JS gave ahead (no reply: JS reads on ahead of it).
-enum { CALL_INIT, CALL_LIST, CALL_READ, CALL_STATFS, CALL_VISIT };
+// CALL_OPEN_CONTENT: a root's mount opens a commit file whose object is not checked yet, to
+// pass it through (passthrough.c): JS checks and publishes it as for a read, then answers with
+// replyReadContent, or with replyRead (an error, or nothing published: the open is cached).
+enum { CALL_INIT, CALL_LIST, CALL_READ, CALL_STATFS, CALL_VISIT, CALL_OPEN_CONTENT };
 // A root's requests (src/fuse/ll/binding.ts RwCall says what each carries).
 enum {
   CALL_RW = 16,
@@ -265,10 +269,14 @@ int ll_open_object(const char *file);
 // passthrough.c: a root's layer files read and written by the kernel itself
 void ll_pt_init_request(struct ll_fs *fs, const void *buf, size_t n);
 void ll_pt_patch_reply(struct ll_fs *fs, struct iovec *iov, int count);
-/** Counts an open of `node` (a layer file's descriptor, or -1); its backing id if it passes through, else 0. */
-int32_t ll_pt_open(struct ll_fs *fs, uint64_t node, int layer_fd);
+/** Counts an open of `node` (the file it may pass through to, or -1); its backing id if it passes through, else 0. */
+int32_t ll_pt_open(struct ll_fs *fs, uint64_t node, int fd);
 void ll_pt_release(struct ll_fs *fs, uint64_t node, int passed);
 int ll_pt_reply_open(fuse_req_t req, struct fuse_file_info *fi, int32_t backing);
+/** A commit file opened on a root's mount (ops.c): passed through to its checked object file, once JS has checked it. */
+void ll_pt_open_commit(fuse_req_t req, struct ll_fs *fs, fuse_ino_t ino, struct ll_node *n);
+/** Answers such an open: passing through to `fd` (its checked object, closed here), or cached when fd < 0. */
+void ll_pt_answer_commit_open(fuse_req_t req, struct ll_fs *fs, fuse_ino_t ino, int fd);
 int ll_pt_reply_create(fuse_req_t req, const struct fuse_entry_param *e, struct fuse_file_info *fi, int32_t backing);
 
 // session.c

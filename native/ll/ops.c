@@ -180,11 +180,13 @@ static void ll_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 }
 
 static void ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
-  (void) ino;
   // (A root's mount is not mounted ro: the kernel leaves a write-open or truncation to us.)
   if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) { fuse_reply_err(req, EROFS); return; }
   // ENOSYS: from now on the kernel opens files itself (and keeps their pages).
   if (fs_of(req)->no_open) { fuse_reply_err(req, ENOSYS); return; }
+  struct ll_fs *fs = fs_of(req);
+  // A root's mount: read by the kernel itself from the object file (passthrough.c).
+  if (fs->rw && fs->pt) { ll_pt_open_commit(req, fs, ino, ll_node_of(fs, ino)); return; }
   fi->keep_cache = 1;
   fi->noflush = 1; // nothing to do at close (a root's mount opens files: rw_ops.c)
   fuse_reply_open(req, fi);

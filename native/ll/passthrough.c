@@ -16,28 +16,13 @@
 // through only when that keeps to the rule; the counts drop at RELEASE, after the kernel's, so
 // they never claim less than the kernel has.
 #include "ll.h"
+#include "fuse-passthrough-proto.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <linux/fuse.h>
-
-// Protocol 7.40, newer than bookworm's headers (7.38).
-#define PT_INIT_EXT (1u << 30)
-#define PT_FLAGS2_PASSTHROUGH (1u << 5) // FUSE_PASSTHROUGH: bit 37 of the 64-bit flags
-#define PT_FOPEN_PASSTHROUGH (1u << 7)
-struct pt_backing_map { int32_t fd; uint32_t flags; uint64_t padding; };
-#define PT_BACKING_OPEN _IOW(229, 1, struct pt_backing_map)
-#define PT_BACKING_CLOSE _IOW(229, 2, uint32_t)
-struct pt_init_out {
-  uint32_t major, minor, max_readahead, flags;
-  uint16_t max_background, congestion_threshold;
-  uint32_t max_write, time_gran;
-  uint16_t max_pages, map_alignment;
-  uint32_t flags2, max_stack_depth, unused[6];
-};
-struct pt_open_out { uint64_t fh; uint32_t open_flags; int32_t backing_id; };
 
 #define BUCKETS 4096
 
@@ -68,7 +53,7 @@ void ll_pt_init_request(struct ll_fs *fs, const void *buf, size_t n) {
   if (n < sizeof *in + 5 * sizeof(uint32_t) || in->opcode != FUSE_INIT) return;
   const uint32_t *init = (const uint32_t *) (in + 1); // major, minor, max_readahead, flags, flags2
   fs->pt_init_unique = in->unique;
-  fs->pt_offered = (init[3] & PT_INIT_EXT) && (init[4] & PT_FLAGS2_PASSTHROUGH);
+  fs->pt_offered = (init[3] & PT_FUSE_INIT_EXT) && (init[4] & PT_FUSE_PASSTHROUGH_FLAGS2);
 }
 
 void ll_pt_patch_reply(struct ll_fs *fs, struct iovec *iov, int count) {
@@ -77,8 +62,8 @@ void ll_pt_patch_reply(struct ll_fs *fs, struct iovec *iov, int count) {
   if (out->error != 0) return;
   if (out->unique == fs->pt_init_unique && fs->rw && !fs->pt_unwanted && fs->pt_offered && iov[1].iov_len >= sizeof(struct pt_init_out)) {
     struct pt_init_out *init = iov[1].iov_base;
-    init->flags |= PT_INIT_EXT;
-    init->flags2 |= PT_FLAGS2_PASSTHROUGH;
+    init->flags |= PT_FUSE_INIT_EXT;
+    init->flags2 |= PT_FUSE_PASSTHROUGH_FLAGS2;
     init->max_stack_depth = 1; // a layer lives on a plain (unstacked) file system
     fs->pt = 1;
   } else if (sending > 0 && iov[1].iov_len >= sizeof(struct pt_open_out)) {
@@ -89,16 +74,15 @@ void ll_pt_patch_reply(struct ll_fs *fs, struct iovec *iov, int count) {
   }
 }
 
-int32_t ll_pt_open(struct ll_fs *fs, uint64_t node, int layer_fd) {
-  if (ll_is_commit_id(node)) return 0; // a graft's file: the commit's, never a layer file
+int32_t ll_pt_open(struct ll_fs *fs, uint64_t node, int fd) {
   pthread_mutex_lock(&lock);
   struct opens *o = find(node, 1);
   int32_t id = 0;
   if (o == NULL) { pthread_mutex_unlock(&lock); return 0; }
   struct stat st;
-  if (layer_fd >= 0 && fs->pt && o->cached == 0 && fstat(layer_fd, &st) == 0) {
+  if (fd >= 0 && fs->pt && o->cached == 0 && fstat(fd, &st) == 0) {
     if (o->passing == 0) {
-      struct pt_backing_map map = { .fd = layer_fd };
+      struct pt_backing_map map = { .fd = fd };
       int got = ioctl(fuse_session_fd(fs->se), PT_BACKING_OPEN, &map);
       if (got > 0) { o->backing = got; o->dev = st.st_dev; o->ino = st.st_ino; }
     }
@@ -113,7 +97,6 @@ int32_t ll_pt_open(struct ll_fs *fs, uint64_t node, int layer_fd) {
 }
 
 void ll_pt_release(struct ll_fs *fs, uint64_t node, int passed) {
-  if (ll_is_commit_id(node)) return;
   pthread_mutex_lock(&lock);
   struct opens *o = find(node, 0);
   if (o != NULL) {
@@ -144,4 +127,24 @@ int ll_pt_reply_create(fuse_req_t req, const struct fuse_entry_param *e, struct 
   int rc = fuse_reply_create(req, e, fi);
   sending = 0;
   return rc;
+}
+
+// A graft's file (a commit file on a root's mount, where nothing takes writes: ops.c answers a
+// write-open EROFS) passes through to its checked object file, in a bare-user or bare
+// repository the file's bytes as they are. A root's mount gets an OPEN per file anyway; what
+// passing through saves is every READ (and the copy of its bytes through this process).
+void ll_pt_open_commit(fuse_req_t req, struct ll_fs *fs, fuse_ino_t ino, struct ll_node *n) {
+  int fd = ll_open_content(fs, n);
+  // Not checked yet: JS checks it first, as for a first read (bridge.c: CALL_OPEN_CONTENT).
+  if (fd < 0) ll_call_js(fs, CALL_OPEN_CONTENT, req, n, 0, 0);
+  else ll_pt_answer_commit_open(req, fs, ino, fd);
+}
+
+void ll_pt_answer_commit_open(fuse_req_t req, struct ll_fs *fs, fuse_ino_t ino, int fd) {
+  struct fuse_file_info fi = { .noflush = 1 };
+  int32_t backing = ll_pt_open(fs, ino, fd);
+  // Cached (the backing could not be registered, or fd < 0): the kernel keeps its pages.
+  fi.keep_cache = backing == 0;
+  if (ll_pt_reply_open(req, &fi, backing) != 0) ll_pt_release(fs, ino, backing > 0);
+  if (fd >= 0) close(fd);
 }

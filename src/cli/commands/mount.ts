@@ -19,7 +19,7 @@ export function register(program: Command): void {
     .argument('<rev>')
     .argument('<mountpoint>')
     .option('-f, --foreground', 'stay in the foreground and log each error')
-    .option('-o, --options <opts>', 'mount options: verify=all|none, nonempty, or FUSE options (repeatable)', collect, [])
+    .option('-o, --options <opts>', 'mount options: verify=all|none, nonempty, nopassthrough (a root: its files read and written through the daemon), or FUSE options (repeatable)', collect, [])
     .option('--ephemeral', 'writable, over a throwaway layer where every path takes writes (/usr, /etc too); the layer is gone when the mount ends')
     .option('--keep-layer <dir>', 'with --ephemeral: make the throwaway layer at DIR and keep it (see `layer diff DIR`, `layer commit DIR`)')
     .option('--fetch-timeout <seconds>', 'a lazy mount: how long a read waits for an object from the remote before it fails with EIO', '10')

@@ -8,13 +8,15 @@ import type { Stat } from '../types.js';
 import { nativeAddon } from '../../native-addon.js';
 
 /** What the addon asks JS (native/ll/ll.h CALL_*). */
-export const enum Call { Init = 0, List = 1, Read = 2, Statfs = 3, Visit = 4 }
+export const enum Call { Init = 0, List = 1, Read = 2, Statfs = 3, Visit = 4, OpenContent = 5 }
 
 /**
  * handler(kind, id, path, size, offset): path is the directory to list or the file to read
  * (any of its names); size and offset are a read's. Visit: the kernel first asked for the
- * listing of `path`, which JS gave ahead (offerList). Every call but Init and Visit takes
- * exactly one reply.
+ * listing of `path`, which JS gave ahead (offerList). OpenContent: a root's mount opens the
+ * commit file at `path` to pass it through to its object file (native/ll/passthrough.c), once
+ * checked: replyReadContent, else replyRead (an error, or nothing published: a cached open).
+ * Every call but Init and Visit takes exactly one reply.
  */
 export type LlHandler = (kind: Call, id: number, path: string | undefined, size: number, offset: number) => void;
 

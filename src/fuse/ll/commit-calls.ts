@@ -101,7 +101,9 @@ class EntryWriter {
   }
 }
 
-/** Answers a commit's List, Visit and Read calls from `backend`; `mount` is the mount once it is made. */
+const EMPTY = Buffer.alloc(0);
+
+/** Answers a commit's List, Visit, Read and OpenContent calls from `backend`; `mount` is the mount once it is made. */
 export class CommitCalls {
   private readonly ahead: ListAhead;
   private readonly walk: WalkAhead | undefined;
@@ -120,7 +122,7 @@ export class CommitCalls {
       : undefined;
   }
 
-  /** Answers a call of a commit's (List, Visit, Read); false for any other. */
+  /** Answers a call of a commit's (List, Visit, Read, OpenContent); false for any other. */
   handle(kind: Call, id: number, path: string | undefined, size: number, offset: number): boolean {
     const { ll, backend, log } = this;
     switch (kind) {
@@ -146,6 +148,14 @@ export class CommitCalls {
         if (backend instanceof CommitFs && backend.servesCheckedFiles) {
           backend.checkedFile(path!, offset).then(() => { if (!ll.replyReadContent(id)) inJs(); }, failed);
         } else inJs();
+        return true;
+      }
+      case Call.OpenContent: {
+        const failed = (err: unknown): void => ll.replyRead(id, null, -errnoOf(err, `open ${path}`, log));
+        const cached = (): void => ll.replyRead(id, EMPTY, 0);
+        if (backend instanceof CommitFs && backend.servesCheckedFiles) {
+          backend.checkedFile(path!, 0).then(() => { if (!ll.replyReadContent(id)) cached(); }, failed);
+        } else cached();
         return true;
       }
       default:
