@@ -81,6 +81,7 @@ export const group: Group = {
         await withMount(mountHacktree(repo, 'os', mnt), async () => { await tarUsr(mnt); }); // verify once, for both alike
         s.add('read-ro', await withMount(mountHacktree(repo, 'os', mnt), async () => { dropCaches(); return (await tarUsr(mnt)).seconds; }));
         s.add('read-root', await withMount(mountHacktreeRoot(sysroot, 'bench', mnt), async () => { dropCaches(); return (await tarUsr(mnt)).seconds; }));
+        s.add('read-root-np', await withMount(mountHacktreeRoot(sysroot, 'bench', mnt, ['nopassthrough']), async () => { dropCaches(); return (await tarUsr(mnt)).seconds; }));
       } finally {
         tmp.remove();
       }
@@ -102,6 +103,10 @@ export const group: Group = {
     m({
       name: 'read-unwritten', unit: 's', what: 'cold tar of MNT/usr (never written) in a mounted root vs the read-only mount of its commit',
       hacktree: s.get('read-root'), peer: { name: 'read-only mount', values: s.get('read-ro') }, target: { on: 'ratio', cmp: '<=', value: 1.05 },
+    });
+    m({
+      name: 'read-unwritten-passthrough', unit: 's', what: 'the same cold tar in the root (its files passed through) vs the root mounted -o nopassthrough (each READ through the daemon)',
+      hacktree: s.get('read-root'), peer: { name: 'nopassthrough', values: s.get('read-root-np') }, target: null,
     });
   },
 };
