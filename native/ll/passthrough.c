@@ -1,8 +1,9 @@
-// FUSE passthrough for a root's layer files (Linux 6.9+, protocol 7.40): the reply to an OPEN
-// or CREATE names a backing file, the layer's own file registered with
-// FUSE_DEV_IOC_BACKING_OPEN, and from then on the kernel reads and writes that file itself. No
-// READ or WRITE request reaches this process, and no byte is copied through it; what a program
-// sees is the layer file's own behaviour on its disk (sizes, times, setuid clearing).
+// FUSE passthrough for a root's files (Linux 6.9+, protocol 7.40): the reply to an OPEN or
+// CREATE names a backing file registered with FUSE_DEV_IOC_BACKING_OPEN, and from then on the
+// kernel reads and writes that file itself. For a layer file that is the layer's own file: what
+// a program sees is its behaviour on its disk (sizes, times, setuid clearing). For a commit file
+// of a graft (below) it is the checked object file. No READ or WRITE request reaches this
+// process for them, and no byte is copied through it.
 //
 // bookworm's libfuse 3.14 predates it (3.17 has fuse_passthrough_open), so the protocol's new
 // fields are written into the raw replies by the session's I/O hook (session.c): FUSE_PASSTHROUGH
