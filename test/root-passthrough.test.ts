@@ -82,7 +82,7 @@ afterAll(() => {
 
 describe("a root's files pass through", () => {
   it('writes and reads of a layer file never reach the daemon', () => {
-    expect(log()).toMatch(/passthrough of the layer's files: on\n[^]*$/);
+    expect(log()).toMatch(/passthrough of the root's files: on\n[^]*$/);
     writeMiB('var/tmp/big');
     H('root', 'umount', 'r');
     const counts = lastStop();
@@ -156,7 +156,7 @@ describe("a root's files pass through", () => {
   it('-o nopassthrough sends the writes to the daemon', () => {
     H('root', 'umount', 'r');
     H('root', 'mount', 'r', '-o', 'nopassthrough');
-    expect(log()).toMatch(/passthrough of the layer's files: off\n[^]*$/);
+    expect(log()).toMatch(/passthrough of the root's files: off\n[^]*$/);
     writeMiB('var/tmp/big2');
     H('root', 'umount', 'r');
     expect(lastStop().write).toBeGreaterThanOrEqual(256);

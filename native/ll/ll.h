@@ -28,7 +28,7 @@
 // read-meta.c  reading and checking a metadata object, off the event loop
 // jobs.c       what those two jobs share
 // grafts.c     a root's untouched subtrees, served as a commit's
-// passthrough.c a root's layer files read and written by the kernel itself (FUSE passthrough)
+// passthrough.c a root's files read (and its layer's written) by the kernel itself (FUSE passthrough)
 // fuse-passthrough-proto.h  the 7.40 protocol fields libfuse 3.14 and its headers lack
 // bridge.c     calls into JS and JS's replies (N-API)
 #ifndef HACKTREE_LL_H
@@ -131,7 +131,7 @@ struct ll_fs {
   // JS's answers are (src/fuse/ll/serve-root.ts bootRoot says why).
   int boot;
   uint32_t gen;                  // under lock: the commit tree's generation (grafts.c)
-  // FUSE passthrough of a root's layer files (passthrough.c): the kernel offered it in INIT
+  // FUSE passthrough of a root's files (passthrough.c): the kernel offered it in INIT
   // (whose unique is kept to find its reply), -o nopassthrough, and whether it is on.
   int pt_offered, pt_unwanted, pt;
   uint64_t pt_init_unique;
@@ -266,18 +266,18 @@ int ll_open_object(const char *file);
 /** In an exported function with a `fail:` label: a failed N-API call throws and goes there. */
 #define LL_CHECK_NAPI(call) do { if ((call) != napi_ok) { napi_throw_error(env, NULL, #call " failed"); goto fail; } } while (0)
 
-// passthrough.c: a root's layer files read and written by the kernel itself
+// passthrough.c: a root's files read (and its layer's written) by the kernel itself
 void ll_pt_init_request(struct ll_fs *fs, const void *buf, size_t n);
 void ll_pt_patch_reply(struct ll_fs *fs, struct iovec *iov, int count);
 /** Counts an open of `node` (the file it may pass through to, or -1); its backing id if it passes through, else 0. */
 int32_t ll_pt_open(struct ll_fs *fs, uint64_t node, int fd);
 void ll_pt_release(struct ll_fs *fs, uint64_t node, int passed);
 int ll_pt_reply_open(fuse_req_t req, struct fuse_file_info *fi, int32_t backing);
+int ll_pt_reply_create(fuse_req_t req, const struct fuse_entry_param *e, struct fuse_file_info *fi, int32_t backing);
 /** A commit file opened on a root's mount (ops.c): passed through to its checked object file, once JS has checked it. */
 void ll_pt_open_commit(fuse_req_t req, struct ll_fs *fs, fuse_ino_t ino, struct ll_node *n);
 /** Answers such an open: passing through to `fd` (its checked object, closed here), or cached when fd < 0. */
 void ll_pt_answer_commit_open(fuse_req_t req, struct ll_fs *fs, fuse_ino_t ino, int fd);
-int ll_pt_reply_create(fuse_req_t req, const struct fuse_entry_param *e, struct fuse_file_info *fi, int32_t backing);
 
 // session.c
 int ll_session_start(struct ll_fs *fs, const char *mountpoint, char **opts, int nopts, char *err, size_t errlen);

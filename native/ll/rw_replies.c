@@ -359,7 +359,7 @@ static napi_value js_set_dir(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-// passthrough(mount) → whether the kernel reads and writes the layer's files itself
+// passthrough(mount) → whether the kernel reads a root's files (and writes its layer's) itself
 // (passthrough.c): known from INIT's request, before JS hears of INIT.
 static napi_value js_passthrough(napi_env env, napi_callback_info info) {
   size_t argc = 1;

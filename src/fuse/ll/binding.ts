@@ -81,7 +81,7 @@ export interface LlAddon {
   setDir(node: number, fd: number, ino: number, layerOnly: boolean): void;
   /** The mount is a booted system's /: what C answers of layer directories is kept too (serve-root.ts bootRoot). */
   setBootRoot(m: LlMount): void;
-  /** A root's: the kernel reads and writes the layer's open files itself (native/ll/passthrough.c; off with -o nopassthrough). */
+  /** A root's: the kernel reads its files (and writes its layer's) itself (native/ll/passthrough.c; off with -o nopassthrough). */
   passthrough(m: LlMount): boolean;
   /** A root's: the kernel's id of the commit directory at `path` (its parents listed with offerList), or 0 (native/ll/grafts.c). */
   graft(m: LlMount, path: string): number;

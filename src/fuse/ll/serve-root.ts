@@ -528,7 +528,7 @@ export async function serveRoot(first: Backend, mountpoint: string, o: ServeOpti
   const mount = m;
   if (boot) ll.setBootRoot(mount);
   await inited;
-  o.log(`passthrough of the layer's files: ${ll.passthrough(mount) ? 'on' : 'off'}`);
+  o.log(`passthrough of the root's files: ${ll.passthrough(mount) ? 'on' : 'off'}`);
   await widenReadahead(resolve(mountpoint), o.log);
   let unmounting: Promise<void> | undefined;
   return {
