@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { htOk, requireRoot, sh } from './helpers/cli.js';
 import { scratch } from './helpers/tmp.js';
 import { buildGeneratedTree } from './helpers/trees.js';
-import { forceUnmount, mountRev, requireFuse, unmountAll } from './helpers/mounts.js';
+import { forceUnmount, mountRev, requireFuse, stopCounts, unmountAll } from './helpers/mounts.js';
 import { logPath } from '../src/mount.js';
 
 const s = scratch('hacktree-ll-');
@@ -32,13 +32,6 @@ afterAll(() => {
   s.cleanup();
 });
 
-/** What the daemon logged as it stopped: the ops that reached JS, and the kernel's requests. */
-function stopLine(mnt: string): { js: Record<string, number>; kernel: Record<string, number> } {
-  const line = fs.readFileSync(logPath(mnt), 'utf8').trim().split('\n').filter((l) => l.includes(' stopping: ')).pop() ?? '';
-  const parse = (part: string | undefined): Record<string, number> =>
-    Object.fromEntries((part ?? '').split(' ').filter((kv) => kv.includes('=')).map((kv) => [kv.split('=')[0]!, Number(kv.split('=')[1])]));
-  return { js: parse(/ops: (.*?); content:/.exec(line)?.[1]), kernel: parse(/kernel requests: (.*)$/.exec(line)?.[1]) };
-}
 
 function mounted(name: string, fn: (mnt: string) => void | Promise<void>): () => Promise<void> {
   return async () => {
@@ -86,7 +79,7 @@ describe('the low-level core', () => {
     } finally {
       forceUnmount(mnt);
     }
-    const { kernel } = stopLine(mnt);
+    const { kernel } = stopCounts(mnt);
     expect((kernel.forget ?? 0) + (kernel.batch_forget ?? 0)).toBeGreaterThan(0);
   });
 
@@ -115,7 +108,7 @@ describe('the low-level core', () => {
       forceUnmount(mnt);
     }
     const dirs = Number(sh('sh', ['-c', `find ${src} -type d | wc -l`]).trim());
-    const { js, kernel } = stopLine(mnt);
+    const { js, kernel } = stopCounts(mnt);
     expect(js.readdir).toBe(dirs);
     // (statfs: whoever mounts or lists mounts asks for it)
     // (readdir-ahead: of those, the listings made before the kernel asked)

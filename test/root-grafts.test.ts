@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import { join } from 'node:path';
 import { htOk, requireRoot } from './helpers/cli.js';
 import { scratch } from './helpers/tmp.js';
-import { forceUnmount, isMounted, mountRev, requireFuse, unmountAll } from './helpers/mounts.js';
+import { forceUnmount, isMounted, mountRev, requireFuse, stopCounts, unmountAll } from './helpers/mounts.js';
 import { logPath } from '../src/mount.js';
 import { reloadRootMount } from '../src/roots/root-mount.js';
 import { Repo } from '../src/store/repo.js';
@@ -127,10 +127,7 @@ describe("a root's untouched subtree", () => {
     walk('opt');
     for (const d of dirs) for (const e of fs.readdirSync(m(d))) fs.lstatSync(m(`${d}/${e}`));
     H('root', 'umount', 'r');
-    const line = fs.readFileSync(logPath(mnt), 'utf8').trim().split('\n').filter((l) => l.includes(' stopping: ')).pop() ?? '';
-    const counts = (part: string | undefined): Record<string, number> =>
-      Object.fromEntries((part ?? '').split(' ').filter((kv) => kv.includes('=')).map((kv) => [kv.split('=')[0]!, Number(kv.split('=')[1])]));
-    const js = counts(/ops: (.*?); content:/.exec(line)?.[1]), kernel = counts(/kernel requests: (.*)$/.exec(line)?.[1]);
+    const { js, kernel } = stopCounts(mnt);
     // The kernel opened every directory of the walk; JS was asked to open only those above the
     // graft (/, /opt, /etc, /var/log), each walk's (this test's and the ones before).
     expect(kernel.opendir).toBeGreaterThanOrEqual(dirs.length + 1);

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import { join } from 'node:path';
 import { htOk, requireRoot } from './helpers/cli.js';
 import { scratch } from './helpers/tmp.js';
-import { forceUnmount, isMounted, requireFuse, unmountAll } from './helpers/mounts.js';
+import { forceUnmount, isMounted, requireFuse, stopCounts, unmountAll } from './helpers/mounts.js';
 import { logPath } from '../src/mount-state.js';
 import { kernelPath } from '../src/fuse/mountinfo.js';
 
@@ -23,12 +23,7 @@ const upper = (p: string) => join(sysroot, 'roots', 'r', 'layer', 'upper', p);
 const log = (): string => fs.readFileSync(logPath(kernelPath(mnt)), 'utf8');
 
 /** The kernel's request counts the daemon logged when it last stopped. */
-function lastStop(): Record<string, number> {
-  const line = log().split('\n').filter((l) => l.includes('stopping:')).at(-1) ?? '';
-  const counts: Record<string, number> = {};
-  for (const [, op, n] of (line.split('kernel requests:')[1] ?? '').matchAll(/([a-z_0-9]+)=(\d+)/g)) counts[op!] = Number(n);
-  return counts;
-}
+const lastStop = (): Record<string, number> => stopCounts(kernelPath(mnt)).kernel;
 
 /** Writes 1 MiB 4 KiB at a time to a new file of the layer and reads it back. */
 function writeMiB(name: string): void {

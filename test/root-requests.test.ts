@@ -5,21 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import { join } from 'node:path';
 import { requireRoot, requireTool, sh, ROOT } from './helpers/cli.js';
-import { forceUnmount, requireFuse } from './helpers/mounts.js';
+import { forceUnmount, requireFuse, stopCounts } from './helpers/mounts.js';
 import { comparisonDirs, mountBusyboxRoot } from './helpers/busybox-root.js';
 import { logPath } from '../src/mount.js';
 
 const { s, bb, sys, mnt } = comparisonDirs('hacktree-root-requests-');
 const FILES = 20;
-
-/** What the daemon logged as it stopped: the ops that reached JS, and the kernel's requests. */
-function stopLine(): { js: Record<string, number>; kernel: Record<string, number> } {
-  const line = fs.readFileSync(logPath(mnt), 'utf8').trim().split('\n').filter((l) => l.includes(' stopping: ')).pop();
-  if (line === undefined) throw new Error(`no stop line in ${logPath(mnt)}`);
-  const parse = (part: string | undefined): Record<string, number> =>
-    Object.fromEntries((part ?? '').split(' ').filter((kv) => kv.includes('=')).map((kv) => [kv.split('=')[0]!, Number(kv.split('=')[1])]));
-  return { js: parse(/ops: (.*?); content:/.exec(line)?.[1]), kernel: parse(/kernel requests: (.*)$/.exec(line)?.[1]) };
-}
 
 beforeAll(() => {
   requireRoot('mounts a root and chowns in it');
@@ -48,7 +39,7 @@ describe("a root's writes", () => {
       expect(fs.lstatSync(join(d, `l${i}`))).toMatchObject({ uid: 2, gid: 2 });
     }
     forceUnmount(mnt);
-    const { js, kernel } = stopLine();
+    const { js, kernel } = stopCounts(mnt);
     // The writes themselves pass through to the layer's files (native/ll/passthrough.c).
     expect(kernel.write ?? 0).toBe(0);
     expect(kernel.release).toBeGreaterThanOrEqual(FILES);

@@ -114,17 +114,20 @@ void ll_pt_release(struct ll_fs *fs, uint64_t node, int passed) {
 
 // Replies that pass through: no other open flag is allowed beside FOPEN_PASSTHROUGH but those
 // of FOPEN_PASSTHROUGH_MASK (noflush, direct_io), so the kernel keeps no pages of its own.
-int ll_pt_reply_open(fuse_req_t req, struct fuse_file_info *fi, int32_t backing) {
+static void passing(struct fuse_file_info *fi, int32_t backing) {
   if (backing > 0) { fi->keep_cache = 0; fi->fh |= LL_FH_PASSED; }
   sending = backing;
+}
+
+int ll_pt_reply_open(fuse_req_t req, struct fuse_file_info *fi, int32_t backing) {
+  passing(fi, backing);
   int rc = fuse_reply_open(req, fi);
   sending = 0;
   return rc;
 }
 
 int ll_pt_reply_create(fuse_req_t req, const struct fuse_entry_param *e, struct fuse_file_info *fi, int32_t backing) {
-  if (backing > 0) { fi->keep_cache = 0; fi->fh |= LL_FH_PASSED; }
-  sending = backing;
+  passing(fi, backing);
   int rc = fuse_reply_create(req, e, fi);
   sending = 0;
   return rc;

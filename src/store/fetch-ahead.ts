@@ -20,7 +20,7 @@ import fs from 'node:fs';
 import type { Checksum } from './checksum.js';
 import type { Repo } from './repo.js';
 import type { ObjectType } from './objects/types.js';
-import type { PrefetchEntry } from './prefetch-list.js';
+import { kindType, type PrefetchEntry } from './prefetch-list.js';
 
 /** Objects asked for at once by fetch-ahead; the lazy mount's client has more connections than this (128). */
 const IN_FLIGHT = 32;
@@ -71,7 +71,7 @@ export class FetchAhead {
     const repo = this.repo;
     async function* jobs(): AsyncGenerator<Job> {
       for (const e of entries) {
-        const type: ObjectType = e.kind === 't' ? 'dirtree' : e.kind === 'm' ? 'dirmeta' : 'file';
+        const type: ObjectType = kindType(e.kind);
         yield async () => {
           if (await fs.promises.access(repo.objectPath(e.checksum, type)).then(() => true, () => false)) return;
           asked++;

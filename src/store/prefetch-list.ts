@@ -12,6 +12,9 @@ import { isChecksum, type Checksum } from './checksum.js';
 import { MalformedObjectError } from '../errors.js';
 
 export type PrefetchKind = 't' | 'm' | 'f' | 'h';
+
+/** The object an entry names: a dirtree, a dirmeta, or a file's content ('f' whole, 'h' its header). */
+export const kindType = (kind: PrefetchKind): 'dirtree' | 'dirmeta' | 'file' => (kind === 't' ? 'dirtree' : kind === 'm' ? 'dirmeta' : 'file');
 export interface PrefetchEntry { kind: PrefetchKind; checksum: Checksum }
 
 /** A start that needs more than this many objects is not what a prefetch list is for. */

@@ -16,7 +16,7 @@
 import fs from 'node:fs';
 import { join } from 'node:path';
 import type { Checksum } from './checksum.js';
-import type { PrefetchEntry, PrefetchKind } from './prefetch-list.js';
+import { kindType, type PrefetchEntry, type PrefetchKind } from './prefetch-list.js';
 import { MalformedObjectError } from '../errors.js';
 
 export const PACK_MAGIC = Buffer.from('HTPACK\0\x01', 'latin1');
@@ -82,7 +82,8 @@ export function buildPack(objectPath: (csum: Checksum, ext: string) => string, l
   for (const e of list) {
     if (seen.has(e.kind + e.checksum)) continue;
     seen.add(e.kind + e.checksum);
-    const path = objectPath(e.checksum, e.kind === 't' ? 'dirtree' : e.kind === 'm' ? 'dirmeta' : 'filez');
+    const type = kindType(e.kind);
+    const path = objectPath(e.checksum, type === 'file' ? 'filez' : type);
     let got: { bytes: Buffer; whole: boolean };
     try {
       got = e.kind === 'h' ? headOf(path) : { bytes: fs.readFileSync(path), whole: true };

@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { htOk } from './cli.js';
+import { logPath } from '../../src/mount-state.js';
 
 const live = new Set<string>();
 
@@ -62,4 +63,16 @@ export async function killDaemonAndWait(mnt: string, globalArgs: string[] = []):
     if (now?.alive && d?.remounted) return now;
   }
   throw new Error(`${mnt} was not mounted again within 30 s of killing daemon ${before.pid}`);
+}
+
+/**
+ * What the daemon serving `mnt` logged as it last stopped: the ops that reached JS, and the
+ * kernel's requests by opcode (src/mount-daemon.ts writes the line).
+ */
+export function stopCounts(mnt: string): { js: Record<string, number>; kernel: Record<string, number> } {
+  const line = fs.readFileSync(logPath(mnt), 'utf8').trim().split('\n').filter((l) => l.includes(' stopping: ')).pop();
+  if (line === undefined) throw new Error(`no stop line in ${logPath(mnt)}`);
+  const parse = (part: string | undefined): Record<string, number> =>
+    Object.fromEntries((part ?? '').split(' ').filter((kv) => kv.includes('=')).map((kv) => [kv.split('=')[0]!, Number(kv.split('=')[1])]));
+  return { js: parse(/ops: (.*?); content:/.exec(line)?.[1]), kernel: parse(/kernel requests: (.*)$/.exec(line)?.[1]) };
 }

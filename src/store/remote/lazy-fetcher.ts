@@ -19,7 +19,7 @@ import type { ObjectInfo } from '../modes/storage.js';
 import fs from 'node:fs';
 import { join } from 'node:path';
 import { syncFileSystemAsync } from '../durable.js';
-import { MAX_PREFETCH_ENTRIES, parsePrefetchList, type PrefetchEntry, type PrefetchKind } from '../prefetch-list.js';
+import { kindType, MAX_PREFETCH_ENTRIES, parsePrefetchList, type PrefetchEntry, type PrefetchKind } from '../prefetch-list.js';
 import { HEAD_BYTES, type PackEntry } from '../prefetch-pack.js';
 import { decodeFilez } from './filez.js';
 import { parseArchiveHeader } from '../objects/file-header.js';
@@ -152,7 +152,7 @@ export class LazyFetcher implements ObjectFetcher {
   async ingestPack(entries: readonly PackEntry[]): Promise<{ stored: number; headers: number; dropped: number }> {
     const n = { stored: 0, headers: 0, dropped: 0 };
     const one = async (e: PackEntry): Promise<void> => {
-      const type: ObjectType = e.kind === 't' ? 'dirtree' : e.kind === 'm' ? 'dirmeta' : 'file';
+      const type = kindType(e.kind);
       if (e.kind !== 'h' && this.repo.hasObject(e.checksum, type)) return;
       try {
         if (e.kind === 'h') {
@@ -163,9 +163,7 @@ export class LazyFetcher implements ObjectFetcher {
           await this.storeContent(e.checksum, await decodeFilez(e.checksum, e.bytes, `${this.source.label}'s prefetch pack`));
           n.stored++;
         } else {
-          if (sha256Hex(e.bytes) !== e.checksum) throw new CorruptObjectError(e.checksum, type, `${this.source.label}'s prefetch pack holds other bytes`);
-          this.transaction().writeMeta(type as 'dirtree' | 'dirmeta', e.bytes);
-          this.counts.objects++;
+          this.stageMeta(type as 'dirtree' | 'dirmeta', e.checksum, e.bytes, () => `${this.source.label}'s prefetch pack holds other bytes`);
           n.stored++;
         }
       } catch {
@@ -234,14 +232,19 @@ export class LazyFetcher implements ObjectFetcher {
       if (type === 'commitmeta') return false;
       const data = await this.source.meta(type, csum);
       if (!data) return false;
-      const got = sha256Hex(data);
-      if (got !== csum) throw new CorruptObjectError(csum, type, `${this.source.label} sent ${data.length} bytes with checksum ${got}`);
-      this.transaction().writeMeta(type, data);
+      this.stageMeta(type, csum, data, (got) => `${this.source.label} sent ${data.length} bytes with checksum ${got}`);
     }
-    this.counts.objects++;
     await this.movedIn();
     this.note(type === 'dirtree' ? 't' : 'm', csum);
     return true;
+  }
+
+  /** A metadata object checked against its checksum and staged (`wrong` says why bytes with checksum `got` are refused). */
+  private stageMeta(type: Exclude<ObjectType, 'file' | 'commitmeta'>, csum: Checksum, data: Buffer, wrong: (got: string) => string): void {
+    const got = sha256Hex(data);
+    if (got !== csum) throw new CorruptObjectError(csum, type, wrong(got));
+    this.transaction().writeMeta(type, data);
+    this.counts.objects++;
   }
 
   private transaction(): Transaction {
