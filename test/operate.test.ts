@@ -77,6 +77,38 @@ describe('sizes', () => {
     expect(H('log', 'small').match(/^Size: /gm)).toHaveLength(2);
   });
 
+  it('what a commit adds to its parent is measured once and recorded; fsck drops a record that does not add up', () => {
+    const d = join(s.dir, 'recorded-new');
+    fs.mkdirSync(d);
+    fs.writeFileSync(join(d, 'a'), 'a'.repeat(1000));
+    H('commit', '-b', 'recorded-new', d);
+    fs.writeFileSync(join(d, 'b'), 'b'.repeat(2000));
+    const c2 = H('commit', '-b', 'recorded-new', d).trim();
+    const recorded = (put?: { bytes: number; files: number }): { bytes: number; files: number } | undefined => {
+      const repo = Repo.open(join(sysroot, 'repo'));
+      try {
+        if (put) repo.index.putCommitNew(c2, put);
+        return repo.index.commitNew(c2);
+      } finally {
+        repo.close();
+      }
+    };
+    const logged = (): Array<Size['new']> => (JSON.parse(H('log', '--json', 'recorded-new')) as Array<{ size: Size }>).map((c) => c.size.new);
+    expect(recorded()).toBeUndefined();
+    expect(logged()).toEqual([{ bytes: 2000, files: 1 }, { bytes: 1000, files: 1 }]);
+    expect(recorded()).toEqual({ bytes: 2000, files: 1 });
+    // What log shows is the record: a wrong one shows until fsck drops it.
+    recorded({ bytes: 2001, files: 1 });
+    expect(logged()[0]).toEqual({ bytes: 2001, files: 1 });
+    const r = Hr('fsck', '--json');
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout).problems).toEqual([expect.objectContaining({ kind: 'bad-commit-new', checksum: c2 })]);
+    expect(recorded()).toBeUndefined();
+    expect(logged()[0]).toEqual({ bytes: 2000, files: 1 });
+    expect(Hr('fsck').code).toBe(0);
+    H('refs', '--delete', 'recorded-new');
+  });
+
   it('diff --stat gives each path its sizes and the totals', () => {
     const stat = JSON.parse(H('diff', '--stat', '--json', 'os', 'os-next')) as { changes: Array<{ change: string; path: string; before: number | null; after: number | null }>; totals: Record<string, number> };
     expect(stat.changes.find((c) => c.path === '/big')).toEqual({ change: 'A', path: '/big', before: null, after: 30_000 });

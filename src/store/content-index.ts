@@ -4,7 +4,8 @@
 // stat cache (so an unchanged tree re-commits without reading file contents)
 // the set of objects a mount found good, and each dirtree's entries as a mount
 // shows them (tree-stats.ts), and each measured tree's size (so that a mount's
-// statfs reads one row instead of walking the commit).
+// statfs reads one row instead of walking the commit), and each measured commit's share its parent
+// does not hold (so that `log` and `root list` walk a commit's tree once, not at every call).
 import type Database from 'better-sqlite3';
 import { sqliteDatabase } from './native-packages.js';
 import type { Checksum } from './checksum.js';
@@ -66,6 +67,10 @@ export class ContentIndex {
       sizeGet: this.db.prepare('SELECT bytes, files FROM tree_sizes WHERE tree = ?'),
       sizePut: this.db.prepare('INSERT OR REPLACE INTO tree_sizes (tree, bytes, files) VALUES (?, ?, ?)'),
       sizeDel: this.db.prepare('DELETE FROM tree_sizes WHERE tree = ?'),
+      newGet: this.db.prepare('SELECT bytes, files FROM commit_new WHERE commit_id = ?'),
+      newPut: this.db.prepare('INSERT OR REPLACE INTO commit_new (commit_id, bytes, files) VALUES (?, ?, ?)'),
+      newDel: this.db.prepare('DELETE FROM commit_new WHERE commit_id = ?'),
+      newAll: this.db.prepare('SELECT commit_id FROM commit_new').pluck(),
       count: this.db.prepare('SELECT count(*) AS n FROM content'),
       any: this.db.prepare('SELECT 1 FROM content LIMIT 1'),
     };
@@ -93,6 +98,7 @@ export class ContentIndex {
       CREATE TABLE IF NOT EXISTS tree_stats (tree BLOB PRIMARY KEY, stats BLOB NOT NULL) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS tree_links (tree BLOB PRIMARY KEY, links BLOB NOT NULL) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS tree_sizes (tree BLOB PRIMARY KEY, bytes INTEGER NOT NULL, files INTEGER NOT NULL) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS commit_new (commit_id BLOB PRIMARY KEY, bytes INTEGER NOT NULL, files INTEGER NOT NULL) WITHOUT ROWID;
     `);
     const row = this.db.prepare('SELECT version FROM schema').get() as { version: number } | undefined;
     if (!row) this.db.prepare('INSERT INTO schema (version) VALUES (?)').run(SCHEMA_VERSION);
@@ -130,7 +136,7 @@ export class ContentIndex {
   }
 
   clear(): void {
-    this.db.exec('DELETE FROM content; DELETE FROM stat_cache; DELETE FROM verified; DELETE FROM tree_stats; DELETE FROM tree_sizes;');
+    this.db.exec('DELETE FROM content; DELETE FROM stat_cache; DELETE FROM verified; DELETE FROM tree_stats; DELETE FROM tree_sizes; DELETE FROM commit_new;');
   }
 
   statLookup(k: StatKey, s: StatStamp): Checksum | null {
@@ -201,6 +207,25 @@ export class ContentIndex {
 
   removeTreeSize(tree: Checksum): void {
     this.stmts.sizeDel.run(b(tree));
+  }
+
+  /** What of a commit's tree its parent's does not hold (sizes.ts), if recorded. */
+  commitNew(commit: Checksum): { bytes: number; files: number } | undefined {
+    const r = this.stmts.newGet.get(b(commit)) as { bytes: number; files: number } | undefined;
+    return r && { bytes: r.bytes, files: r.files };
+  }
+
+  putCommitNew(commit: Checksum, size: { bytes: number; files: number }): void {
+    this.stmts.newPut.run(b(commit), size.bytes, size.files);
+  }
+
+  removeCommitNew(commit: Checksum): void {
+    this.stmts.newDel.run(b(commit));
+  }
+
+  /** The commits with a recorded share new against their parent (for fsck). */
+  commitsWithNew(): Checksum[] {
+    return (this.stmts.newAll.all() as Buffer[]).map((x) => x.toString('hex'));
   }
 
   close(): void {

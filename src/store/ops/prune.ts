@@ -57,13 +57,14 @@ export function prune(repo: Repo, opts: PruneOptions): PruneResult {
     const result: PruneResult = { objectsDeleted: 0, commitsDeleted: 0, bytesFreed: 0, total: objects.length, dryRun: !!opts.dryRun, kept: extra };
     const deletedContent: Checksum[] = [];
     const deletedTrees: Checksum[] = [];
+    const deletedCommits: Checksum[] = [];
     objects.forEach((o, i) => {
       if (reach.present.has(objKey(o.type, o.checksum))) return;
       // A commit's detached metadata goes with it.
       if (o.type === 'commitmeta' && reach.present.has(objKey('commit', o.checksum))) return;
       result.bytesFreed += fs.lstatSync(o.path).size;
       result.objectsDeleted++;
-      if (o.type === 'commit') result.commitsDeleted++;
+      if (o.type === 'commit') { result.commitsDeleted++; deletedCommits.push(o.checksum); }
       if (o.type === 'file') deletedContent.push(o.checksum);
       if (o.type === 'dirtree') deletedTrees.push(o.checksum);
       if (!opts.dryRun) fs.unlinkSync(o.path);
@@ -74,6 +75,7 @@ export function prune(repo: Repo, opts: PruneOptions): PruneResult {
       index.batch(() => {
         for (const c of deletedContent) index.remove(c);
         for (const t of deletedTrees) { index.removeTreeStats(t); index.removeLinkCounts(t); index.removeTreeSize(t); }
+        for (const c of deletedCommits) index.removeCommitNew(c);
       });
       removeStaleStaging(repo);
       if (repo.durable && result.objectsDeleted > 0) syncFileSystem(join(repo.path, 'objects'));

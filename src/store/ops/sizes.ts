@@ -4,7 +4,7 @@
 // Sizes come from the index's tree stats where a dirtree has them (one record a
 // directory) and from the objects' headers where not (a commit ostree or a pull wrote).
 // A tree's total is recorded in the index (commit records it too), so that it is
-// measured once: a mount's statfs reads the row.
+// measured once: a mount's statfs reads the row. So is what a commit adds to its parent.
 import type { Checksum } from '../checksum.js';
 import type { Repo } from '../repo.js';
 import type { DirTree } from '../objects/dirtree.js';
@@ -36,7 +36,7 @@ export class SizeReader {
     const hit = this.recent.get(rootTree);
     if (hit) return hit;
     const out = await this.walk(rootTree);
-    this.record(rootTree, total(out));
+    this.record(rootTree, sizeOf(out));
     this.recent.set(rootTree, out);
     if (this.recent.size > 2) this.recent.delete(this.recent.keys().next().value!);
     return out;
@@ -65,7 +65,7 @@ export class SizeReader {
 
   /** The tree's size: its record in the index, else measured (and recorded). */
   async tree(rootTree: Checksum): Promise<Size> {
-    return recordedSize(this.repo, rootTree) ?? total(await this.contents(rootTree));
+    return recordedSize(this.repo, rootTree) ?? sizeOf(await this.contents(rootTree));
   }
 
   private record(tree: Checksum, size: Size): void {
@@ -74,12 +74,27 @@ export class SizeReader {
     } catch { /* the index is busy or read-only: measured again next time */ }
   }
 
+  /**
+   * A commit's size and what of it its parent does not hold. Both are recorded once measured, so
+   * a commit's tree is walked once (with its parent's), not at every `log` or `root list`; a
+   * commit without a parent is all new, and takes its tree's recorded size as it is.
+   */
   async commit(commit: Checksum): Promise<CommitSize> {
     const c = await this.repo.loadCommit(commit);
+    if (!c.parent) {
+      const size = await this.tree(c.rootTree);
+      return { ...size, new: size };
+    }
+    if (!this.repo.hasObject(c.parent, 'commit')) return { ...await this.tree(c.rootTree), new: null };
+    const known = recordedNew(this.repo, commit);
+    if (known) return { ...await this.tree(c.rootTree), new: known };
     const mine = await this.contents(c.rootTree);
-    let parent: Map<Checksum, number> | null = new Map();
-    if (c.parent) parent = this.repo.hasObject(c.parent, 'commit') ? await missingAsNull(this.contents((await this.repo.loadCommit(c.parent)).rootTree)) : null;
-    return { ...total(mine), new: parent && total(mine, parent) };
+    const parent = await missingAsNull(this.contents((await this.repo.loadCommit(c.parent)).rootTree));
+    const fresh = parent && sizeOf(mine, parent);
+    if (fresh) {
+      try { this.repo.index.putCommitNew(commit, fresh); } catch { /* the index is busy or read-only: measured again next time */ }
+    }
+    return { ...sizeOf(mine), new: fresh };
   }
 
   /** The commit's size, or null where objects of it are missing (a partial commit: a lazy mount's, an interrupted pull's). */
@@ -118,6 +133,15 @@ export class SizeReader {
   }
 }
 
+/** What of a commit its parent does not hold, as recorded in the repo's index, if it is. */
+function recordedNew(repo: Repo, commit: Checksum): Size | undefined {
+  try {
+    return repo.index.commitNew(commit);
+  } catch {
+    return undefined;
+  }
+}
+
 /** A tree's size as recorded in the repo's index, if it is (and the index can be read). */
 export function recordedSize(repo: Repo, tree: Checksum): Size | undefined {
   try {
@@ -137,7 +161,7 @@ async function missingAsNull<T>(p: Promise<T>): Promise<T | null> {
 }
 
 /** The bytes and count of `files`, leaving out those in `except`. */
-function total(files: Map<Checksum, number>, except?: Map<Checksum, number>): Size {
+export function sizeOf(files: Map<Checksum, number>, except?: Map<Checksum, number>): Size {
   let bytes = 0, n = 0;
   for (const [c, size] of files) {
     if (except?.has(c)) continue;
