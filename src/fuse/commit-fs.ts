@@ -17,7 +17,7 @@ import type { ReadBackend } from './backend.js';
 import { inodeOf, linkedFileInode } from './inode.js';
 import { ContentReader, type ObjectChecker } from './content-reader.js';
 import { DeferredIndexWrites } from '../store/index-writes.js';
-import { parseTreeStats, serializeTreeStats, type TreeStats } from '../store/tree-stats.js';
+import { recordedTreeStats, serializeTreeStats, type TreeStats } from '../store/tree-stats.js';
 import { countLinks, parseLinkCounts, serializeLinkCounts, type LinkCounts } from '../store/link-counts.js';
 import type { FetchAhead } from '../store/fetch-ahead.js';
 import type { Size } from '../store/ops/sizes.js';
@@ -171,19 +171,7 @@ export class CommitFs implements ReadBackend {
    * resolving the entries one by one costs a thread-pool round trip per entry.
    */
   private recordedStats(tree: Checksum, t: DirTree): TreeStats | undefined {
-    let raw: Buffer | undefined;
-    try {
-      raw = this.repo.index.treeStats(tree);
-    } catch {
-      return undefined; // an index we cannot read: the objects still answer
-    }
-    if (!raw) return undefined;
-    try {
-      return parseTreeStats(raw, t);
-    } catch (e) {
-      this.opts.log(`tree stats of ${tree} ignored: ${(e as Error).message}`);
-      return undefined;
-    }
+    return recordedTreeStats(this.repo, tree, t, (why) => this.opts.log(`tree stats of ${tree} ignored: ${why}`));
   }
 
   /** Records the stats of a directory just listed in full, so that its next first listing (any mount, any commit) reads one record. */

@@ -19,6 +19,8 @@ import type { FileMeta } from './objects/file-header.js';
 import { xattrsFromGValue, xattrsToGValue } from './objects/xattrs.js';
 import { isLnk, isReg } from './objects/types.js';
 import { MalformedObjectError } from '../errors.js';
+import type { Checksum } from './checksum.js';
+import type { Repo } from './repo.js';
 
 const VERSION = 1;
 const FILE_FIXED = 4 * 3 + 8 + 4 * 2;
@@ -88,4 +90,25 @@ export function parseTreeStats(b: Buffer, tree: DirTree): TreeStats {
   for (let i = 0; i < nDirs; i++, p += 4) subdirs[i] = b.readUInt32LE(p);
   if (p !== b.length) throw new MalformedObjectError('tree stats have trailing bytes');
   return { files, subdirs };
+}
+
+/**
+ * The index's stats of `tree` (whose dirtree is `t`), or undefined where there is no record, the
+ * index cannot be read, or the record does not fit (`ignored` is told why): the objects answer then.
+ * One SQLite lookup, where reading the entries' objects costs a read per entry.
+ */
+export function recordedTreeStats(repo: Repo, tree: Checksum, t: DirTree, ignored?: (why: string) => void): TreeStats | undefined {
+  let raw: Buffer | undefined;
+  try {
+    raw = repo.index.treeStats(tree);
+  } catch {
+    return undefined;
+  }
+  if (!raw) return undefined;
+  try {
+    return parseTreeStats(raw, t);
+  } catch (e) {
+    ignored?.((e as Error).message);
+    return undefined;
+  }
 }

@@ -4,6 +4,7 @@ import type { Repo } from './repo.js';
 import { HacktreeError } from '../errors.js';
 import type { DirMeta } from './objects/dirmeta.js';
 import type { FileMeta } from './objects/file-header.js';
+import { recordedTreeStats } from './tree-stats.js';
 
 export type TreeEntry =
   | { kind: 'dir'; name: string; tree: Checksum; meta: Checksum }
@@ -60,6 +61,19 @@ export const childPath = (dir: string, name: string): string => (dir === '/' ? `
 /** Depth-first walk in listDir order, each directory before its contents. */
 export async function* walkTree(repo: Repo, start: TreeEntry, path: string, depth = Infinity): AsyncGenerator<Visited> {
   yield await visit(repo, start, path);
-  if (start.kind !== 'dir' || depth <= 0) return;
-  for (const e of await listDir(repo, start.tree)) yield* walkTree(repo, e, childPath(path, e.name), depth - 1);
+  if (start.kind === 'dir' && depth > 0) yield* walkDir(repo, start.tree, path, depth - 1);
+}
+
+/**
+ * A directory's entries (and below them, to `depth`): its files' metadata from the index's tree
+ * stats where recorded, else read from their objects, all of a directory's at once (one at a time,
+ * `ls` of a directory of 1,086 files took 0.45 s).
+ */
+async function* walkDir(repo: Repo, tree: Checksum, path: string, depth: number): AsyncGenerator<Visited> {
+  const t = await repo.loadDirTree(tree);
+  const stats = recordedTreeStats(repo, tree, t)?.files ?? await Promise.all(t.files.map((f) => repo.loadFileMeta(f.checksum)));
+  for (const [i, f] of t.files.entries()) {
+    yield { path: childPath(path, f.name), kind: 'file', entry: { kind: 'file', name: f.name, checksum: f.checksum }, meta: stats[i]!.meta, size: stats[i]!.size };
+  }
+  for (const d of t.dirs) yield* walkTree(repo, { kind: 'dir', name: d.name, tree: d.tree, meta: d.meta }, childPath(path, d.name), depth);
 }

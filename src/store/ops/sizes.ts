@@ -8,7 +8,7 @@
 import type { Checksum } from '../checksum.js';
 import type { Repo } from '../repo.js';
 import type { DirTree } from '../objects/dirtree.js';
-import { parseTreeStats } from '../tree-stats.js';
+import { recordedTreeStats } from '../tree-stats.js';
 import { isReg } from '../objects/types.js';
 import { lookupPath } from '../tree-walk.js';
 import { HacktreeError } from '../../errors.js';
@@ -119,11 +119,7 @@ export class SizeReader {
   private async fileSizes(tree: Checksum, t: DirTree): Promise<number[]> {
     const known = this.sizes.get(tree);
     if (known) return known;
-    let sizes: number[] | undefined;
-    const raw = this.repo.index.treeStats(tree);
-    if (raw) {
-      try { sizes = parseTreeStats(raw, t).files.map((f) => (isReg(f.meta.mode) ? f.size : 0)); } catch { /* a bad record: the objects answer */ }
-    }
+    let sizes = recordedTreeStats(this.repo, tree, t)?.files.map((f) => (isReg(f.meta.mode) ? f.size : 0));
     sizes ??= await Promise.all(t.files.map(async (f) => {
       const info = await this.repo.loadFileMeta(f.checksum);
       return isReg(info.meta.mode) ? info.size : 0;
