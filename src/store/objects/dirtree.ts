@@ -1,7 +1,8 @@
-import { deserialize, serialize, type GValue } from '../gvariant.js';
-import { bytesToChecksum, checksumToBytes, sha256Hex, type Checksum } from '../checksum.js';
+import { serialize } from '../gvariant.js';
+import { checksumToBytes, sha256Hex, type Checksum } from '../checksum.js';
 import { MalformedObjectError } from '../../errors.js';
 import { checkName, compareNames } from './names.js';
+import { readDirTreeEntries, type RawEntry } from './dirtree-reader.js';
 
 export const DIRTREE_TYPE = '(a(say)a(sayay))';
 
@@ -26,26 +27,24 @@ export const EMPTY_DIRTREE: Checksum = sha256Hex(serializeDirTree({ files: [], d
 
 /** Parses a dirtree and refuses what could escape a checkout: bad names, duplicates, bad order. */
 export function parseDirTree(b: Buffer, where = 'dirtree'): DirTree {
-  const [files, dirs] = deserialize(DIRTREE_TYPE, b) as [GValue[][], GValue[][]];
-  const t: DirTree = {
-    files: files.map(([name, csum]) => ({ name: name as string, checksum: checked(csum as Buffer) })),
-    dirs: dirs.map(([name, tree, meta]) => ({ name: name as string, tree: checked(tree as Buffer), meta: checked(meta as Buffer) })),
-  };
+  const raw = readDirTreeEntries(b);
+  for (const list of [raw.files, raw.dirs]) {
+    for (const e of list) for (const sum of e.sums) if (sum.length !== 64) throw new MalformedObjectError(`checksum of ${sum.length / 2} bytes in a dirtree`);
+  }
   const seen = new Set<string>();
-  for (const list of [t.files, t.dirs]) {
-    let prev: string | undefined;
+  for (const list of [raw.files, raw.dirs]) {
+    let prev: RawEntry | undefined;
     for (const e of list) {
       checkName(e.name, where);
-      if (prev !== undefined && compareNames(prev, e.name) >= 0) throw new MalformedObjectError(`${where}: entries not sorted or duplicated at '${e.name}'`);
+      // strcmp order on the names' UTF-8 bytes, compared where they lie.
+      if (prev !== undefined && b.compare(b, e.nameAt, e.nameEnd, prev.nameAt, prev.nameEnd) >= 0) throw new MalformedObjectError(`${where}: entries not sorted or duplicated at '${e.name}'`);
       if (seen.has(e.name)) throw new MalformedObjectError(`${where}: '${e.name}' is both a file and a directory`);
       seen.add(e.name);
-      prev = e.name;
+      prev = e;
     }
   }
-  return t;
-}
-
-function checked(b: Buffer): Checksum {
-  if (b.length !== 32) throw new MalformedObjectError(`checksum of ${b.length} bytes in a dirtree`);
-  return bytesToChecksum(b);
+  return {
+    files: raw.files.map((e) => ({ name: e.name, checksum: e.sums[0]! })),
+    dirs: raw.dirs.map((e) => ({ name: e.name, tree: e.sums[0]!, meta: e.sums[1]! })),
+  };
 }
