@@ -20,6 +20,13 @@ export interface Built {
 
 /** Listings made ahead at once: the disk serves that many reads in parallel, libuv's pool has 16 threads. */
 const IN_FLIGHT = 8;
+/**
+ * Listings made ahead at once before the mount counts as walked: they share the event loop with
+ * the listing the kernel waits for. An `ls` of /usr/bin, with 8 of /usr's other directories
+ * (lib, share: thousands of entries each) listed ahead beside it, took 33–44 ms against 27–33 ms
+ * with none.
+ */
+const IN_FLIGHT_BEFORE_WALK = 2;
 /** Directories the kernel enters (asks for or visits) before the mount counts as walked. */
 const WALK = 16;
 /** Listings given ahead of a walk and not entered yet, at most. */
@@ -124,7 +131,7 @@ export class ListAhead {
   }
 
   private pump(): void {
-    while (this.running < IN_FLIGHT && this.unvisited + this.running < this.window && this.queue.size > 0) {
+    while (this.running < (this.walked ? IN_FLIGHT : IN_FLIGHT_BEFORE_WALK) && this.unvisited + this.running < this.window && this.queue.size > 0) {
       const { path } = this.queue.pop()!;
       if (this.given.has(path)) continue;
       this.given.add(path);
