@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import { join } from 'node:path';
 import { htOk, requireRoot } from './helpers/cli.js';
 import { scratch } from './helpers/tmp.js';
-import { forceUnmount, isMounted, requireFuse, unmountAll } from './helpers/mounts.js';
+import { requireFuse, unmountAll } from './helpers/mounts.js';
 import { layerReset } from '../src/overlay/layer-ops.js';
 import { reloadRootMount } from '../src/roots/root-mount.js';
 import { Repo } from '../src/store/repo.js';
@@ -50,8 +50,7 @@ beforeAll(() => {
 });
 
 afterAll(() => {
-  unmountAll();
-  if (isMounted(mnt)) forceUnmount(mnt);
+  unmountAll(mnt);
   s.cleanup();
 });
 

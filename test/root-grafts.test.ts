@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import { join } from 'node:path';
 import { htOk, requireRoot } from './helpers/cli.js';
 import { scratch } from './helpers/tmp.js';
-import { forceUnmount, isMounted, mountRev, requireFuse, stopCounts, unmountAll } from './helpers/mounts.js';
+import { mountRev, requireFuse, stopCounts, unmountAll } from './helpers/mounts.js';
 import { logPath } from '../src/mount.js';
 import { reloadRootMount } from '../src/roots/root-mount.js';
 import { Repo } from '../src/store/repo.js';
@@ -57,8 +57,7 @@ beforeAll(() => {
 });
 
 afterAll(() => {
-  unmountAll();
-  if (isMounted(mnt)) forceUnmount(mnt);
+  unmountAll(mnt);
   s.cleanup();
 });
 

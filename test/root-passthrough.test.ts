@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import { join } from 'node:path';
 import { htOk, requireRoot } from './helpers/cli.js';
 import { scratch } from './helpers/tmp.js';
-import { forceUnmount, isMounted, requireFuse, stopCounts, unmountAll } from './helpers/mounts.js';
+import { requireFuse, stopCounts, unmountAll } from './helpers/mounts.js';
 import { logPath } from '../src/mount-state.js';
 import { kernelPath } from '../src/fuse/mountinfo.js';
 
@@ -70,8 +70,7 @@ beforeAll(() => {
 });
 
 afterAll(() => {
-  unmountAll();
-  if (isMounted(mnt)) forceUnmount(mnt);
+  unmountAll(mnt);
   s.cleanup();
 });
 

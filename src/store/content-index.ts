@@ -70,7 +70,7 @@ export class ContentIndex {
       newGet: this.db.prepare('SELECT bytes, files FROM commit_new WHERE commit_id = ?'),
       newPut: this.db.prepare('INSERT OR REPLACE INTO commit_new (commit_id, bytes, files) VALUES (?, ?, ?)'),
       newDel: this.db.prepare('DELETE FROM commit_new WHERE commit_id = ?'),
-      newAll: this.db.prepare('SELECT commit_id FROM commit_new').pluck(),
+      newAll: this.db.prepare('SELECT commit_id, bytes, files FROM commit_new'),
       count: this.db.prepare('SELECT count(*) AS n FROM content'),
       any: this.db.prepare('SELECT 1 FROM content LIMIT 1'),
     };
@@ -223,9 +223,9 @@ export class ContentIndex {
     this.stmts.newDel.run(b(commit));
   }
 
-  /** The commits with a recorded share new against their parent (for fsck). */
-  commitsWithNew(): Checksum[] {
-    return (this.stmts.newAll.all() as Buffer[]).map((x) => x.toString('hex'));
+  /** Every recorded share new against a parent, with its commit (for fsck). */
+  allCommitNew(): Array<{ commit: Checksum; bytes: number; files: number }> {
+    return (this.stmts.newAll.all() as Array<{ commit_id: Buffer; bytes: number; files: number }>).map((r) => ({ commit: r.commit_id.toString('hex'), bytes: r.bytes, files: r.files }));
   }
 
   close(): void {

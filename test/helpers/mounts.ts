@@ -31,8 +31,9 @@ export function forceUnmount(mnt: string): void {
   live.delete(mnt);
 }
 
-export function unmountAll(): void {
-  for (const m of [...live]) forceUnmount(m);
+/** Unmounts every mount the helpers made, and `also` (mounts made another way, a root's say), if mounted. */
+export function unmountAll(...also: string[]): void {
+  for (const m of [...live, ...also]) forceUnmount(m);
 }
 
 /** A line of `hacktree mounts --json`. */

@@ -168,8 +168,7 @@ function checkCommitNew(repo: Repo, seen: Seen): FsckProblem[] {
   const problems: FsckProblem[] = [];
   let index;
   try { index = repo.index; } catch { return problems; }
-  for (const commit of index.commitsWithNew()) {
-    const recorded = index.commitNew(commit);
+  for (const { commit, ...recorded } of index.allCommitNew()) {
     let mine, parent;
     try {
       const c = repo.loadCommitSync(commit);
@@ -179,7 +178,7 @@ function checkCommitNew(repo: Repo, seen: Seen): FsckProblem[] {
     } catch {
       continue; // a commit fsck could not read is reported as such
     }
-    if (!recorded || !mine || !parent) continue;
+    if (!mine || !parent) continue;
     const { bytes, files } = sizeOf(mine, parent);
     if (bytes === recorded.bytes && files === recorded.files) continue;
     index.removeCommitNew(commit);
