@@ -91,6 +91,12 @@ int32_t ll_pt_open(struct ll_fs *fs, uint64_t node, int fd) {
     // file: serve-root.ts) would have the kernel write into the backing one: not passed
     // through, the open fails with EIO instead.
     if (o->backing > 0 && o->dev == st.st_dev && o->ino == st.st_ino) { o->passing++; id = o->backing; }
+  } else if (fd < 0 && o->passing > 0) {
+    // An open to read the commit's file (by node, or its object), decided while another open
+    // copied the file up and passed it through: the inode is the layer file's now, and a cached
+    // open of it would fail with EIO. It reads the layer file too, the file the name holds.
+    o->passing++;
+    id = o->backing;
   }
   if (id == 0) o->cached++;
   pthread_mutex_unlock(&lock);

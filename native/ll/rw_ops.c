@@ -185,8 +185,8 @@ static void rw_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
     fi->fh = 0;
     fi->keep_cache = 1;
     fi->noflush = 1; // rw_flush has nothing to do (fill_open in rw_replies.c)
-    ll_pt_open(fs_of(req), ino, -1);
-    if (fuse_reply_open(req, fi) != 0) ll_pt_release(fs_of(req), ino, 0);
+    int32_t backing = ll_pt_open(fs_of(req), ino, -1);
+    if (ll_pt_reply_open(req, fi, backing) != 0) ll_pt_release(fs_of(req), ino, backing > 0);
     return;
   }
   if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) ll_fact_drop_some(ino, FACT_STABLE);
